@@ -1,0 +1,325 @@
+//! `ballot`: model-check, explore and list the bugs of Ballot's consensus protocols.
+//!
+//! Exit codes: 0 every "always" property holds and every "sometimes" property was witnessed;
+//! 1 a property is violated (or a "sometimes" property was never witnessed in a complete check);
+//! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished.
+
+mod check;
+
+use anyhow::{Result, bail};
+use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind};
+use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
+use check::{CheckOptions, Strategy};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Executable, model-checked specifications of consensus protocols.
+#[derive(Parser, Debug)]
+#[command(name = "ballot", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Model-check a protocol: every property, exhaustively by default (BFS).
+    Check {
+        /// The protocol to check.
+        protocol: Protocol,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List a protocol's bug catalog: each bug, the property it breaks, the flags that expose it.
+    Bugs {
+        /// The protocol whose bugs to list.
+        protocol: Protocol,
+        /// Print a JSON array of {"name", "breaks", "args", "summary"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve Stateright's web Explorer for a protocol's model.
+    Explore {
+        /// The protocol to explore.
+        protocol: Protocol,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Address to serve the Explorer on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    /// Single-decree Paxos (Paxos Made Simple).
+    Paxos,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Paxos => "paxos",
+        }
+    }
+
+    fn bugs(self) -> Vec<BugInfo> {
+        match self {
+            Protocol::Paxos => paxos::BUGS.iter().map(|(_, i)| *i).collect(),
+        }
+    }
+}
+
+/// The model's configuration.
+#[derive(Args, Debug, Clone)]
+struct ModelArgs {
+    /// Number of servers.
+    #[arg(long, default_value_t = 3)]
+    servers: usize,
+    /// Number of clients; client c proposes the value 'A'+c to server c mod n.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    /// Network semantics: unordered (each message delivered at most once, in any order),
+    /// duplicating (any number of times), ordered (per sender-receiver pair, in order).
+    #[arg(long, default_value = "unordered")]
+    network: NetworkKind,
+    /// The network may also lose any message.
+    #[arg(long)]
+    lossy: bool,
+    /// At most this many servers down at once; a crashed server recovers from its saved state.
+    #[arg(long, default_value_t = 0)]
+    crashes: usize,
+    /// Highest ballot round a proposer may start (bounds the state space).
+    #[arg(long, default_value_t = PaxosConfig::default().max_round)]
+    max_round: u32,
+    /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
+    #[arg(long, value_name = "NAME")]
+    bug: Option<String>,
+}
+
+impl ModelArgs {
+    fn cluster(&self) -> ClusterConfig {
+        ClusterConfig {
+            servers: self.servers,
+            clients: self.clients,
+            network: self.network,
+            lossy: self.lossy,
+            crashes: self.crashes,
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} servers, {} clients, {} network{}, crashes {}, max round {}",
+            self.servers,
+            self.clients,
+            self.network,
+            if self.lossy { " (lossy)" } else { "" },
+            self.crashes,
+            self.max_round
+        )
+    }
+
+    fn paxos(&self) -> Result<PaxosConfig, String> {
+        let bug = match &self.bug {
+            None => None,
+            Some(name) => {
+                Some(PaxosBug::from_name(name).ok_or_else(|| unknown_bug(Protocol::Paxos, name))?)
+            }
+        };
+        let cfg = PaxosConfig {
+            cluster: self.cluster(),
+            max_round: self.max_round,
+            bug,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+fn unknown_bug(protocol: Protocol, name: &str) -> String {
+    let names: Vec<_> = protocol.bugs().iter().map(|b| b.name).collect();
+    format!(
+        "--bug: {} has no bug named '{name}'; known: {}",
+        protocol.name(),
+        names.join(", ")
+    )
+}
+
+/// How to run the checker.
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    /// Search strategy: bfs (exhaustive, shortest counterexamples), dfs (exhaustive, less
+    /// memory), simulation (random walks, not exhaustive).
+    #[arg(long, default_value = "bfs")]
+    strategy: Strategy,
+    /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Stop after this many seconds (exit code 3 if the check did not finish).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Stop after about this many states (default for simulation: 1000000).
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+    /// Seed for --strategy simulation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the result as one JSON object on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
+    /// Where to save counterexamples (a .json file, or a directory). Default:
+    /// traces/counterexamples/<protocol>-<bug or correct>-<property>.json
+    #[arg(long, value_name = "PATH")]
+    trace_out: Option<PathBuf>,
+    /// Seconds between progress lines on stderr.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    progress_every: f64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(usage) = e.downcast_ref::<UsageError>() {
+                eprintln!("error: {}", usage.0);
+                return ExitCode::from(2);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A usage or configuration error (exit code 2).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check {
+            protocol,
+            model,
+            run,
+        } => {
+            let opts = check_options(protocol, &model, &run)?;
+            match protocol {
+                Protocol::Paxos => {
+                    let cfg = model.paxos().map_err(UsageError)?;
+                    let outcome = check::run(cfg.into_model(), &opts, paxos::explain)?;
+                    Ok(ExitCode::from(outcome.exit_code()))
+                }
+            }
+        }
+        Command::Bugs { protocol, json } => {
+            let bugs = protocol.bugs();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&bugs)?);
+            } else {
+                let width = bugs.iter().map(|b| b.name.len()).max().unwrap_or(0);
+                for b in &bugs {
+                    let args = if b.args.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  [needs {}]", b.args.join(" "))
+                    };
+                    println!(
+                        "{:width$}  breaks {:16} {}{args}",
+                        b.name, b.breaks, b.summary
+                    );
+                }
+                println!(
+                    "\nRun one: ballot check {} --bug NAME [its extra flags]",
+                    protocol.name()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explore {
+            protocol,
+            model,
+            addr,
+        } => {
+            // Stateright's Explorer panics if the port is taken: check first and say so.
+            TcpListener::bind(addr)
+                .map_err(|e| UsageError(format!("--addr {addr}: cannot listen there ({e})")))?;
+            match protocol {
+                Protocol::Paxos => {
+                    let cfg = model.paxos().map_err(UsageError)?;
+                    eprintln!(
+                        "Explorer for {} ({} servers, {} clients, {} network{}) on http://{addr}/ — Ctrl-C to stop",
+                        protocol.name(),
+                        cfg.cluster.servers,
+                        cfg.cluster.clients,
+                        cfg.cluster.network,
+                        cfg.bug
+                            .map(|b| format!(", bug {}", b.info().name))
+                            .unwrap_or_default()
+                    );
+                    use stateright::Model;
+                    cfg.into_model().checker().serve(addr);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
+    if run.threads == 0 {
+        bail!(UsageError("--threads must be at least 1".into()));
+    }
+    let timeout = match run.timeout {
+        None => None,
+        Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+        Some(t) => bail!(UsageError(format!(
+            "--timeout must be a positive number of seconds, got {t}"
+        ))),
+    };
+    if !(run.progress_every.is_finite() && run.progress_every > 0.0) {
+        bail!(UsageError(format!(
+            "--progress-every must be positive, got {}",
+            run.progress_every
+        )));
+    }
+    let variant = model.bug.clone().unwrap_or_else(|| "correct".into());
+    let default_dir = PathBuf::from("traces").join("counterexamples");
+    let (trace_dir, trace_file) = match &run.trace_out {
+        None => (default_dir, None),
+        Some(p) if p.extension().is_some_and(|e| e == "json") => (PathBuf::new(), Some(p.clone())),
+        Some(p) => (p.clone(), None),
+    };
+    let mut command: Vec<String> = std::env::args().skip(1).collect();
+    if command.is_empty() {
+        command.push("check".into());
+    }
+    Ok(CheckOptions {
+        protocol: protocol.name().into(),
+        variant,
+        summary: model.summary(),
+        strategy: run.strategy,
+        threads: run.threads,
+        timeout,
+        max_states: run.max_states,
+        seed: run.seed,
+        json: run.json,
+        trace_dir,
+        trace_file,
+        progress_every: Duration::from_secs_f64(run.progress_every),
+        command,
+    })
+}

@@ -1,0 +1,376 @@
+//! What every protocol model shares: the cluster configuration (servers, clients, network, crashes),
+//! the [`ClusterModel`] that wraps Stateright's `ActorModel`, and the bug catalog entry type.
+//!
+//! [`ClusterModel`] differs from a bare `ActorModel` in three ways:
+//! - only servers crash (`--crashes N` means at most N *servers* down at once; Stateright would
+//!   also crash clients, which are the test harness, not part of the system under test);
+//! - its properties see the whole model, so a property can read the configuration and the actors
+//!   (Stateright's `Property` conditions are plain `fn` pointers);
+//! - actions are printed with role names ("server 1", "client 0") for counterexamples.
+
+use serde::{Deserialize, Serialize};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, LossyNetwork, Network,
+};
+use stateright::{Model, Path, Property};
+use std::fmt::{self, Debug, Display};
+use std::hash::Hash;
+use std::str::FromStr;
+
+/// How the model's network may deliver messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NetworkKind {
+    /// Any message in flight may be delivered next, each at most once.
+    #[default]
+    Unordered,
+    /// Any message may be delivered next, any number of times (UDP may duplicate).
+    Duplicating,
+    /// Per (sender, receiver) pair, messages arrive in the order sent, each once.
+    Ordered,
+}
+
+impl NetworkKind {
+    /// Every kind, for help texts and tables.
+    pub const ALL: [NetworkKind; 3] = [Self::Unordered, Self::Duplicating, Self::Ordered];
+
+    /// The flag value that selects this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unordered => "unordered",
+            Self::Duplicating => "duplicating",
+            Self::Ordered => "ordered",
+        }
+    }
+
+    /// An empty Stateright network of this kind.
+    pub fn network<Msg: Clone + Eq + Hash + Ord>(self) -> Network<Msg> {
+        match self {
+            Self::Unordered => Network::new_unordered_nonduplicating([]),
+            Self::Duplicating => Network::new_unordered_duplicating([]),
+            Self::Ordered => Network::new_ordered([]),
+        }
+    }
+}
+
+impl Display for NetworkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for NetworkKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown network '{s}': expected unordered, duplicating or ordered")
+            })
+    }
+}
+
+/// The part of a model's configuration that every protocol shares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    /// Number of servers (actors `0..servers`).
+    pub servers: usize,
+    /// Number of clients (actors `servers..servers + clients`).
+    pub clients: usize,
+    /// Delivery semantics of the network.
+    pub network: NetworkKind,
+    /// Whether the network may lose any message.
+    pub lossy: bool,
+    /// At most this many servers are down at once; a crashed server recovers from what it saved.
+    pub crashes: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            servers: 3,
+            clients: 2,
+            network: NetworkKind::Unordered,
+            lossy: false,
+            crashes: 0,
+        }
+    }
+}
+
+/// The largest cluster a model supports (quorums are kept as bit sets).
+pub const MAX_SERVERS: usize = 16;
+
+impl ClusterConfig {
+    /// Checks the shared settings, naming the flag that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.servers == 0 || self.servers > MAX_SERVERS {
+            return Err(format!(
+                "--servers must be between 1 and {MAX_SERVERS}, got {}",
+                self.servers
+            ));
+        }
+        if self.crashes > self.servers {
+            return Err(format!(
+                "--crashes {} is more than the {} servers",
+                self.crashes, self.servers
+            ));
+        }
+        Ok(())
+    }
+
+    /// Index of the actor of client `c`.
+    pub fn client_actor(&self, c: usize) -> usize {
+        self.servers + c
+    }
+}
+
+/// One entry of a protocol's bug catalog: a one-line departure from the protocol that breaks a
+/// named property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BugInfo {
+    /// The name given to `--bug`.
+    pub name: &'static str,
+    /// The property the checker finds violated.
+    pub breaks: &'static str,
+    /// Extra `ballot check` arguments needed to expose it (for example `--crashes 1`).
+    pub args: &'static [&'static str],
+    /// What the mutant does differently, in one sentence.
+    pub summary: &'static str,
+}
+
+/// The state of a cluster model.
+pub type ClusterState<A, H> = ActorModelState<A, H>;
+/// The actions of a cluster model.
+pub type ClusterAction<A> =
+    ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>;
+
+/// A Stateright `ActorModel` with server-only crashes, model-level properties and readable actions.
+pub struct ClusterModel<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    /// The actors, network and history; its own property list stays empty.
+    pub inner: ActorModel<A, C, H>,
+    /// Actors `0..servers` are servers, the rest clients.
+    pub servers: usize,
+    /// The properties checked on every state.
+    pub properties: Vec<Property<Self>>,
+}
+
+impl<A, C, H> ClusterModel<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    /// Wraps `inner`, whose actors `0..servers` are the servers.
+    pub fn new(inner: ActorModel<A, C, H>, servers: usize) -> Self {
+        assert!(
+            inner.properties.is_empty(),
+            "put properties on the ClusterModel"
+        );
+        Self {
+            inner,
+            servers,
+            properties: Vec::new(),
+        }
+    }
+
+    /// Adds an "always" property (an invariant).
+    pub fn always(
+        mut self,
+        name: &'static str,
+        condition: fn(&Self, &ActorModelState<A, H>) -> bool,
+    ) -> Self {
+        self.add(Property::always(name, condition));
+        self
+    }
+
+    /// Adds a "sometimes" property (a state that must be reachable).
+    pub fn sometimes(
+        mut self,
+        name: &'static str,
+        condition: fn(&Self, &ActorModelState<A, H>) -> bool,
+    ) -> Self {
+        self.add(Property::sometimes(name, condition));
+        self
+    }
+
+    fn add(&mut self, p: Property<Self>) {
+        assert!(
+            self.properties.iter().all(|q| q.name != p.name),
+            "duplicate property {}",
+            p.name
+        );
+        self.properties.push(p);
+    }
+
+    /// The model's configuration.
+    pub fn cfg(&self) -> &C {
+        &self.inner.cfg
+    }
+
+    /// "server 1" or "client 0".
+    pub fn actor_name(&self, id: stateright::actor::Id) -> String {
+        let i = usize::from(id);
+        if i < self.servers {
+            format!("server {i}")
+        } else {
+            format!("client {}", i - self.servers)
+        }
+    }
+}
+
+impl<A, C, H> Model for ClusterModel<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    type State = ActorModelState<A, H>;
+    type Action = ClusterAction<A>;
+
+    fn init_states(&self) -> Vec<Self::State> {
+        self.inner.init_states()
+    }
+
+    fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
+        self.inner.actions(state, actions);
+        // Clients are the test harness: they never crash.
+        actions.retain(
+            |a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) >= self.servers),
+        );
+    }
+
+    fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        self.inner.next_state(last, action)
+    }
+
+    fn format_action(&self, action: &Self::Action) -> String {
+        match action {
+            ActorModelAction::Deliver { src, dst, msg } => format!(
+                "{} receives {msg:?} from {}",
+                self.actor_name(*dst),
+                self.actor_name(*src)
+            ),
+            ActorModelAction::Drop(env) => format!(
+                "the network loses {:?} from {} to {}",
+                env.msg,
+                self.actor_name(env.src),
+                self.actor_name(env.dst)
+            ),
+            ActorModelAction::Timeout(id, timer) => {
+                format!("{}'s {timer:?} timer fires", self.actor_name(*id))
+            }
+            ActorModelAction::Crash(id) => format!("{} crashes", self.actor_name(*id)),
+            ActorModelAction::Recover(id) => {
+                format!("{} recovers from its saved state", self.actor_name(*id))
+            }
+            ActorModelAction::SelectRandom { actor, random, .. } => {
+                format!("{} chooses {random:?}", self.actor_name(*actor))
+            }
+        }
+    }
+
+    fn format_step(&self, last: &Self::State, action: Self::Action) -> Option<String>
+    where
+        Self::State: Debug,
+    {
+        self.inner.format_step(last, action)
+    }
+
+    fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
+        self.inner.as_svg(path)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties.clone()
+    }
+
+    fn within_boundary(&self, state: &Self::State) -> bool {
+        Model::within_boundary(&self.inner, state)
+    }
+}
+
+/// A lossy setting for Stateright.
+pub fn lossy(lossy: bool) -> LossyNetwork {
+    if lossy {
+        LossyNetwork::Yes
+    } else {
+        LossyNetwork::No
+    }
+}
+
+/// A set of server indices (a quorum being collected), as a bit set.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct ServerSet(u16);
+
+impl ServerSet {
+    /// Adds server `i`.
+    pub fn insert(&mut self, i: usize) {
+        assert!(i < MAX_SERVERS);
+        self.0 |= 1 << i;
+    }
+
+    /// Whether server `i` is in the set.
+    pub fn contains(self, i: usize) -> bool {
+        i < MAX_SERVERS && self.0 & (1 << i) != 0
+    }
+
+    /// How many servers are in the set.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn network_kinds_round_trip_through_their_flag_values() {
+        for k in NetworkKind::ALL {
+            assert_eq!(k.as_str().parse::<NetworkKind>(), Ok(k));
+        }
+        assert!("fifo".parse::<NetworkKind>().unwrap_err().contains("fifo"));
+    }
+
+    #[test]
+    fn validation_names_the_flag() {
+        let bad = ClusterConfig {
+            servers: 0,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("--servers"));
+        let bad = ClusterConfig {
+            crashes: 4,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("--crashes"));
+        assert!(ClusterConfig::default().validate().is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn server_set_counts_distinct_members(ids in proptest::collection::vec(0usize..MAX_SERVERS, 0..40)) {
+            let mut s = ServerSet::default();
+            for &i in &ids { s.insert(i); }
+            let distinct: std::collections::BTreeSet<_> = ids.iter().copied().collect();
+            prop_assert_eq!(s.len(), distinct.len());
+            for i in 0..MAX_SERVERS { prop_assert_eq!(s.contains(i), distinct.contains(&i)); }
+        }
+    }
+}

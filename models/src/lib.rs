@@ -1,0 +1,10 @@
+//! The consensus protocols of Ballot, each written once as a Stateright actor, with its model
+//! configuration and bug catalog.
+//!
+//! - [`cluster`]: what every protocol model shares (configuration, [`cluster::ClusterModel`],
+//!   bug catalog entries).
+//! - [`paxos`]: single-decree Paxos (Paxos Made Simple).
+#![deny(missing_docs)]
+
+pub mod cluster;
+pub mod paxos;
