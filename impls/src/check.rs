@@ -189,9 +189,10 @@ where
             (last_print, last_states) = (now, states);
         }
     }
-    // Breadth- and depth-first threads stop by themselves at the timeout; simulation threads
-    // run until their state budget, so they are left behind when the process exits.
-    if !timed_out || opts.strategy != Strategy::Simulation {
+    // Stateright's checker threads do not reliably stop at its timeout (a single BFS thread
+    // only looks at it between job batches), so after a timeout they are left running and end
+    // with the process, right after the report.
+    if !timed_out {
         for h in checker.handles() {
             let _ = h.join();
         }

@@ -1,0 +1,229 @@
+//! The `ballot` command as a user runs it: exit codes, the bug catalog, saved counterexamples,
+//! the Explorer's HTTP API.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn ballot(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(args)
+        .output()
+        .expect("run ballot")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ballot-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn correct_paxos_is_green_and_reports_every_property() {
+    let o = ballot(&["check", "paxos", "--max-round", "1", "--json"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exhaustive"], true);
+    assert_eq!(v["unique_states"], 10_815);
+    let verdicts: Vec<(String, String)> = v["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["verdict"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for name in ["Agreement", "Validity", "Integrity", "Linearizability"] {
+        assert!(
+            verdicts.contains(&(name.into(), "holds".into())),
+            "{verdicts:?}"
+        );
+    }
+    assert!(verdicts.contains(&("Decision".into(), "witnessed".into())));
+}
+
+/// Every bug of `ballot bugs paxos --json`, run with its listed args on top of the defaults,
+/// turns the check red, breaks the listed property, and saves a counterexample that names the
+/// command reproducing it.
+#[test]
+fn every_catalogued_bug_turns_the_default_check_red() {
+    let o = ballot(&["bugs", "paxos", "--json"]);
+    assert_eq!(code(&o), 0);
+    let bugs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let bugs = bugs.as_array().unwrap();
+    assert!(bugs.len() >= 4);
+    let dir = tmp("bugs");
+    for b in bugs {
+        let name = b["name"].as_str().unwrap();
+        let breaks = b["breaks"].as_str().unwrap();
+        let mut args = vec![
+            "check",
+            "paxos",
+            "--json",
+            "--trace-out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(
+            b["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap()),
+        );
+        args.extend(["--bug", name]);
+        let o = ballot(&args);
+        assert_eq!(
+            code(&o),
+            1,
+            "bug {name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let violated: Vec<&str> = v["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["verdict"] == "violated")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            violated.contains(&breaks),
+            "bug {name} broke {violated:?}, not {breaks}"
+        );
+        let file = dir.join(format!("paxos-{name}-{}.json", breaks.to_lowercase()));
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(saved["property"], breaks);
+        assert!(!saved["steps"].as_array().unwrap().is_empty());
+        assert!(
+            saved["command"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == name)
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_model_that_never_decides_fails() {
+    let o = ballot(&["check", "paxos", "--max-round", "0"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not witnessed"));
+}
+
+#[test]
+fn usage_errors_exit_2_naming_the_flag() {
+    for (args, needle) in [
+        (&["check", "paxos", "--servers", "0"][..], "--servers"),
+        (&["check", "paxos", "--bug", "nope"][..], "--bug"),
+        (&["check", "paxos", "--network", "fifo"][..], "--network"),
+        (&["check", "paxos", "--crashes", "9"][..], "--crashes"),
+        (&["check", "paxos", "--timeout", "0"][..], "--timeout"),
+        (&["check", "nosuchprotocol"][..], "nosuchprotocol"),
+    ] {
+        let o = ballot(args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn timeout_before_finishing_exits_3() {
+    let start = Instant::now();
+    let o = ballot(&[
+        "check",
+        "paxos",
+        "--timeout",
+        "1",
+        "--progress-every",
+        "0.3",
+    ]);
+    assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(start.elapsed() < Duration::from_secs(20));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("states/s"), "progress lines: {err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("TIMEOUT"));
+}
+
+#[test]
+fn dfs_and_simulation_agree_on_the_verdicts() {
+    let o = ballot(&["check", "paxos", "--max-round", "1", "--strategy", "dfs"]);
+    assert_eq!(code(&o), 0);
+    let o = ballot(&[
+        "check",
+        "paxos",
+        "--bug",
+        "minority-quorum",
+        "--strategy",
+        "simulation",
+        "--max-states",
+        "200000",
+    ]);
+    assert_eq!(code(&o), 1);
+}
+
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn explorer_serves_the_model_and_refuses_a_taken_port() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["explore", "paxos", "--max-round", "1", "--addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(r) = http_get(&addr, "/.status") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "explorer did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let page = http_get(&addr, "/").unwrap();
+    let states = http_get(&addr, "/.states").unwrap();
+    // A second explorer on the same port is refused with exit code 2.
+    let taken = ballot(&["explore", "paxos", "--addr", &addr]);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        status.contains("Agreement") && status.contains("Linearizability"),
+        "{status}"
+    );
+    assert!(
+        page.contains("<html") || page.contains("<!DOCTYPE"),
+        "{page}"
+    );
+    assert!(states.contains("Put"), "{states}");
+    assert_eq!(code(&taken), 2);
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("cannot listen"));
+}
