@@ -334,6 +334,11 @@ fn print_report(o: &Outcome, budget_hit: bool) {
         if let Some(t) = &p.trace {
             println!("Saved to {}", t.display());
         }
+        println!(
+            "To step through it: ballot explore {} <the same model flags>, then open \
+             http://127.0.0.1:3000/#/steps/{}",
+            o.protocol, cx.action_path
+        );
     }
     println!();
     println!(
