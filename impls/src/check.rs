@@ -2,13 +2,14 @@
 //! then each property's verdict and, for a violated property, the counterexample (also saved as
 //! JSON).
 
+use crate::walks::RandomWalks;
 use anyhow::{Context, Result};
 use ballot_models::cluster::ClusterModel;
 use ballot_traces::Counterexample;
 use clap::ValueEnum;
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModelState};
-use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};
+use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::io::Write;
@@ -109,21 +110,11 @@ where
     C: Send + Sync + 'static,
     H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
 {
-    let mut builder = model
-        .checker()
-        .threads(opts.threads)
-        .finish_when(HasDiscoveries::AnyFailures);
     let max_states = match (opts.max_states, opts.strategy) {
         (Some(n), _) => Some(n),
         (None, Strategy::Simulation) => Some(1_000_000),
         (None, _) => None,
     };
-    if let Some(n) = max_states {
-        builder = builder.target_state_count(n);
-    }
-    if let Some(t) = opts.timeout {
-        builder = builder.timeout(t);
-    }
     if !opts.json {
         println!(
             "Checking {} ({}) — {}",
@@ -140,15 +131,24 @@ where
         );
         let _ = std::io::stdout().flush();
     }
-    match opts.strategy {
-        Strategy::Bfs => drive(builder.spawn_bfs(), opts, max_states, explain),
-        Strategy::Dfs => drive(builder.spawn_dfs(), opts, max_states, explain),
-        Strategy::Simulation => drive(
-            builder.spawn_simulation(opts.seed, UniformChooser),
-            opts,
-            max_states,
-            explain,
-        ),
+    if opts.strategy == Strategy::Simulation {
+        let walks = RandomWalks::spawn(model, opts.seed, max_states.unwrap_or(usize::MAX));
+        return drive(walks, opts, max_states, explain);
+    }
+    let mut builder = model
+        .checker()
+        .threads(opts.threads)
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(n) = max_states {
+        builder = builder.target_state_count(n);
+    }
+    if let Some(t) = opts.timeout {
+        builder = builder.timeout(t);
+    }
+    if opts.strategy == Strategy::Bfs {
+        drive(builder.spawn_bfs(), opts, max_states, explain)
+    } else {
+        drive(builder.spawn_dfs(), opts, max_states, explain)
     }
 }
 
@@ -245,7 +245,9 @@ where
             name: p.name.to_string(),
             kind: kind.to_string(),
             verdict: verdict.to_string(),
-            path_length: found.map(|path| path.clone().into_actions().len()),
+            path_length: found
+                .filter(|_| verdict == "violated")
+                .map(|path| path.clone().into_actions().len()),
             trace,
         });
     }

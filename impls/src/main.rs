@@ -5,6 +5,7 @@
 //! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished.
 
 mod check;
+mod walks;
 
 use anyhow::{Result, bail};
 use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind};
