@@ -115,6 +115,22 @@ fn every_catalogued_bug_turns_the_default_check_red() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The main job, as the README runs it: exhaustive, green, under 60 s, with a pinned count.
+#[test]
+fn default_check_is_exhaustive_and_green_within_a_minute() {
+    let start = Instant::now();
+    let o = ballot(&["check", "paxos", "--json", "--progress-every", "5"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exhaustive"], true);
+    assert_eq!(v["unique_states"], 2_019_398);
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
 #[test]
 fn a_model_that_never_decides_fails() {
     let o = ballot(&["check", "paxos", "--max-round", "0"]);
