@@ -4,7 +4,7 @@
 
 use crate::walks::RandomWalks;
 use anyhow::{Context, Result};
-use ballot_models::cluster::ClusterModel;
+use ballot_models::cluster::{ClusterAction, ClusterModel};
 use ballot_traces::Counterexample;
 use clap::ValueEnum;
 use serde::Serialize;
@@ -92,11 +92,13 @@ impl Outcome {
     }
 }
 
+type ModelPath<A, H> = stateright::Path<ActorModelState<A, H>, ClusterAction<A>>;
+
 type Explain<A, C, H> = fn(&ClusterModel<A, C, H>, &ActorModelState<A, H>, &str) -> Option<String>;
 
 /// Checks `model` and reports as `opts` says.
 pub fn run<A, C, H>(
-    model: ClusterModel<A, C, H>,
+    make: impl Fn() -> ClusterModel<A, C, H>,
     opts: &CheckOptions,
     explain: Explain<A, C, H>,
 ) -> Result<Outcome>
@@ -131,10 +133,37 @@ where
         );
         let _ = std::io::stdout().flush();
     }
+    let no_shrink = |_: &'static str, _: usize| None;
+    let model = make();
     if opts.strategy == Strategy::Simulation {
         let walks = RandomWalks::spawn(model, opts.seed, max_states.unwrap_or(usize::MAX));
-        return drive(walks, opts, max_states, explain);
+        return drive(walks, opts, max_states, explain, &no_shrink);
     }
+    // Stateright's BFS keeps the last violation of a batch, not the first: find the shortest by
+    // bisecting on a depth bound.
+    let shrink = |name: &'static str, len: usize| {
+        let (mut lo, mut hi, mut best) = (0usize, len, None);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if !opts.json {
+                eprintln!("(looking for a counterexample to {name} of at most {mid} steps)");
+            }
+            let c = make()
+                .checker()
+                .target_max_depth(mid + 2)
+                .finish_when(HasDiscoveries::AnyOf([name].into()))
+                .spawn_bfs()
+                .join();
+            match c.discovery(name) {
+                Some(p) => {
+                    hi = p.clone().into_actions().len();
+                    best = Some(p);
+                }
+                None => lo = mid + 1,
+            }
+        }
+        best
+    };
     let mut builder = model
         .checker()
         .threads(opts.threads)
@@ -146,9 +175,9 @@ where
         builder = builder.timeout(t);
     }
     if opts.strategy == Strategy::Bfs {
-        drive(builder.spawn_bfs(), opts, max_states, explain)
+        drive(builder.spawn_bfs(), opts, max_states, explain, &shrink)
     } else {
-        drive(builder.spawn_dfs(), opts, max_states, explain)
+        drive(builder.spawn_dfs(), opts, max_states, explain, &no_shrink)
     }
 }
 
@@ -157,6 +186,7 @@ fn drive<A, C, H, K>(
     opts: &CheckOptions,
     max_states: Option<usize>,
     explain: Explain<A, C, H>,
+    shrink: &dyn Fn(&'static str, usize) -> Option<ModelPath<A, H>>,
 ) -> Result<Outcome>
 where
     A: Actor,
@@ -204,8 +234,16 @@ where
         checker.max_depth(),
     );
     timed_out |= opts.timeout.is_some_and(|t| start.elapsed() >= t) && !checker.is_done();
-    let discoveries = checker.discoveries();
+    let mut discoveries = checker.discoveries();
     let model = checker.model();
+    for p in model.properties() {
+        if p.expectation == Expectation::Always
+            && let Some(path) = discoveries.get_mut(p.name)
+            && let Some(shorter) = shrink(p.name, path.clone().into_actions().len())
+        {
+            *path = shorter;
+        }
+    }
     let failed = model
         .properties()
         .iter()

@@ -155,8 +155,8 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 /// How to run the checker.
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
-    /// Search strategy: bfs (exhaustive, shortest counterexamples), dfs (exhaustive, less
-    /// memory), simulation (random walks, not exhaustive).
+    /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
+    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive).
     #[arg(long, default_value = "bfs")]
     strategy: Strategy,
     /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
@@ -221,7 +221,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match protocol {
                 Protocol::Paxos => {
                     let cfg = model.paxos().map_err(UsageError)?;
-                    let outcome = check::run(cfg.into_model(), &opts, paxos::explain)?;
+                    let outcome = check::run(|| cfg.clone().into_model(), &opts, paxos::explain)?;
                     Ok(ExitCode::from(outcome.exit_code()))
                 }
             }
