@@ -19,7 +19,14 @@ use std::time::Duration;
 
 /// Executable, model-checked specifications of consensus protocols.
 #[derive(Parser, Debug)]
-#[command(name = "ballot", version, about, long_about = None)]
+#[command(
+    name = "ballot",
+    version,
+    about = "Executable, model-checked specifications of consensus protocols",
+    after_help = "Exit codes: 0 every property holds (and every \"sometimes\" property was witnessed); \
+                  1 a property is violated or never witnessed; 2 usage or configuration error; \
+                  3 stopped by --timeout or --max-states before the check finished."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
