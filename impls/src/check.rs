@@ -82,14 +82,8 @@ pub struct Outcome {
     pub states_per_second: f64,
     pub properties: Vec<PropertyResult>,
     pub counterexamples: Vec<Counterexample>,
-    pub exit_code: u8,
-}
-
-impl Outcome {
     /// 0 all good, 1 violated or not witnessed, 3 stopped before finishing.
-    pub fn exit_code(&self) -> u8 {
-        self.exit_code
-    }
+    pub exit_code: u8,
 }
 
 type ModelPath<A, H> = stateright::Path<ActorModelState<A, H>, ClusterAction<A>>;

@@ -229,7 +229,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Protocol::Paxos => {
                     let cfg = model.paxos().map_err(UsageError)?;
                     let outcome = check::run(|| cfg.clone().into_model(), &opts, paxos::explain)?;
-                    Ok(ExitCode::from(outcome.exit_code()))
+                    Ok(ExitCode::from(outcome.exit_code))
                 }
             }
         }

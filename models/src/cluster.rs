@@ -117,11 +117,6 @@ impl ClusterConfig {
         }
         Ok(())
     }
-
-    /// Index of the actor of client `c`.
-    pub fn client_actor(&self, c: usize) -> usize {
-        self.servers + c
-    }
 }
 
 /// One entry of a protocol's bug catalog: a one-line departure from the protocol that breaks a
@@ -138,8 +133,6 @@ pub struct BugInfo {
     pub summary: &'static str,
 }
 
-/// The state of a cluster model.
-pub type ClusterState<A, H> = ActorModelState<A, H>;
 /// The actions of a cluster model.
 pub type ClusterAction<A> =
     ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>;

@@ -59,7 +59,6 @@ impl Counterexample {
         A: Actor,
         A::Msg: Ord,
         A::Timer: Ord,
-        A::Storage: Debug,
         H: Clone + Debug + Hash + PartialEq,
     {
         let pairs = path.clone().into_vec();
@@ -81,8 +80,7 @@ impl Counterexample {
                 } else {
                     line_diff(&compact(&old), &compact(&new))
                 },
-                saved: format!("{:?}", before.actor_storages.get(idx))
-                    != format!("{:?}", after.actor_storages.get(idx)),
+                saved: before.actor_storages.get(idx) != after.actor_storages.get(idx),
                 sent: sent_messages(model, before, after),
             });
         }
