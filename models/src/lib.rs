@@ -3,8 +3,11 @@
 //!
 //! - [`cluster`]: what every protocol model shares (configuration, [`cluster::ClusterModel`],
 //!   bug catalog entries).
+//! - [`kv`]: the replicated key-value service shared by Multi-Paxos and Raft (log entries, the
+//!   exactly-once state machine, client messages, the model client).
 //! - [`paxos`]: single-decree Paxos (Paxos Made Simple).
 #![deny(missing_docs)]
 
 pub mod cluster;
+pub mod kv;
 pub mod paxos;

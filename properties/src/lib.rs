@@ -6,15 +6,20 @@
 //!
 //! - [`agreement`]: no two servers decide different values for the same slot;
 //! - [`validity`]: only a proposed value is decided;
-//! - [`integrity`]: a server decides at most once per slot and never changes its decision;
+//! - [`integrity`]: a server decides at most once per slot and never changes its decision, and
+//!   its state machine applies no client request twice;
 //! - [`decided_somewhere`]: a "sometimes" (reachability) property, so that a model that never
 //!   decides cannot pass.
 //!
-//! [`linearizability`] holds the sequential specifications and a client history that checks what
-//! clients observed against them.
+//! [`linearizability`] holds the client history that checks what clients observed against a
+//! sequential specification: [`linearizability::WriteOnceRegister`] for single-decree Paxos,
+//! [`kv::KvSpec`] (get, put, cas) for the replicated key-value service of Multi-Paxos and Raft.
 #![deny(missing_docs)]
 
+pub mod kv;
 pub mod linearizability;
+
+use linearizability::{ClientId, RequestId};
 
 use std::fmt::Debug;
 
@@ -41,6 +46,14 @@ pub trait ConsensusView {
     /// Whether `value` may be decided: a client proposed it, or the protocol itself made it (a
     /// no-op filling a gap).
     fn is_proposed(&self, value: &Self::Value) -> bool;
+
+    /// A client request that server `server`'s state machine applied a second time (its effect
+    /// executed twice), if that ever happened. Protocols without a state machine keep the
+    /// default: none.
+    fn reapplied(&self, server: usize) -> Option<(ClientId, RequestId)> {
+        let _ = server;
+        None
+    }
 }
 
 /// Why a consensus property is violated, naming the servers, slot and values involved.
@@ -99,7 +112,8 @@ pub fn validity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violati
     })
 }
 
-/// **Integrity**: a server decides at most once per slot, and so never changes its decision.
+/// **Integrity**: a server decides at most once per slot, and so never changes its decision; and
+/// it applies each client request at most once.
 pub fn integrity<V: ConsensusView + ?Sized>(view: &V) -> bool {
     integrity_violation(view).is_none()
 }
@@ -108,17 +122,27 @@ pub fn integrity<V: ConsensusView + ?Sized>(view: &V) -> bool {
 pub fn integrity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violation> {
     (0..view.server_count()).find_map(|s| {
         let log = view.decision_log(s);
-        log.iter().enumerate().find_map(|(i, (slot, first))| {
-            log[i + 1..]
-                .iter()
-                .find(|(later, _)| later == slot)
-                .map(|(_, again)| Violation {
+        log.iter()
+            .enumerate()
+            .find_map(|(i, (slot, first))| {
+                log[i + 1..]
+                    .iter()
+                    .find(|(later, _)| later == slot)
+                    .map(|(_, again)| Violation {
+                        property: "Integrity",
+                        explanation: format!(
+                            "server {s} decided slot {slot} twice: {first:?}, then {again:?}"
+                        ),
+                    })
+            })
+            .or_else(|| {
+                view.reapplied(s).map(|(client, req)| Violation {
                     property: "Integrity",
                     explanation: format!(
-                        "server {s} decided slot {slot} twice: {first:?}, then {again:?}"
+                        "server {s} applied request {req} of client {client} twice"
                     ),
                 })
-        })
+            })
     })
 }
 
@@ -151,6 +175,36 @@ mod tests {
     use proptest::prelude::*;
 
     struct Logs(Vec<Vec<(Slot, char)>>, Vec<char>);
+
+    /// Logs plus, per server, a request its state machine applied twice.
+    struct Applied(Logs, Vec<Option<(ClientId, RequestId)>>);
+
+    impl ConsensusView for Applied {
+        type Value = char;
+        fn server_count(&self) -> usize {
+            self.0.server_count()
+        }
+        fn decision_log(&self, server: usize) -> &[(Slot, char)] {
+            self.0.decision_log(server)
+        }
+        fn is_proposed(&self, value: &char) -> bool {
+            self.0.is_proposed(value)
+        }
+        fn reapplied(&self, server: usize) -> Option<(ClientId, RequestId)> {
+            self.1[server]
+        }
+    }
+
+    #[test]
+    fn integrity_fails_on_a_request_applied_twice() {
+        let logs = || Logs(vec![vec![(0, 'a')], vec![(0, 'a')]], vec!['a']);
+        assert!(integrity(&Applied(logs(), vec![None, None])));
+        let v = integrity_violation(&Applied(logs(), vec![None, Some((3, 1))])).unwrap();
+        assert_eq!(
+            v.explanation,
+            "server 1 applied request 1 of client 3 twice"
+        );
+    }
 
     impl ConsensusView for Logs {
         type Value = char;

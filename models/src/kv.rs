@@ -1,0 +1,434 @@
+//! What the replicated key-value service of Multi-Paxos and Raft shares: the commands in the log,
+//! the state machine that applies them exactly once, the client-server messages, the model client
+//! and the recording of client operations for the linearizability check.
+//!
+//! A protocol's message type carries [`ClientRequest`] and [`ClientReply`] (it implements
+//! [`KvMsg`]); its actor delegates the client role to [`KvClient`]; its servers apply chosen
+//! [`Entry`]s, in log order, to a [`KvStateMachine`].
+
+use ballot_properties::kv::{KvOp, KvRet, KvSpec};
+use ballot_properties::linearizability::{ClientHistory, RequestId};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Envelope, Id, Out};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::ops::Range;
+use std::time::Duration;
+
+/// A key in the model: one or two keys are enough to expose every bug.
+pub type ModelKey = char;
+/// A value in the model.
+pub type ModelValue = char;
+/// The history of client operations recorded by a key-value model.
+pub type KvHistory<K, V> = ClientHistory<KvSpec<K, V>>;
+
+/// A client command as it travels through the log: who asked, which request, what operation.
+/// `(client, req)` identifies the request, so a retried request is recognised.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Command<K, V> {
+    /// The client that sent the request.
+    pub client: Id,
+    /// The client's request id (1, 2, … per client, one request in flight at a time).
+    pub req: RequestId,
+    /// The operation.
+    pub op: KvOp<K, V>,
+}
+
+/// An entry of the replicated log.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Entry<K, V> {
+    /// Fills a slot without an effect (a new Multi-Paxos leader's gap filler; Raft's no-op at the
+    /// start of a term).
+    Noop,
+    /// A client command.
+    Cmd(Command<K, V>),
+}
+
+/// The replicated state machine: the key-value map, plus the last answer per client, so that a
+/// retried request is answered from the recorded result instead of being applied again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KvStateMachine<K: Ord, V> {
+    /// The map.
+    pub map: KvSpec<K, V>,
+    /// Per client: the last request applied and its answer.
+    pub sessions: BTreeMap<Id, (RequestId, KvRet<V>)>,
+    /// The first request this replica applied a second time. Only a mutant without
+    /// deduplication sets it; Integrity reads it.
+    pub reapplied: Option<(Id, RequestId)>,
+}
+
+impl<K: Ord, V> Default for KvStateMachine<K, V> {
+    fn default() -> Self {
+        Self {
+            map: KvSpec::default(),
+            sessions: BTreeMap::new(),
+            reapplied: None,
+        }
+    }
+}
+
+impl<K: Clone + Ord, V: Clone + PartialEq> KvStateMachine<K, V> {
+    /// Applies the log entry at the next position and returns the answer for its client: `None`
+    /// for a no-op, and for a request older than the client's last (the client has its answer).
+    ///
+    /// With `dedup` (the correct protocol) a request seen before is answered from the session
+    /// table and not applied again. Without it (a mutant), the effect runs twice and
+    /// [`Self::reapplied`] records it.
+    pub fn apply(&mut self, entry: &Entry<K, V>, dedup: bool) -> Option<KvRet<V>> {
+        let Entry::Cmd(cmd) = entry else {
+            return None;
+        };
+        let last = self.sessions.get(&cmd.client);
+        if let Some((last_req, ret)) = last {
+            if dedup && cmd.req == *last_req {
+                return Some(ret.clone());
+            }
+            if dedup && cmd.req < *last_req {
+                return None;
+            }
+            if cmd.req <= *last_req && self.reapplied.is_none() {
+                self.reapplied = Some((cmd.client, cmd.req));
+            }
+        }
+        let ret = self.map.apply(&cmd.op);
+        self.sessions.insert(cmd.client, (cmd.req, ret.clone()));
+        Some(ret)
+    }
+
+    /// The recorded answer to `(client, req)` if it is the client's last applied request.
+    pub fn answered(&self, client: Id, req: RequestId) -> Option<&KvRet<V>> {
+        match self.sessions.get(&client) {
+            Some((r, ret)) if *r == req => Some(ret),
+            _ => None,
+        }
+    }
+}
+
+/// Client → server: perform `op`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClientRequest<K, V> {
+    /// The client's request id.
+    pub req: RequestId,
+    /// The operation.
+    pub op: KvOp<K, V>,
+}
+
+impl<K, V> ClientRequest<K, V> {
+    /// The command this request becomes in the log, once `client`'s request reaches a leader.
+    pub fn command(self, client: Id) -> Command<K, V> {
+        Command {
+            client,
+            req: self.req,
+            op: self.op,
+        }
+    }
+}
+
+/// Server → client: the answer, or "ask the leader".
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ClientReply<V> {
+    /// The request was applied (once) and this is its answer.
+    Done {
+        /// The request answered.
+        req: RequestId,
+        /// The answer.
+        ret: KvRet<V>,
+    },
+    /// This server is not the leader; `leader` is the one it knows of, if any.
+    NotLeader {
+        /// The request refused.
+        req: RequestId,
+        /// Where to send it instead.
+        leader: Option<Id>,
+    },
+}
+
+impl<V> ClientReply<V> {
+    /// The request this reply answers.
+    pub fn req(&self) -> RequestId {
+        match self {
+            Self::Done { req, .. } | Self::NotLeader { req, .. } => *req,
+        }
+    }
+}
+
+/// A protocol message type that carries client requests and replies.
+pub trait KvMsg<K, V>: Sized {
+    /// Wraps a client request.
+    fn request(r: ClientRequest<K, V>) -> Self;
+    /// The client request this message is, if it is one.
+    fn as_request(&self) -> Option<&ClientRequest<K, V>>;
+    /// The client reply this message is, if it is one.
+    fn as_reply(&self) -> Option<&ClientReply<V>>;
+}
+
+/// The client's one timer: no answer yet, try the next server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClientRetry;
+
+/// How long a real client waits for an answer before it retries elsewhere.
+pub fn client_retry_timeout() -> Range<Duration> {
+    Duration::from_millis(300)..Duration::from_millis(600)
+}
+
+/// A model client: runs `ops` one at a time (request ids 1, 2, …), starting at server `first`,
+/// following `NotLeader` hints, retrying on a timeout at most `max_retries` times per request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KvClient<K, V> {
+    /// Every server, in index order.
+    pub servers: Vec<Id>,
+    /// The operations to run, in order.
+    pub ops: Vec<KvOp<K, V>>,
+    /// The index of the server to ask first.
+    pub first: usize,
+    /// Retries per request (bounds the model: each retry is a new message).
+    pub max_retries: u8,
+}
+
+/// A model client's state: compact, three small counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KvClientState {
+    /// How many operations have been answered; the one in flight has request id `done + 1`.
+    pub done: u8,
+    /// The index of the server the request in flight was sent to.
+    pub target: u8,
+    /// Retries used for the request in flight.
+    pub retries: u8,
+}
+
+impl<K: Clone, V> KvClient<K, V> {
+    fn send<A>(&self, state: &KvClientState, o: &mut Out<A>)
+    where
+        A: Actor,
+        A::Msg: KvMsg<K, V>,
+        A::Timer: From<ClientRetry>,
+        V: Clone,
+    {
+        let op = self.ops[state.done as usize].clone();
+        o.send(
+            self.servers[state.target as usize],
+            A::Msg::request(ClientRequest {
+                req: state.done as RequestId + 1,
+                op,
+            }),
+        );
+        if state.retries < self.max_retries {
+            o.set_timer(ClientRetry.into(), client_retry_timeout());
+        }
+    }
+
+    /// Starts the first operation.
+    pub fn on_start<A>(&self, o: &mut Out<A>) -> KvClientState
+    where
+        A: Actor,
+        A::Msg: KvMsg<K, V>,
+        A::Timer: From<ClientRetry>,
+        V: Clone,
+    {
+        let state = KvClientState {
+            done: 0,
+            target: self.first as u8,
+            retries: 0,
+        };
+        if !self.ops.is_empty() {
+            self.send(&state, o);
+        }
+        state
+    }
+
+    /// Handles a reply. Returns the new state, or `None` if the reply changes nothing (an
+    /// answer to an earlier request, or a duplicate).
+    pub fn on_reply<A>(
+        &self,
+        state: &KvClientState,
+        reply: &ClientReply<V>,
+        o: &mut Out<A>,
+    ) -> Option<KvClientState>
+    where
+        A: Actor,
+        A::Msg: KvMsg<K, V>,
+        A::Timer: From<ClientRetry>,
+        V: Clone,
+    {
+        if state.done as usize >= self.ops.len() || reply.req() != state.done as RequestId + 1 {
+            // Stale or duplicate: the client has moved on (or is done).
+            return None;
+        }
+        let mut next = *state;
+        match reply {
+            ClientReply::Done { .. } => {
+                next.done += 1;
+                next.retries = 0;
+                if (next.done as usize) < self.ops.len() {
+                    self.send(&next, o);
+                } else {
+                    o.cancel_timer(ClientRetry.into());
+                }
+            }
+            ClientReply::NotLeader { leader, .. } => {
+                let hinted = leader.and_then(|l| self.servers.iter().position(|s| *s == l));
+                next.target = match hinted {
+                    Some(i) if i != state.target as usize => i as u8,
+                    _ => ((state.target as usize + 1) % self.servers.len()) as u8,
+                };
+                // A redirect re-sends without arming a new retry (the pending timer stays).
+                let op = self.ops[next.done as usize].clone();
+                o.send(
+                    self.servers[next.target as usize],
+                    A::Msg::request(ClientRequest {
+                        req: next.done as RequestId + 1,
+                        op,
+                    }),
+                );
+            }
+        }
+        Some(next)
+    }
+
+    /// The retry timer fired: re-send the request in flight to the next server.
+    pub fn on_retry<A>(&self, state: &KvClientState, o: &mut Out<A>) -> Option<KvClientState>
+    where
+        A: Actor,
+        A::Msg: KvMsg<K, V>,
+        A::Timer: From<ClientRetry>,
+        V: Clone,
+    {
+        if state.done as usize >= self.ops.len() || state.retries >= self.max_retries {
+            return None;
+        }
+        let mut next = *state;
+        next.retries += 1;
+        next.target = ((state.target as usize + 1) % self.servers.len()) as u8;
+        self.send(&next, o);
+        Some(next)
+    }
+
+    /// Whether this client issued `cmd` (for Validity: only issued commands may be chosen).
+    pub fn issued(&self, me: Id, cmd: &Command<K, V>) -> bool
+    where
+        K: PartialEq,
+        V: PartialEq,
+    {
+        cmd.client == me && cmd.req >= 1 && self.ops.get(cmd.req as usize - 1) == Some(&cmd.op)
+    }
+}
+
+/// The model's operations for client `c`, at most `requests` of them: put `'A'+c` to `x`, then
+/// compare-and-swap it to `'a'+c`, then read `x`.
+pub fn model_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
+    let upper = (b'A' + c as u8) as char;
+    let lower = (b'a' + c as u8) as char;
+    [
+        KvOp::Put('x', upper),
+        KvOp::Cas {
+            key: 'x',
+            from: upper,
+            to: lower,
+        },
+        KvOp::Get('x'),
+    ]
+    .into_iter()
+    .cycle()
+    .take(requests)
+    .collect()
+}
+
+/// For `ActorModel::record_msg_out`: a client sent a request (a re-send changes nothing).
+pub fn record_request<C, K, V, M>(
+    _: &C,
+    history: &KvHistory<K, V>,
+    env: Envelope<&M>,
+) -> Option<KvHistory<K, V>>
+where
+    K: Clone + Debug + Eq + Hash + Ord + Serialize,
+    V: Clone + Debug + Eq + Hash + Serialize,
+    M: KvMsg<K, V>,
+{
+    let r = env.msg.as_request()?;
+    history.invoke(env.src.into(), r.req, r.op.clone())
+}
+
+/// For `ActorModel::record_msg_in`: an answer reached its client (matched by request id).
+pub fn record_reply<C, K, V, M>(
+    _: &C,
+    history: &KvHistory<K, V>,
+    env: Envelope<&M>,
+) -> Option<KvHistory<K, V>>
+where
+    K: Clone + Debug + Eq + Hash + Ord + Serialize,
+    V: Clone + Debug + Eq + Hash + Serialize,
+    M: KvMsg<K, V>,
+{
+    match env.msg.as_reply()? {
+        ClientReply::Done { req, ret } => history.respond(env.dst.into(), *req, ret.clone()),
+        ClientReply::NotLeader { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(client: usize, req: RequestId, op: KvOp<char, char>) -> Entry<char, char> {
+        Entry::Cmd(Command {
+            client: Id::from(client),
+            req,
+            op,
+        })
+    }
+
+    #[test]
+    fn a_retried_request_is_answered_from_the_session_not_applied_again() {
+        let mut sm = KvStateMachine::default();
+        assert_eq!(sm.apply(&Entry::Noop, true), None);
+        assert_eq!(
+            sm.apply(&cmd(5, 1, KvOp::Put('x', 'A')), true),
+            Some(KvRet::PutOk)
+        );
+        let cas = KvOp::Cas {
+            key: 'x',
+            from: 'A',
+            to: 'a',
+        };
+        assert_eq!(
+            sm.apply(&cmd(5, 2, cas.clone()), true),
+            Some(KvRet::CasOk(true))
+        );
+        // The same cas again (a retry chosen in a later slot): same answer, no second effect.
+        assert_eq!(
+            sm.apply(&cmd(5, 2, cas.clone()), true),
+            Some(KvRet::CasOk(true))
+        );
+        // An older request: no answer needed, no effect.
+        assert_eq!(sm.apply(&cmd(5, 1, KvOp::Put('x', 'A')), true), None);
+        assert_eq!(sm.map.0.get(&'x'), Some(&'a'));
+        assert_eq!(sm.reapplied, None);
+        assert_eq!(sm.answered(Id::from(5), 2), Some(&KvRet::CasOk(true)));
+        assert_eq!(sm.answered(Id::from(5), 1), None);
+    }
+
+    #[test]
+    fn without_dedup_a_retry_runs_twice_and_is_recorded() {
+        let mut sm = KvStateMachine::default();
+        sm.apply(&cmd(5, 1, KvOp::Put('x', 'A')), false);
+        let cas = KvOp::Cas {
+            key: 'x',
+            from: 'A',
+            to: 'a',
+        };
+        assert_eq!(
+            sm.apply(&cmd(5, 2, cas.clone()), false),
+            Some(KvRet::CasOk(true))
+        );
+        assert_eq!(sm.apply(&cmd(5, 2, cas), false), Some(KvRet::CasOk(false)));
+        assert_eq!(sm.reapplied, Some((Id::from(5), 2)));
+    }
+
+    #[test]
+    fn model_ops_cycle_put_cas_get() {
+        assert_eq!(model_ops(1, 1), vec![KvOp::Put('x', 'B')]);
+        assert_eq!(model_ops(0, 4).len(), 4);
+        assert_eq!(model_ops(0, 3)[2], KvOp::Get('x'));
+    }
+}
