@@ -39,6 +39,8 @@ pub struct CheckOptions {
     pub summary: String,
     pub strategy: Strategy,
     pub threads: usize,
+    /// Symmetry reduction over servers (DFS only).
+    pub symmetry: bool,
     pub timeout: Option<Duration>,
     pub max_states: Option<usize>,
     pub seed: u64,
@@ -72,6 +74,8 @@ pub struct Outcome {
     pub model: String,
     pub strategy: Strategy,
     pub threads: usize,
+    /// Servers were treated as interchangeable (DFS with symmetry reduction).
+    pub symmetry: bool,
     /// The whole state space was explored.
     pub exhaustive: bool,
     pub timed_out: bool,
@@ -90,11 +94,18 @@ type ModelPath<A, H> = stateright::Path<ActorModelState<A, H>, ClusterAction<A>>
 
 type Explain<A, C, H> = fn(&ClusterModel<A, C, H>, &ActorModelState<A, H>, &str) -> Option<String>;
 
-/// Checks `model` and reports as `opts` says.
+/// A representative function for symmetry reduction, such as
+/// [`ballot_models::cluster::server_symmetry`].
+pub type Symmetry<A, H> = fn(&ActorModelState<A, H>) -> ActorModelState<A, H>;
+
+/// Checks `model` and reports as `opts` says. `symmetry` is used when `opts.symmetry` is set
+/// (the caller rejects `--symmetry` for protocols without one, and for strategies other than
+/// DFS).
 pub fn run<A, C, H>(
     make: impl Fn() -> ClusterModel<A, C, H>,
     opts: &CheckOptions,
     explain: Explain<A, C, H>,
+    symmetry: Option<Symmetry<A, H>>,
 ) -> Result<Outcome>
 where
     A: Actor + Send + Sync + 'static,
@@ -117,8 +128,13 @@ where
             opts.protocol, opts.variant, opts.summary
         );
         println!(
-            "Strategy {}, {} thread{}{}",
+            "Strategy {}{}, {} thread{}{}",
             format!("{:?}", opts.strategy).to_lowercase(),
+            if opts.symmetry {
+                " with symmetry reduction over servers"
+            } else {
+                ""
+            },
             opts.threads,
             if opts.threads == 1 { "" } else { "s" },
             opts.timeout
@@ -167,6 +183,11 @@ where
     }
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
+    }
+    if opts.symmetry {
+        assert_eq!(opts.strategy, Strategy::Dfs, "symmetry is a DFS option");
+        let representative = symmetry.expect("the caller checked the protocol has a symmetry");
+        builder = builder.symmetry_fn(representative);
     }
     if opts.strategy == Strategy::Bfs {
         drive(builder.spawn_bfs(), opts, max_states, explain, &shrink)
@@ -297,6 +318,7 @@ where
         model: opts.summary.clone(),
         strategy: opts.strategy,
         threads: opts.threads,
+        symmetry: opts.symmetry,
         exhaustive,
         timed_out,
         states,

@@ -166,6 +166,10 @@ struct RunArgs {
     /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive).
     #[arg(long, default_value = "bfs")]
     strategy: Strategy,
+    /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
+    /// since Stateright applies it in DFS only).
+    #[arg(long)]
+    symmetry: bool,
     /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -228,7 +232,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match protocol {
                 Protocol::Paxos => {
                     let cfg = model.paxos().map_err(UsageError)?;
-                    let outcome = check::run(|| cfg.clone().into_model(), &opts, paxos::explain)?;
+                    if opts.symmetry {
+                        bail!(UsageError(
+                            "--symmetry: Paxos clients are bound to fixed servers, so its servers \
+                             are not interchangeable"
+                                .into()
+                        ));
+                    }
+                    let outcome =
+                        check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)?;
                     Ok(ExitCode::from(outcome.exit_code))
                 }
             }
@@ -288,6 +300,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
+    if run.symmetry && run.strategy != Strategy::Dfs {
+        bail!(UsageError(
+            "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"
+                .into()
+        ));
+    }
     if run.threads == 0 {
         bail!(UsageError("--threads must be at least 1".into()));
     }
@@ -321,6 +339,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         summary: model.summary(),
         strategy: run.strategy,
         threads: run.threads,
+        symmetry: run.symmetry,
         timeout,
         max_states: run.max_states,
         seed: run.seed,

@@ -10,9 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, LossyNetwork, Network,
+    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network,
 };
-use stateright::{Model, Path, Property};
+use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::fmt::{self, Debug, Display};
 use std::hash::Hash;
 use std::str::FromStr;
@@ -290,6 +290,58 @@ where
     }
 }
 
+/// Whether an actor's state is a server's (servers are interchangeable under symmetry) or a
+/// client's (clients stay where they are).
+pub trait ServerRole {
+    /// True for a server's state.
+    fn is_server(&self) -> bool;
+}
+
+/// Symmetry reduction over servers (for `Checker::symmetry_fn`, DFS only): the representative of
+/// a state's class, with servers renumbered so that their states are sorted. Clients keep their
+/// numbers. Every server identity in the state must be rewritten through the plan: `Id`s by
+/// `Rewrite<Id>`, server indices kept as small integers by [`rewrite_server_index`], bit sets by
+/// [`ServerSet`]'s `Rewrite`. Sound only when all servers run the same actor configuration.
+pub fn server_symmetry<A, H>(state: &ActorModelState<A, H>) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::Msg: Rewrite<Id>,
+    A::State: Ord + Rewrite<Id> + ServerRole,
+    A::Random: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    H: Rewrite<Id>,
+{
+    // Sort key: servers first, ordered by state; then clients, in their own order.
+    let keys: Vec<(bool, Option<&A::State>, usize)> = state
+        .actor_states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if s.is_server() {
+                (false, Some(&**s), 0)
+            } else {
+                (true, None, i)
+            }
+        })
+        .collect();
+    let plan = RewritePlan::<Id, _>::from_values_to_sort(&keys);
+    ActorModelState {
+        actor_states: plan.reindex(&state.actor_states),
+        network: state.network.rewrite(&plan),
+        timers_set: plan.reindex(&state.timers_set),
+        random_choices: plan.reindex(&state.random_choices),
+        crashed: plan.reindex(&state.crashed),
+        actor_storages: plan.reindex(&state.actor_storages),
+        history: state.history.rewrite(&plan),
+    }
+}
+
+/// A server index kept as a small integer (a ballot's proposer, a client's target), renumbered
+/// by a symmetry plan.
+pub fn rewrite_server_index<S>(index: u8, plan: &RewritePlan<Id, S>) -> u8 {
+    usize::from(plan.rewrite(&Id::from(index as usize))) as u8
+}
+
 /// A lossy setting for Stateright.
 pub fn lossy(lossy: bool) -> LossyNetwork {
     if lossy {
@@ -328,6 +380,16 @@ impl ServerSet {
     }
 }
 
+impl Rewrite<Id> for ServerSet {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let mut out = ServerSet::default();
+        for i in (0..MAX_SERVERS).filter(|&i| self.contains(i)) {
+            out.insert(rewrite_server_index(i as u8, plan) as usize);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +416,21 @@ mod tests {
         };
         assert!(bad.validate().unwrap_err().contains("--crashes"));
         assert!(ClusterConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn server_sets_and_indices_follow_the_renumbering() {
+        // Sorting [C, A, B] renumbers 0→2, 1→0, 2→1.
+        let plan = RewritePlan::<Id, _>::from_values_to_sort(&['C', 'A', 'B']);
+        assert_eq!(rewrite_server_index(0, &plan), 2);
+        assert_eq!(rewrite_server_index(1, &plan), 0);
+        let mut set = ServerSet::default();
+        set.insert(0);
+        set.insert(2);
+        let mut expected = ServerSet::default();
+        expected.insert(2);
+        expected.insert(1);
+        assert_eq!(set.rewrite(&plan), expected);
     }
 
     proptest! {

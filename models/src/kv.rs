@@ -6,10 +6,12 @@
 //! [`KvMsg`]); its actor delegates the client role to [`KvClient`]; its servers apply chosen
 //! [`Entry`]s, in log order, to a [`KvStateMachine`].
 
+use crate::cluster::rewrite_server_index;
 use ballot_properties::kv::{KvOp, KvRet, KvSpec};
 use ballot_properties::linearizability::{ClientHistory, RequestId};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Envelope, Id, Out};
+use stateright::{Rewrite, RewritePlan};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -363,6 +365,67 @@ where
     match env.msg.as_reply()? {
         ClientReply::Done { req, ret } => history.respond(env.dst.into(), *req, ret.clone()),
         ClientReply::NotLeader { .. } => None,
+    }
+}
+
+// Symmetry (see `cluster::server_symmetry`): every actor identity is rewritten through the plan.
+
+impl<K: Clone, V: Clone> Rewrite<Id> for Command<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Command {
+            client: self.client.rewrite(plan),
+            req: self.req,
+            op: self.op.clone(),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for Entry<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            Entry::Noop => Entry::Noop,
+            Entry::Cmd(c) => Entry::Cmd(c.rewrite(plan)),
+        }
+    }
+}
+
+impl<K: Clone + Ord, V: Clone> Rewrite<Id> for KvStateMachine<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        KvStateMachine {
+            map: self.map.clone(),
+            sessions: self.sessions.rewrite(plan),
+            reapplied: self.reapplied.map(|(c, r)| (c.rewrite(plan), r)),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for ClientRequest<K, V> {
+    fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+        self.clone()
+    }
+}
+
+impl<V: Clone> Rewrite<Id> for ClientReply<V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            ClientReply::Done { req, ret } => ClientReply::Done {
+                req: *req,
+                ret: ret.clone(),
+            },
+            ClientReply::NotLeader { req, leader } => ClientReply::NotLeader {
+                req: *req,
+                leader: leader.rewrite(plan),
+            },
+        }
+    }
+}
+
+impl Rewrite<Id> for KvClientState {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        KvClientState {
+            target: rewrite_server_index(self.target, plan),
+            ..*self
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use stateright::semantics::SequentialSpec;
+use stateright::{Rewrite, RewritePlan};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
@@ -77,6 +78,25 @@ impl<K: Clone + Ord, V: Clone + PartialEq> SequentialSpec for KvSpec<K, V> {
 
     fn invoke(&mut self, op: &Self::Op) -> Self::Ret {
         self.apply(op)
+    }
+}
+
+// Operations, answers and the map name no actor: symmetry reduction leaves them as they are.
+impl<R, K: Clone, V: Clone> Rewrite<R> for KvOp<K, V> {
+    fn rewrite<S>(&self, _: &RewritePlan<R, S>) -> Self {
+        self.clone()
+    }
+}
+
+impl<R, V: Clone> Rewrite<R> for KvRet<V> {
+    fn rewrite<S>(&self, _: &RewritePlan<R, S>) -> Self {
+        self.clone()
+    }
+}
+
+impl<R, K: Clone + Ord, V: Clone> Rewrite<R> for KvSpec<K, V> {
+    fn rewrite<S>(&self, _: &RewritePlan<R, S>) -> Self {
+        self.clone()
     }
 }
 
