@@ -151,14 +151,24 @@ impl<K, V> KvMsg<K, V> for MpMsg<K, V> {
     fn as_request(&self) -> Option<&ClientRequest<K, V>> {
         match self {
             MpMsg::Request(r) => Some(r),
-            _ => None,
+            // Not a client request: nothing for the history.
+            MpMsg::Reply(_)
+            | MpMsg::Prepare { .. }
+            | MpMsg::Promise { .. }
+            | MpMsg::Accept { .. }
+            | MpMsg::Accepted { .. } => None,
         }
     }
 
     fn as_reply(&self) -> Option<&ClientReply<V>> {
         match self {
             MpMsg::Reply(r) => Some(r),
-            _ => None,
+            // Not a reply to a client: nothing for the history.
+            MpMsg::Request(_)
+            | MpMsg::Prepare { .. }
+            | MpMsg::Promise { .. }
+            | MpMsg::Accept { .. }
+            | MpMsg::Accepted { .. } => None,
         }
     }
 }
@@ -638,7 +648,9 @@ impl MpServer {
                         // An older request: the client has its answer and moved on.
                         return;
                     }
-                    _ => {}
+                    Some(_) | None => {
+                        // A request not executed yet: propose it below.
+                    }
                 }
                 if *next >= self.max_slots {
                     // The model's bound on slots: the client's retry timer may try again.
