@@ -8,6 +8,7 @@ mod check;
 mod walks;
 
 use anyhow::{Result, bail};
+use ballot::runtime;
 use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
 use check::{CheckOptions, Strategy};
@@ -60,6 +61,33 @@ enum Command {
         /// Address to serve the Explorer on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
+    },
+    /// Run one server of a protocol over UDP (the same actor the checker checks).
+    Node {
+        /// The protocol to serve.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: runtime::cli::NodeArgs,
+    },
+    /// Start a local cluster of nodes on 127.0.0.1 (one process each); Ctrl-C stops it.
+    Cluster {
+        /// The protocol to serve.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: runtime::cli::ClusterArgs,
+    },
+    /// Send one operation to a cluster: finds the leader, follows redirects, retries until
+    /// --timeout (exit code 1 without an answer).
+    Client {
+        #[command(flatten)]
+        args: runtime::cli::ClientArgs,
+    },
+    /// Measure a cluster's throughput and latency with concurrent clients.
+    Bench {
+        /// The protocol the cluster runs.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: runtime::cli::BenchArgs,
     },
 }
 
@@ -296,6 +324,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Node { protocol, args } => Ok(runtime::cli::node(protocol.name(), args)),
+        Command::Cluster { protocol, args } => Ok(runtime::cli::cluster(protocol.name(), args)),
+        Command::Client { args } => Ok(runtime::cli::client(args)),
+        Command::Bench { protocol, args } => Ok(runtime::cli::bench(protocol.name(), args)),
     }
 }
 
