@@ -27,7 +27,14 @@ fn decided(ret: &WireRet) -> String {
 fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication() {
     let started = Instant::now();
     let dir = tmp_dir("paxos-agree");
-    let faults = ["--drop", "0.15", "--duplicate", "0.15", "--delay-ms", "0..3"];
+    let faults = [
+        "--drop",
+        "0.15",
+        "--duplicate",
+        "0.15",
+        "--delay-ms",
+        "0..3",
+    ];
     let mut nodes = Nodes::start("paxos", 3, &dir, &faults);
     let peers = nodes.peers.clone();
     let recorder = Recorder::create(&history_path("paxos-kill-restart")).unwrap();
@@ -35,7 +42,9 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
     // Three clients propose different values, each to a different first server, concurrently.
     let proposers: Vec<_> = (0..3)
         .map(|c| {
-            let client = Client::new(peers.clone(), Codec::default()).unwrap().with_first(c);
+            let client = Client::new(peers.clone(), Codec::default())
+                .unwrap()
+                .with_first(c);
             let mut client = RecordingClient::new(client, recorder.clone());
             std::thread::spawn(move || {
                 let put = client.call(KvOp::Put("r".into(), format!("value-{c}")), DEADLINE);
@@ -61,7 +70,10 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
         ["value-0", "value-1", "value-2"].contains(&value.as_str()),
         "decided {value}, which no client proposed"
     );
-    assert!(seen.iter().all(|v| *v == value), "clients disagree: {seen:?}");
+    assert!(
+        seen.iter().all(|v| *v == value),
+        "clients disagree: {seen:?}"
+    );
 
     // Kill and restart node 1 after the decision, then ask every node directly: a node that
     // missed the decision learns it by running a ballot (Put), then answers reads.

@@ -4,8 +4,8 @@
 
 mod udp_common;
 
-use ballot::runtime::codec::Codec;
 use ballot::runtime::client::Client;
+use ballot::runtime::codec::Codec;
 use ballot::runtime::storage::{FILE_NAME, StorageError, Store};
 use ballot_models::paxos::{Ballot, PaxosStorage};
 use ballot_properties::kv::KvOp;
@@ -34,7 +34,10 @@ fn a_missing_file_is_a_fresh_node_and_a_saved_one_round_trips() {
     let store = Store::open(&dir, "paxos", ADDR).unwrap();
     assert_eq!(store.load::<PaxosStorage<String>>().unwrap(), None);
     store.save(&sample()).unwrap();
-    assert_eq!(store.load::<PaxosStorage<String>>().unwrap(), Some(sample()));
+    assert_eq!(
+        store.load::<PaxosStorage<String>>().unwrap(),
+        Some(sample())
+    );
     assert!(!dir.join(format!("{FILE_NAME}.tmp")).exists());
 }
 
@@ -66,13 +69,19 @@ fn every_bit_flip_and_every_truncation_is_refused_naming_the_file() {
         }
     }
     std::fs::write(&path, &good).unwrap();
-    assert_eq!(store.load::<PaxosStorage<String>>().unwrap(), Some(sample()));
+    assert_eq!(
+        store.load::<PaxosStorage<String>>().unwrap(),
+        Some(sample())
+    );
 }
 
 #[test]
 fn another_nodes_file_is_refused() {
     let dir = tmp_dir("storage-owner");
-    Store::open(&dir, "paxos", ADDR).unwrap().save(&sample()).unwrap();
+    Store::open(&dir, "paxos", ADDR)
+        .unwrap()
+        .save(&sample())
+        .unwrap();
     let other = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7001);
     let err = Store::open(&dir, "paxos", other)
         .unwrap()
@@ -101,7 +110,10 @@ fn restart_after(name: &str, damage: impl Fn(&mut Vec<u8>)) -> (Option<i32>, Str
     let child = nodes.children[0].as_mut().unwrap();
     let status = wait_exit(child, Duration::from_secs(10)).expect("the node refuses to start");
     nodes.children[0] = None;
-    (status.code(), std::fs::read_to_string(nodes.log(0)).unwrap())
+    (
+        status.code(),
+        std::fs::read_to_string(nodes.log(0)).unwrap(),
+    )
 }
 
 #[test]
