@@ -187,6 +187,14 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// Prints a line on stdout, ignoring a closed pipe (a cluster piped into `head` keeps running).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
@@ -390,7 +398,7 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
     }
     let peers: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     let peers = peers.join(",");
-    println!(
+    say!(
         "{} cluster of {} nodes, data in {}:",
         protocol,
         args.nodes,
@@ -398,13 +406,13 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
     );
     for (i, c) in children.iter().enumerate() {
         let pid = c.as_ref().map_or(0, |c| c.id());
-        println!(
+        say!(
             "  node {i}  {}  pid {pid}  data {}",
             addrs[i],
             args.data.join(format!("node-{i}")).display()
         );
     }
-    println!("peers: {peers}");
+    say!("peers: {peers}");
     let key = args
         .net
         .key_file
@@ -416,8 +424,8 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
     } else {
         "put x 1"
     };
-    println!("try:   ballot client --peers {peers}{key} {example}");
-    println!("Ctrl-C stops the cluster.");
+    say!("try:   ballot client --peers {peers}{key} {example}");
+    say!("Ctrl-C stops the cluster.");
     let mut code = ExitCode::SUCCESS;
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));

@@ -293,6 +293,10 @@ impl Codec {
             return Err(DecodeError::TooLong(declared));
         }
         let trailer = if self.key.is_some() { MAC_LEN } else { 0 };
+        if trailer > 0 && bytes.len() == HEADER_LEN + declared {
+            // A well-formed frame without a MAC, sent to a node that requires one.
+            return Err(DecodeError::BadMac);
+        }
         let actual = (bytes.len() - HEADER_LEN).saturating_sub(trailer);
         if bytes.len() < HEADER_LEN + trailer || actual != declared {
             return Err(DecodeError::LengthMismatch { declared, actual });
