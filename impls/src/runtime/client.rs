@@ -257,6 +257,34 @@ impl Client {
         }
     }
 
+    /// Sends `op` once to server `index` and returns its first answer to it (an answer, a
+    /// redirect or a refusal), or `None` if it does not answer within `timeout`. Used to find
+    /// the leader: the leader answers, the others name it.
+    pub fn probe(
+        &mut self,
+        index: usize,
+        op: KvOp<String, String>,
+        timeout: Duration,
+    ) -> Result<Option<WireReply>, ClientError> {
+        let req = self.next_req;
+        self.next_req += 1;
+        self.send(index, &WireRequest::Op { req, op })?;
+        let end = Instant::now() + timeout;
+        while let Some(reply) = self.recv(end)? {
+            match &reply {
+                WireReply::Done { req: r, .. }
+                | WireReply::NotLeader { req: r, .. }
+                | WireReply::Refused { req: r, .. }
+                    if *r == req =>
+                {
+                    return Ok(Some(reply));
+                }
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
     /// Asks server `index` for its counters.
     pub fn stats(
         &mut self,
