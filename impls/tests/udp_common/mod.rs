@@ -199,12 +199,13 @@ pub fn find_leader(peers: &[SocketAddrV4]) -> Option<usize> {
 /// Client `c`'s `j`-th operation over two keys: puts of unique values, reads, and a cas from
 /// the value it last wrote.
 pub fn kv_op(c: usize, j: usize) -> KvOp<String, String> {
-    let key = if (c + j) % 2 == 0 { "x" } else { "y" };
+    let key_of = |n: usize| if n.is_multiple_of(2) { "x" } else { "y" };
+    let key = key_of(c + j);
     match j % 3 {
         0 => KvOp::Put(key.into(), format!("{c}.{j}")),
         1 => KvOp::Get(key.into()),
         _ => KvOp::Cas {
-            key: if (c + j - 2) % 2 == 0 { "x" } else { "y" }.into(),
+            key: key_of(c + j - 2).into(),
             from: format!("{c}.{}", j - 2),
             to: format!("{c}.{j}"),
         },
