@@ -492,6 +492,10 @@ pub fn client(args: ClientArgs) -> ExitCode {
             for (i, p) in args.peers.iter().enumerate() {
                 match client.stats(i, timeout.min(Duration::from_secs(2))) {
                     Ok(v) => println!("{v}"),
+                    Err(ClientError::Timeout { .. }) => {
+                        eprintln!("{p}: no stats reply (is the node up?)");
+                        code = ExitCode::from(1);
+                    }
                     Err(e) => {
                         eprintln!("{p}: {e}");
                         code = ExitCode::from(1);
