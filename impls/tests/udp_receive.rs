@@ -210,8 +210,12 @@ fn server_messages_from_non_peers_are_dropped_even_when_mutated() {
             };
             let before = snapshot(&f);
             let got = f.node.receive(src.into(), &bytes).unwrap();
+            // A flipped kind byte may also make it a reply (unexpected at a node): dropped too.
             prop_assert!(
-                matches!(got, Received::NotPeer | Received::Malformed),
+                matches!(
+                    got,
+                    Received::NotPeer | Received::Malformed | Received::Unexpected
+                ),
                 "{:?}",
                 got
             );
