@@ -129,8 +129,11 @@ impl Client {
         }
     }
 
-    /// Receives one valid reply from a configured server before `until`.
-    fn recv(&mut self, until: Instant) -> Result<Option<WireReply>, ClientError> {
+    /// Receives one valid reply from a configured server before `until`, with its sender.
+    fn recv_from(
+        &mut self,
+        until: Instant,
+    ) -> Result<Option<(SocketAddrV4, WireReply)>, ClientError> {
         loop {
             let wait = until.saturating_duration_since(Instant::now());
             if wait.is_zero() {
@@ -167,9 +170,14 @@ impl Client {
                 continue;
             };
             if let Ok(reply) = codec::parse::<WireReply>(payload) {
-                return Ok(Some(reply));
+                return Ok(Some((src, reply)));
             }
         }
+    }
+
+    /// Receives one valid reply from a configured server before `until`.
+    fn recv(&mut self, until: Instant) -> Result<Option<WireReply>, ClientError> {
+        Ok(self.recv_from(until)?.map(|(_, reply)| reply))
     }
 
     /// Performs `op`, giving up after `deadline`.
@@ -297,8 +305,12 @@ impl Client {
             self.send(index, &WireRequest::Stats)?;
             attempts += 1;
             let attempt_end = (Instant::now() + self.attempt_timeout).min(end);
-            while let Some(reply) = self.recv(attempt_end)? {
-                if let WireReply::Stats(v) = reply {
+            while let Some((src, reply)) = self.recv_from(attempt_end)? {
+                // Stats replies carry no request id: take the one from the node asked (a
+                // duplicate of another node's earlier reply may arrive first).
+                if let WireReply::Stats(v) = reply
+                    && src == self.peers[index]
+                {
                     return Ok(v);
                 }
             }

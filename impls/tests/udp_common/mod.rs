@@ -173,6 +173,27 @@ use ballot::runtime::codec::{Codec, WireReply, WireRet};
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot_properties::kv::{KvOp, KvRet};
 
+/// Asks the nodes for their counters until they show injected drops and duplicates (the stats
+/// replies themselves go through fault injection, so a few rounds suffice even on nodes that were
+/// just restarted and lost their counters), at most 10 s. Asserts that no handler panicked.
+pub fn assert_faults_injected(peers: &[SocketAddrV4]) {
+    let mut stats = Client::new(peers.to_vec(), Codec::default())
+        .unwrap()
+        .with_attempt_timeout(Duration::from_millis(50));
+    let end = Instant::now() + Duration::from_secs(10);
+    let (mut drops, mut dups) = (0, 0);
+    while Instant::now() < end && (drops == 0 || dups == 0) {
+        (drops, dups) = (0, 0);
+        for i in 0..peers.len() {
+            let s = stats.stats(i, Duration::from_secs(2)).unwrap();
+            drops += s["counters"]["injected_drops"].as_u64().unwrap();
+            dups += s["counters"]["injected_duplicates"].as_u64().unwrap();
+            assert_eq!(s["counters"]["handler_panics"], 0, "node {i}");
+        }
+    }
+    assert!(drops > 0 && dups > 0, "drops {drops}, duplicates {dups}");
+}
+
 /// The index of the node that currently answers as leader (asking each node once, following
 /// its hint), if one is known.
 pub fn find_leader(peers: &[SocketAddrV4]) -> Option<usize> {
@@ -293,15 +314,7 @@ pub fn kv_fault_test(protocol: &str, name: &str) {
     );
     assert_eq!(checked.answered, answered + 2);
     // The faults were on, and no handler panicked.
-    let mut stats = Client::new(peers.clone(), Codec::default()).unwrap();
-    let (mut drops, mut dups) = (0, 0);
-    for i in 0..peers.len() {
-        let s = stats.stats(i, Duration::from_secs(5)).unwrap();
-        drops += s["counters"]["injected_drops"].as_u64().unwrap();
-        dups += s["counters"]["injected_duplicates"].as_u64().unwrap();
-        assert_eq!(s["counters"]["handler_panics"], 0, "node {i}");
-    }
-    assert!(drops > 0 && dups > 0, "drops {drops}, duplicates {dups}");
+    assert_faults_injected(&peers);
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "{:?}",
