@@ -49,21 +49,28 @@ fn every_bit_flip_and_every_truncation_is_refused_naming_the_file() {
     let path = store.path().to_path_buf();
     let good = std::fs::read(&path).unwrap();
     let named = |e: &StorageError| e.to_string().contains(&path.display().to_string());
+    // Every damage, validated in memory; every 37th also through the file.
+    let check = |bad: &[u8], what: &str, i: usize| -> StorageError {
+        let err = store
+            .parse::<PaxosStorage<String>>(bad)
+            .expect_err(&format!("{what} was accepted"));
+        if i % 37 == 0 {
+            std::fs::write(&path, bad).unwrap();
+            let on_disk = store
+                .load::<PaxosStorage<String>>()
+                .expect_err(&format!("{what} was accepted from the file"));
+            assert_eq!(on_disk.to_string(), err.to_string());
+        }
+        assert!(named(&err), "{err}");
+        err
+    };
     for bit in 0..good.len() * 8 {
         let mut bad = good.clone();
         bad[bit / 8] ^= 1 << (bit % 8);
-        std::fs::write(&path, &bad).unwrap();
-        let err = store
-            .load::<PaxosStorage<String>>()
-            .expect_err(&format!("bit {bit} flipped was accepted"));
-        assert!(named(&err), "{err}");
+        check(&bad, &format!("bit {bit} flipped"), bit);
     }
     for len in 0..good.len() {
-        std::fs::write(&path, &good[..len]).unwrap();
-        let err = store
-            .load::<PaxosStorage<String>>()
-            .expect_err(&format!("truncated to {len} bytes was accepted"));
-        assert!(named(&err), "{err}");
+        let err = check(&good[..len], &format!("truncated to {len} bytes"), len);
         if len > 52 {
             assert!(matches!(err, StorageError::Truncated { .. }), "{err}");
         }
@@ -132,4 +139,66 @@ fn a_node_with_a_truncated_storage_file_exits_with_a_clear_error() {
     let (code, log) = restart_after("node-truncated", |b| b.truncate(b.len() / 2));
     assert_eq!(code, Some(1), "{log}");
     assert!(log.contains("storage.ballot is truncated"), "{log}");
+}
+
+/// A step's save happens before its messages: when the save fails, the node stops with the error
+/// and none of the step's messages leaves. (The temporary file's name is taken by a directory, so
+/// the write fails even for root.)
+#[test]
+fn when_a_save_fails_no_message_of_that_step_is_sent() {
+    use ballot::runtime::codec::{Kind, WireRequest};
+    use ballot::runtime::node::{Node, NodeConfig, NodeError};
+    use ballot::runtime::served::Paxos;
+    use ballot::runtime::transport::Faults;
+    use std::net::{SocketAddr, UdpSocket};
+
+    let sockets: Vec<UdpSocket> = (0..3)
+        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
+        .collect();
+    let peers: Vec<SocketAddrV4> = sockets
+        .iter()
+        .map(|s| match s.local_addr().unwrap() {
+            SocketAddr::V4(a) => a,
+            SocketAddr::V6(_) => unreachable!(),
+        })
+        .collect();
+    let dir = tmp_dir("save-fails");
+    let mut sockets = sockets.into_iter();
+    let cfg = NodeConfig {
+        index: 0,
+        peers: peers.clone(),
+        data: dir.clone(),
+        codec: Codec::default(),
+        faults: Faults::default(),
+        stats_every: None,
+    };
+    let mut node = Node::<Paxos>::with_socket(cfg, sockets.next().unwrap()).unwrap();
+    std::fs::create_dir(dir.join(format!("{FILE_NAME}.tmp"))).unwrap();
+    let put = Codec::default()
+        .encode(
+            Kind::Request,
+            &WireRequest::Op {
+                req: 1,
+                op: KvOp::Put("r".into(), "v".into()),
+            },
+        )
+        .unwrap();
+    // A Put makes the proposer save its ballot, then send Prepare to both peers.
+    let err = node
+        .receive(SocketAddr::from((Ipv4Addr::LOCALHOST, 40_001)), &put)
+        .unwrap_err();
+    assert!(matches!(err, NodeError::Storage(_)), "{err}");
+    assert_eq!(node.counters().messages_out, 0);
+    let mut buf = [0u8; 2048];
+    for peer in sockets {
+        peer.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        assert!(peer.recv_from(&mut buf).is_err(), "a Prepare was sent");
+    }
+    // The same Put with a working directory is saved and sent.
+    std::fs::remove_dir(dir.join(format!("{FILE_NAME}.tmp"))).unwrap();
+    node.receive(SocketAddr::from((Ipv4Addr::LOCALHOST, 40_001)), &put)
+        .unwrap();
+    assert_eq!(node.counters().messages_out, 2);
+    assert_eq!(node.counters().saves, 1);
 }

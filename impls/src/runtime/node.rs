@@ -305,10 +305,12 @@ impl<S: Served> Node<S> {
         }));
         match result {
             Ok(next) => {
+                // The commands first: if the save fails, the state stays as it was (and the
+                // node stops with the error).
+                self.execute(out)?;
                 if let Some(next) = next {
                     self.state = next;
                 }
-                self.execute(out)?;
                 Ok(true)
             }
             Err(panic) => {

@@ -161,7 +161,13 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io(&self.path)(e)),
         };
-        let content: Content<T> = decode(&self.path, &bytes)?;
+        self.parse(&bytes).map(Some)
+    }
+
+    /// Validates `bytes` as this node's storage file (what [`Self::load`] does with the file's
+    /// content).
+    pub fn parse<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, StorageError> {
+        let content: Content<T> = decode(&self.path, bytes)?;
         if content.protocol != self.protocol || content.node != self.node {
             return Err(StorageError::Owner {
                 path: self.path.clone(),
@@ -169,7 +175,7 @@ impl Store {
                 found: format!("{} {}", content.protocol, content.node),
             });
         }
-        Ok(Some(content.storage))
+        Ok(content.storage)
     }
 
     /// Saves `storage` durably: temporary file, fsync, rename, fsync of the directory. Returns
