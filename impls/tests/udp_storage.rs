@@ -54,7 +54,7 @@ fn every_bit_flip_and_every_truncation_is_refused_naming_the_file() {
         let err = store
             .parse::<PaxosStorage<String>>(bad)
             .expect_err(&format!("{what} was accepted"));
-        if i % 37 == 0 {
+        if i.is_multiple_of(37) {
             std::fs::write(&path, bad).unwrap();
             let on_disk = store
                 .load::<PaxosStorage<String>>()
