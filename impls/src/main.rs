@@ -26,7 +26,9 @@ use std::time::Duration;
     about = "Executable, model-checked specifications of consensus protocols",
     after_help = "Exit codes: 0 every property holds (and every \"sometimes\" property was witnessed); \
                   1 a property is violated or never witnessed; 2 usage or configuration error; \
-                  3 stopped by --timeout or --max-states before the check finished."
+                  3 stopped by --timeout or --max-states before the check finished. \
+                  node, cluster, client, bench: 0 success; 1 damaged storage or no answer; \
+                  2 usage error."
 )]
 struct Cli {
     #[command(subcommand)]
