@@ -9,7 +9,8 @@ mod walks;
 
 use anyhow::{Result, bail};
 use ballot::runtime;
-use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind};
+use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind, server_symmetry};
+use ballot_models::multi_paxos::{self, MpBug, MultiPaxosConfig};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
 use check::{CheckOptions, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -97,18 +98,22 @@ enum Command {
 enum Protocol {
     /// Single-decree Paxos (Paxos Made Simple).
     Paxos,
+    /// Multi-Paxos: a replicated key-value log (Paxos Made Simple §3).
+    MultiPaxos,
 }
 
 impl Protocol {
     fn name(self) -> &'static str {
         match self {
             Protocol::Paxos => "paxos",
+            Protocol::MultiPaxos => "multi-paxos",
         }
     }
 
     fn bugs(self) -> Vec<BugInfo> {
         match self {
             Protocol::Paxos => paxos::BUGS.iter().map(|(_, i)| *i).collect(),
+            Protocol::MultiPaxos => multi_paxos::BUGS.iter().map(|(_, i)| *i).collect(),
         }
     }
 }
@@ -138,6 +143,15 @@ struct ModelArgs {
     /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
+    /// multi-paxos: operations per client (put, cas, get, put, …) [default: 1].
+    #[arg(long, value_name = "N")]
+    requests: Option<usize>,
+    /// multi-paxos: retries per request, each to the next server [default: 0].
+    #[arg(long, value_name = "N")]
+    retries: Option<u8>,
+    /// multi-paxos: slots a leader may propose in [default: clients × requests + 1].
+    #[arg(long, value_name = "N")]
+    max_slots: Option<u32>,
 }
 
 impl ModelArgs {
@@ -164,6 +178,7 @@ impl ModelArgs {
     }
 
     fn paxos(&self) -> Result<PaxosConfig, String> {
+        self.reject_multi_paxos_flags(Protocol::Paxos)?;
         let bug = match &self.bug {
             None => None,
             Some(name) => {
@@ -178,6 +193,65 @@ impl ModelArgs {
         cfg.validate()?;
         Ok(cfg)
     }
+}
+
+impl ModelArgs {
+    /// The Multi-Paxos configuration: the shared flags plus `--requests`, `--retries` and
+    /// `--max-slots`.
+    fn multi_paxos(&self) -> Result<MultiPaxosConfig, String> {
+        let bug = match &self.bug {
+            None => None,
+            Some(name) => Some(
+                MpBug::from_name(name).ok_or_else(|| unknown_bug(Protocol::MultiPaxos, name))?,
+            ),
+        };
+        let defaults = MultiPaxosConfig::default();
+        let cfg = MultiPaxosConfig {
+            cluster: self.cluster(),
+            max_round: self.max_round,
+            requests: self.requests.unwrap_or(defaults.requests),
+            retries: self.retries.unwrap_or(defaults.retries),
+            max_slots: self.max_slots,
+            bug,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Other protocols refuse the Multi-Paxos flags, naming the flag.
+    fn reject_multi_paxos_flags(&self, protocol: Protocol) -> Result<(), String> {
+        for (flag, set) in [
+            ("--requests", self.requests.is_some()),
+            ("--retries", self.retries.is_some()),
+            ("--max-slots", self.max_slots.is_some()),
+        ] {
+            if set {
+                return Err(format!(
+                    "{flag} is a multi-paxos flag; {} does not take it",
+                    protocol.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line describing a Multi-Paxos model, for the check report.
+fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
+    let c = &cfg.cluster;
+    format!(
+        "{} servers, {} clients × {} requests ({} retries), {} network{}, crashes {}, \
+         max round {}, max slots {}",
+        c.servers,
+        c.clients,
+        cfg.requests,
+        cfg.retries,
+        c.network,
+        if c.lossy { " (lossy)" } else { "" },
+        c.crashes,
+        cfg.max_round,
+        cfg.slots()
+    )
 }
 
 fn unknown_bug(protocol: Protocol, name: &str) -> String {
@@ -258,7 +332,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             model,
             run,
         } => {
-            let opts = check_options(protocol, &model, &run)?;
+            let mut opts = check_options(protocol, &model, &run)?;
             match protocol {
                 Protocol::Paxos => {
                     let cfg = model.paxos().map_err(UsageError)?;
@@ -271,6 +345,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     let outcome =
                         check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)?;
+                    Ok(ExitCode::from(outcome.exit_code))
+                }
+                Protocol::MultiPaxos => {
+                    let cfg = model.multi_paxos().map_err(UsageError)?;
+                    opts.summary = multi_paxos_summary(&cfg);
+                    let outcome = check::run(
+                        || cfg.clone().into_model(),
+                        &opts,
+                        multi_paxos::explain,
+                        Some(server_symmetry),
+                    )?;
                     Ok(ExitCode::from(outcome.exit_code))
                 }
             }
@@ -316,6 +401,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         cfg.cluster.servers,
                         cfg.cluster.clients,
                         cfg.cluster.network,
+                        cfg.bug
+                            .map(|b| format!(", bug {}", b.info().name))
+                            .unwrap_or_default()
+                    );
+                    use stateright::Model;
+                    cfg.into_model().checker().serve(addr);
+                }
+                Protocol::MultiPaxos => {
+                    let cfg = model.multi_paxos().map_err(UsageError)?;
+                    eprintln!(
+                        "Explorer for {} ({}{}) on http://{addr}/ — Ctrl-C to stop",
+                        protocol.name(),
+                        multi_paxos_summary(&cfg),
                         cfg.bug
                             .map(|b| format!(", bug {}", b.info().name))
                             .unwrap_or_default()

@@ -61,19 +61,29 @@ fn correct_paxos_is_green_and_reports_every_property() {
 /// command reproducing it.
 #[test]
 fn every_catalogued_bug_turns_the_default_check_red() {
+    every_bug_turns_the_default_check_red("paxos");
+}
+
+/// The same for Multi-Paxos.
+#[test]
+fn every_catalogued_multi_paxos_bug_turns_the_default_check_red() {
+    every_bug_turns_the_default_check_red("multi-paxos");
+}
+
+fn every_bug_turns_the_default_check_red(protocol: &str) {
     let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let o = ballot(&["bugs", "paxos", "--json"]);
+    let o = ballot(&["bugs", protocol, "--json"]);
     assert_eq!(code(&o), 0);
     let bugs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let bugs = bugs.as_array().unwrap();
     assert!(bugs.len() >= 4);
-    let dir = tmp("bugs");
+    let dir = tmp(&format!("bugs-{protocol}"));
     for b in bugs {
         let name = b["name"].as_str().unwrap();
         let breaks = b["breaks"].as_str().unwrap();
         let mut args = vec![
             "check",
-            "paxos",
+            protocol,
             "--json",
             "--trace-out",
             dir.to_str().unwrap(),
@@ -105,7 +115,7 @@ fn every_catalogued_bug_turns_the_default_check_red() {
             violated.contains(&breaks),
             "bug {name} broke {violated:?}, not {breaks}"
         );
-        let file = dir.join(format!("paxos-{name}-{}.json", breaks.to_lowercase()));
+        let file = dir.join(format!("{protocol}-{name}-{}.json", breaks.to_lowercase()));
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(saved["property"], breaks);
@@ -138,6 +148,55 @@ fn default_check_is_exhaustive_and_green_within_a_minute() {
         "{:?}",
         start.elapsed()
     );
+}
+
+/// `ballot check multi-paxos` as the README runs it: exhaustive, green (a command commits after
+/// a leader change), under 60 s, with a pinned count.
+#[test]
+fn default_multi_paxos_check_is_exhaustive_and_green_within_a_minute() {
+    let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let start = Instant::now();
+    let o = ballot(&["check", "multi-paxos", "--json", "--progress-every", "5"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exhaustive"], true);
+    assert_eq!(v["unique_states"], 714_015);
+    for p in v["properties"].as_array().unwrap() {
+        assert!(
+            p["verdict"] == "holds" || p["verdict"] == "witnessed",
+            "{p}"
+        );
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// With symmetry reduction (DFS), fewer states, the same verdicts.
+#[test]
+fn multi_paxos_symmetry_reduces_states() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "multi-paxos",
+            "--clients",
+            "1",
+            "--requests",
+            "2",
+            "--strategy",
+            "dfs",
+            "--json",
+        ];
+        args.extend(extra);
+        let o = ballot(&args);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["unique_states"].as_u64().unwrap()
+    };
+    assert_eq!(run(&[]), 63_431);
+    assert_eq!(run(&["--symmetry"]), 31_570);
 }
 
 /// Stateright's BFS reports the last violation of a batch; `ballot check` bisects on depth to
@@ -183,6 +242,9 @@ fn usage_errors_exit_2_naming_the_flag() {
         (&["check", "paxos", "--crashes", "9"][..], "--crashes"),
         (&["check", "paxos", "--timeout", "0"][..], "--timeout"),
         (&["check", "nosuchprotocol"][..], "nosuchprotocol"),
+        (&["check", "paxos", "--requests", "2"][..], "--requests"),
+        (&["check", "multi-paxos", "--max-slots", "99"][..], "--max-slots"),
+        (&["check", "multi-paxos", "--bug", "redecide"][..], "--bug"),
     ] {
         let o = ballot(args);
         assert_eq!(code(&o), 2, "{args:?}");
@@ -237,6 +299,38 @@ fn http_get(addr: &str, path: &str) -> Option<String> {
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
+}
+
+#[test]
+fn explorer_serves_multi_paxos() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["explore", "multi-paxos", "--addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(r) = http_get(&addr, "/.status") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "explorer did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let states = http_get(&addr, "/.states").unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        status.contains("Agreement") && status.contains("Leader change"),
+        "{status}"
+    );
+    assert!(states.contains("Leading"), "{states}");
 }
 
 #[test]

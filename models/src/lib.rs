@@ -10,4 +10,5 @@
 
 pub mod cluster;
 pub mod kv;
+pub mod multi_paxos;
 pub mod paxos;
