@@ -243,7 +243,10 @@ fn usage_errors_exit_2_naming_the_flag() {
         (&["check", "paxos", "--timeout", "0"][..], "--timeout"),
         (&["check", "nosuchprotocol"][..], "nosuchprotocol"),
         (&["check", "paxos", "--requests", "2"][..], "--requests"),
-        (&["check", "multi-paxos", "--max-slots", "99"][..], "--max-slots"),
+        (
+            &["check", "multi-paxos", "--max-slots", "99"][..],
+            "--max-slots",
+        ),
         (&["check", "multi-paxos", "--bug", "redecide"][..], "--bug"),
     ] {
         let o = ballot(args);

@@ -9,6 +9,7 @@
 
 use super::codec::{WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
+use ballot_models::multi_paxos::{MpActor, MpMsg, MpServer};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
@@ -126,5 +127,32 @@ impl Served for Paxos {
             | PaxosMsg::Accepted { .. }
             | PaxosMsg::Decided { .. } => None,
         }
+    }
+}
+
+/// Multi-Paxos: a replicated key-value store (get, put, cas) with a stable leader.
+pub struct MultiPaxos;
+
+impl Served for MultiPaxos {
+    type Actor = MpActor<String, String>;
+    const NAME: &'static str = "multi-paxos";
+    const KEY_VALUE: bool = true;
+
+    fn server(peers: Vec<Id>) -> Self::Actor {
+        // The model's bounds are lifted: rounds and slots are unbounded in a real run.
+        MpActor::Server(MpServer {
+            peers,
+            max_round: u32::MAX,
+            max_slots: u32::MAX,
+            bug: None,
+        })
+    }
+
+    fn request(req: RequestId, op: KvOp<String, String>) -> Result<MpMsg<String, String>, String> {
+        Ok(kv_request(req, op))
+    }
+
+    fn reply(msg: &MpMsg<String, String>) -> Option<WireReply> {
+        kv_reply(msg)
     }
 }
