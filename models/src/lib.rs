@@ -6,6 +6,7 @@
 //! - [`kv`]: the replicated key-value service shared by Multi-Paxos and Raft (log entries, the
 //!   exactly-once state machine, client messages, the model client).
 //! - [`paxos`]: single-decree Paxos (Paxos Made Simple).
+//! - [`multi_paxos`]: Multi-Paxos (Paxos Made Simple §3), a replicated key-value log.
 #![deny(missing_docs)]
 
 pub mod cluster;

@@ -1051,6 +1051,9 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
 /// The model's log entries: commands on keys and values that are letters.
 pub type ModelEntry = Entry<ModelKey, ModelValue>;
 
+/// The model's votes.
+pub type ModelVote = Vote<ModelKey, ModelValue>;
+
 /// The client history checked for linearizability against the key-value specification.
 pub type MpHistory = KvHistory<ModelKey, ModelValue>;
 
@@ -1164,7 +1167,7 @@ impl MultiPaxosConfig {
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))
             .always("Linearizability", |_, s| s.history.is_linearizable())
-            .sometimes("Commit", |m, s| committed(m, s))
+            .sometimes("Commit", committed)
             .sometimes("Leader change", |m, s| leader_changed(m, s).is_some())
     }
 }
@@ -1267,10 +1270,7 @@ fn chosen_vote<'a>(
 pub fn leader_changed<'a>(
     model: &MpModel,
     state: &'a MpModelState,
-) -> Option<(
-    &'a Vote<ModelKey, ModelValue>,
-    &'a Vote<ModelKey, ModelValue>,
-)> {
+) -> Option<(&'a ModelVote, &'a ModelVote)> {
     let chosen: Vec<_> = (0..model.cfg().slots())
         .filter_map(|slot| chosen_vote(model, state, slot))
         .filter(|v| matches!(v.entry, Entry::Cmd(_)))
