@@ -10,6 +10,7 @@ mod walks;
 use anyhow::{Result, bail};
 use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
+use ballot_models::raft::{self, RaftBug, RaftConfig};
 use check::{CheckOptions, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{SocketAddr, TcpListener};
@@ -67,18 +68,22 @@ enum Command {
 enum Protocol {
     /// Single-decree Paxos (Paxos Made Simple).
     Paxos,
+    /// Raft (Ongaro and Ousterhout, 2014) with a key-value state machine.
+    Raft,
 }
 
 impl Protocol {
     fn name(self) -> &'static str {
         match self {
             Protocol::Paxos => "paxos",
+            Protocol::Raft => "raft",
         }
     }
 
     fn bugs(self) -> Vec<BugInfo> {
         match self {
             Protocol::Paxos => paxos::BUGS.iter().map(|(_, i)| *i).collect(),
+            Protocol::Raft => raft::BUGS.iter().map(|(_, i)| *i).collect(),
         }
     }
 }
@@ -99,37 +104,50 @@ struct ModelArgs {
     /// The network may also lose any message.
     #[arg(long)]
     lossy: bool,
-    /// At most this many servers down at once; a crashed server recovers from its saved state.
-    #[arg(long, default_value_t = 0)]
-    crashes: usize,
-    /// Highest ballot round a proposer may start (bounds the state space).
-    #[arg(long, default_value_t = PaxosConfig::default().max_round)]
-    max_round: u32,
+    /// At most this many servers down at once; a crashed server recovers from its saved state
+    /// [default: 0 for paxos, 1 for raft].
+    #[arg(long)]
+    crashes: Option<usize>,
+    /// Paxos: highest ballot round a proposer may start (bounds the state space) [default: 2].
+    #[arg(long)]
+    max_round: Option<u32>,
+    #[command(flatten)]
+    raft: RaftArgs,
     /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
 }
 
 impl ModelArgs {
-    fn cluster(&self) -> ClusterConfig {
+    fn cluster(&self, protocol: Protocol) -> ClusterConfig {
         ClusterConfig {
             servers: self.servers,
             clients: self.clients,
             network: self.network,
             lossy: self.lossy,
-            crashes: self.crashes,
+            crashes: self.crashes.unwrap_or(match protocol {
+                Protocol::Paxos => 0,
+                Protocol::Raft => RaftConfig::default().cluster.crashes,
+            }),
         }
     }
 
-    fn summary(&self) -> String {
+    fn summary(&self, protocol: Protocol) -> String {
+        let cluster = self.cluster(protocol);
+        let bounds = match protocol {
+            Protocol::Paxos => format!(
+                "max round {}",
+                self.max_round.unwrap_or(PaxosConfig::default().max_round)
+            ),
+            Protocol::Raft => self.raft.summary(),
+        };
         format!(
-            "{} servers, {} clients, {} network{}, crashes {}, max round {}",
-            self.servers,
-            self.clients,
-            self.network,
-            if self.lossy { " (lossy)" } else { "" },
-            self.crashes,
-            self.max_round
+            "{} servers, {} clients, {} network{}, crashes {}, {bounds}",
+            cluster.servers,
+            cluster.clients,
+            cluster.network,
+            if cluster.lossy { " (lossy)" } else { "" },
+            cluster.crashes,
         )
     }
 
@@ -140,13 +158,91 @@ impl ModelArgs {
                 Some(PaxosBug::from_name(name).ok_or_else(|| unknown_bug(Protocol::Paxos, name))?)
             }
         };
+        if let Some(flag) = self.raft.given() {
+            return Err(format!("{flag} is a raft flag; paxos does not take it"));
+        }
         let cfg = PaxosConfig {
-            cluster: self.cluster(),
-            max_round: self.max_round,
+            cluster: self.cluster(Protocol::Paxos),
+            max_round: self.max_round.unwrap_or(PaxosConfig::default().max_round),
             bug,
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    fn raft(&self) -> Result<RaftConfig, String> {
+        let bug = match &self.bug {
+            None => None,
+            Some(name) => {
+                Some(RaftBug::from_name(name).ok_or_else(|| unknown_bug(Protocol::Raft, name))?)
+            }
+        };
+        if self.max_round.is_some() {
+            return Err("--max-round is a paxos flag; raft is bounded by --max-term".into());
+        }
+        let d = RaftConfig::default();
+        let cfg = RaftConfig {
+            cluster: self.cluster(Protocol::Raft),
+            max_term: self.raft.max_term.unwrap_or(d.max_term),
+            max_log: self.raft.max_log.unwrap_or(d.max_log),
+            requests: self.raft.requests.unwrap_or(d.requests),
+            retries: self.raft.retries.unwrap_or(d.retries),
+            noop: self.raft.noop.unwrap_or(d.noop),
+            bug,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Raft's bounds and options (other protocols reject them).
+#[derive(Args, Debug, Clone)]
+struct RaftArgs {
+    /// Raft: highest term an election may start (bounds the state space) [default: 3].
+    #[arg(long)]
+    max_term: Option<u8>,
+    /// Raft: longest log a leader appends to [default: 3].
+    #[arg(long)]
+    max_log: Option<u8>,
+    /// Raft: requests per client: put, then cas, then get, cycling [default: 1].
+    #[arg(long)]
+    requests: Option<usize>,
+    /// Raft: retries per client request (each re-sends to the next server) [default: 0].
+    #[arg(long)]
+    retries: Option<u8>,
+    /// Raft: a new leader holding uncommitted entries appends a no-op (§8) [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    noop: Option<bool>,
+}
+
+impl RaftArgs {
+    /// The first Raft flag given, if any.
+    fn given(&self) -> Option<&'static str> {
+        [
+            (self.max_term.is_some(), "--max-term"),
+            (self.max_log.is_some(), "--max-log"),
+            (self.requests.is_some(), "--requests"),
+            (self.retries.is_some(), "--retries"),
+            (self.noop.is_some(), "--noop"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    fn summary(&self) -> String {
+        let d = RaftConfig::default();
+        format!(
+            "max term {}, max log {}, {} request(s) per client, {} retries, no-op {}",
+            self.max_term.unwrap_or(d.max_term),
+            self.max_log.unwrap_or(d.max_log),
+            self.requests.unwrap_or(d.requests),
+            self.retries.unwrap_or(d.retries),
+            if self.noop.unwrap_or(d.noop) {
+                "on"
+            } else {
+                "off"
+            }
+        )
     }
 }
 
@@ -243,6 +339,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)?;
                     Ok(ExitCode::from(outcome.exit_code))
                 }
+                Protocol::Raft => {
+                    let cfg = model.raft().map_err(UsageError)?;
+                    let outcome = check::run(
+                        || cfg.clone().into_model(),
+                        &opts,
+                        raft::explain,
+                        Some(raft::symmetry),
+                    )?;
+                    Ok(ExitCode::from(outcome.exit_code))
+                }
             }
         }
         Command::Bugs { protocol, json } => {
@@ -293,6 +399,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     use stateright::Model;
                     cfg.into_model().checker().serve(addr);
                 }
+                Protocol::Raft => {
+                    let cfg = model.raft().map_err(UsageError)?;
+                    eprintln!(
+                        "Explorer for raft ({}{}) on http://{addr}/ — Ctrl-C to stop",
+                        model.summary(protocol),
+                        cfg.bug
+                            .map(|b| format!(", bug {}", b.info().name))
+                            .unwrap_or_default()
+                    );
+                    use stateright::Model;
+                    cfg.into_model().checker().serve(addr);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -336,7 +454,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
     Ok(CheckOptions {
         protocol: protocol.name().into(),
         variant,
-        summary: model.summary(),
+        summary: model.summary(protocol),
         strategy: run.strategy,
         threads: run.threads,
         symmetry: run.symmetry,

@@ -6,8 +6,11 @@
 //! - [`kv`]: the replicated key-value service shared by Multi-Paxos and Raft (log entries, the
 //!   exactly-once state machine, client messages, the model client).
 //! - [`paxos`]: single-decree Paxos (Paxos Made Simple).
+//! - [`raft`]: Raft (Ongaro and Ousterhout, 2014), Figure 2 rule by rule, with a key-value state
+//!   machine.
 #![deny(missing_docs)]
 
 pub mod cluster;
 pub mod kv;
 pub mod paxos;
+pub mod raft;
