@@ -94,9 +94,10 @@ struct ModelArgs {
     /// Number of servers.
     #[arg(long, default_value_t = 3)]
     servers: usize,
-    /// Number of clients; client c proposes the value 'A'+c to server c mod n.
-    #[arg(long, default_value_t = 2)]
-    clients: usize,
+    /// Number of clients; client c proposes the value 'A'+c to server c mod n (raft: puts
+    /// 'A'+c, then compares-and-swaps it) [default: 2; raft: 1].
+    #[arg(long)]
+    clients: Option<usize>,
     /// Network semantics: unordered (each message delivered at most once, in any order),
     /// duplicating (any number of times), ordered (per sender-receiver pair, in order).
     #[arg(long, default_value = "unordered")]
@@ -122,7 +123,10 @@ impl ModelArgs {
     fn cluster(&self, protocol: Protocol) -> ClusterConfig {
         ClusterConfig {
             servers: self.servers,
-            clients: self.clients,
+            clients: self.clients.unwrap_or(match protocol {
+                Protocol::Paxos => ClusterConfig::default().clients,
+                Protocol::Raft => RaftConfig::default().cluster.clients,
+            }),
             network: self.network,
             lossy: self.lossy,
             crashes: self.crashes.unwrap_or(match protocol {
@@ -201,10 +205,10 @@ struct RaftArgs {
     /// Raft: highest term an election may start (bounds the state space) [default: 3].
     #[arg(long)]
     max_term: Option<u8>,
-    /// Raft: longest log a leader appends to [default: 3].
+    /// Raft: longest log a leader appends to [default: 2].
     #[arg(long)]
     max_log: Option<u8>,
-    /// Raft: requests per client: put, then cas, then get, cycling [default: 1].
+    /// Raft: requests per client: put, then cas, then get, cycling [default: 2].
     #[arg(long)]
     requests: Option<usize>,
     /// Raft: retries per client request (each re-sends to the next server) [default: 0].
@@ -259,13 +263,14 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
     /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
-    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive).
-    #[arg(long, default_value = "bfs")]
-    strategy: Strategy,
-    /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
-    /// since Stateright applies it in DFS only).
+    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive)
+    /// [default: bfs; raft: dfs].
     #[arg(long)]
-    symmetry: bool,
+    strategy: Option<Strategy>,
+    /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
+    /// since Stateright applies it in DFS only) [default: false; raft with dfs: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    symmetry: Option<bool>,
     /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -418,7 +423,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
-    if run.symmetry && run.strategy != Strategy::Dfs {
+    // Raft's default check is DFS with symmetry reduction: the only way its default
+    // configuration (crashes, three terms, two writes) is exhaustive within a minute.
+    let strategy = run.strategy.unwrap_or(match protocol {
+        Protocol::Paxos => Strategy::Bfs,
+        Protocol::Raft => Strategy::Dfs,
+    });
+    let symmetry = run
+        .symmetry
+        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs);
+    if symmetry && strategy != Strategy::Dfs {
         bail!(UsageError(
             "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"
                 .into()
@@ -455,9 +469,9 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         protocol: protocol.name().into(),
         variant,
         summary: model.summary(protocol),
-        strategy: run.strategy,
+        strategy,
         threads: run.threads,
-        symmetry: run.symmetry,
+        symmetry,
         timeout,
         max_states: run.max_states,
         seed: run.seed,
