@@ -596,9 +596,10 @@ impl RaftServer {
     }
 
     /// Rules for Leaders (Figure 2), upon election: reinitialize `nextIndex` (to the last log
-    /// index plus one) and `matchIndex` (to 0), then send AppendEntries to each server. If the log holds entries
-    /// not known to be committed, first append a no-op of the new term (§8): entries of earlier
-    /// terms are committed only together with an entry of the current term (§5.4.2).
+    /// index plus one) and `matchIndex` (to 0), then send AppendEntries to each server. With
+    /// `noop`, if the log holds entries not known to be committed, first append a no-op of the
+    /// new term (§8): entries of earlier terms are committed only together with an entry of the
+    /// current term (§5.4.2).
     fn become_leader<K: Value, V: Value>(
         &self,
         me: usize,
