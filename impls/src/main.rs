@@ -8,9 +8,11 @@ mod check;
 mod walks;
 
 use anyhow::{Result, bail};
+use ballot::runtime;
 use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind, server_symmetry};
 use ballot_models::multi_paxos::{self, MpBug, MultiPaxosConfig};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
+use ballot_models::raft::{self, RaftBug, RaftConfig};
 use check::{CheckOptions, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{SocketAddr, TcpListener};
@@ -26,7 +28,9 @@ use std::time::Duration;
     about = "Executable, model-checked specifications of consensus protocols",
     after_help = "Exit codes: 0 every property holds (and every \"sometimes\" property was witnessed); \
                   1 a property is violated or never witnessed; 2 usage or configuration error; \
-                  3 stopped by --timeout or --max-states before the check finished."
+                  3 stopped by --timeout or --max-states before the check finished. \
+                  node, cluster, client, bench: 0 success; 1 damaged storage or no answer; \
+                  2 usage error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,6 +66,33 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
     },
+    /// Run one server of a protocol over UDP (the same actor the checker checks).
+    Node {
+        /// The protocol to serve.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: runtime::cli::NodeArgs,
+    },
+    /// Start a local cluster of nodes on 127.0.0.1 (one process each); Ctrl-C stops it.
+    Cluster {
+        /// The protocol to serve.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: runtime::cli::ClusterArgs,
+    },
+    /// Send one operation to a cluster: finds the leader, follows redirects, retries until
+    /// --timeout (exit code 1 without an answer).
+    Client {
+        #[command(flatten)]
+        args: runtime::cli::ClientArgs,
+    },
+    /// Measure a cluster's throughput and latency with concurrent clients.
+    Bench {
+        /// The protocol the cluster runs.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: runtime::cli::BenchArgs,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -70,6 +101,8 @@ enum Protocol {
     Paxos,
     /// Multi-Paxos: a replicated key-value log (Paxos Made Simple §3).
     MultiPaxos,
+    /// Raft (Ongaro and Ousterhout, 2014) with a key-value state machine.
+    Raft,
 }
 
 impl Protocol {
@@ -77,6 +110,7 @@ impl Protocol {
         match self {
             Protocol::Paxos => "paxos",
             Protocol::MultiPaxos => "multi-paxos",
+            Protocol::Raft => "raft",
         }
     }
 
@@ -84,6 +118,7 @@ impl Protocol {
         match self {
             Protocol::Paxos => paxos::BUGS.iter().map(|(_, i)| *i).collect(),
             Protocol::MultiPaxos => multi_paxos::BUGS.iter().map(|(_, i)| *i).collect(),
+            Protocol::Raft => raft::BUGS.iter().map(|(_, i)| *i).collect(),
         }
     }
 }
@@ -94,9 +129,10 @@ struct ModelArgs {
     /// Number of servers.
     #[arg(long, default_value_t = 3)]
     servers: usize,
-    /// Number of clients; client c proposes the value 'A'+c to server c mod n.
-    #[arg(long, default_value_t = 2)]
-    clients: usize,
+    /// Number of clients; client c proposes the value 'A'+c to server c mod n (raft: puts
+    /// 'A'+c, then compares-and-swaps it) [default: 2; raft: 1].
+    #[arg(long)]
+    clients: Option<usize>,
     /// Network semantics: unordered (each message delivered at most once, in any order),
     /// duplicating (any number of times), ordered (per sender-receiver pair, in order).
     #[arg(long, default_value = "unordered")]
@@ -104,19 +140,23 @@ struct ModelArgs {
     /// The network may also lose any message.
     #[arg(long)]
     lossy: bool,
-    /// At most this many servers down at once; a crashed server recovers from its saved state.
-    #[arg(long, default_value_t = 0)]
-    crashes: usize,
-    /// Highest ballot round a proposer may start (bounds the state space).
-    #[arg(long, default_value_t = PaxosConfig::default().max_round)]
-    max_round: u32,
+    /// At most this many servers down at once; a crashed server recovers from its saved state
+    /// [default: 0 for paxos, 1 for raft].
+    #[arg(long)]
+    crashes: Option<usize>,
+    /// paxos, multi-paxos: highest ballot round a proposer may start (bounds the state space)
+    /// [default: 2].
+    #[arg(long)]
+    max_round: Option<u32>,
+    #[command(flatten)]
+    raft: RaftArgs,
     /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
-    /// multi-paxos: operations per client (put, cas, get, put, …) [default: 1].
+    /// multi-paxos, raft: operations per client [default: multi-paxos 1, raft 2].
     #[arg(long, value_name = "N")]
     requests: Option<usize>,
-    /// multi-paxos: retries per request, each to the next server [default: 0].
+    /// multi-paxos, raft: retries per request, each re-sent to the next server [default: 0].
     #[arg(long, value_name = "N")]
     retries: Option<u8>,
     /// multi-paxos: slots a leader may propose in [default: clients × requests + 1].
@@ -125,25 +165,48 @@ struct ModelArgs {
 }
 
 impl ModelArgs {
-    fn cluster(&self) -> ClusterConfig {
+    fn cluster(&self, protocol: Protocol) -> ClusterConfig {
         ClusterConfig {
             servers: self.servers,
-            clients: self.clients,
+            clients: self.clients.unwrap_or(match protocol {
+                Protocol::Paxos => ClusterConfig::default().clients,
+                Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.clients,
+                Protocol::Raft => RaftConfig::default().cluster.clients,
+            }),
             network: self.network,
             lossy: self.lossy,
-            crashes: self.crashes,
+            crashes: self.crashes.unwrap_or(match protocol {
+                Protocol::Paxos => 0,
+                Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.crashes,
+                Protocol::Raft => RaftConfig::default().cluster.crashes,
+            }),
         }
     }
 
-    fn summary(&self) -> String {
+    fn summary(&self, protocol: Protocol) -> String {
+        let cluster = self.cluster(protocol);
+        let bounds = match protocol {
+            Protocol::Paxos => format!(
+                "max round {}",
+                self.max_round.unwrap_or(PaxosConfig::default().max_round)
+            ),
+            Protocol::MultiPaxos => format!(
+                "max round {}, {} request(s) per client, {} retries",
+                self.max_round
+                    .unwrap_or(MultiPaxosConfig::default().max_round),
+                self.requests
+                    .unwrap_or(MultiPaxosConfig::default().requests),
+                self.retries.unwrap_or(MultiPaxosConfig::default().retries)
+            ),
+            Protocol::Raft => self.raft.summary(self.requests, self.retries),
+        };
         format!(
-            "{} servers, {} clients, {} network{}, crashes {}, max round {}",
-            self.servers,
-            self.clients,
-            self.network,
-            if self.lossy { " (lossy)" } else { "" },
-            self.crashes,
-            self.max_round
+            "{} servers, {} clients, {} network{}, crashes {}, {bounds}",
+            cluster.servers,
+            cluster.clients,
+            cluster.network,
+            if cluster.lossy { " (lossy)" } else { "" },
+            cluster.crashes,
         )
     }
 
@@ -155,13 +218,86 @@ impl ModelArgs {
                 Some(PaxosBug::from_name(name).ok_or_else(|| unknown_bug(Protocol::Paxos, name))?)
             }
         };
+        if let Some(flag) = self.raft.given() {
+            return Err(format!("{flag} is a raft flag; paxos does not take it"));
+        }
         let cfg = PaxosConfig {
-            cluster: self.cluster(),
-            max_round: self.max_round,
+            cluster: self.cluster(Protocol::Paxos),
+            max_round: self.max_round.unwrap_or(PaxosConfig::default().max_round),
             bug,
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    fn raft(&self) -> Result<RaftConfig, String> {
+        let bug = match &self.bug {
+            None => None,
+            Some(name) => {
+                Some(RaftBug::from_name(name).ok_or_else(|| unknown_bug(Protocol::Raft, name))?)
+            }
+        };
+        if self.max_round.is_some() {
+            return Err("--max-round is a paxos flag; raft is bounded by --max-term".into());
+        }
+        if self.max_slots.is_some() {
+            return Err("--max-slots is a multi-paxos flag; raft is bounded by --max-log".into());
+        }
+        let d = RaftConfig::default();
+        let cfg = RaftConfig {
+            cluster: self.cluster(Protocol::Raft),
+            max_term: self.raft.max_term.unwrap_or(d.max_term),
+            max_log: self.raft.max_log.unwrap_or(d.max_log),
+            requests: self.requests.unwrap_or(d.requests),
+            retries: self.retries.unwrap_or(d.retries),
+            noop: self.raft.noop.unwrap_or(d.noop),
+            bug,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Raft's bounds and options (other protocols reject them).
+#[derive(Args, Debug, Clone)]
+struct RaftArgs {
+    /// Raft: highest term an election may start (bounds the state space) [default: 3].
+    #[arg(long)]
+    max_term: Option<u8>,
+    /// Raft: longest log a leader appends to [default: 2].
+    #[arg(long)]
+    max_log: Option<u8>,
+    /// Raft: a new leader holding uncommitted entries appends a no-op (§8) [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    noop: Option<bool>,
+}
+
+impl RaftArgs {
+    /// The first Raft flag given, if any.
+    fn given(&self) -> Option<&'static str> {
+        [
+            (self.max_term.is_some(), "--max-term"),
+            (self.max_log.is_some(), "--max-log"),
+            (self.noop.is_some(), "--noop"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    fn summary(&self, requests: Option<usize>, retries: Option<u8>) -> String {
+        let d = RaftConfig::default();
+        format!(
+            "max term {}, max log {}, {} request(s) per client, {} retries, no-op {}",
+            self.max_term.unwrap_or(d.max_term),
+            self.max_log.unwrap_or(d.max_log),
+            requests.unwrap_or(d.requests),
+            retries.unwrap_or(d.retries),
+            if self.noop.unwrap_or(d.noop) {
+                "on"
+            } else {
+                "off"
+            }
+        )
     }
 }
 
@@ -176,9 +312,14 @@ impl ModelArgs {
             ),
         };
         let defaults = MultiPaxosConfig::default();
+        if let Some(flag) = self.raft.given() {
+            return Err(format!(
+                "{flag} is a raft flag; multi-paxos does not take it"
+            ));
+        }
         let cfg = MultiPaxosConfig {
-            cluster: self.cluster(),
-            max_round: self.max_round,
+            cluster: self.cluster(Protocol::MultiPaxos),
+            max_round: self.max_round.unwrap_or(defaults.max_round),
             requests: self.requests.unwrap_or(defaults.requests),
             retries: self.retries.unwrap_or(defaults.retries),
             max_slots: self.max_slots,
@@ -237,13 +378,14 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
     /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
-    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive).
-    #[arg(long, default_value = "bfs")]
-    strategy: Strategy,
-    /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
-    /// since Stateright applies it in DFS only).
+    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive)
+    /// [default: bfs; raft: dfs].
     #[arg(long)]
-    symmetry: bool,
+    strategy: Option<Strategy>,
+    /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
+    /// since Stateright applies it in DFS only) [default: false; raft with dfs: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    symmetry: Option<bool>,
     /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -328,6 +470,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )?;
                     Ok(ExitCode::from(outcome.exit_code))
                 }
+                Protocol::Raft => {
+                    let cfg = model.raft().map_err(UsageError)?;
+                    let outcome = check::run(
+                        || cfg.clone().into_model(),
+                        &opts,
+                        raft::explain,
+                        Some(raft::symmetry),
+                    )?;
+                    Ok(ExitCode::from(outcome.exit_code))
+                }
             }
         }
         Command::Bugs { protocol, json } => {
@@ -391,14 +543,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     use stateright::Model;
                     cfg.into_model().checker().serve(addr);
                 }
+                Protocol::Raft => {
+                    let cfg = model.raft().map_err(UsageError)?;
+                    eprintln!(
+                        "Explorer for raft ({}{}) on http://{addr}/ — Ctrl-C to stop",
+                        model.summary(protocol),
+                        cfg.bug
+                            .map(|b| format!(", bug {}", b.info().name))
+                            .unwrap_or_default()
+                    );
+                    use stateright::Model;
+                    cfg.into_model().checker().serve(addr);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Node { protocol, args } => Ok(runtime::cli::node(protocol.name(), args)),
+        Command::Cluster { protocol, args } => Ok(runtime::cli::cluster(protocol.name(), args)),
+        Command::Client { args } => Ok(runtime::cli::client(args)),
+        Command::Bench { protocol, args } => Ok(runtime::cli::bench(protocol.name(), args)),
     }
 }
 
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
-    if run.symmetry && run.strategy != Strategy::Dfs {
+    // Raft's default check is DFS with symmetry reduction: the only way its default
+    // configuration (crashes, three terms, two writes) is exhaustive within a minute.
+    let strategy = run.strategy.unwrap_or(match protocol {
+        Protocol::Paxos | Protocol::MultiPaxos => Strategy::Bfs,
+        Protocol::Raft => Strategy::Dfs,
+    });
+    let symmetry = run
+        .symmetry
+        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs);
+    if symmetry && strategy != Strategy::Dfs {
         bail!(UsageError(
             "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"
                 .into()
@@ -434,10 +611,10 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
     Ok(CheckOptions {
         protocol: protocol.name().into(),
         variant,
-        summary: model.summary(),
-        strategy: run.strategy,
+        summary: model.summary(protocol),
+        strategy,
         threads: run.threads,
-        symmetry: run.symmetry,
+        symmetry,
         timeout,
         max_states: run.max_states,
         seed: run.seed,

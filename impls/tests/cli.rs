@@ -56,9 +56,9 @@ fn correct_paxos_is_green_and_reports_every_property() {
     assert!(verdicts.contains(&("Decision".into(), "witnessed".into())));
 }
 
-/// Every bug of `ballot bugs paxos --json`, run with its listed args on top of the defaults,
-/// turns the check red, breaks the listed property, and saves a counterexample that names the
-/// command reproducing it.
+/// Every bug of `ballot bugs <protocol> --json`, run with its listed args on top of the
+/// defaults, turns the check red, breaks the listed property, and saves a counterexample that
+/// names the command reproducing it.
 #[test]
 fn every_catalogued_bug_turns_the_default_check_red() {
     every_bug_turns_the_default_check_red("paxos");
@@ -68,6 +68,12 @@ fn every_catalogued_bug_turns_the_default_check_red() {
 #[test]
 fn every_catalogued_multi_paxos_bug_turns_the_default_check_red() {
     every_bug_turns_the_default_check_red("multi-paxos");
+}
+
+/// The same for Raft.
+#[test]
+fn every_catalogued_raft_bug_turns_the_default_check_red() {
+    every_bug_turns_the_default_check_red("raft");
 }
 
 fn every_bug_turns_the_default_check_red(protocol: &str) {
@@ -115,7 +121,10 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
             violated.contains(&breaks),
             "bug {name} broke {violated:?}, not {breaks}"
         );
-        let file = dir.join(format!("{protocol}-{name}-{}.json", breaks.to_lowercase()));
+        let file = dir.join(format!(
+            "{protocol}-{name}-{}.json",
+            breaks.to_lowercase().replace(' ', "-")
+        ));
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(saved["property"], breaks);
@@ -131,7 +140,9 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The main job, as the README runs it: exhaustive, green, under 60 s, with a pinned count.
+/// The main job, as the README runs it: exhaustive, green, with a pinned count. On a quiet
+/// 2-core machine it takes about 40 s (docs/performance.md); the bound here is looser so that a
+/// busy machine does not fail it, and still catches a check that became twice as slow.
 #[test]
 fn default_check_is_exhaustive_and_green_within_a_minute() {
     let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -142,7 +153,7 @@ fn default_check_is_exhaustive_and_green_within_a_minute() {
     assert_eq!(v["exhaustive"], true);
     assert_eq!(v["unique_states"], 2_019_398);
     assert!(
-        start.elapsed() < Duration::from_secs(60),
+        start.elapsed() < Duration::from_secs(90),
         "{:?}",
         start.elapsed()
     );
@@ -166,7 +177,7 @@ fn default_multi_paxos_check_is_exhaustive_and_green_within_a_minute() {
         );
     }
     assert!(
-        start.elapsed() < Duration::from_secs(60),
+        start.elapsed() < Duration::from_secs(90),
         "{:?}",
         start.elapsed()
     );
@@ -246,6 +257,13 @@ fn usage_errors_exit_2_naming_the_flag() {
             "--max-slots",
         ),
         (&["check", "multi-paxos", "--bug", "redecide"][..], "--bug"),
+        (&["check", "raft", "--max-round", "1"][..], "--max-round"),
+        (&["check", "paxos", "--max-term", "3"][..], "--max-term"),
+        (&["check", "raft", "--max-term", "0"][..], "--max-term"),
+        (
+            &["check", "raft", "--symmetry", "--strategy", "bfs"][..],
+            "--symmetry",
+        ),
     ] {
         let o = ballot(args);
         assert_eq!(code(&o), 2, "{args:?}");
@@ -373,4 +391,87 @@ fn explorer_serves_the_model_and_refuses_a_taken_port() {
     assert!(states.contains("Put"), "{states}");
     assert_eq!(code(&taken), 2);
     assert!(String::from_utf8_lossy(&taken.stderr).contains("cannot listen"));
+}
+
+/// Raft's default check: DFS with symmetry reduction, exhaustive, green, with a pinned count.
+/// About 70 s on the 2-core machine under load (docs/performance.md): run it with
+/// `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn raft_default_check_is_exhaustive_and_green() {
+    let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let o = ballot(&["check", "raft", "--json", "--progress-every", "5"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["exhaustive"], true);
+    assert_eq!(v["strategy"], "dfs");
+    assert_eq!(v["symmetry"], true);
+    assert_eq!(v["unique_states"], 1_639_045);
+}
+
+/// A small Raft configuration through the CLI: every property holds (BFS, pinned count), and
+/// the same configuration with symmetry reduction explores fewer states.
+#[test]
+fn raft_small_check_is_green_with_and_without_symmetry() {
+    let small = [
+        "--requests",
+        "1",
+        "--max-term",
+        "2",
+        "--max-log",
+        "1",
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "raft"];
+        args.extend(small);
+        args.extend(extra);
+        let o = ballot(&args);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["exhaustive"], true);
+        v["unique_states"].as_u64().unwrap()
+    };
+    let bfs = run(&["--strategy", "bfs"]);
+    let reduced = run(&[]);
+    assert_eq!(bfs, 68_273);
+    assert!(reduced < bfs, "{reduced} vs {bfs}");
+}
+
+#[test]
+fn raft_explorer_serves_the_model() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["explore", "raft", "--addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(r) = http_get(&addr, "/.status") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "explorer did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let states = http_get(&addr, "/.states").unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    for name in [
+        "Election Safety",
+        "Leader Append-Only",
+        "Log Matching",
+        "Leader Completeness",
+        "State Machine Safety",
+        "Linearizability",
+    ] {
+        assert!(status.contains(name), "{name}: {status}");
+    }
+    assert!(states.contains("Server"), "{states}");
 }

@@ -7,9 +7,12 @@
 //!   exactly-once state machine, client messages, the model client).
 //! - [`paxos`]: single-decree Paxos (Paxos Made Simple).
 //! - [`multi_paxos`]: Multi-Paxos (Paxos Made Simple §3), a replicated key-value log.
+//! - [`raft`]: Raft (Ongaro and Ousterhout, 2014), Figure 2 rule by rule, with a key-value state
+//!   machine.
 #![deny(missing_docs)]
 
 pub mod cluster;
 pub mod kv;
 pub mod multi_paxos;
 pub mod paxos;
+pub mod raft;

@@ -69,30 +69,48 @@ pub struct Vote<K, V> {
     pub entry: Entry<K, V>,
 }
 
-/// The largest number of slots a model may use (executed slots are kept as a 32-bit set).
+/// The largest number of slots a model may use (`--max-slots`; the out-of-order mutant's executed
+/// slots must fit in [`SlotSet`]'s window).
 pub const MAX_SLOTS: Slot = 32;
 
-/// A set of slots, as a bit set: the Paxos slots a replica has executed.
+/// The Paxos slots a replica has executed: every slot below `base`, plus a 32-slot window above
+/// it as a bit set (bit `i`: slot `base + i`). A correct replica executes in slot order, so the
+/// window stays empty and the set is unbounded (a real run); only the out-of-order mutant, in a
+/// model of at most [`MAX_SLOTS`] slots, uses the window.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
-pub struct SlotSet(u32);
+pub struct SlotSet {
+    base: Slot,
+    window: u32,
+}
 
 impl SlotSet {
     /// Adds `slot`.
     pub fn insert(&mut self, slot: Slot) {
-        assert!(slot < MAX_SLOTS, "slot {slot} beyond the model's slot set");
-        self.0 |= 1 << slot;
+        if slot < self.base {
+            return;
+        }
+        let offset = slot - self.base;
+        assert!(
+            offset < 32,
+            "slot {slot} is 32 or more beyond the first unexecuted slot {}",
+            self.base
+        );
+        self.window |= 1 << offset;
+        let run = self.window.trailing_ones();
+        self.base += run;
+        self.window = self.window.checked_shr(run).unwrap_or(0);
     }
 
     /// Whether `slot` is in the set.
     pub fn contains(self, slot: Slot) -> bool {
-        slot < MAX_SLOTS && self.0 & (1 << slot) != 0
+        slot < self.base || (slot - self.base < 32 && self.window & (1 << (slot - self.base)) != 0)
     }
 
     /// The lowest slot not in the set.
     pub fn first_missing(self) -> Slot {
-        self.0.trailing_ones()
+        self.base
     }
 }
 
@@ -477,7 +495,11 @@ impl MpServer {
         s: &mut ServerState<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        let round = s.durable.promised.map_or(0, |b| b.round) + 1;
+        // Rounds are exhausted at `max_round` (the model's bound) or at u32::MAX (a peer may have
+        // promised that high): no higher ballot exists, so this server stops trying to lead.
+        let Some(round) = s.durable.promised.map_or(0, |b| b.round).checked_add(1) else {
+            return;
+        };
         if round > self.max_round {
             return;
         }
@@ -1743,6 +1765,16 @@ mod tests {
         set.insert(2);
         assert!(set.contains(2) && !set.contains(1));
         assert_eq!(set.first_missing(), 1);
+        set.insert(1);
+        assert_eq!(set.first_missing(), 3);
+        assert!(set.contains(0) && set.contains(2) && !set.contains(3));
+        // A real run executes far beyond 32 slots, in order.
+        let mut long = SlotSet::default();
+        for slot in 0..1000 {
+            long.insert(slot);
+        }
+        assert_eq!(long.first_missing(), 1000);
+        assert!(long.contains(999) && !long.contains(1000));
         assert_eq!(client_ops(0, 1), vec![KvOp::Put('x', 'A')]);
         assert_eq!(client_ops(1, 2), vec![KvOp::Get('x'), KvOp::Put('x', 'B')]);
     }

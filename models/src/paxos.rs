@@ -411,7 +411,11 @@ impl PaxosServer {
         o: &mut Out<PaxosActor<V>>,
     ) {
         let seen = s.durable.promised.map_or(0, |b| b.round);
-        let round = s.durable.last_round.max(seen) + 1;
+        // Rounds are exhausted at `max_round` (the model's bound) or at u32::MAX (a peer may have
+        // promised that high): no higher ballot exists, so this proposer stops proposing.
+        let Some(round) = s.durable.last_round.max(seen).checked_add(1) else {
+            return;
+        };
         if round > self.max_round {
             return;
         }
@@ -1044,6 +1048,46 @@ mod tests {
     }
 
     /// Unique state counts of small configurations, pinned so that a behaviour change is seen.
+    /// A real node must not panic (or wrap around) on what a peer sent: after promising the
+    /// highest possible ballot there is no higher one, and a client's Put starts no proposal.
+    #[test]
+    fn no_ballot_above_the_highest_round() {
+        let actor = PaxosActor::Server(PaxosServer {
+            peers: (0..3).map(Id::from).collect(),
+            max_round: u32::MAX,
+            bug: None,
+        });
+        let mut o = Out::new();
+        let state = actor.on_start(Id::from(0), &None, &mut o);
+        let mut state = std::borrow::Cow::Owned(state);
+        let top = Ballot {
+            round: u32::MAX,
+            proposer: 1,
+        };
+        actor.on_msg(
+            Id::from(0),
+            &mut state,
+            Id::from(1),
+            PaxosMsg::Prepare { ballot: top },
+            &mut o,
+        );
+        let mut o = Out::new();
+        actor.on_msg(
+            Id::from(0),
+            &mut state,
+            Id::from(9),
+            PaxosMsg::Put { req: 1, value: 'A' },
+            &mut o,
+        );
+        assert!(
+            !o.iter().any(|c| matches!(
+                c,
+                stateright::actor::Command::Send(_, PaxosMsg::Prepare { .. })
+            )),
+            "{o:?}"
+        );
+    }
+
     #[test]
     fn correct_paxos_holds_with_pinned_state_counts() {
         assert_eq!(exhaustive(cfg(1, NetworkKind::Unordered, 0, None)), 10_815);

@@ -1,0 +1,583 @@
+//! The `node`, `cluster`, `client` and `bench` subcommands.
+//!
+//! Exit codes: 0 success (a node or cluster stopped by Ctrl-C or SIGTERM, a client that got its
+//! answer); 1 failure (a node whose storage is damaged or cannot be written, a client without an
+//! answer before `--timeout`); 2 usage or configuration error.
+
+use super::bench::{self, BenchConfig};
+use super::client::{self, Client, ClientError};
+use super::codec::{Codec, Key};
+use super::node::{Node, NodeConfig, NodeError};
+use super::served::{MultiPaxos, Paxos, Served};
+use super::transport::{DelayRange, Faults};
+use ballot_properties::kv::KvOp;
+use clap::{Args, Subcommand};
+use std::io::IsTerminal;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The protocols the runtime serves, by command-line name.
+pub const SERVED: &[&str] = &[Paxos::NAME, MultiPaxos::NAME];
+
+/// Network options shared by `node` and `cluster` (fault injection applies to each node's
+/// outgoing datagrams).
+#[derive(Args, Debug, Clone, Default)]
+pub struct NetArgs {
+    /// Shared secret (at least 16 bytes): every datagram carries an HMAC-SHA256 under it, and
+    /// datagrams without a valid one are dropped. Clients need the same --key-file.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Fault injection: drop each outgoing datagram with this probability.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop: f64,
+    /// Fault injection: send each outgoing datagram twice with this probability.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub duplicate: f64,
+    /// Fault injection: delay each outgoing datagram by a random time in A..B milliseconds
+    /// (which reorders them).
+    #[arg(long, value_name = "A..B")]
+    pub delay_ms: Option<DelayRange>,
+}
+
+impl NetArgs {
+    fn faults(&self) -> Faults {
+        Faults {
+            drop: self.drop,
+            duplicate: self.duplicate,
+            delay: self.delay_ms,
+        }
+    }
+
+    fn to_args(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(k) = &self.key_file {
+            v.extend(["--key-file".into(), k.display().to_string()]);
+        }
+        if self.drop > 0.0 {
+            v.extend(["--drop".into(), self.drop.to_string()]);
+        }
+        if self.duplicate > 0.0 {
+            v.extend(["--duplicate".into(), self.duplicate.to_string()]);
+        }
+        if let Some(d) = self.delay_ms {
+            v.extend([
+                "--delay-ms".into(),
+                format!("{}..{}", d.min.as_millis(), d.max.as_millis()),
+            ]);
+        }
+        v
+    }
+}
+
+/// `ballot node`.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// This node's index in --peers (0-based).
+    #[arg(long)]
+    pub id: usize,
+    /// Every server's IPv4 address, this one included, in id order: ADDR,ADDR,ADDR.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub peers: Vec<SocketAddrV4>,
+    /// This node's data directory (created if missing; holds storage.ballot).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Key file and fault injection.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Log level: error, warn, info, debug (every message) or trace.
+    #[arg(long, default_value = "info")]
+    pub log_level: tracing::Level,
+    /// Seconds between the counters lines in the log (0: never).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub stats_every: f64,
+}
+
+/// `ballot cluster`.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Number of nodes.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Data directory; node i keeps its storage in DIR/node-i.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Node i listens on 127.0.0.1:(P+i).
+    #[arg(long, default_value_t = 7000, value_name = "P")]
+    pub base_port: u16,
+    /// Key file and fault injection.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// The nodes' log level.
+    #[arg(long, default_value = "info")]
+    pub log_level: tracing::Level,
+}
+
+/// `ballot client`.
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// The servers' addresses: ADDR,ADDR,ADDR.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub peers: Vec<SocketAddrV4>,
+    /// The cluster's shared secret, if it uses one.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Give up after this many seconds without an answer (exit code 1).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// The operation.
+    #[command(subcommand)]
+    pub op: ClientOp,
+}
+
+/// A client operation.
+#[derive(Subcommand, Debug, Clone)]
+pub enum ClientOp {
+    /// Set KEY to VALUE (Paxos: propose VALUE; prints the decided value).
+    Put {
+        /// The key (not used by Paxos's single register).
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Read KEY (Paxos: the decided value, once there is one).
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Set KEY to TO if it holds FROM (key-value protocols only).
+    Cas {
+        /// The key.
+        key: String,
+        /// The value KEY must hold.
+        from: String,
+        /// The new value.
+        to: String,
+    },
+    /// Print every server's counters (messages in and out, drops, saves) as JSON lines.
+    Stats,
+}
+
+/// `ballot bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// The servers' addresses: ADDR,ADDR,ADDR.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub peers: Vec<SocketAddrV4>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Operations per client.
+    #[arg(long, default_value_t = 250)]
+    pub ops: usize,
+    /// Distinct keys.
+    #[arg(long, default_value_t = 8)]
+    pub keys: usize,
+    /// The cluster's shared secret, if it uses one.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Per-operation deadline in seconds.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints a line on stdout, ignoring a closed pipe (a cluster piped into `head` keeps running).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+fn usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn failure(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(1)
+}
+
+fn not_served(protocol: &str) -> ExitCode {
+    usage(format!(
+        "{protocol} has no UDP adapter yet; served protocols: {}",
+        SERVED.join(", ")
+    ))
+}
+
+fn codec(key_file: &Option<PathBuf>) -> Result<Codec, ExitCode> {
+    match key_file {
+        None => Ok(Codec::new(None)),
+        Some(p) => Key::load(p).map(|k| Codec::new(Some(k))).map_err(usage),
+    }
+}
+
+fn seconds(flag: &str, s: f64) -> Result<Duration, ExitCode> {
+    if s.is_finite() && s > 0.0 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(usage(format!(
+            "{flag} must be a positive number of seconds, got {s}"
+        )))
+    }
+}
+
+/// A flag set by Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)) {
+        eprintln!("warning: cannot handle Ctrl-C: {e}");
+    }
+    stop
+}
+
+/// `ballot node PROTOCOL …`.
+pub fn node(protocol: &str, args: NodeArgs) -> ExitCode {
+    match protocol {
+        Paxos::NAME => node_with::<Paxos>(args),
+        MultiPaxos::NAME => node_with::<MultiPaxos>(args),
+        other => not_served(other),
+    }
+}
+
+fn node_with<S: Served>(args: NodeArgs) -> ExitCode {
+    let codec = match codec(&args.net.key_file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let stats_every = match args.stats_every {
+        0.0 => None,
+        s => match seconds("--stats-every", s) {
+            Ok(d) => Some(d),
+            Err(code) => return code,
+        },
+    };
+    let cfg = NodeConfig {
+        index: args.id,
+        peers: args.peers,
+        data: args.data,
+        codec,
+        faults: args.net.faults(),
+        stats_every,
+    };
+    if let Err(e) = cfg.validate() {
+        return usage(e);
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(args.log_level)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let span = tracing::info_span!("node", id = cfg.index, addr = %cfg.addr());
+    let _entered = span.enter();
+    let stop = stop_flag();
+    tracing::info!(
+        protocol = S::NAME,
+        peers = ?cfg.peers,
+        data = %cfg.data.display(),
+        keyed = cfg.codec.is_keyed(),
+        faults = ?cfg.faults,
+        "starting"
+    );
+    let result = Node::<S>::start(cfg).and_then(|mut node| node.run(&stop));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ NodeError::Config(_)) => usage(e),
+        Err(e) => {
+            tracing::error!(error = %e, "node stopped");
+            failure(e)
+        }
+    }
+}
+
+/// The command line that runs node `i` of a local cluster.
+fn node_command(exe: &Path, protocol: &str, args: &ClusterArgs, i: usize) -> Vec<String> {
+    let peers: Vec<String> = (0..args.nodes)
+        .map(|j| SocketAddrV4::new(Ipv4Addr::LOCALHOST, args.base_port + j as u16).to_string())
+        .collect();
+    let mut v = vec![
+        exe.display().to_string(),
+        "node".into(),
+        protocol.into(),
+        "--id".into(),
+        i.to_string(),
+        "--peers".into(),
+        peers.join(","),
+        "--data".into(),
+        args.data.join(format!("node-{i}")).display().to_string(),
+        "--log-level".into(),
+        args.log_level.to_string().to_lowercase(),
+    ];
+    v.extend(args.net.to_args());
+    v
+}
+
+fn spawn_node(command: &[String]) -> std::io::Result<Child> {
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to send SIGTERM to the
+        // node if the cluster process dies, so that no node outlives it.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+    }
+    cmd.spawn()
+}
+
+fn terminate(child: &mut Child) {
+    // SAFETY: kill(2) with the pid of a child this process spawned and has not yet reaped.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+/// `ballot cluster PROTOCOL …`: starts `--nodes` nodes on 127.0.0.1 as child processes, prints
+/// their addresses, and stops them on Ctrl-C.
+pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
+    if !SERVED.contains(&protocol) {
+        return not_served(protocol);
+    }
+    if args.nodes == 0 || args.nodes > 99 {
+        return usage(format!("--nodes must be in 1..=99, got {}", args.nodes));
+    }
+    if args.base_port as usize + args.nodes > u16::MAX as usize || args.base_port == 0 {
+        return usage(format!(
+            "--base-port {} leaves no room for {} nodes",
+            args.base_port, args.nodes
+        ));
+    }
+    if let Err(e) = args.net.faults().validate() {
+        return usage(e);
+    }
+    if let Err(code) = codec(&args.net.key_file) {
+        return code;
+    }
+    let addrs: Vec<SocketAddrV4> = (0..args.nodes)
+        .map(|i| SocketAddrV4::new(Ipv4Addr::LOCALHOST, args.base_port + i as u16))
+        .collect();
+    for a in &addrs {
+        if let Err(e) = UdpSocket::bind(a) {
+            return usage(format!(
+                "--base-port: cannot listen on {a} ({e}); pick another with --base-port"
+            ));
+        }
+    }
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return failure(format!("cannot find the ballot executable: {e}")),
+    };
+    let stop = stop_flag();
+    let commands: Vec<Vec<String>> = (0..args.nodes)
+        .map(|i| node_command(&exe, protocol, &args, i))
+        .collect();
+    let mut children: Vec<Option<Child>> = Vec::new();
+    for command in &commands {
+        match spawn_node(command) {
+            Ok(c) => children.push(Some(c)),
+            Err(e) => {
+                for c in children.iter_mut().flatten() {
+                    let _ = c.kill();
+                }
+                return failure(format!("cannot start {}: {e}", command.join(" ")));
+            }
+        }
+    }
+    let peers: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    let peers = peers.join(",");
+    say!(
+        "{} cluster of {} nodes, data in {}:",
+        protocol,
+        args.nodes,
+        args.data.display()
+    );
+    for (i, c) in children.iter().enumerate() {
+        let pid = c.as_ref().map_or(0, |c| c.id());
+        say!(
+            "  node {i}  {}  pid {pid}  data {}",
+            addrs[i],
+            args.data.join(format!("node-{i}")).display()
+        );
+    }
+    say!("peers: {peers}");
+    let key = args
+        .net
+        .key_file
+        .as_ref()
+        .map(|k| format!(" --key-file {}", k.display()))
+        .unwrap_or_default();
+    let example = if protocol == Paxos::NAME {
+        "put x hello"
+    } else {
+        "put x 1"
+    };
+    say!("try:   ballot client --peers {peers}{key} {example}");
+    say!("Ctrl-C stops the cluster.");
+    let mut code = ExitCode::SUCCESS;
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        for (i, slot) in children.iter_mut().enumerate() {
+            let Some(child) = slot else { continue };
+            if let Ok(Some(status)) = child.try_wait() {
+                eprintln!(
+                    "node {i} ({}) exited: {status}. Restart it with:\n  {}",
+                    addrs[i],
+                    commands[i].join(" ")
+                );
+                *slot = None;
+            }
+        }
+        if children.iter().all(Option::is_none) {
+            eprintln!("every node has exited");
+            code = ExitCode::from(1);
+            break;
+        }
+    }
+    eprintln!("stopping the cluster");
+    for child in children.iter_mut().flatten() {
+        terminate(child);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for child in children.iter_mut().flatten() {
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Ok(None) = child.try_wait() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+    code
+}
+
+/// `ballot client …`.
+pub fn client(args: ClientArgs) -> ExitCode {
+    let codec = match codec(&args.key_file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let timeout = match seconds("--timeout", args.timeout) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let mut client = match Client::new(args.peers.clone(), codec) {
+        Ok(c) => c,
+        Err(e) => return failure(format!("cannot open a socket: {e}")),
+    };
+    let op = match args.op {
+        ClientOp::Put { key, value } => KvOp::Put(key, value),
+        ClientOp::Get { key } => KvOp::Get(key),
+        ClientOp::Cas { key, from, to } => KvOp::Cas { key, from, to },
+        ClientOp::Stats => {
+            let mut code = ExitCode::SUCCESS;
+            for (i, p) in args.peers.iter().enumerate() {
+                match client.stats(i, timeout.min(Duration::from_secs(2))) {
+                    Ok(v) => println!("{v}"),
+                    Err(ClientError::Timeout { .. }) => {
+                        eprintln!("{p}: no stats reply (is the node up?)");
+                        code = ExitCode::from(1);
+                    }
+                    Err(e) => {
+                        eprintln!("{p}: {e}");
+                        code = ExitCode::from(1);
+                    }
+                }
+            }
+            return code;
+        }
+    };
+    match client.call(op.clone(), timeout) {
+        Ok(ret) => {
+            println!("{}", client::show(&op, &ret));
+            ExitCode::SUCCESS
+        }
+        Err(e @ ClientError::Refused(_)) => usage(e),
+        Err(e) => failure(e),
+    }
+}
+
+/// `ballot bench PROTOCOL …`.
+pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
+    let key_value = match protocol {
+        Paxos::NAME => Paxos::KEY_VALUE,
+        MultiPaxos::NAME => MultiPaxos::KEY_VALUE,
+        other => return not_served(other),
+    };
+    let codec = match codec(&args.key_file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let deadline = match seconds("--timeout", args.timeout) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    if args.clients == 0 || args.ops == 0 || args.keys == 0 {
+        return usage("--clients, --ops and --keys must be at least 1");
+    }
+    let cfg = BenchConfig {
+        peers: args.peers,
+        codec,
+        clients: args.clients,
+        ops: args.ops,
+        keys: args.keys,
+        key_value,
+        deadline,
+    };
+    let report = match bench::run(&cfg) {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+    let (p50, p99, max) = (
+        ms(report.quantile(0.5)),
+        ms(report.quantile(0.99)),
+        ms(report.quantile(1.0)),
+    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "protocol": protocol, "clients": cfg.clients, "ops_per_client": cfg.ops,
+                "ok": report.ok, "failed": report.failed,
+                "seconds": report.elapsed.as_secs_f64(), "ops_per_s": report.throughput(),
+                "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+            })
+        );
+    } else {
+        println!(
+            "{protocol}: {} clients x {} ops: {} ok, {} failed in {:.2} s = {:.0} ops/s; \
+             latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+            cfg.clients,
+            cfg.ops,
+            report.ok,
+            report.failed,
+            report.elapsed.as_secs_f64(),
+            report.throughput()
+        );
+    }
+    if report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,343 @@
+//! The client: sends one operation at a time, finds the leader by following `NotLeader` hints,
+//! retries (with the *same* request id, so the service applies the operation at most once) on
+//! another server when one does not answer, and gives up at a deadline.
+//!
+//! A client's identity, for the servers' exactly-once sessions, is its UDP source address. Its
+//! request ids start at a value derived from the clock (tenths of a second since 2025), so that
+//! a later client that happens to get the same ephemeral port starts above the ids of an earlier
+//! one and is not taken for a stale retry.
+
+use super::codec::{self, Codec, Kind, WireReply, WireRequest, WireRet};
+use ballot_properties::kv::{KvOp, KvRet};
+use ballot_properties::linearizability::RequestId;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// How long to wait for one server before trying the next.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
+/// The pause before re-sending when a server knows no leader yet (an election is running).
+pub const NO_LEADER_PAUSE: Duration = Duration::from_millis(50);
+
+/// Why an operation has no answer.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// No answer before the deadline. The operation may or may not have taken effect.
+    #[error(
+        "no answer within {waited:.1?} after {attempts} attempts to {servers} \
+         (the operation may or may not have taken effect); last: {last}"
+    )]
+    Timeout {
+        /// How long the client tried.
+        waited: Duration,
+        /// Datagrams sent.
+        attempts: u32,
+        /// The servers, comma-separated.
+        servers: String,
+        /// What happened last.
+        last: String,
+    },
+    /// The protocol cannot perform the operation.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The socket failed.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A client of one cluster.
+pub struct Client {
+    socket: UdpSocket,
+    codec: Codec,
+    peers: Vec<SocketAddrV4>,
+    target: usize,
+    next_req: RequestId,
+    attempt_timeout: Duration,
+    buf: Vec<u8>,
+}
+
+fn first_request_id() -> RequestId {
+    const EPOCH_2025: u64 = 1_735_689_600;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let tenths = now.as_millis() as u64 / 100;
+    (tenths.saturating_sub(EPOCH_2025 * 10) % (u32::MAX as u64 / 2)) as RequestId + 1
+}
+
+impl Client {
+    /// A client of the servers `peers`, bound to an ephemeral port (on the loopback interface
+    /// if every server is on it).
+    pub fn new(peers: Vec<SocketAddrV4>, codec: Codec) -> std::io::Result<Self> {
+        if peers.is_empty() {
+            return Err(std::io::Error::other("no server address"));
+        }
+        let ip = if peers.iter().all(|p| p.ip().is_loopback()) {
+            Ipv4Addr::LOCALHOST
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        };
+        let socket = UdpSocket::bind(SocketAddrV4::new(ip, 0))?;
+        Ok(Self {
+            socket,
+            codec,
+            peers,
+            target: 0,
+            next_req: first_request_id(),
+            attempt_timeout: ATTEMPT_TIMEOUT,
+            buf: vec![0; codec::MAX_DATAGRAM + 1],
+        })
+    }
+
+    /// Starts with server `index` (e.g. to spread clients over the servers).
+    pub fn with_first(mut self, index: usize) -> Self {
+        self.target = index % self.peers.len();
+        self
+    }
+
+    /// Sets how long to wait for one server before trying the next.
+    pub fn with_attempt_timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = t;
+        self
+    }
+
+    /// The client's address (its identity for the servers).
+    pub fn addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// The request id the next operation will use.
+    pub fn next_req(&self) -> RequestId {
+        self.next_req
+    }
+
+    fn servers(&self) -> String {
+        let v: Vec<_> = self.peers.iter().map(|p| p.to_string()).collect();
+        v.join(",")
+    }
+
+    fn send(&self, to: usize, request: &WireRequest) -> Result<(), ClientError> {
+        let bytes = self
+            .codec
+            .encode(Kind::Request, request)
+            .map_err(|e| ClientError::Refused(e.to_string()))?;
+        match self.socket.send_to(&bytes, self.peers[to]) {
+            Ok(_) => Ok(()),
+            // A server that is down may make the kernel report an earlier send as refused.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Receives one valid reply from a configured server before `until`, with its sender.
+    fn recv_from(
+        &mut self,
+        until: Instant,
+    ) -> Result<Option<(SocketAddrV4, WireReply)>, ClientError> {
+        loop {
+            let wait = until.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                return Ok(None);
+            }
+            self.socket.set_read_timeout(Some(wait))?;
+            let (n, src) = match self.socket.recv_from(&mut self.buf) {
+                Ok(x) => x,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(None);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let SocketAddr::V4(src) = src else { continue };
+            if !self.peers.contains(&src) {
+                continue;
+            }
+            let Ok((Kind::Reply, payload)) = self.codec.decode_frame(&self.buf[..n]) else {
+                continue;
+            };
+            if let Ok(reply) = codec::parse::<WireReply>(payload) {
+                return Ok(Some((src, reply)));
+            }
+        }
+    }
+
+    /// Receives one valid reply from a configured server before `until`.
+    fn recv(&mut self, until: Instant) -> Result<Option<WireReply>, ClientError> {
+        Ok(self.recv_from(until)?.map(|(_, reply)| reply))
+    }
+
+    /// Performs `op`, giving up after `deadline`.
+    pub fn call(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+    ) -> Result<WireRet, ClientError> {
+        self.call_inner(op, deadline, true)
+    }
+
+    /// Performs `op` at the current first server only (no redirects, no rotation): used to ask
+    /// one particular node.
+    pub fn call_here(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+    ) -> Result<WireRet, ClientError> {
+        self.call_inner(op, deadline, false)
+    }
+
+    fn call_inner(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+        roam: bool,
+    ) -> Result<WireRet, ClientError> {
+        let req = self.next_req;
+        self.next_req += 1;
+        let request = WireRequest::Op { req, op };
+        let start = Instant::now();
+        let end = start + deadline;
+        let mut attempts = 0u32;
+        let mut last = String::from("no answer yet");
+        let n = self.peers.len();
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return Err(ClientError::Timeout {
+                    waited: now - start,
+                    attempts,
+                    servers: self.servers(),
+                    last,
+                });
+            }
+            self.send(self.target, &request)?;
+            attempts += 1;
+            let attempt_end = (now + self.attempt_timeout).min(end);
+            loop {
+                match self.recv(attempt_end)? {
+                    None => {
+                        last = format!("no reply from {}", self.peers[self.target]);
+                        if roam {
+                            self.target = (self.target + 1) % n;
+                        }
+                        break;
+                    }
+                    Some(WireReply::Done { req: r, ret }) if r == req => return Ok(ret),
+                    Some(WireReply::Refused { req: r, reason }) if r == req => {
+                        return Err(ClientError::Refused(reason));
+                    }
+                    Some(WireReply::NotLeader { req: r, leader }) if r == req => {
+                        let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
+                        last = format!(
+                            "{} is not the leader (hint: {})",
+                            self.peers[self.target],
+                            leader.map_or("none".into(), |l| l.to_string())
+                        );
+                        if !roam {
+                            std::thread::sleep(NO_LEADER_PAUSE);
+                        } else if let Some(i) = hinted.filter(|i| *i != self.target) {
+                            self.target = i;
+                        } else {
+                            self.target = (self.target + 1) % n;
+                            std::thread::sleep(NO_LEADER_PAUSE);
+                        }
+                        break;
+                    }
+                    Some(_) => {
+                        // A duplicate or stale reply to an earlier request, or stats.
+                        continue;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `op` once to server `index` and returns its first answer to it (an answer, a
+    /// redirect or a refusal), or `None` if it does not answer within `timeout`. Used to find
+    /// the leader: the leader answers, the others name it.
+    pub fn probe(
+        &mut self,
+        index: usize,
+        op: KvOp<String, String>,
+        timeout: Duration,
+    ) -> Result<Option<WireReply>, ClientError> {
+        let req = self.next_req;
+        self.next_req += 1;
+        self.send(index, &WireRequest::Op { req, op })?;
+        let end = Instant::now() + timeout;
+        while let Some(reply) = self.recv(end)? {
+            match &reply {
+                WireReply::Done { req: r, .. }
+                | WireReply::NotLeader { req: r, .. }
+                | WireReply::Refused { req: r, .. }
+                    if *r == req =>
+                {
+                    return Ok(Some(reply));
+                }
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Asks server `index` for its counters.
+    pub fn stats(
+        &mut self,
+        index: usize,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, ClientError> {
+        let end = Instant::now() + timeout;
+        let mut attempts = 0;
+        while Instant::now() < end {
+            self.send(index, &WireRequest::Stats)?;
+            attempts += 1;
+            let attempt_end = (Instant::now() + self.attempt_timeout).min(end);
+            while let Some((src, reply)) = self.recv_from(attempt_end)? {
+                // Stats replies carry no request id: take the one from the node asked (a
+                // duplicate of another node's earlier reply may arrive first).
+                if let WireReply::Stats(v) = reply
+                    && src == self.peers[index]
+                {
+                    return Ok(v);
+                }
+            }
+        }
+        Err(ClientError::Timeout {
+            waited: timeout,
+            attempts,
+            servers: self.peers[index].to_string(),
+            last: "no stats reply".into(),
+        })
+    }
+}
+
+/// How a result reads on the command line.
+pub fn show(op: &KvOp<String, String>, ret: &WireRet) -> String {
+    match (op, ret) {
+        (_, WireRet::Decided(v)) => format!("decided {v}"),
+        (_, WireRet::Kv(KvRet::GetOk(Some(v)))) => v.clone(),
+        (KvOp::Get(k), WireRet::Kv(KvRet::GetOk(None))) => format!("(no value for {k})"),
+        (_, WireRet::Kv(KvRet::GetOk(None))) => "(no value)".into(),
+        (_, WireRet::Kv(KvRet::PutOk)) => "OK".into(),
+        (KvOp::Cas { key, to, .. }, WireRet::Kv(KvRet::CasOk(true))) => {
+            format!("OK ({key} = {to})")
+        }
+        (KvOp::Cas { key, from, .. }, WireRet::Kv(KvRet::CasOk(false))) => {
+            format!("not swapped ({key} did not hold {from})")
+        }
+        (_, WireRet::Kv(KvRet::CasOk(b))) => format!("cas {b}"),
+    }
+}

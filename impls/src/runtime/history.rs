@@ -1,0 +1,356 @@
+//! Client histories of real runs: every operation's invocation, answer or timeout, as JSON lines
+//! (under `traces/histories/` in the tests), and their linearizability check with
+//! `ballot-properties`.
+//!
+//! Events are appended under one lock in the order they happen, so the file's order respects
+//! real time: an answer recorded before an invocation really came before it. Stateright's tester
+//! allows one operation in flight per client, and an operation that timed out stays in flight
+//! forever (it may or may not have taken effect, now or later), so a [`RecordingClient`] continues
+//! under a fresh logical client id after a timeout.
+
+use super::client::{Client, ClientError};
+use super::codec::WireRet;
+use ballot_properties::kv::{KvOp, KvRet, KvSpec};
+use ballot_properties::linearizability::{
+    ClientHistory, ClientId, RegisterOp, RegisterRet, RequestId, WriteOnceRegister,
+};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One line of a history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A client sent an operation.
+    Invoke {
+        /// The logical client.
+        client: ClientId,
+        /// The request id on the wire.
+        req: RequestId,
+        /// The operation.
+        op: KvOp<String, String>,
+        /// Microseconds since the history started.
+        t_us: u64,
+        /// The client's address (its identity for the servers).
+        addr: String,
+    },
+    /// The operation was answered.
+    Ok {
+        /// The logical client.
+        client: ClientId,
+        /// The request answered.
+        req: RequestId,
+        /// The answer.
+        ret: WireRet,
+        /// Microseconds since the history started.
+        t_us: u64,
+    },
+    /// No answer before the deadline: the operation may or may not take effect.
+    Timeout {
+        /// The logical client.
+        client: ClientId,
+        /// The request.
+        req: RequestId,
+        /// Microseconds since the history started.
+        t_us: u64,
+        /// What the client saw last.
+        error: String,
+    },
+}
+
+/// Appends events to a JSON-lines file and keeps them in memory.
+pub struct Recorder {
+    inner: Mutex<(BufWriter<File>, Vec<Event>)>,
+    start: Instant,
+    next_client: AtomicUsize,
+}
+
+impl Recorder {
+    /// A new history written to `path` (its directory is created).
+    pub fn create(path: &Path) -> std::io::Result<Arc<Self>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Arc::new(Self {
+            inner: Mutex::new((BufWriter::new(File::create(path)?), Vec::new())),
+            start: Instant::now(),
+            next_client: AtomicUsize::new(0),
+        }))
+    }
+
+    /// A logical client id not used before in this history.
+    pub fn fresh_client(&self) -> ClientId {
+        self.next_client.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    /// Appends an event (built with the current time).
+    pub fn record(&self, make: impl FnOnce(u64) -> Event) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let event = make(self.now_us());
+        if let Ok(line) = serde_json::to_string(&event) {
+            let _ = writeln!(inner.0, "{line}");
+            let _ = inner.0.flush();
+        }
+        inner.1.push(event);
+    }
+
+    /// The events so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+}
+
+/// Reads a history file.
+pub fn load(path: &Path) -> std::io::Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for line in BufReader::new(File::open(path)?).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        events.push(serde_json::from_str(&line).map_err(std::io::Error::other)?);
+    }
+    Ok(events)
+}
+
+/// A client whose operations are recorded.
+pub struct RecordingClient {
+    client: Client,
+    logical: ClientId,
+    recorder: Arc<Recorder>,
+}
+
+impl RecordingClient {
+    /// Records `client`'s operations in `recorder`.
+    pub fn new(client: Client, recorder: Arc<Recorder>) -> Self {
+        let logical = recorder.fresh_client();
+        Self {
+            client,
+            logical,
+            recorder,
+        }
+    }
+
+    /// Performs and records `op`. After a timeout, the client continues as a new logical client.
+    pub fn call(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+    ) -> Result<WireRet, ClientError> {
+        let (client, req) = (self.logical, self.client.next_req());
+        let addr = self
+            .client
+            .addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let invoked = op.clone();
+        self.recorder.record(|t_us| Event::Invoke {
+            client,
+            req,
+            op: invoked,
+            t_us,
+            addr,
+        });
+        let result = self.client.call(op, deadline);
+        match &result {
+            Ok(ret) => self.recorder.record(|t_us| Event::Ok {
+                client,
+                req,
+                ret: ret.clone(),
+                t_us,
+            }),
+            Err(e) => {
+                self.recorder.record(|t_us| Event::Timeout {
+                    client,
+                    req,
+                    t_us,
+                    error: e.to_string(),
+                });
+                self.logical = self.recorder.fresh_client();
+            }
+        }
+        result
+    }
+}
+
+/// What a checked history contained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Operations invoked.
+    pub invoked: usize,
+    /// Operations answered.
+    pub answered: usize,
+    /// Operations that timed out (left in flight).
+    pub timed_out: usize,
+}
+
+fn check<S, F, G>(events: &[Event], spec: S, op: F, ret: G) -> Result<Checked, String>
+where
+    S: stateright::semantics::SequentialSpec + Clone + std::fmt::Debug + Serialize,
+    S::Op: Clone + std::fmt::Debug + Eq + std::hash::Hash + Serialize,
+    S::Ret: Clone + std::fmt::Debug + Eq + std::hash::Hash + Serialize,
+    F: Fn(&KvOp<String, String>) -> Result<S::Op, String>,
+    G: Fn(&WireRet) -> Result<S::Ret, String>,
+{
+    let mut history = ClientHistory::new(spec);
+    let mut counts = Checked::default();
+    for (line, e) in events.iter().enumerate() {
+        let line = line + 1;
+        match e {
+            Event::Invoke {
+                client, req, op: o, ..
+            } => {
+                counts.invoked += 1;
+                history = history
+                    .invoke(*client, *req, op(o)?)
+                    .ok_or_else(|| format!("line {line}: request {req} invoked twice"))?;
+            }
+            Event::Ok {
+                client,
+                req,
+                ret: r,
+                ..
+            } => {
+                counts.answered += 1;
+                history = history.respond(*client, *req, ret(r)?).ok_or_else(|| {
+                    format!("line {line}: answer to request {req}, which is not in flight")
+                })?;
+            }
+            Event::Timeout { .. } => counts.timed_out += 1,
+        }
+    }
+    if history.is_linearizable() {
+        Ok(counts)
+    } else {
+        Err(format!(
+            "the history of {} operations ({} answered, {} timed out) is NOT linearizable",
+            counts.invoked, counts.answered, counts.timed_out
+        ))
+    }
+}
+
+/// Checks a key-value history against [`KvSpec`] (Multi-Paxos, Raft).
+pub fn check_kv(events: &[Event]) -> Result<Checked, String> {
+    check(
+        events,
+        KvSpec::<String, String>::default(),
+        |op| Ok(op.clone()),
+        |ret| match ret {
+            WireRet::Kv(r) => Ok(r.clone()),
+            WireRet::Decided(v) => Err(format!("a key-value service answered 'decided {v}'")),
+        },
+    )
+}
+
+/// Checks a Paxos history against a [`WriteOnceRegister`]: `put` proposes, `get` reads.
+pub fn check_register(events: &[Event]) -> Result<Checked, String> {
+    check(
+        events,
+        WriteOnceRegister::<String>(None),
+        |op| match op {
+            KvOp::Put(_, v) => Ok(RegisterOp::Propose(v.clone())),
+            KvOp::Get(_) => Ok(RegisterOp::Read),
+            KvOp::Cas { .. } => Err("cas on a write-once register".into()),
+        },
+        |ret| match ret {
+            WireRet::Decided(v) => Ok(RegisterRet::Decided(v.clone())),
+            WireRet::Kv(KvRet::GetOk(v)) => Ok(RegisterRet::ReadOk(v.clone())),
+            WireRet::Kv(other) => Err(format!("a register answered {other:?}")),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inv(client: ClientId, req: RequestId, op: KvOp<String, String>) -> Event {
+        Event::Invoke {
+            client,
+            req,
+            op,
+            t_us: 0,
+            addr: String::new(),
+        }
+    }
+
+    fn ok(client: ClientId, req: RequestId, ret: KvRet<String>) -> Event {
+        Event::Ok {
+            client,
+            req,
+            ret: WireRet::Kv(ret),
+            t_us: 0,
+        }
+    }
+
+    #[test]
+    fn a_lost_acknowledged_write_fails_the_check() {
+        let put = KvOp::Put("x".into(), "1".into());
+        let get = KvOp::Get("x".into());
+        let good = vec![
+            inv(0, 1, put.clone()),
+            ok(0, 1, KvRet::PutOk),
+            inv(1, 1, get.clone()),
+            ok(1, 1, KvRet::GetOk(Some("1".into()))),
+        ];
+        assert_eq!(check_kv(&good).unwrap().answered, 2);
+        let lost = vec![
+            inv(0, 1, put),
+            ok(0, 1, KvRet::PutOk),
+            inv(1, 1, get),
+            ok(1, 1, KvRet::GetOk(None)),
+        ];
+        assert!(check_kv(&lost).unwrap_err().contains("NOT linearizable"));
+    }
+
+    #[test]
+    fn a_timed_out_write_may_take_effect_later() {
+        let events = vec![
+            inv(0, 1, KvOp::Put("x".into(), "1".into())),
+            Event::Timeout {
+                client: 0,
+                req: 1,
+                t_us: 0,
+                error: String::new(),
+            },
+            inv(1, 5, KvOp::Get("x".into())),
+            ok(1, 5, KvRet::GetOk(Some("1".into()))),
+        ];
+        assert_eq!(check_kv(&events).unwrap().timed_out, 1);
+    }
+
+    #[test]
+    fn two_decisions_fail_the_register_check() {
+        let events = vec![
+            inv(0, 1, KvOp::Put(String::new(), "a".into())),
+            inv(1, 1, KvOp::Put(String::new(), "b".into())),
+            Event::Ok {
+                client: 0,
+                req: 1,
+                ret: WireRet::Decided("a".into()),
+                t_us: 0,
+            },
+            Event::Ok {
+                client: 1,
+                req: 1,
+                ret: WireRet::Decided("b".into()),
+                t_us: 0,
+            },
+        ];
+        assert!(check_register(&events).is_err());
+        assert!(check_register(&events[..3]).is_ok());
+    }
+}

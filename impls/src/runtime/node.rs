@@ -1,0 +1,496 @@
+//! One server: the protocol's actor driven over UDP exactly as Stateright's `ActorModel` drives
+//! it in the checker — `on_start` with the saved storage, then `on_msg`, `on_timeout` and
+//! `on_random` — with the commands of each step carried out in order, under one rule: the step's
+//! `Save` is written durably *before* any of its messages is sent.
+//!
+//! The receive path ([`Node::receive`]) never panics on input: a datagram that fails validation,
+//! a server-to-server message from an address that is not a configured peer, or a reply meant for
+//! a client is dropped and counted. A panic inside the actor's handler (an actor bug) discards the
+//! step: the state, the storage and the network are left as they were, and it is counted.
+
+use super::codec::{self, Codec, Kind, WireReply, WireRequest};
+use super::served::{ActorMsg, ActorStorage, Served, addr, id};
+use super::storage::{StorageError, Store};
+use super::transport::{Counters, Faults, Transport};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// A node's configuration.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This node's index in `peers`.
+    pub index: usize,
+    /// Every server's address, this one included, in index order.
+    pub peers: Vec<SocketAddrV4>,
+    /// This node's data directory.
+    pub data: PathBuf,
+    /// The codec (with the shared key, if any).
+    pub codec: Codec,
+    /// Faults injected on outgoing datagrams.
+    pub faults: Faults,
+    /// How often to log the counters (`None`: never).
+    pub stats_every: Option<Duration>,
+}
+
+impl NodeConfig {
+    /// Checks the configuration, naming the flag that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.peers.is_empty() {
+            return Err("--peers must list at least one address".into());
+        }
+        if self.index >= self.peers.len() {
+            return Err(format!(
+                "--id must be below the number of --peers ({}), got {}",
+                self.peers.len(),
+                self.index
+            ));
+        }
+        for (i, p) in self.peers.iter().enumerate() {
+            if self.peers[..i].contains(p) {
+                return Err(format!("--peers lists {p} twice"));
+            }
+            if p.port() == 0 {
+                return Err(format!("--peers: {p} needs a port"));
+            }
+        }
+        self.faults.validate()
+    }
+
+    /// This node's address.
+    pub fn addr(&self) -> SocketAddrV4 {
+        self.peers[self.index]
+    }
+}
+
+/// Why a node stops.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// The configuration is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// The storage cannot be loaded or written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The node's address cannot be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddrV4,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The socket failed.
+    #[error("socket error on {addr}: {source}")]
+    Socket {
+        /// The address.
+        addr: SocketAddrV4,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// What became of one datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Delivered to the actor.
+    Delivered,
+    /// A stats request, answered.
+    Stats,
+    /// A client request the protocol cannot perform, refused with a reply.
+    Refused,
+    /// Dropped: failed validation.
+    Malformed,
+    /// Dropped: a server-to-server message from an address that is not a peer.
+    NotPeer,
+    /// Dropped: a kind a node does not accept, or an IPv6 sender.
+    Unexpected,
+    /// Delivered, but the actor's handler panicked: the step was discarded.
+    Panicked,
+}
+
+/// A running server.
+pub struct Node<S: Served> {
+    actor: S::Actor,
+    me: Id,
+    addr: SocketAddrV4,
+    peers: Vec<SocketAddrV4>,
+    state: <S::Actor as Actor>::State,
+    store: Store,
+    saved: Option<ActorStorage<S>>,
+    timers: HashMap<<S::Actor as Actor>::Timer, Instant>,
+    randoms: BTreeMap<String, <S::Actor as Actor>::Random>,
+    codec: Codec,
+    transport: Transport,
+    rng: SmallRng,
+    counters: Counters,
+    stats_every: Option<Duration>,
+    started: Instant,
+}
+
+impl<S: Served> Node<S> {
+    /// Binds the node's address, loads its storage (an error if it is damaged) and starts the
+    /// actor.
+    pub fn start(cfg: NodeConfig) -> Result<Self, NodeError> {
+        cfg.validate().map_err(NodeError::Config)?;
+        let addr = cfg.addr();
+        let socket = UdpSocket::bind(addr).map_err(|source| NodeError::Bind { addr, source })?;
+        Self::with_socket(cfg, socket)
+    }
+
+    /// Starts the node on an already bound socket (whose address must be `cfg.addr()`).
+    pub fn with_socket(cfg: NodeConfig, socket: UdpSocket) -> Result<Self, NodeError> {
+        cfg.validate().map_err(NodeError::Config)?;
+        let addr = cfg.addr();
+        let store = Store::open(&cfg.data, S::NAME, addr)?;
+        let saved: Option<ActorStorage<S>> = store.load()?;
+        match &saved {
+            Some(s) => tracing::info!(file = %store.path().display(), storage = ?s, "recovered"),
+            None => tracing::info!(file = %store.path().display(), "no storage file: a fresh node"),
+        }
+        let me = id(addr);
+        let actor = S::server(cfg.peers.iter().copied().map(id).collect());
+        let mut rng = SmallRng::from_os_rng();
+        let transport = Transport::new(socket, cfg.faults, SmallRng::from_rng(&mut rng));
+        let mut out = Out::new();
+        let state = actor.on_start(me, &saved, &mut out);
+        let mut node = Self {
+            actor,
+            me,
+            addr,
+            peers: cfg.peers,
+            state,
+            store,
+            saved,
+            timers: HashMap::new(),
+            randoms: BTreeMap::new(),
+            codec: cfg.codec,
+            transport,
+            rng,
+            counters: Counters::default(),
+            stats_every: cfg.stats_every,
+            started: Instant::now(),
+        };
+        node.execute(out)?;
+        Ok(node)
+    }
+
+    /// The node's address.
+    pub fn addr(&self) -> SocketAddrV4 {
+        self.addr
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The storage last saved (or recovered).
+    pub fn saved(&self) -> Option<&ActorStorage<S>> {
+        self.saved.as_ref()
+    }
+
+    /// The actor's state.
+    pub fn state(&self) -> &<S::Actor as Actor>::State {
+        &self.state
+    }
+
+    /// The storage file.
+    pub fn storage_path(&self) -> &std::path::Path {
+        self.store.path()
+    }
+
+    /// Handles one datagram from `src`: validates it, and delivers it to the actor if it is a
+    /// client request or a server-to-server message from a configured peer. Errors only if the
+    /// resulting save fails.
+    pub fn receive(&mut self, src: SocketAddr, bytes: &[u8]) -> Result<Received, NodeError> {
+        self.counters.datagrams_in += 1;
+        let SocketAddr::V4(src) = src else {
+            self.counters.dropped_unexpected += 1;
+            return Ok(Received::Unexpected);
+        };
+        let (kind, payload) = match self.codec.decode_frame(bytes) {
+            Ok(frame) => frame,
+            Err(e) => return Ok(self.malformed(src, &e)),
+        };
+        match kind {
+            Kind::Peer => {
+                if !self.peers.contains(&src) {
+                    self.counters.dropped_not_peer += 1;
+                    tracing::debug!(%src, "server-to-server message from a non-peer: dropped");
+                    return Ok(Received::NotPeer);
+                }
+                let msg: ActorMsg<S> = match codec::parse(payload) {
+                    Ok(m) => m,
+                    Err(e) => return Ok(self.malformed(src, &e)),
+                };
+                tracing::debug!(%src, ?msg, "received");
+                self.deliver(src, msg)
+            }
+            Kind::Request => {
+                let request: WireRequest = match codec::parse(payload) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(self.malformed(src, &e)),
+                };
+                match request {
+                    WireRequest::Stats => {
+                        let stats = self.stats();
+                        self.reply(src, &WireReply::Stats(stats));
+                        Ok(Received::Stats)
+                    }
+                    WireRequest::Op { req, op } => match S::request(req, op) {
+                        Ok(msg) => {
+                            self.counters.client_requests += 1;
+                            tracing::debug!(%src, ?msg, "client request");
+                            self.deliver(src, msg)
+                        }
+                        Err(reason) => {
+                            self.reply(src, &WireReply::Refused { req, reason });
+                            Ok(Received::Refused)
+                        }
+                    },
+                }
+            }
+            Kind::Reply => {
+                // Replies are meant for clients; a server sends no requests.
+                self.counters.dropped_unexpected += 1;
+                Ok(Received::Unexpected)
+            }
+        }
+    }
+
+    fn malformed(&mut self, src: SocketAddrV4, e: &codec::DecodeError) -> Received {
+        self.counters.dropped_malformed += 1;
+        if *e == codec::DecodeError::BadMac {
+            self.counters.dropped_bad_mac += 1;
+        }
+        tracing::debug!(%src, reason = e.reason(), error = %e, "malformed datagram dropped");
+        Received::Malformed
+    }
+
+    fn deliver(&mut self, src: SocketAddrV4, msg: ActorMsg<S>) -> Result<Received, NodeError> {
+        self.counters.delivered += 1;
+        let (me, src) = (self.me, id(src));
+        let ok = self.step(|actor, state, out| actor.on_msg(me, state, src, msg, out))?;
+        Ok(if ok {
+            Received::Delivered
+        } else {
+            Received::Panicked
+        })
+    }
+
+    /// Runs one handler on a borrowed state; keeps the new state and carries out the commands,
+    /// or, if the handler panics, discards both. Returns false on a panic.
+    fn step<F>(&mut self, handler: F) -> Result<bool, NodeError>
+    where
+        F: FnOnce(&S::Actor, &mut Cow<<S::Actor as Actor>::State>, &mut Out<S::Actor>),
+    {
+        let mut out = Out::new();
+        let (actor, state) = (&self.actor, &self.state);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let mut cow = Cow::Borrowed(state);
+            handler(actor, &mut cow, &mut out);
+            match cow {
+                Cow::Owned(next) => Some(next),
+                Cow::Borrowed(_) => None,
+            }
+        }));
+        match result {
+            Ok(next) => {
+                // The commands first: if the save fails, the state stays as it was (and the
+                // node stops with the error).
+                self.execute(out)?;
+                if let Some(next) = next {
+                    self.state = next;
+                }
+                Ok(true)
+            }
+            Err(panic) => {
+                self.counters.handler_panics += 1;
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("?");
+                tracing::error!(panic = what, "handler panicked: step discarded");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Carries out a step's commands: the save first (durably), then timers and random choices,
+    /// then the messages, in order.
+    fn execute(&mut self, out: Out<S::Actor>) -> Result<(), NodeError> {
+        let commands: Vec<_> = out.into_iter().collect();
+        // Only the last save of a step matters: each replaces the storage.
+        let last_save = commands.iter().rev().find_map(|c| match c {
+            Command::Save(s) => Some(s),
+            _ => None,
+        });
+        if let Some(storage) = last_save
+            && self.saved.as_ref() != Some(storage)
+        {
+            let bytes = self.store.save(storage)?;
+            self.counters.saves += 1;
+            tracing::debug!(bytes, ?storage, "saved");
+            self.saved = Some(storage.clone());
+        }
+        let now = Instant::now();
+        let mut sends = Vec::new();
+        for command in commands {
+            match command {
+                Command::Save(_) => {
+                    // Written above, before any send.
+                }
+                Command::SetTimer(timer, range) => {
+                    let wait = if range.start < range.end {
+                        self.rng.random_range(range)
+                    } else {
+                        range.start
+                    };
+                    self.timers.insert(timer, now + wait);
+                }
+                Command::CancelTimer(timer) => {
+                    self.timers.remove(&timer);
+                }
+                Command::ChooseRandom(key, choices) => {
+                    if choices.is_empty() {
+                        self.randoms.remove(&key);
+                    } else {
+                        let pick = choices[self.rng.random_range(0..choices.len())].clone();
+                        self.randoms.insert(key, pick);
+                    }
+                }
+                Command::Send(dst, msg) => sends.push((dst, msg)),
+            }
+        }
+        for (dst, msg) in sends {
+            self.send(dst, msg);
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, dst: Id, msg: ActorMsg<S>) {
+        self.counters.messages_out += 1;
+        let dst = addr(dst);
+        let encoded = if self.peers.contains(&dst) {
+            self.codec.encode(Kind::Peer, &msg)
+        } else {
+            match S::reply(&msg) {
+                Some(reply) => self.codec.encode(Kind::Reply, &reply),
+                None => {
+                    self.counters.send_failures += 1;
+                    tracing::warn!(%dst, ?msg, "a non-reply message to a non-peer: not sent");
+                    return;
+                }
+            }
+        };
+        match encoded {
+            Ok(bytes) => self.transport.send(dst, bytes, &mut self.counters),
+            Err(e) => {
+                self.counters.send_failures += 1;
+                tracing::warn!(%dst, error = %e, "message not sent");
+            }
+        }
+    }
+
+    fn reply(&mut self, dst: SocketAddrV4, reply: &WireReply) {
+        match self.codec.encode(Kind::Reply, reply) {
+            Ok(bytes) => self.transport.send(dst, bytes, &mut self.counters),
+            Err(e) => {
+                self.counters.send_failures += 1;
+                tracing::warn!(%dst, error = %e, "reply not sent");
+            }
+        }
+    }
+
+    /// The counters and identity as JSON (the answer to a stats request).
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::json!({
+            "protocol": S::NAME,
+            "node": self.addr.to_string(),
+            "uptime_s": self.started.elapsed().as_secs_f64(),
+            "counters": self.counters,
+        })
+    }
+
+    /// Delivers due timers and pending random choices. Returns when the next timer is due.
+    pub fn fire_due(&mut self, now: Instant) -> Result<Option<Instant>, NodeError> {
+        while let Some((key, random)) = self.randoms.pop_first() {
+            let me = self.me;
+            tracing::debug!(key, ?random, "random choice");
+            self.step(|actor, state, out| actor.on_random(me, state, &random, out))?;
+        }
+        loop {
+            let due = self
+                .timers
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .min_by_key(|(_, at)| **at)
+                .map(|(t, _)| t.clone());
+            let Some(timer) = due else { break };
+            self.timers.remove(&timer);
+            self.counters.timeouts += 1;
+            tracing::debug!(?timer, "timeout");
+            let me = self.me;
+            self.step(|actor, state, out| actor.on_timeout(me, state, &timer, out))?;
+        }
+        Ok(self.timers.values().min().copied())
+    }
+
+    /// Serves until `stop` is set: datagrams, timers, delayed sends, periodic counters.
+    pub fn run(&mut self, stop: &AtomicBool) -> Result<(), NodeError> {
+        let mut buf = vec![0u8; codec::MAX_DATAGRAM + 1];
+        let mut next_stats = self.stats_every.map(|e| Instant::now() + e);
+        let addr = self.addr;
+        let sock_err = |source| NodeError::Socket { addr, source };
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            self.transport.flush_due(now, &mut self.counters);
+            let next_timer = self.fire_due(now)?;
+            if let Some(at) = next_stats
+                && at <= now
+            {
+                tracing::info!(counters = ?self.counters, "stats");
+                next_stats = self.stats_every.map(|e| now + e);
+            }
+            let mut wake = now + Duration::from_millis(100);
+            for at in [next_timer, self.transport.next_due(), next_stats]
+                .into_iter()
+                .flatten()
+            {
+                wake = wake.min(at);
+            }
+            let wait = wake
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_micros(100));
+            let socket = self.transport.socket();
+            socket.set_read_timeout(Some(wait)).map_err(sock_err)?;
+            match socket.recv_from(&mut buf) {
+                Ok((n, src)) => {
+                    self.receive(src, &buf[..n])?;
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                            | std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => return Err(sock_err(e)),
+            }
+        }
+        tracing::info!(counters = ?self.counters, "stopped");
+        Ok(())
+    }
+}

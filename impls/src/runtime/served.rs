@@ -1,0 +1,158 @@
+//! What a protocol needs to be served over UDP: one impl of [`Served`].
+//!
+//! The node runs the protocol's actor unchanged; clients speak one protocol-independent
+//! request/reply format ([`WireRequest`](super::codec::WireRequest),
+//! [`WireReply`]) and the adapter translates at the edge: a client operation becomes the actor's
+//! request message, and a message the actor sends to a client becomes a reply. Multi-Paxos and
+//! Raft, whose messages implement [`KvMsg`], get both translations from [`kv_request`] and
+//! [`kv_reply`].
+
+use super::codec::{WireReply, WireRet};
+use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
+use ballot_models::multi_paxos::{MpActor, MpMsg, MpServer};
+use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
+use ballot_properties::kv::{KvOp, KvRet};
+use ballot_properties::linearizability::RequestId;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use stateright::actor::{Actor, Id};
+use std::fmt::Debug;
+use std::net::SocketAddrV4;
+
+/// A protocol the runtime can serve.
+pub trait Served: 'static {
+    /// The actor, exactly as the model checker runs it.
+    type Actor: Actor<
+            Msg: Serialize + DeserializeOwned + Debug,
+            Storage: Serialize + DeserializeOwned + Debug,
+            State: Debug,
+        >;
+
+    /// The protocol's name on the command line (`ballot node NAME`); recorded in storage files.
+    const NAME: &'static str;
+
+    /// Whether the protocol supports `cas` and keys (a key-value store) or is Paxos's
+    /// write-once register.
+    const KEY_VALUE: bool;
+
+    /// The server actor at one of `peers` (every server, in index order).
+    fn server(peers: Vec<Id>) -> Self::Actor;
+
+    /// The actor message for a client's request, or why the protocol cannot perform it.
+    fn request(req: RequestId, op: KvOp<String, String>) -> Result<ActorMsg<Self>, String>;
+
+    /// The reply a client receives for `msg`, if `msg` is a reply to a client.
+    fn reply(msg: &ActorMsg<Self>) -> Option<WireReply>;
+}
+
+/// The message type of a served protocol's actor.
+pub type ActorMsg<S> = <<S as Served>::Actor as Actor>::Msg;
+/// The storage type of a served protocol's actor.
+pub type ActorStorage<S> = <<S as Served>::Actor as Actor>::Storage;
+
+/// The address a server or client [`Id`] stands for (Stateright's mapping).
+pub fn addr(id: Id) -> SocketAddrV4 {
+    SocketAddrV4::from(id)
+}
+
+/// The [`Id`] of an address (Stateright's mapping).
+pub fn id(addr: SocketAddrV4) -> Id {
+    Id::from(addr)
+}
+
+/// [`Served::request`] for protocols whose messages implement [`KvMsg`].
+pub fn kv_request<M: KvMsg<String, String>>(req: RequestId, op: KvOp<String, String>) -> M {
+    M::request(ClientRequest { req, op })
+}
+
+/// [`Served::reply`] for protocols whose messages implement [`KvMsg`].
+pub fn kv_reply<M: KvMsg<String, String>>(msg: &M) -> Option<WireReply> {
+    Some(match msg.as_reply()? {
+        ClientReply::Done { req, ret } => WireReply::Done {
+            req: *req,
+            ret: WireRet::Kv(ret.clone()),
+        },
+        ClientReply::NotLeader { req, leader } => WireReply::NotLeader {
+            req: *req,
+            leader: leader.map(addr),
+        },
+    })
+}
+
+/// Single-decree Paxos: a write-once register. `put KEY VALUE` proposes VALUE and returns the
+/// decided value; `get KEY` returns the decided value once there is one. There is one register:
+/// the key is not used.
+pub struct Paxos;
+
+impl Served for Paxos {
+    type Actor = PaxosActor<String>;
+    const NAME: &'static str = "paxos";
+    const KEY_VALUE: bool = false;
+
+    fn server(peers: Vec<Id>) -> Self::Actor {
+        PaxosActor::Server(PaxosServer {
+            peers,
+            max_round: u32::MAX,
+            bug: None,
+        })
+    }
+
+    fn request(req: RequestId, op: KvOp<String, String>) -> Result<PaxosMsg<String>, String> {
+        match op {
+            KvOp::Put(_, value) => Ok(PaxosMsg::Put { req, value }),
+            KvOp::Get(_) => Ok(PaxosMsg::Get { req }),
+            KvOp::Cas { .. } => Err(
+                "paxos serves a write-once register: use put (propose) or get (read the decision)"
+                    .into(),
+            ),
+        }
+    }
+
+    fn reply(msg: &PaxosMsg<String>) -> Option<WireReply> {
+        match msg {
+            PaxosMsg::PutOk { req, decided } => Some(WireReply::Done {
+                req: *req,
+                ret: WireRet::Decided(decided.clone()),
+            }),
+            PaxosMsg::GetOk { req, decided } => Some(WireReply::Done {
+                req: *req,
+                ret: WireRet::Kv(KvRet::GetOk(Some(decided.clone()))),
+            }),
+            // Requests and server-to-server messages are not replies to a client.
+            PaxosMsg::Put { .. }
+            | PaxosMsg::Get { .. }
+            | PaxosMsg::Prepare { .. }
+            | PaxosMsg::Promise { .. }
+            | PaxosMsg::Accept { .. }
+            | PaxosMsg::Accepted { .. }
+            | PaxosMsg::Decided { .. } => None,
+        }
+    }
+}
+
+/// Multi-Paxos: a replicated key-value store (get, put, cas) with a stable leader.
+pub struct MultiPaxos;
+
+impl Served for MultiPaxos {
+    type Actor = MpActor<String, String>;
+    const NAME: &'static str = "multi-paxos";
+    const KEY_VALUE: bool = true;
+
+    fn server(peers: Vec<Id>) -> Self::Actor {
+        // The model's bounds are lifted: rounds and slots are unbounded in a real run.
+        MpActor::Server(MpServer {
+            peers,
+            max_round: u32::MAX,
+            max_slots: u32::MAX,
+            bug: None,
+        })
+    }
+
+    fn request(req: RequestId, op: KvOp<String, String>) -> Result<MpMsg<String, String>, String> {
+        Ok(kv_request(req, op))
+    }
+
+    fn reply(msg: &MpMsg<String, String>) -> Option<WireReply> {
+        kv_reply(msg)
+    }
+}
