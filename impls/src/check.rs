@@ -372,13 +372,23 @@ fn print_report(o: &Outcome, budget_hit: bool) {
         group(o.states_per_second as usize)
     );
     println!();
-    println!("{:<18} {:<10} {:<14} Path", "Property", "Kind", "Verdict");
+    let width = o
+        .properties
+        .iter()
+        .map(|p| p.name.len())
+        .chain(["Property".len()])
+        .max()
+        .unwrap_or(0);
+    println!(
+        "{:<width$} {:<10} {:<14} Path",
+        "Property", "Kind", "Verdict"
+    );
     for p in &o.properties {
         let path = p
             .path_length
             .map(|n| format!("{n} steps"))
             .unwrap_or_default();
-        println!("{:<18} {:<10} {:<14} {path}", p.name, p.kind, p.verdict);
+        println!("{:<width$} {:<10} {:<14} {path}", p.name, p.kind, p.verdict);
     }
     for (cx, p) in o
         .counterexamples
