@@ -288,9 +288,19 @@ where
             action => self.inner.next_state(last, action)?,
         };
         if let Some(obsolete) = self.obsolete {
-            let dead: Vec<Envelope<A::Msg>> = next
-                .network
-                .iter_all()
+            // Stateright 0.31's `Network::iter_all` never ends on an ordered network (its cursor
+            // does not advance), so ordered channels are walked here.
+            let in_flight: Vec<Envelope<&A::Msg>> = match &next.network {
+                Network::Ordered(channels) => channels
+                    .iter()
+                    .flat_map(|(&(src, dst), queue)| {
+                        queue.iter().map(move |msg| Envelope { src, dst, msg })
+                    })
+                    .collect(),
+                network => network.iter_all().collect(),
+            };
+            let dead: Vec<Envelope<A::Msg>> = in_flight
+                .into_iter()
                 .filter(|env| obsolete(self, &next, *env))
                 .map(|env| env.to_cloned_msg())
                 .collect();
