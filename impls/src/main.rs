@@ -472,6 +472,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Protocol::Raft => {
                     let cfg = model.raft().map_err(UsageError)?;
+                    if opts.symmetry && cfg.retries > 0 {
+                        bail!(UsageError(
+                            "--retries: clients retry round-robin, which treats servers \
+                             differently; check with --symmetry false (or --strategy bfs)"
+                                .into()
+                        ));
+                    }
                     let outcome = check::run(
                         || cfg.clone().into_model(),
                         &opts,
