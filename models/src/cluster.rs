@@ -133,6 +133,23 @@ pub struct BugInfo {
     pub summary: &'static str,
 }
 
+/// The entry of `bug` in a protocol's bug catalog.
+pub fn catalog_info<B: PartialEq>(catalog: &'static [(B, BugInfo)], bug: B) -> &'static BugInfo {
+    &catalog
+        .iter()
+        .find(|(b, _)| *b == bug)
+        .expect("every bug is in the catalog")
+        .1
+}
+
+/// The bug called `name` in a protocol's bug catalog.
+pub fn catalog_lookup<B: Copy>(catalog: &[(B, BugInfo)], name: &str) -> Option<B> {
+    catalog
+        .iter()
+        .find(|(_, i)| i.name == name)
+        .map(|(b, _)| *b)
+}
+
 /// The actions of a cluster model.
 pub type ClusterAction<A> =
     ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>;

@@ -331,16 +331,12 @@ pub const BUGS: &[(PaxosBug, BugInfo)] = &[
 impl PaxosBug {
     /// The catalog entry of this bug.
     pub fn info(self) -> &'static BugInfo {
-        &BUGS
-            .iter()
-            .find(|(b, _)| *b == self)
-            .expect("every bug is in the catalog")
-            .1
+        crate::cluster::catalog_info(BUGS, self)
     }
 
     /// The bug called `name` in the catalog.
     pub fn from_name(name: &str) -> Option<Self> {
-        BUGS.iter().find(|(_, i)| i.name == name).map(|(b, _)| *b)
+        crate::cluster::catalog_lookup(BUGS, name)
     }
 }
 
