@@ -53,11 +53,12 @@ use std::time::Duration;
 // Types
 // ---------------------------------------------------------------------------------------------
 
-/// A term (§5.1): elections number them 1, 2, …; 0 before the first election. Small in the model.
-pub type Term = u8;
+/// A term (§5.1): elections number them 1, 2, …; 0 before the first election. 64 bits, as in
+/// etcd: the model bounds terms with `--max-term`, a real node never runs out of them.
+pub type Term = u64;
 
 /// A log index: entries are numbered from 1; index 0 is "before the first entry".
-pub type Index = u8;
+pub type Index = u64;
 
 /// An entry of a server's log: the command, and the term in which a leader received it (§5.3).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
