@@ -393,13 +393,14 @@ fn explorer_serves_the_model_and_refuses_a_taken_port() {
     assert!(String::from_utf8_lossy(&taken.stderr).contains("cannot listen"));
 }
 
-/// Raft's default check: DFS with symmetry reduction, exhaustive, green, with a pinned count.
-/// About 70 s on the 2-core machine under load (docs/performance.md): run it with
-/// `cargo test --release -- --ignored`.
+/// Raft's default check, as the README runs it: DFS with symmetry reduction, exhaustive, green,
+/// with a pinned count. About 40 s on the 2-core machine (docs/performance.md); the bound is
+/// looser so that a busy machine does not fail it, and still catches a check that became twice
+/// as slow.
 #[test]
-#[ignore]
 fn raft_default_check_is_exhaustive_and_green() {
     let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let start = Instant::now();
     let o = ballot(&["check", "raft", "--json", "--progress-every", "5"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -407,6 +408,17 @@ fn raft_default_check_is_exhaustive_and_green() {
     assert_eq!(v["strategy"], "dfs");
     assert_eq!(v["symmetry"], true);
     assert_eq!(v["unique_states"], 1_639_045);
+    for p in v["properties"].as_array().unwrap() {
+        assert!(
+            p["verdict"] == "holds" || p["verdict"] == "witnessed",
+            "{p}"
+        );
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(90),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 /// A small Raft configuration through the CLI: every property holds (BFS, pinned count), and

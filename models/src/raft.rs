@@ -47,6 +47,7 @@ use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt::{self, Debug};
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -132,8 +133,9 @@ pub enum RaftMsg<K, V> {
         prev_log_index: Index,
         /// Term of the `prev_log_index` entry.
         prev_log_term: Term,
-        /// The entries to store (empty for a heartbeat).
-        entries: Vec<LogEntry<K, V>>,
+        /// The entries to store (empty for a heartbeat); shared, since the model copies every
+        /// message in flight at every step.
+        entries: Arc<Vec<LogEntry<K, V>>>,
         /// The leader's commit index.
         leader_commit: Index,
     },
@@ -213,11 +215,11 @@ pub struct RaftStorage<K, V> {
     /// `votedFor`: the server index that received this server's vote in `current_term`.
     pub voted_for: Option<u8>,
     /// `log[]`: entry `i` (1-based) is `log[i - 1]`.
-    pub log: Vec<LogEntry<K, V>>,
+    pub log: Arc<Vec<LogEntry<K, V>>>,
     /// The decision log: every entry applied, with its index, oldest first.
-    pub applied: Vec<(Slot, Entry<K, V>)>,
+    pub applied: Arc<Vec<(Slot, Entry<K, V>)>>,
     /// Ghost: for each applied entry, its term and the term in which it was applied.
-    pub applied_terms: Vec<Applied>,
+    pub applied_terms: Arc<Vec<Applied>>,
 }
 
 impl<K, V> RaftStorage<K, V> {
@@ -613,7 +615,7 @@ impl RaftServer {
             && s.commit_index < s.durable.last_log_index()
             && s.durable.log.len() < self.max_log as usize
         {
-            s.durable.log.push(LogEntry {
+            Arc::make_mut(&mut s.durable.log).push(LogEntry {
                 term: s.durable.current_term,
                 entry: Entry::Noop,
             });
@@ -649,7 +651,7 @@ impl RaftServer {
                 term: s.durable.current_term,
                 prev_log_index,
                 prev_log_term,
-                entries: s.durable.log[prev_log_index as usize..].to_vec(),
+                entries: Arc::new(s.durable.log[prev_log_index as usize..].to_vec()),
                 leader_commit: s.commit_index,
             },
         );
@@ -674,7 +676,7 @@ impl RaftServer {
         term: Term,
         prev_log_index: Index,
         prev_log_term: Term,
-        entries: Vec<LogEntry<K, V>>,
+        entries: Arc<Vec<LogEntry<K, V>>>,
         leader_commit: Index,
         o: &mut RaftOut<K, V>,
     ) {
@@ -711,21 +713,21 @@ impl RaftServer {
             o.send(self.peers[leader], reply(false, prev_log_index));
             return;
         }
-        for (k, e) in entries.into_iter().enumerate() {
+        for (k, e) in entries.iter().cloned().enumerate() {
             let i = prev_log_index as usize + k;
             match s.durable.log.get(i) {
                 Some(mine) if mine.term == e.term => {
                     // Already stored (Log Matching: same index and term, same entry).
                 }
                 Some(_) => {
-                    s.durable.log.truncate(i);
-                    s.durable.log.push(e);
+                    Arc::make_mut(&mut s.durable.log).truncate(i);
+                    Arc::make_mut(&mut s.durable.log).push(e);
                 }
-                None => s.durable.log.push(e),
+                None => Arc::make_mut(&mut s.durable.log).push(e),
             }
         }
         if self.has(RaftBug::TruncateWithoutConflict) {
-            s.durable.log.truncate(last_new);
+            Arc::make_mut(&mut s.durable.log).truncate(last_new);
         }
         if leader_commit > s.commit_index {
             s.commit_index = s.commit_index.max(leader_commit.min(last_new as Index));
@@ -838,8 +840,8 @@ impl RaftServer {
                     RaftMsg::Reply(ClientReply::Done { req: cmd.req, ret }),
                 );
             }
-            s.durable.applied.push((index as Slot, entry));
-            s.durable.applied_terms.push(Applied {
+            Arc::make_mut(&mut s.durable.applied).push((index as Slot, entry));
+            Arc::make_mut(&mut s.durable.applied_terms).push(Applied {
                 term,
                 at: s.durable.current_term,
             });
@@ -895,7 +897,7 @@ impl RaftServer {
             // log bound is reached.
             return;
         }
-        s.durable.log.push(LogEntry {
+        Arc::make_mut(&mut s.durable.log).push(LogEntry {
             term: s.durable.current_term,
             entry: Entry::Cmd(cmd),
         });
@@ -1085,7 +1087,7 @@ enum Event {
 /// small in the model; a real server would keep it).
 pub fn state_machine<K: Value, V: Value>(durable: &RaftStorage<K, V>) -> KvStateMachine<K, V> {
     let mut sm = KvStateMachine::default();
-    for (_, e) in &durable.applied {
+    for (_, e) in durable.applied.iter() {
         sm.apply(e, true);
     }
     sm
@@ -1251,13 +1253,11 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
         RaftStorage {
             current_term: self.current_term,
             voted_for: self.voted_for.map(|v| rewrite_server_index(v, plan)),
-            log: self.log.rewrite(plan),
-            applied: self
-                .applied
-                .iter()
-                .map(|(i, e)| (*i, e.rewrite(plan)))
-                .collect(),
-            applied_terms: self.applied_terms.clone(),
+            // Entries name clients only, and clients keep their ids under server symmetry
+            // (`cluster::server_symmetry`): the logs are shared, not copied.
+            log: Arc::clone(&self.log),
+            applied: Arc::clone(&self.applied),
+            applied_terms: Arc::clone(&self.applied_terms),
         }
     }
 }
@@ -1311,7 +1311,8 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
                 term: *term,
                 prev_log_index: *prev_log_index,
                 prev_log_term: *prev_log_term,
-                entries: entries.rewrite(plan),
+                // Entries name clients only, which keep their ids under server symmetry.
+                entries: Arc::clone(entries),
                 leader_commit: *leader_commit,
             },
             RaftMsg::RequestVote { .. }
@@ -1333,7 +1334,7 @@ pub struct RaftHistory {
     pub clients: KvHistory<ModelKey, ModelValue>,
     /// `(term, server)` for every server that acted as leader of `term` (it sent AppendEntries
     /// in that term), sorted.
-    pub leaders: Vec<(Term, u8)>,
+    pub leaders: Arc<Vec<(Term, u8)>>,
 }
 
 impl Rewrite<Id> for RaftHistory {
@@ -1346,7 +1347,7 @@ impl Rewrite<Id> for RaftHistory {
         leaders.sort();
         RaftHistory {
             clients: self.clients.rewrite(plan),
-            leaders,
+            leaders: Arc::new(leaders),
         }
     }
 }
@@ -1459,7 +1460,7 @@ impl RaftConfig {
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let history = RaftHistory {
             clients: KvHistory::new(KvSpec::default()),
-            leaders: Vec::new(),
+            leaders: Arc::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
@@ -1537,7 +1538,7 @@ fn record_out(
             let led = (*term, usize::from(env.src) as u8);
             let at = h.leaders.binary_search(&led).err()?;
             let mut next = h.clone();
-            next.leaders.insert(at, led);
+            Arc::make_mut(&mut next.leaders).insert(at, led);
             Some(next)
         }
         _ => {
@@ -1639,7 +1640,7 @@ pub fn leader_completeness(m: &RaftModel, s: &RaftModelState) -> Option<String> 
         let term = leader.durable.current_term;
         for (i, server) in servers(m, s) {
             let d = &server.durable;
-            for ((slot, entry), applied) in d.applied.iter().zip(&d.applied_terms) {
+            for ((slot, entry), applied) in d.applied.iter().zip(d.applied_terms.iter()) {
                 if applied.at >= term {
                     continue;
                 }
@@ -1672,7 +1673,7 @@ pub fn state_machine_safety(m: &RaftModel, s: &RaftModelState) -> Option<String>
             let entries: Vec<(Slot, Term, &Entry<ModelKey, ModelValue>)> = d
                 .applied
                 .iter()
-                .zip(&d.applied_terms)
+                .zip(d.applied_terms.iter())
                 .map(|((slot, e), a)| (*slot, a.term, e))
                 .collect();
             (i, entries)

@@ -15,6 +15,7 @@ use stateright::{Rewrite, RewritePlan};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A client, identified by its actor index.
 pub type ClientId = usize;
@@ -22,8 +23,20 @@ pub type ClientId = usize;
 pub type RequestId = u32;
 
 /// The history of client operations of one model state.
+///
+/// The records sit behind an [`Arc`]: the checker copies every state at every step, and most
+/// steps leave the history alone, so a copy costs a reference count instead of two maps.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ClientHistory<S: SequentialSpec>
+where
+    S::Op: Clone + Debug + PartialEq + Eq + Hash + Serialize,
+    S::Ret: Clone + Debug + PartialEq + Eq + Hash + Serialize,
+{
+    records: Arc<Records<S>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+struct Records<S: SequentialSpec>
 where
     S::Op: Clone + Debug + PartialEq + Eq + Hash + Serialize,
     S::Ret: Clone + Debug + PartialEq + Eq + Hash + Serialize,
@@ -41,50 +54,56 @@ where
     /// An empty history over the initial object `spec`.
     pub fn new(spec: S) -> Self {
         Self {
-            tester: LinearizabilityTester::new(spec),
-            in_flight: BTreeMap::new(),
+            records: Arc::new(Records {
+                tester: LinearizabilityTester::new(spec),
+                in_flight: BTreeMap::new(),
+            }),
         }
     }
 
     /// Records that `client` sent request `req` for operation `op`. Returns the new history, or
     /// `None` when this is a re-send of the request already in flight.
     pub fn invoke(&self, client: ClientId, req: RequestId, op: S::Op) -> Option<Self> {
-        if self.in_flight.get(&client) == Some(&req) {
+        if self.records.in_flight.get(&client) == Some(&req) {
             return None;
         }
-        let mut next = self.clone();
+        let mut next = Records::clone(&self.records);
         // A second invocation while one is in flight marks the history invalid, so the
         // Linearizability property fails: a client must not do that.
         let _ = next.tester.on_invoke(client, op);
         next.in_flight.insert(client, req);
-        Some(next)
+        Some(Self {
+            records: Arc::new(next),
+        })
     }
 
     /// Records that the answer `ret` to request `req` reached `client`. Returns the new history,
     /// or `None` when `req` is not the client's request in flight (a duplicate or stale answer).
     pub fn respond(&self, client: ClientId, req: RequestId, ret: S::Ret) -> Option<Self> {
-        if self.in_flight.get(&client) != Some(&req) {
+        if self.records.in_flight.get(&client) != Some(&req) {
             return None;
         }
-        let mut next = self.clone();
+        let mut next = Records::clone(&self.records);
         let _ = next.tester.on_return(client, ret);
         next.in_flight.remove(&client);
-        Some(next)
+        Some(Self {
+            records: Arc::new(next),
+        })
     }
 
     /// Whether the recorded operations are linearizable with respect to the specification.
     pub fn is_linearizable(&self) -> bool {
-        self.tester.is_consistent()
+        self.records.tester.is_consistent()
     }
 
     /// A sequential order of the completed operations that the specification allows, if any.
     pub fn serialized(&self) -> Option<Vec<(S::Op, S::Ret)>> {
-        self.tester.serialized_history()
+        self.records.tester.serialized_history()
     }
 
     /// How many operations were invoked (completed or in flight).
     pub fn len(&self) -> usize {
-        self.tester.len()
+        self.records.tester.len()
     }
 
     /// Whether no operation was invoked yet.
