@@ -1,0 +1,125 @@
+//! The bug catalog: Raft with one rule of Figure 2 broken, and the configuration that shows it.
+
+use super::*;
+
+/// The named bugs (mutants): each departs from Figure 2 in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RaftBug {
+    /// The leader commits an entry of an earlier term once it is stored on a majority (the
+    /// situation of Figure 8, §5.4.2).
+    CommitPreviousTerm,
+    /// A server grants its vote to a second candidate in the same term.
+    VoteTwice,
+    /// A server grants its vote without checking that the candidate's log is at least as
+    /// up-to-date as its own (§5.4.1).
+    VoteWithoutLogCheck,
+    /// A server answers RequestVote without saving `currentTerm` and `votedFor` first.
+    UnsavedVote,
+    /// A server accepts AppendEntries from a stale term instead of rejecting it.
+    AcceptStaleAppend,
+    /// A follower truncates its log after the entries of an AppendEntries even when nothing
+    /// conflicts (for example on a heartbeat, or a reordered request).
+    TruncateWithoutConflict,
+}
+
+/// The catalog printed by `ballot bugs raft`: each entry is exposed by
+/// `ballot check raft <args> --bug <name>`.
+pub const BUGS: &[(RaftBug, BugInfo)] = &[
+    (
+        RaftBug::CommitPreviousTerm,
+        BugInfo {
+            name: "figure-8",
+            breaks: "Leader Completeness",
+            args: &[
+                "--clients",
+                "2",
+                "--requests",
+                "1",
+                "--max-term",
+                "4",
+                "--crashes",
+                "0",
+                "--max-log",
+                "1",
+            ],
+            summary: "the leader commits an earlier-term entry by counting its replicas (Figure 8)",
+        },
+    ),
+    (
+        RaftBug::VoteTwice,
+        BugInfo {
+            name: "vote-twice",
+            breaks: "Election Safety",
+            args: &["--clients", "0", "--crashes", "0", "--max-term", "1"],
+            summary: "a server votes for a second candidate in the same term",
+        },
+    ),
+    (
+        RaftBug::VoteWithoutLogCheck,
+        BugInfo {
+            name: "vote-without-log-check",
+            breaks: "Leader Completeness",
+            args: &[
+                "--requests",
+                "1",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+            ],
+            summary: "a server grants its vote without the up-to-date-log check (§5.4.1)",
+        },
+    ),
+    (
+        RaftBug::UnsavedVote,
+        BugInfo {
+            name: "unsaved-vote",
+            breaks: "Election Safety",
+            args: &["--clients", "0", "--crashes", "1", "--max-term", "1"],
+            summary: "a server answers RequestVote before saving currentTerm and votedFor (needs crashes)",
+        },
+    ),
+    (
+        RaftBug::AcceptStaleAppend,
+        BugInfo {
+            name: "accept-stale-append",
+            breaks: "Leader Append-Only",
+            args: &[
+                "--clients",
+                "2",
+                "--requests",
+                "1",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+            ],
+            summary: "a server accepts AppendEntries from a stale term instead of rejecting it",
+        },
+    ),
+    (
+        RaftBug::TruncateWithoutConflict,
+        BugInfo {
+            name: "truncate-without-conflict",
+            breaks: "Leader Completeness",
+            args: &["--crashes", "0", "--max-term", "2"],
+            summary: "a follower truncates its log after a heartbeat's entries even without a conflict",
+        },
+    ),
+];
+
+impl RaftBug {
+    /// The catalog entry of this bug.
+    pub fn info(self) -> &'static BugInfo {
+        crate::cluster::catalog_info(BUGS, self)
+    }
+
+    /// The bug called `name` in the catalog.
+    pub fn from_name(name: &str) -> Option<Self> {
+        crate::cluster::catalog_lookup(BUGS, name)
+    }
+}

@@ -1,0 +1,318 @@
+//! # Raft
+//!
+//! Diego Ongaro and John Ousterhout, *In Search of an Understandable Consensus Algorithm
+//! (Extended Version)* (2014). Servers replicate a log of client commands; a leader elected for a
+//! term appends commands to its log, replicates them, and commits an entry once it is stored on a
+//! majority. Every server applies committed entries, in log order, to a key-value state machine.
+//! The code follows the paper's Figure 2 rule by rule:
+//!
+//! - **Terms** (§5.1): every server-to-server message carries the sender's term and is compared
+//!   *once*, before the receiver looks at its role: a higher term turns the receiver into a
+//!   follower of that term, a stale term is rejected ([`RaftServer::on_server_msg`]).
+//! - **Leader election** (§5.2, §5.4.1): a follower or candidate whose election timer fires
+//!   starts an election ([`RaftServer::start_election`]); a server grants at most one vote per
+//!   term, and only to a candidate whose log is at least as up-to-date as its own
+//!   ([`RaftServer::on_request_vote`]); votes from a majority make a leader
+//!   ([`RaftServer::become_leader`]).
+//! - **Log replication** (§5.3): the leader sends AppendEntries with the entries from a follower's
+//!   `nextIndex`, the consistency check on `prevLogIndex`/`prevLogTerm`, and conflict truncation
+//!   ([`RaftServer::on_append_entries`]); replies update `nextIndex`/`matchIndex`
+//!   ([`RaftServer::on_append_entries_reply`]).
+//! - **Commitment** (§5.4.2, Figure 8): a leader commits an index only when an entry *of its
+//!   current term* at that index is stored on a majority ([`RaftServer::advance_commit_index`]).
+//! - **Persistence** (Figure 2, "Persistent state on all servers"): `currentTerm`, `votedFor` and
+//!   the log are saved before any message that depends on them is sent ([`RaftStorage`]); a
+//!   crashed server recovers from what it saved and loses the rest.
+//!
+//! Clients submit get/put/cas commands with request ids ([`crate::kv`]): a follower redirects to
+//! the leader it knows, a leader appends the command and answers when it applies it; the state
+//! machine answers a retried request from its session table instead of applying it again.
+//!
+//! The files read in the paper's order: this one (types, messages, state), `bugs` (the
+//! catalog of mutants), `server` (the handlers and the [`Actor`]), `symmetry`, `model`
+//! (configuration, ghost history and the properties), `tests`.
+//!
+//! The same actor runs in the model checker ([`RaftConfig::into_model`]) and over UDP: handlers
+//! only receive messages and emit commands (send, set timer, save).
+
+use crate::cluster::{
+    BugInfo, ClusterConfig, ClusterModel, ServerRole, ServerSet, lossy, rewrite_server_index,
+};
+use crate::kv::{
+    ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
+    KvStateMachine, ModelKey, ModelValue, model_ops, record_reply, record_request,
+};
+use crate::paxos::Value;
+use ballot_properties::kv::KvSpec;
+use ballot_properties::{self as props, ConsensusView, Slot, majority};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, Out};
+use stateright::{Rewrite, RewritePlan};
+use std::borrow::Cow;
+use std::fmt::{self, Debug};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+/// A term (§5.1): elections number them 1, 2, …; 0 before the first election. 64 bits, as in
+/// etcd: the model bounds terms with `--max-term`, a real node never runs out of them.
+pub type Term = u64;
+
+/// A log index: entries are numbered from 1; index 0 is "before the first entry".
+pub type Index = u64;
+
+/// An entry of a server's log: the command, and the term in which a leader received it (§5.3).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LogEntry<K, V> {
+    /// The term of the leader that appended the entry.
+    pub term: Term,
+    /// A client command, or a no-op appended by a new leader (§8).
+    pub entry: Entry<K, V>,
+}
+
+impl<K: Debug, V: Debug> Debug for LogEntry<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.entry {
+            Entry::Noop => write!(f, "t{}:noop", self.term),
+            Entry::Cmd(c) => write!(
+                f,
+                "t{}:{:?}@c{}r{}",
+                self.term,
+                c.op,
+                usize::from(c.client),
+                c.req
+            ),
+        }
+    }
+}
+
+/// What a server knows about an entry it applied, besides the command (ghost data for the
+/// properties; it changes nothing in the protocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Applied {
+    /// The entry's term, so that State Machine Safety compares whole log entries.
+    pub term: Term,
+    /// The server's current term when it applied the entry: the entry was committed in this
+    /// term or an earlier one (Leader Completeness).
+    pub at: Term,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// Messages between clients and servers, and the two RPCs of Figure 2 with their results.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RaftMsg<K, V> {
+    /// Client → server: perform an operation.
+    Request(ClientRequest<K, V>),
+    /// Server → client: the answer, or a redirect to the leader.
+    Reply(ClientReply<V>),
+    /// RequestVote RPC (§5.2), candidate → servers. The candidate is the sender.
+    RequestVote {
+        /// The candidate's term.
+        term: Term,
+        /// Index of the candidate's last log entry (§5.4.1).
+        last_log_index: Index,
+        /// Term of the candidate's last log entry (§5.4.1).
+        last_log_term: Term,
+    },
+    /// RequestVote result.
+    RequestVoteReply {
+        /// The voter's current term, for the candidate to update itself.
+        term: Term,
+        /// Whether the candidate received the vote.
+        vote_granted: bool,
+    },
+    /// AppendEntries RPC (§5.3), leader → followers; with no entries, a heartbeat. The leader is
+    /// the sender.
+    AppendEntries {
+        /// The leader's term.
+        term: Term,
+        /// Index of the log entry immediately preceding the new ones.
+        prev_log_index: Index,
+        /// Term of the `prev_log_index` entry.
+        prev_log_term: Term,
+        /// The entries to store (empty for a heartbeat); shared, since the model copies every
+        /// message in flight at every step.
+        entries: Arc<Vec<LogEntry<K, V>>>,
+        /// The leader's commit index.
+        leader_commit: Index,
+    },
+    /// AppendEntries result.
+    AppendEntriesReply {
+        /// The follower's current term, for the leader to update itself.
+        term: Term,
+        /// True if the follower contained an entry matching `prev_log_index` and `prev_log_term`.
+        success: bool,
+        /// On success, the index of the last entry the request covered (the follower's log
+        /// matches the leader's up to it); on failure, the request's `prev_log_index`. Replies may
+        /// arrive in any order, so the leader needs to know which request a reply answers.
+        index: Index,
+    },
+}
+
+impl<K, V> KvMsg<K, V> for RaftMsg<K, V> {
+    fn request(r: ClientRequest<K, V>) -> Self {
+        RaftMsg::Request(r)
+    }
+
+    fn as_request(&self) -> Option<&ClientRequest<K, V>> {
+        match self {
+            RaftMsg::Request(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn as_reply(&self) -> Option<&ClientReply<V>> {
+        match self {
+            RaftMsg::Reply(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// The timers: the election timeout, the leader's heartbeat, the client's retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RaftTimer {
+    /// Followers and candidates (§5.2): no leader heard from; start an election.
+    Election,
+    /// Leaders (§5.2): send AppendEntries to every follower during idle periods.
+    Heartbeat,
+    /// A client's request is unanswered: try the next server.
+    Client(ClientRetry),
+}
+
+impl From<ClientRetry> for RaftTimer {
+    fn from(r: ClientRetry) -> Self {
+        RaftTimer::Client(r)
+    }
+}
+
+/// How long a follower waits for a leader before it starts an election, in a real run (§5.2:
+/// randomized, so that split votes are rare). The model checker ignores durations.
+pub fn election_timeout() -> Range<Duration> {
+    Duration::from_millis(150)..Duration::from_millis(300)
+}
+
+/// How often a leader sends heartbeats, in a real run: well below the election timeout.
+pub fn heartbeat_interval() -> Range<Duration> {
+    Duration::from_millis(50)..Duration::from_millis(60)
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/// Persistent state (Figure 2), saved before any message that depends on it is sent, and what a
+/// crashed server recovers. Besides the paper's three fields, the server keeps its applied
+/// entries durably (its state machine is rebuilt from them), so that a recovered server does not
+/// apply an entry a second time: `lastApplied` is `applied.len()`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RaftStorage<K, V> {
+    /// `currentTerm`: the latest term this server has seen.
+    pub current_term: Term,
+    /// `votedFor`: the server index that received this server's vote in `current_term`.
+    pub voted_for: Option<u8>,
+    /// `log[]`: entry `i` (1-based) is `log[i - 1]`.
+    pub log: Arc<Vec<LogEntry<K, V>>>,
+    /// The decision log: every entry applied, with its index, oldest first.
+    pub applied: Arc<Vec<(Slot, Entry<K, V>)>>,
+    /// Ghost: for each applied entry, its term and the term in which it was applied.
+    pub applied_terms: Arc<Vec<Applied>>,
+}
+
+impl<K, V> RaftStorage<K, V> {
+    /// The index of the last log entry (0 if the log is empty).
+    pub fn last_log_index(&self) -> Index {
+        self.log.len() as Index
+    }
+
+    /// The term of the last log entry (0 if the log is empty).
+    pub fn last_log_term(&self) -> Term {
+        self.log.last().map_or(0, |e| e.term)
+    }
+
+    /// The term of entry `index` (0 for index 0), if the log has it.
+    pub fn term_at(&self, index: Index) -> Option<Term> {
+        match index {
+            0 => Some(0),
+            i => self.log.get(i as usize - 1).map(|e| e.term),
+        }
+    }
+}
+
+/// A server's role (§5.1) and the volatile state that goes with it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// Answers RPCs; redirects clients to `leader`, the leader of the current term it heard from.
+    Follower {
+        /// The server that sent AppendEntries in the current term.
+        leader: Option<u8>,
+    },
+    /// Collecting votes for the current term.
+    Candidate {
+        /// Servers that granted their vote, this one included.
+        votes: ServerSet,
+    },
+    /// Volatile state on leaders, reinitialized after election.
+    Leader {
+        /// `nextIndex[]`: per server, the index of the next entry to send it.
+        next_index: Vec<Index>,
+        /// `matchIndex[]`: per server, the highest index known to be replicated on it.
+        match_index: Vec<Index>,
+    },
+}
+
+/// A server's state: persistent and volatile.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServerState<K, V> {
+    /// Persistent state, saved before replying.
+    pub durable: RaftStorage<K, V>,
+    /// Volatile: the role.
+    pub role: Role,
+    /// Volatile `commitIndex`: the highest index known to be committed. After a crash it
+    /// restarts at the last applied index (applied entries are committed and durable).
+    pub commit_index: Index,
+    /// Ghost, for Leader Append-Only: set if, while this server was leader, a step changed its
+    /// log other than by appending. Only a mutant sets it.
+    pub leader_overwrote: bool,
+}
+
+impl<K, V> ServerState<K, V> {
+    /// Whether this server is the leader of its current term.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+}
+
+/// The state of a server or a model client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RaftState<K, V> {
+    /// A server's state.
+    Server(ServerState<K, V>),
+    /// A client's state.
+    Client(KvClientState),
+}
+
+impl<K, V> ServerRole for RaftState<K, V> {
+    fn is_server(&self) -> bool {
+        matches!(self, RaftState::Server(_))
+    }
+}
+
+mod bugs;
+mod model;
+mod server;
+mod symmetry;
+#[cfg(test)]
+mod tests;
+
+pub use bugs::*;
+pub use model::*;
+pub use server::*;
+pub use symmetry::*;

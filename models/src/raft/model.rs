@@ -1,0 +1,452 @@
+//! The model: the checked configuration, the ghost history, and the properties under their
+//! names in the paper.
+
+use super::*;
+
+/// What the model records besides the actors: the clients' operations (for linearizability) and
+/// which server led each term (ghost, for Election Safety).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct RaftHistory {
+    /// Client operations, invoked and answered.
+    pub clients: KvHistory<ModelKey, ModelValue>,
+    /// `(term, server)` for every server that acted as leader of `term` (it sent AppendEntries
+    /// in that term), sorted.
+    pub leaders: Arc<Vec<(Term, u8)>>,
+}
+
+impl Rewrite<Id> for RaftHistory {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let mut leaders: Vec<(Term, u8)> = self
+            .leaders
+            .iter()
+            .map(|(t, s)| (*t, rewrite_server_index(*s, plan)))
+            .collect();
+        leaders.sort();
+        RaftHistory {
+            clients: self.clients.rewrite(plan),
+            leaders: Arc::new(leaders),
+        }
+    }
+}
+
+/// The checked model.
+pub type RaftModel = ClusterModel<RaftActor<ModelKey, ModelValue>, RaftConfig, RaftHistory>;
+
+/// A state of the checked model.
+pub type RaftModelState = ActorModelState<RaftActor<ModelKey, ModelValue>, RaftHistory>;
+
+/// The configuration of a Raft model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RaftConfig {
+    /// Servers, clients, network, crashes.
+    pub cluster: ClusterConfig,
+    /// The highest term an election may start (`--max-term`).
+    pub max_term: Term,
+    /// The longest log a leader appends to (`--max-log`).
+    pub max_log: Index,
+    /// Requests per client (`--requests`): put, then cas, then get, cycling.
+    pub requests: usize,
+    /// Retries per request (`--retries`).
+    pub retries: u8,
+    /// New leaders append a no-op when they hold uncommitted entries (`--noop`).
+    pub noop: bool,
+    /// The mutant to run, if any (`--bug`).
+    pub bug: Option<RaftBug>,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        Self {
+            cluster: ClusterConfig {
+                servers: 3,
+                clients: 1,
+                crashes: 1,
+                ..ClusterConfig::default()
+            },
+            max_term: 3,
+            max_log: 2,
+            requests: 2,
+            retries: 0,
+            noop: false,
+            bug: None,
+        }
+    }
+}
+
+impl RaftConfig {
+    /// Checks the configuration, naming the flag that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        self.cluster.validate()?;
+        if self.cluster.clients > 26 {
+            return Err(format!(
+                "--clients must be at most 26 (values A..Z), got {}",
+                self.cluster.clients
+            ));
+        }
+        if self.max_term == 0 || self.max_term > 15 {
+            return Err(format!(
+                "--max-term must be between 1 and 15, got {}",
+                self.max_term
+            ));
+        }
+        if self.max_log == 0 || self.max_log > 15 {
+            return Err(format!(
+                "--max-log must be between 1 and 15, got {}",
+                self.max_log
+            ));
+        }
+        if self.requests > 9 {
+            return Err(format!(
+                "--requests must be at most 9, got {}",
+                self.requests
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the model: servers `0..n`, then clients; client `c` sends first to server
+    /// `c mod n`.
+    ///
+    /// Leaders send no timer-driven heartbeats in the model: the checker fires a timer at any
+    /// moment, so heartbeats would not hold off elections, and a leader already sends
+    /// AppendEntries on every change (election, new entry, result, commit). With a lossless
+    /// network nothing needs resending; with `--lossy` the check covers safety under message
+    /// loss, not progress.
+    pub fn into_model(self) -> RaftModel {
+        let n = self.cluster.servers;
+        let peers: Vec<Id> = (0..n).map(Id::from).collect();
+        let server = RaftServer {
+            peers: peers.clone(),
+            max_term: self.max_term,
+            max_log: self.max_log,
+            noop: self.noop,
+            heartbeats: false,
+            bug: self.bug,
+        };
+        let clients: Vec<_> = (0..self.cluster.clients)
+            .map(|c| {
+                RaftActor::Client(KvClient {
+                    servers: peers.clone(),
+                    ops: model_ops(c, self.requests),
+                    first: c % n,
+                    max_retries: self.retries,
+                })
+            })
+            .collect();
+        let network = self.cluster.network.network();
+        let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let history = RaftHistory {
+            clients: KvHistory::new(KvSpec::default()),
+            leaders: Arc::default(),
+        };
+        let inner = ActorModel::new(self, history)
+            .actors((0..n).map(|_| RaftActor::Server(server.clone())))
+            .actors(clients)
+            .init_network(network)
+            .lossy_network(lossy_net)
+            .max_crashes(crashes)
+            .record_msg_out(record_out)
+            .record_msg_in(record_in);
+        ClusterModel::new(inner, n)
+            .discard_obsolete(obsolete)
+            .restart_on_crash()
+            .always("Election Safety", |m, s| election_safety(m, s).is_none())
+            .always("Leader Append-Only", |m, s| {
+                leader_append_only(m, s).is_none()
+            })
+            .always("Log Matching", |m, s| log_matching(m, s).is_none())
+            .always("Leader Completeness", |m, s| {
+                leader_completeness(m, s).is_none()
+            })
+            .always("State Machine Safety", |m, s| {
+                state_machine_safety(m, s).is_none()
+            })
+            .always("Agreement", |m, s| props::agreement(&View(m, s)))
+            .always("Validity", |m, s| props::validity(&View(m, s)))
+            .always("Integrity", |m, s| props::integrity(&View(m, s)))
+            .always("Linearizability", |_, s| {
+                s.history.clients.is_linearizable()
+            })
+            .sometimes("Leader elected", |m, s| {
+                servers(m, s).any(|(_, s)| s.is_leader())
+            })
+            .sometimes("Entry committed", |m, s| {
+                props::decided_somewhere(&View(m, s))
+            })
+            .sometimes("New leader commits after a leader crash", |m, s| {
+                new_leader_commits_after_crash(m, s)
+            })
+    }
+}
+
+/// The messages the model discards: those their receiver ignores in every reachable state.
+pub(super) fn obsolete(
+    m: &RaftModel,
+    s: &RaftModelState,
+    env: Envelope<&RaftMsg<ModelKey, ModelValue>>,
+) -> bool {
+    let dst = usize::from(env.dst);
+    match (
+        m.inner.actors.get(dst),
+        s.actor_states.get(dst).map(|a| &**a),
+    ) {
+        (Some(RaftActor::Server(server)), Some(RaftState::Server(state))) => {
+            let Some(from) = server.index_of(env.src) else {
+                return false;
+            };
+            server.ignores_forever(state, s.actor_storages[dst].as_ref(), from, env.msg)
+        }
+        (Some(RaftActor::Client(_)), Some(RaftState::Client(c))) => match env.msg {
+            // A client answered `done` requests and never goes back.
+            RaftMsg::Reply(r) => r.req() <= c.done as u32,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn record_out(
+    cfg: &RaftConfig,
+    h: &RaftHistory,
+    env: Envelope<&RaftMsg<ModelKey, ModelValue>>,
+) -> Option<RaftHistory> {
+    match env.msg {
+        RaftMsg::AppendEntries { term, .. } if usize::from(env.src) < cfg.cluster.servers => {
+            let led = (*term, usize::from(env.src) as u8);
+            let at = h.leaders.binary_search(&led).err()?;
+            let mut next = h.clone();
+            Arc::make_mut(&mut next.leaders).insert(at, led);
+            Some(next)
+        }
+        _ => {
+            let clients = record_request(cfg, &h.clients, env)?;
+            Some(RaftHistory {
+                clients,
+                leaders: h.leaders.clone(),
+            })
+        }
+    }
+}
+
+fn record_in(
+    cfg: &RaftConfig,
+    h: &RaftHistory,
+    env: Envelope<&RaftMsg<ModelKey, ModelValue>>,
+) -> Option<RaftHistory> {
+    let clients = record_reply(cfg, &h.clients, env)?;
+    Some(RaftHistory {
+        clients,
+        leaders: h.leaders.clone(),
+    })
+}
+
+type ModelServer = ServerState<ModelKey, ModelValue>;
+
+/// The servers' states, with their indices.
+fn servers<'a>(
+    m: &'a RaftModel,
+    s: &'a RaftModelState,
+) -> impl Iterator<Item = (usize, &'a ModelServer)> + 'a {
+    (0..m.servers).map(move |i| match &*s.actor_states[i] {
+        RaftState::Server(server) => (i, server),
+        RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
+    })
+}
+
+/// **Election Safety** (§5.2, Figure 3): at most one leader can be elected in a given term.
+/// Checked on the ghost record of every server that acted as leader (sent AppendEntries) in each
+/// term, so that a leader that crashed or stepped down still counts.
+pub fn election_safety(_: &RaftModel, s: &RaftModelState) -> Option<String> {
+    s.history
+        .leaders
+        .windows(2)
+        .find(|w| w[0].0 == w[1].0)
+        .map(|w| {
+            format!(
+                "servers {} and {} were both leader of term {}",
+                w[0].1, w[1].1, w[0].0
+            )
+        })
+}
+
+/// **Leader Append-Only** (§5.3, Figure 3): a leader never overwrites or deletes entries in its
+/// log; it only appends new entries. Each step of a leader compares its log before and after
+/// (in [`RaftServer`]'s step wrapper) and sets a ghost flag if the old log is not a prefix of the
+/// new one.
+pub fn leader_append_only(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    servers(m, s).find(|(_, s)| s.leader_overwrote).map(|(i, s)| {
+        format!(
+            "server {i}, leader of term {}, overwrote or deleted entries of its own log (now {:?})",
+            s.durable.current_term, s.durable.log
+        )
+    })
+}
+
+/// **Log Matching** (§5.3, Figure 3): if two logs contain an entry with the same index and term,
+/// then the logs are identical in all entries up through the given index. Checked on every pair
+/// of servers' logs.
+pub fn log_matching(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let all: Vec<_> = servers(m, s).collect();
+    for (a, sa) in &all {
+        for (b, sb) in all.iter().filter(|(b, _)| b > a) {
+            let (la, lb) = (&sa.durable.log, &sb.durable.log);
+            let common = la.len().min(lb.len());
+            if let Some(i) = (0..common).rev().find(|&i| la[i].term == lb[i].term)
+                && la[..=i] != lb[..=i]
+            {
+                return Some(format!(
+                    "servers {a} and {b} both hold a term-{} entry at index {} but their logs \
+                     differ before it: {:?} vs {:?}",
+                    la[i].term,
+                    i + 1,
+                    &la[..=i],
+                    &lb[..=i]
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// **Leader Completeness** (§5.4, Figure 3): if a log entry is committed in a given term, then
+/// that entry will be present in the logs of the leaders for all higher-numbered terms. Every
+/// applied entry was committed in (at most) the term its server was in when it applied it; so
+/// every current leader whose term is higher must hold that entry at that index.
+pub fn leader_completeness(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    for (l, leader) in servers(m, s).filter(|(_, s)| s.is_leader()) {
+        let term = leader.durable.current_term;
+        for (i, server) in servers(m, s) {
+            let d = &server.durable;
+            for ((slot, entry), applied) in d.applied.iter().zip(d.applied_terms.iter()) {
+                if applied.at >= term {
+                    continue;
+                }
+                let held = leader.durable.log.get(*slot as usize - 1);
+                if held.is_none_or(|e| e.term != applied.term || e.entry != *entry) {
+                    return Some(format!(
+                        "server {i} applied {:?} at index {slot} in term {}, but server {l}, \
+                         leader of the later term {term}, holds {} there",
+                        LogEntry {
+                            term: applied.term,
+                            entry: entry.clone()
+                        },
+                        applied.at,
+                        held.map_or("nothing".to_string(), |e| format!("{e:?}"))
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// **State Machine Safety** (§5.4.3, Figure 3): if a server has applied a log entry at a given
+/// index to its state machine, no other server will ever apply a different log entry for the
+/// same index. Checked on the durable decision logs (entry and term), pairwise.
+pub fn state_machine_safety(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let all: Vec<_> = servers(m, s)
+        .map(|(i, s)| {
+            let d = &s.durable;
+            let entries: Vec<(Slot, Term, &Entry<ModelKey, ModelValue>)> = d
+                .applied
+                .iter()
+                .zip(d.applied_terms.iter())
+                .map(|((slot, e), a)| (*slot, a.term, e))
+                .collect();
+            (i, entries)
+        })
+        .collect();
+    for (a, ea) in &all {
+        for (b, eb) in all.iter().filter(|(b, _)| b >= a) {
+            for (slot, ta, xa) in ea {
+                for (slot_b, tb, xb) in eb {
+                    if slot == slot_b && (ta != tb || xa != xb) {
+                        return Some(format!(
+                            "server {a} applied {:?} and server {b} applied {:?} at index {slot}",
+                            LogEntry {
+                                term: *ta,
+                                entry: (*xa).clone()
+                            },
+                            LogEntry {
+                                term: *tb,
+                                entry: (*xb).clone()
+                            }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// "After a leader crashes, a new leader commits an entry": a server that led term t is, still
+/// in term t, no longer leader (a leader steps down only for a higher term, so it crashed and
+/// restarted), and a leader of a later term has applied an entry in its own term.
+fn new_leader_commits_after_crash(m: &RaftModel, s: &RaftModelState) -> bool {
+    let all: Vec<_> = servers(m, s).collect();
+    s.history.leaders.iter().any(|&(t, old)| {
+        let old = all[old as usize].1;
+        old.durable.current_term == t
+            && !old.is_leader()
+            && all.iter().any(|(_, new)| {
+                let now = new.durable.current_term;
+                new.is_leader() && now > t && new.durable.applied_terms.iter().any(|a| a.at == now)
+            })
+    })
+}
+
+/// The consensus view of a model state: servers' decision logs (applied entries), clients'
+/// commands.
+pub struct View<'a>(pub &'a RaftModel, pub &'a RaftModelState);
+
+impl ConsensusView for View<'_> {
+    type Value = Entry<ModelKey, ModelValue>;
+
+    fn server_count(&self) -> usize {
+        self.0.servers
+    }
+
+    fn decision_log(&self, server: usize) -> &[(Slot, Self::Value)] {
+        match &*self.1.actor_states[server] {
+            RaftState::Server(s) => &s.durable.applied,
+            RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
+        }
+    }
+
+    fn is_proposed(&self, value: &Self::Value) -> bool {
+        match value {
+            Entry::Noop => true,
+            Entry::Cmd(cmd) => self
+                .0
+                .inner
+                .actors
+                .iter()
+                .enumerate()
+                .any(|(i, a)| matches!(a, RaftActor::Client(c) if c.issued(Id::from(i), cmd))),
+        }
+    }
+
+    // `reapplied` keeps its default (none): Raft's servers always apply with deduplication,
+    // so no request runs twice (`KvStateMachine::apply` with `dedup` never records one).
+}
+
+/// Why `state` violates `property`, in words, for counterexamples.
+pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Option<String> {
+    match property {
+        "Election Safety" => election_safety(model, state),
+        "Leader Append-Only" => leader_append_only(model, state),
+        "Log Matching" => log_matching(model, state),
+        "Leader Completeness" => leader_completeness(model, state),
+        "State Machine Safety" => state_machine_safety(model, state),
+        "Linearizability" => Some(
+            "no order of the clients' operations, consistent with real time, is allowed by a \
+             key-value map (compare what each client was told)"
+                .into(),
+        ),
+        _ => props::violations(&View(model, state))
+            .into_iter()
+            .find(|v| v.property == property)
+            .map(|v| v.explanation),
+    }
+}

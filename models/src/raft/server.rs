@@ -1,0 +1,804 @@
+//! The handlers: a Raft server's rules from Figure 2, one function per rule, and the
+//! [`Actor`] that dispatches messages and timers to them.
+
+use super::*;
+
+/// A Raft server's configuration: its peers, the model's bounds, the bug it runs with. Every
+/// server of a cluster has the same configuration (symmetry reduction relies on it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RaftServer {
+    /// Every server, this one included, in index order.
+    pub peers: Vec<Id>,
+    /// The highest term a server may start an election for (keeps the model finite; a real run
+    /// uses [`Term::MAX`]).
+    pub max_term: Term,
+    /// The longest log a leader appends to (keeps the model finite).
+    pub max_log: Index,
+    /// A new leader appends a no-op (§8) when its log holds entries it does not know to be
+    /// committed, so that it can commit them without waiting for a client.
+    pub noop: bool,
+    /// Leaders send heartbeats on a timer. Real runs need them (messages get lost, idle
+    /// followers must not time out); the model leaves them out (see [`RaftConfig::into_model`]).
+    pub heartbeats: bool,
+    /// The mutant to run, if any.
+    pub bug: Option<RaftBug>,
+}
+
+/// A Raft actor: a server or a model client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RaftActor<K, V> {
+    /// A server.
+    Server(RaftServer),
+    /// A model client.
+    Client(KvClient<K, V>),
+}
+
+/// What a server does with its commands: everything goes through `Out`.
+type RaftOut<K, V> = Out<RaftActor<K, V>>;
+
+impl RaftServer {
+    fn has(&self, bug: RaftBug) -> bool {
+        self.bug == Some(bug)
+    }
+
+    pub(super) fn index_of(&self, id: Id) -> Option<usize> {
+        self.peers.iter().position(|p| *p == id)
+    }
+
+    fn others(&self, me: usize) -> impl Iterator<Item = usize> + use<> {
+        (0..self.peers.len()).filter(move |i| *i != me)
+    }
+
+    /// Whether a server in this state keeps an election timer: followers and candidates do,
+    /// unless the model's term bound forbids another election.
+    fn wants_election_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
+        !s.is_leader() && s.durable.current_term < self.max_term
+    }
+
+    /// Recovery (and the first start): persistent state from storage, volatile state reset.
+    fn on_start<K: Value, V: Value>(
+        &self,
+        storage: &Option<RaftStorage<K, V>>,
+        o: &mut RaftOut<K, V>,
+    ) -> ServerState<K, V> {
+        let durable = storage.clone().unwrap_or_default();
+        let s = ServerState {
+            commit_index: durable.applied.len() as Index,
+            durable,
+            role: Role::Follower { leader: None },
+            leader_overwrote: false,
+        };
+        if self.wants_election_timer(&s) {
+            o.set_timer(RaftTimer::Election, election_timeout());
+        }
+        s
+    }
+
+    /// Rules for Candidates (§5.2), on conversion to candidate: increment `currentTerm`, vote
+    /// for self, reset the election timer, send RequestVote to all other servers.
+    fn start_election<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if s.is_leader() || s.durable.current_term >= self.max_term {
+            // A leader has no election timer; past the bound, the model starts no election.
+            return;
+        }
+        s.durable.current_term += 1;
+        s.durable.voted_for = Some(me as u8);
+        let mut votes = ServerSet::default();
+        votes.insert(me);
+        s.role = Role::Candidate { votes };
+        let msg = RaftMsg::RequestVote {
+            term: s.durable.current_term,
+            last_log_index: s.durable.last_log_index(),
+            last_log_term: s.durable.last_log_term(),
+        };
+        for peer in self.others(me) {
+            o.send(self.peers[peer], msg.clone());
+        }
+        self.count_votes(me, s, o);
+    }
+
+    /// RequestVote receiver (Figure 2), after the term rule: grant the vote if `votedFor` is
+    /// null or the candidate, and the candidate's log is at least as up-to-date as the
+    /// receiver's (§5.4.1: the later last term wins; with equal last terms, the longer log).
+    ///
+    /// A denied vote in the candidate's own term is not answered: the candidate would change
+    /// nothing on it (Figure 2 answers `false`; leaving it out keeps the model small).
+    fn on_request_vote<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        candidate: usize,
+        last_log_index: Index,
+        last_log_term: Term,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let free = match s.durable.voted_for {
+            None => true,
+            Some(v) => v as usize == candidate || self.has(RaftBug::VoteTwice),
+        };
+        let up_to_date = (last_log_term, last_log_index)
+            >= (s.durable.last_log_term(), s.durable.last_log_index());
+        if free && (up_to_date || self.has(RaftBug::VoteWithoutLogCheck)) {
+            s.durable.voted_for = Some(candidate as u8);
+            o.send(
+                self.peers[candidate],
+                RaftMsg::RequestVoteReply {
+                    term: s.durable.current_term,
+                    vote_granted: true,
+                },
+            );
+        }
+    }
+
+    /// Rules for Candidates (§5.2): a vote in the current term; votes from a majority of servers
+    /// make this candidate the leader.
+    fn on_request_vote_reply<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        voter: usize,
+        vote_granted: bool,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let Role::Candidate { votes } = &mut s.role else {
+            // A late vote: this server already won (leader) or a leader of this term exists
+            // (follower). Either way the vote changes nothing.
+            return;
+        };
+        if !vote_granted {
+            // A denial in the current term: keep waiting (the timer starts a new election).
+            return;
+        }
+        votes.insert(voter);
+        self.count_votes(me, s, o);
+    }
+
+    fn count_votes<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if let Role::Candidate { votes } = &s.role
+            && votes.len() >= majority(self.peers.len())
+        {
+            self.become_leader(me, s, o);
+        }
+    }
+
+    /// Rules for Leaders (Figure 2), upon election: reinitialize `nextIndex` (to the last log
+    /// index plus one) and `matchIndex` (to 0), then send AppendEntries to each server. With
+    /// `noop`, if the log holds entries not known to be committed, first append a no-op of the
+    /// new term (§8): entries of earlier terms are committed only together with an entry of the
+    /// current term (§5.4.2).
+    fn become_leader<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let n = self.peers.len();
+        let next = s.durable.last_log_index() + 1;
+        s.role = Role::Leader {
+            next_index: vec![next; n],
+            match_index: vec![0; n],
+        };
+        if self.noop
+            && s.commit_index < s.durable.last_log_index()
+            && s.durable.log.len() < self.max_log as usize
+        {
+            Arc::make_mut(&mut s.durable.log).push(LogEntry {
+                term: s.durable.current_term,
+                entry: Entry::Noop,
+            });
+        }
+        for peer in self.others(me) {
+            self.send_append_entries(s, peer, o);
+        }
+        if self.heartbeats {
+            o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
+        }
+        self.advance_commit_index(me, s, o);
+    }
+
+    /// Rules for Leaders: send AppendEntries to `follower` with the log entries starting at its
+    /// `nextIndex` (none: a heartbeat) and the leader's commit index.
+    fn send_append_entries<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        follower: usize,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let Role::Leader { next_index, .. } = &s.role else {
+            unreachable!("only a leader sends AppendEntries")
+        };
+        let prev_log_index = next_index[follower] - 1;
+        let prev_log_term = s
+            .durable
+            .term_at(prev_log_index)
+            .expect("nextIndex never exceeds the last log index + 1");
+        o.send(
+            self.peers[follower],
+            RaftMsg::AppendEntries {
+                term: s.durable.current_term,
+                prev_log_index,
+                prev_log_term,
+                entries: Arc::new(s.durable.log[prev_log_index as usize..].to_vec()),
+                leader_commit: s.commit_index,
+            },
+        );
+    }
+
+    /// AppendEntries receiver (Figure 2), after the term rule:
+    /// 1. (stale terms were rejected by the term rule);
+    /// 2. reply false if the log has no entry at `prevLogIndex` whose term is `prevLogTerm`;
+    /// 3. if an existing entry conflicts with a new one (same index, different terms), delete
+    ///    it and all that follow it;
+    /// 4. append any new entries not already in the log;
+    /// 5. if `leaderCommit > commitIndex`, set `commitIndex = min(leaderCommit, index of last
+    ///    new entry)`.
+    ///
+    /// A candidate that hears from the leader of its term becomes a follower (§5.2).
+    #[allow(clippy::too_many_arguments)]
+    fn on_append_entries<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        leader: usize,
+        term: Term,
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: Arc<Vec<LogEntry<K, V>>>,
+        leader_commit: Index,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let current = s.durable.current_term;
+        if term == current {
+            match &mut s.role {
+                Role::Leader { .. } => {
+                    // Another leader in this term: impossible while Election Safety holds. A
+                    // message cannot make this server give up its term's leadership: ignored.
+                    return;
+                }
+                Role::Candidate { .. } => {
+                    s.role = Role::Follower {
+                        leader: Some(leader as u8),
+                    };
+                }
+                Role::Follower { leader: known } => *known = Some(leader as u8),
+            }
+        }
+        // Otherwise `term < current`: only the accept-stale-append mutant gets here.
+        let reply = |success, index| RaftMsg::AppendEntriesReply {
+            term: current,
+            success,
+            index,
+        };
+        let Some(last_new) = (prev_log_index as usize)
+            .checked_add(entries.len())
+            .filter(|&i| i <= Index::MAX as usize)
+        else {
+            // More entries than an index can number: not from a well-behaved leader.
+            return;
+        };
+        if s.durable.term_at(prev_log_index) != Some(prev_log_term) {
+            o.send(self.peers[leader], reply(false, prev_log_index));
+            return;
+        }
+        for (k, e) in entries.iter().cloned().enumerate() {
+            let i = prev_log_index as usize + k;
+            match s.durable.log.get(i) {
+                Some(mine) if mine.term == e.term => {
+                    // Already stored (Log Matching: same index and term, same entry).
+                }
+                Some(_) => {
+                    Arc::make_mut(&mut s.durable.log).truncate(i);
+                    Arc::make_mut(&mut s.durable.log).push(e);
+                }
+                None => Arc::make_mut(&mut s.durable.log).push(e),
+            }
+        }
+        if self.has(RaftBug::TruncateWithoutConflict) {
+            Arc::make_mut(&mut s.durable.log).truncate(last_new);
+        }
+        if leader_commit > s.commit_index {
+            s.commit_index = s.commit_index.max(leader_commit.min(last_new as Index));
+        }
+        self.apply_committed(s, o);
+        let _ = me;
+        o.send(self.peers[leader], reply(true, last_new as Index));
+    }
+
+    /// Rules for Leaders: a follower's AppendEntries result. On success, update its `nextIndex`
+    /// and `matchIndex`, then try to commit, and send what it still lacks; on a failure because
+    /// of log inconsistency, decrement `nextIndex` and retry.
+    fn on_append_entries_reply<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        follower: usize,
+        success: bool,
+        index: Index,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let last = s.durable.last_log_index();
+        let Role::Leader {
+            next_index,
+            match_index,
+        } = &mut s.role
+        else {
+            // A late result, to a leader that has since stepped down in this term... which a
+            // leader never does without a higher term: only after a crash, when it no longer
+            // waits for anything.
+            return;
+        };
+        if index > last {
+            // Claims entries this leader does not have: not an answer to it.
+            return;
+        }
+        if success {
+            if index <= match_index[follower] {
+                // An older or duplicate success: nothing new.
+                return;
+            }
+            match_index[follower] = index;
+            next_index[follower] = next_index[follower].max(index + 1);
+            let behind = next_index[follower] <= last;
+            self.advance_commit_index(me, s, o);
+            if behind {
+                self.send_append_entries(s, follower, o);
+            }
+        } else {
+            if index == 0 || next_index[follower] != index + 1 {
+                // Index 0 always matches; otherwise the result of an earlier probe.
+                return;
+            }
+            next_index[follower] = index;
+            self.send_append_entries(s, follower, o);
+        }
+    }
+
+    /// Rules for Leaders: if there exists an N > `commitIndex` such that a majority of
+    /// `matchIndex[i] ≥ N` and `log[N].term == currentTerm`, set `commitIndex = N` (§5.3,
+    /// §5.4.2), and apply.
+    fn advance_commit_index<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let Role::Leader { match_index, .. } = &s.role else {
+            unreachable!("only a leader commits by counting")
+        };
+        let last = s.durable.last_log_index();
+        let stored_on = |n: Index| {
+            (0..self.peers.len())
+                .filter(|&i| i == me || match_index[i] >= n)
+                .count()
+        };
+        let committable = (s.commit_index + 1..=last).rev().find(|&n| {
+            let current_term = s.durable.log[n as usize - 1].term == s.durable.current_term;
+            (current_term || self.has(RaftBug::CommitPreviousTerm))
+                && stored_on(n) >= majority(self.peers.len())
+        });
+        let Some(n) = committable else {
+            return;
+        };
+        s.commit_index = n;
+        // Followers learn the new commit index from the next AppendEntries (a new entry, a
+        // retry, or a heartbeat in a real run); the model sends no message for it alone.
+        self.apply_committed(s, o);
+    }
+
+    /// Rules for All Servers: if `commitIndex > lastApplied`, apply `log[lastApplied + 1]` to
+    /// the state machine. A leader answers the client of each command it applies.
+    fn apply_committed<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let upto = (s.commit_index as usize).min(s.durable.log.len());
+        if s.durable.applied.len() >= upto {
+            return;
+        }
+        let mut sm = state_machine(&s.durable);
+        while s.durable.applied.len() < upto {
+            let index = s.durable.applied.len() + 1;
+            let LogEntry { term, entry } = s.durable.log[index - 1].clone();
+            let ret = sm.apply(&entry, true);
+            if let (Entry::Cmd(cmd), Some(ret), true) = (&entry, ret, s.is_leader()) {
+                o.send(
+                    cmd.client,
+                    RaftMsg::Reply(ClientReply::Done { req: cmd.req, ret }),
+                );
+            }
+            Arc::make_mut(&mut s.durable.applied).push((index as Slot, entry));
+            Arc::make_mut(&mut s.durable.applied_terms).push(Applied {
+                term,
+                at: s.durable.current_term,
+            });
+        }
+    }
+
+    /// Rules for Leaders: a command from a client. A follower redirects to the leader it knows;
+    /// a leader answers a request it already applied from the session table, waits for one
+    /// already in its log, and otherwise appends it and sends it to the followers.
+    fn on_client_request<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        client: Id,
+        request: ClientRequest<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        match &s.role {
+            Role::Follower { leader: Some(l) } => {
+                o.send(
+                    client,
+                    RaftMsg::Reply(ClientReply::NotLeader {
+                        req: request.req,
+                        leader: Some(self.peers[*l as usize]),
+                    }),
+                );
+                return;
+            }
+            Role::Follower { leader: None } | Role::Candidate { .. } => {
+                // No leader known in this term: no answer; the client's retry timer moves on.
+                return;
+            }
+            Role::Leader { .. } => {}
+        }
+        let req = request.req;
+        let sm = state_machine(&s.durable);
+        if let Some(ret) = sm.answered(client, req) {
+            o.send(
+                client,
+                RaftMsg::Reply(ClientReply::Done {
+                    req,
+                    ret: ret.clone(),
+                }),
+            );
+            return;
+        }
+        let cmd = request.command(client);
+        let known = s.durable.log.iter().any(
+            |e| matches!(&e.entry, Entry::Cmd(c) if c.client == cmd.client && c.req >= cmd.req),
+        );
+        if known || s.durable.log.len() >= self.max_log as usize {
+            // Already in the log (answered when applied), or an older request; or the model's
+            // log bound is reached.
+            return;
+        }
+        Arc::make_mut(&mut s.durable.log).push(LogEntry {
+            term: s.durable.current_term,
+            entry: Entry::Cmd(cmd),
+        });
+        for peer in self.others(me) {
+            self.send_append_entries(s, peer, o);
+        }
+        self.advance_commit_index(me, s, o);
+    }
+
+    /// Every message between servers carries a term, compared once, before the receiver looks
+    /// at its role (Rules for All Servers, §5.1): a higher term makes the receiver a follower of
+    /// that term (with no vote yet); a message with a stale term is rejected.
+    ///
+    /// Figure 2 answers a stale request with `false` and the receiver's term, so that the sender
+    /// updates itself. Ballot drops it without an answer: the sender learns the newer term from
+    /// that term's own RequestVote and AppendEntries, which every candidate and leader sends to
+    /// every server; and a stale message that is never answered can be discarded from the model
+    /// ([`RaftServer::ignores_forever`]), which keeps the state space small.
+    fn on_server_msg<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        from: usize,
+        msg: RaftMsg<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let term = match &msg {
+            RaftMsg::RequestVote { term, .. }
+            | RaftMsg::RequestVoteReply { term, .. }
+            | RaftMsg::AppendEntries { term, .. }
+            | RaftMsg::AppendEntriesReply { term, .. } => *term,
+            RaftMsg::Request(_) | RaftMsg::Reply(_) => {
+                unreachable!("client messages are dispatched before the term rule")
+            }
+        };
+        if term > s.durable.current_term {
+            s.durable.current_term = term;
+            s.durable.voted_for = None;
+            s.role = Role::Follower { leader: None };
+        }
+        let stale = term < s.durable.current_term;
+        match msg {
+            RaftMsg::RequestVote { .. } if stale => {
+                // A candidate of an earlier term: rejected (no vote, no answer).
+            }
+            RaftMsg::AppendEntries { .. } if stale && !self.has(RaftBug::AcceptStaleAppend) => {
+                // A leader of an earlier term: rejected (nothing stored, no answer).
+            }
+            RaftMsg::RequestVoteReply { .. } | RaftMsg::AppendEntriesReply { .. } if stale => {
+                // The result of a request from an earlier term: this server has moved on.
+            }
+            RaftMsg::RequestVote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => self.on_request_vote(s, from, last_log_index, last_log_term, o),
+            RaftMsg::RequestVoteReply { vote_granted, .. } => {
+                self.on_request_vote_reply(me, s, from, vote_granted, o)
+            }
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.on_append_entries(
+                me,
+                s,
+                from,
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                o,
+            ),
+            RaftMsg::AppendEntriesReply { success, index, .. } => {
+                self.on_append_entries_reply(me, s, from, success, index, o)
+            }
+            RaftMsg::Request(_) | RaftMsg::Reply(_) => {
+                unreachable!("client messages are dispatched before the term rule")
+            }
+        }
+    }
+
+    /// Whether this server, now in state `s` with `saved` storage, ignores `msg`
+    /// from server `from` in every state it can reach: the model then discards the message
+    /// ([`ClusterModel::discard_obsolete`]). A server never goes below its saved term (it
+    /// recovers to it), so a message of a lower term stays stale; a result of the saved term is
+    /// useful only to a server that is *now* the candidate (or leader) of that term, since no
+    /// server becomes candidate or leader of a term it already holds.
+    pub fn ignores_forever<K, V>(
+        &self,
+        s: &ServerState<K, V>,
+        saved: Option<&RaftStorage<K, V>>,
+        from: usize,
+        msg: &RaftMsg<K, V>,
+    ) -> bool {
+        let now = s.durable.current_term;
+        let saved_term = saved.map_or(0, |d| d.current_term);
+        match msg {
+            RaftMsg::RequestVote { term, .. } => {
+                // Also ignored for good: a request in a term whose saved vote went to another
+                // server (a denial is not answered, and the vote is never taken back).
+                let voted_other = saved.is_some_and(|d| {
+                    d.current_term == *term && d.voted_for.is_some_and(|v| v as usize != from)
+                });
+                *term < saved_term || (voted_other && !self.has(RaftBug::VoteTwice))
+            }
+            RaftMsg::AppendEntries { term, .. } => {
+                *term < saved_term && !self.has(RaftBug::AcceptStaleAppend)
+            }
+            RaftMsg::RequestVoteReply { term, .. } => {
+                *term < saved_term
+                    || (*term == saved_term
+                        && !(now == *term && matches!(s.role, Role::Candidate { .. })))
+            }
+            RaftMsg::AppendEntriesReply {
+                term,
+                success,
+                index,
+            } => match &s.role {
+                Role::Leader { match_index, .. } if now == *term => {
+                    // `matchIndex` only grows while this server leads.
+                    *success && match_index.get(from).is_some_and(|m| index <= m)
+                }
+                Role::Leader { .. } | Role::Follower { .. } | Role::Candidate { .. } => {
+                    *term <= saved_term
+                }
+            },
+            RaftMsg::Request(_) | RaftMsg::Reply(_) => false,
+        }
+    }
+
+    /// Runs `step` on a copy of the server's state, then saves persistent state if it changed
+    /// (before any message the step sends: Figure 2's "updated on stable storage before
+    /// responding to RPCs"), keeps the election and heartbeat timers in line with the role,
+    /// and records the Leader Append-Only ghost.
+    fn step<K: Value, V: Value>(
+        &self,
+        before: &ServerState<K, V>,
+        event: Event,
+        o: &mut RaftOut<K, V>,
+        step: impl FnOnce(&mut ServerState<K, V>, &mut RaftOut<K, V>),
+    ) -> Option<ServerState<K, V>> {
+        let mut after = before.clone();
+        let mut out = Out::new();
+        step(&mut after, &mut out);
+        if before.is_leader()
+            && after.is_leader()
+            && before.durable.current_term == after.durable.current_term
+            && !after.durable.log.starts_with(&before.durable.log)
+        {
+            after.leader_overwrote = true;
+        }
+        let unsaved = event == Event::RequestVote && self.has(RaftBug::UnsavedVote);
+        if after.durable != before.durable && !unsaved {
+            o.save(after.durable.clone());
+        }
+        // The election timer that fired is gone; otherwise it is set exactly when wanted.
+        let had = event != Event::ElectionTimeout && self.wants_election_timer(before);
+        match (had, self.wants_election_timer(&after)) {
+            (false, true) => o.set_timer(RaftTimer::Election, election_timeout()),
+            (true, false) => o.cancel_timer(RaftTimer::Election),
+            (true, true) | (false, false) => {}
+        }
+        if self.heartbeats && before.is_leader() && !after.is_leader() {
+            o.cancel_timer(RaftTimer::Heartbeat);
+        }
+        o.append(&mut out);
+        (after != *before).then_some(after)
+    }
+}
+
+/// What a step handles, as far as [`RaftServer::step`] needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Event {
+    /// A RequestVote (the unsaved-vote mutant skips the save).
+    RequestVote,
+    /// The election timer fired (and is no longer set).
+    ElectionTimeout,
+    /// Any other message.
+    Other,
+}
+
+/// The state machine of a server: its applied entries, applied again to an empty map (it is
+/// small in the model; a real server would keep it).
+pub fn state_machine<K: Value, V: Value>(durable: &RaftStorage<K, V>) -> KvStateMachine<K, V> {
+    let mut sm = KvStateMachine::default();
+    for (_, e) in durable.applied.iter() {
+        sm.apply(e, true);
+    }
+    sm
+}
+
+impl<K: Value, V: Value> Actor for RaftActor<K, V> {
+    type Msg = RaftMsg<K, V>;
+    type State = RaftState<K, V>;
+    type Timer = RaftTimer;
+    type Random = ();
+    type Storage = RaftStorage<K, V>;
+
+    fn name(&self) -> String {
+        match self {
+            Self::Server(_) => "Server".into(),
+            Self::Client(_) => "Client".into(),
+        }
+    }
+
+    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        match self {
+            Self::Server(server) => RaftState::Server(server.on_start(storage, o)),
+            Self::Client(client) => RaftState::Client(client.on_start(o)),
+        }
+    }
+
+    fn on_msg(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        match (self, &**state) {
+            (Self::Server(server), RaftState::Server(before)) => {
+                let Some(me) = server.index_of(id) else {
+                    panic!("server {id:?} is not among its own peers");
+                };
+                let event = match msg {
+                    RaftMsg::RequestVote { .. } => Event::RequestVote,
+                    _ => Event::Other,
+                };
+                let after = match (msg, server.index_of(src)) {
+                    (RaftMsg::Request(r), _) => server.step(before, event, o, |s, o| {
+                        server.on_client_request(me, s, src, r, o)
+                    }),
+                    (RaftMsg::Reply(_), _) => {
+                        // Answers meant for clients; a server sends no requests.
+                        None
+                    }
+                    (
+                        msg @ (RaftMsg::RequestVote { .. }
+                        | RaftMsg::RequestVoteReply { .. }
+                        | RaftMsg::AppendEntries { .. }
+                        | RaftMsg::AppendEntriesReply { .. }),
+                        Some(from),
+                    ) => server.step(before, event, o, |s, o| {
+                        server.on_server_msg(me, s, from, msg, o)
+                    }),
+                    (
+                        RaftMsg::RequestVote { .. }
+                        | RaftMsg::RequestVoteReply { .. }
+                        | RaftMsg::AppendEntries { .. }
+                        | RaftMsg::AppendEntriesReply { .. },
+                        None,
+                    ) => {
+                        // Server-to-server messages count only from a configured peer.
+                        None
+                    }
+                };
+                if let Some(after) = after {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
+            (Self::Client(client), RaftState::Client(c)) => match msg {
+                RaftMsg::Reply(reply) => {
+                    if let Some(next) = client.on_reply(c, &reply, o) {
+                        *state = Cow::Owned(RaftState::Client(next));
+                    }
+                }
+                RaftMsg::Request(_)
+                | RaftMsg::RequestVote { .. }
+                | RaftMsg::RequestVoteReply { .. }
+                | RaftMsg::AppendEntries { .. }
+                | RaftMsg::AppendEntriesReply { .. } => {
+                    // Server messages; a client takes part in none of them.
+                }
+            },
+            (Self::Server(_), RaftState::Client(_)) | (Self::Client(_), RaftState::Server(_)) => {
+                unreachable!("an actor's state always matches its role")
+            }
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        timer: &Self::Timer,
+        o: &mut Out<Self>,
+    ) {
+        match (self, &**state, timer) {
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Election) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                if let Some(after) = server.step(before, Event::ElectionTimeout, o, |s, o| {
+                    server.start_election(me, s, o)
+                }) {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Heartbeat) => {
+                if !before.is_leader() {
+                    // Stepped down since the timer was set.
+                    return;
+                }
+                let me = server.index_of(id).expect("a server is among its peers");
+                for peer in server.others(me) {
+                    server.send_append_entries(before, peer, o);
+                }
+                o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
+            }
+            (Self::Client(client), RaftState::Client(c), RaftTimer::Client(_)) => {
+                if let Some(next) = client.on_retry(c, o) {
+                    *state = Cow::Owned(RaftState::Client(next));
+                }
+            }
+            (Self::Client(_), RaftState::Client(_), RaftTimer::Election | RaftTimer::Heartbeat)
+            | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {
+                // Each role sets only its own timers.
+            }
+            (Self::Server(_), RaftState::Client(_), _)
+            | (Self::Client(_), RaftState::Server(_), _) => {
+                unreachable!("an actor's state always matches its role")
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Symmetry reduction: servers are interchangeable, so every server identity in a state is
+//! renumbered through the plan of [`crate::cluster::server_symmetry`].
+
+use super::*;
+
+fn permute_servers<S>(per_server: &[Index], plan: &RewritePlan<Id, S>) -> Vec<Index> {
+    let mut out = vec![0; per_server.len()];
+    for (i, v) in per_server.iter().enumerate() {
+        out[rewrite_server_index(i as u8, plan) as usize] = *v;
+    }
+    out
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for LogEntry<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        LogEntry {
+            term: self.term,
+            entry: self.entry.rewrite(plan),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        RaftStorage {
+            current_term: self.current_term,
+            voted_for: self.voted_for.map(|v| rewrite_server_index(v, plan)),
+            // Entries name clients only, and clients keep their ids under server symmetry
+            // (`cluster::server_symmetry`): the logs are shared, not copied.
+            log: Arc::clone(&self.log),
+            applied: Arc::clone(&self.applied),
+            applied_terms: Arc::clone(&self.applied_terms),
+        }
+    }
+}
+
+impl Rewrite<Id> for Role {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            Role::Follower { leader } => Role::Follower {
+                leader: leader.map(|l| rewrite_server_index(l, plan)),
+            },
+            Role::Candidate { votes } => Role::Candidate {
+                votes: votes.rewrite(plan),
+            },
+            Role::Leader {
+                next_index,
+                match_index,
+            } => Role::Leader {
+                next_index: permute_servers(next_index, plan),
+                match_index: permute_servers(match_index, plan),
+            },
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for RaftState<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            RaftState::Server(s) => RaftState::Server(ServerState {
+                durable: s.durable.rewrite(plan),
+                role: s.role.rewrite(plan),
+                commit_index: s.commit_index,
+                leader_overwrote: s.leader_overwrote,
+            }),
+            RaftState::Client(c) => RaftState::Client(c.rewrite(plan)),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            RaftMsg::Request(r) => RaftMsg::Request(r.rewrite(plan)),
+            RaftMsg::Reply(r) => RaftMsg::Reply(r.rewrite(plan)),
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => RaftMsg::AppendEntries {
+                term: *term,
+                prev_log_index: *prev_log_index,
+                prev_log_term: *prev_log_term,
+                // Entries name clients only, which keep their ids under server symmetry.
+                entries: Arc::clone(entries),
+                leader_commit: *leader_commit,
+            },
+            RaftMsg::RequestVote { .. }
+            | RaftMsg::RequestVoteReply { .. }
+            | RaftMsg::AppendEntriesReply { .. } => self.clone(),
+        }
+    }
+}
+
+/// Symmetry reduction for Raft models: servers are interchangeable.
+pub fn symmetry(state: &RaftModelState) -> RaftModelState {
+    crate::cluster::server_symmetry(state)
+}
