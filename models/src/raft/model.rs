@@ -147,7 +147,7 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        ClusterModel::new(inner, n)
+        let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete)
             .restart_on_crash()
             .always("Election Safety", |m, s| election_safety(m, s).is_none())
@@ -172,10 +172,15 @@ impl RaftConfig {
             })
             .sometimes("Entry committed", |m, s| {
                 props::decided_somewhere(&View(m, s))
-            })
-            .sometimes("New leader commits after a leader crash", |m, s| {
-                new_leader_commits_after_crash(m, s)
-            })
+            });
+        if crashes == 0 {
+            // Without crashes there is no crash scenario to witness: a configuration without
+            // them is checked for everything else, not failed for this.
+            return model;
+        }
+        model.sometimes("New leader commits after a leader crash", |m, s| {
+            new_leader_commits_after_crash(m, s)
+        })
     }
 }
 
