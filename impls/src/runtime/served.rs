@@ -11,6 +11,7 @@ use super::codec::{WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{MpActor, MpMsg, MpServer};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
+use ballot_models::raft::{Index, RaftActor, RaftMsg, RaftServer, Term};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use serde::Serialize;
@@ -153,6 +154,41 @@ impl Served for MultiPaxos {
     }
 
     fn reply(msg: &MpMsg<String, String>) -> Option<WireReply> {
+        kv_reply(msg)
+    }
+}
+
+/// Raft: a replicated key-value store (get, put, cas) whose leader is elected for a term.
+pub struct Raft;
+
+impl Served for Raft {
+    type Actor = RaftActor<String, String>;
+    const NAME: &'static str = "raft";
+    const KEY_VALUE: bool = true;
+
+    fn server(peers: Vec<Id>) -> Self::Actor {
+        // The model's bounds are lifted; a new leader appends a no-op so that it commits the
+        // entries of earlier terms without waiting for a client (§8), and leaders send timed
+        // heartbeats, which the model leaves out: they carry the commit index to followers and
+        // keep followers from starting elections while the leader is idle.
+        RaftActor::Server(RaftServer {
+            peers,
+            max_term: Term::MAX,
+            max_log: Index::MAX,
+            noop: true,
+            heartbeats: true,
+            bug: None,
+        })
+    }
+
+    fn request(
+        req: RequestId,
+        op: KvOp<String, String>,
+    ) -> Result<RaftMsg<String, String>, String> {
+        Ok(kv_request(req, op))
+    }
+
+    fn reply(msg: &RaftMsg<String, String>) -> Option<WireReply> {
         kv_reply(msg)
     }
 }
