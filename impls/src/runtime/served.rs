@@ -44,6 +44,14 @@ pub trait Served: 'static {
 
     /// The reply a client receives for `msg`, if `msg` is a reply to a client.
     fn reply(msg: &ActorMsg<Self>) -> Option<WireReply>;
+
+    /// A shorter server-to-server message that the receiver may get instead of `msg`, which is
+    /// too long for one datagram; `None` if there is none (the message is then not sent). The
+    /// node asks again until the message fits. By default there is none.
+    fn shrink(msg: &ActorMsg<Self>) -> Option<ActorMsg<Self>> {
+        let _ = msg;
+        None
+    }
 }
 
 /// The message type of a served protocol's actor.
@@ -190,5 +198,40 @@ impl Served for Raft {
 
     fn reply(msg: &RaftMsg<String, String>) -> Option<WireReply> {
         kv_reply(msg)
+    }
+
+    /// An AppendEntries with the first half of its entries. The leader sends every entry from
+    /// a follower's `nextIndex` on, which after a restart or a long loss can exceed a datagram;
+    /// a prefix is an AppendEntries as valid as the whole (same `prevLogIndex`, `prevLogTerm`
+    /// and `leaderCommit`: the follower commits up to the last entry it received at most). The
+    /// follower answers for the entries it got, and the leader, still behind, sends the rest.
+    fn shrink(msg: &RaftMsg<String, String>) -> Option<RaftMsg<String, String>> {
+        match msg {
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } if entries.len() > 1 => Some(RaftMsg::AppendEntries {
+                term: *term,
+                prev_log_index: *prev_log_index,
+                prev_log_term: *prev_log_term,
+                entries: entries[..entries.len() / 2].to_vec(),
+                leader_commit: *leader_commit,
+            }),
+            RaftMsg::AppendEntries { .. } => {
+                // One entry (or none) cannot be split: too long, it is not sent.
+                None
+            }
+            RaftMsg::Request(_)
+            | RaftMsg::Reply(_)
+            | RaftMsg::RequestVote { .. }
+            | RaftMsg::RequestVoteReply { .. }
+            | RaftMsg::AppendEntriesReply { .. } => {
+                // No log entries: nothing to leave out.
+                None
+            }
+        }
     }
 }
