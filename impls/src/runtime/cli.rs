@@ -8,7 +8,7 @@ use super::bench::{self, BenchConfig};
 use super::client::{self, Client, ClientError};
 use super::codec::{Codec, Key};
 use super::node::{Node, NodeConfig, NodeError};
-use super::served::{MultiPaxos, Paxos, Served};
+use super::served::{MultiPaxos, Paxos, Raft, Served};
 use super::transport::{DelayRange, Faults};
 use ballot_properties::kv::KvOp;
 use clap::{Args, Subcommand};
@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The protocols the runtime serves, by command-line name.
-pub const SERVED: &[&str] = &[Paxos::NAME, MultiPaxos::NAME];
+pub const SERVED: &[&str] = &[Paxos::NAME, MultiPaxos::NAME, Raft::NAME];
 
 /// Network options shared by `node` and `cluster` (fault injection applies to each node's
 /// outgoing datagrams).
@@ -244,6 +244,7 @@ pub fn node(protocol: &str, args: NodeArgs) -> ExitCode {
     match protocol {
         Paxos::NAME => node_with::<Paxos>(args),
         MultiPaxos::NAME => node_with::<MultiPaxos>(args),
+        Raft::NAME => node_with::<Raft>(args),
         other => not_served(other),
     }
 }
@@ -521,6 +522,7 @@ pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
     let key_value = match protocol {
         Paxos::NAME => Paxos::KEY_VALUE,
         MultiPaxos::NAME => MultiPaxos::KEY_VALUE,
+        Raft::NAME => Raft::KEY_VALUE,
         other => return not_served(other),
     };
     let codec = match codec(&args.key_file) {

@@ -382,7 +382,7 @@ impl<S: Served> Node<S> {
         self.counters.messages_out += 1;
         let dst = addr(dst);
         let encoded = if self.peers.contains(&dst) {
-            self.codec.encode(Kind::Peer, &msg)
+            self.encode_peer(msg)
         } else {
             match S::reply(&msg) {
                 Some(reply) => self.codec.encode(Kind::Reply, &reply),
@@ -398,6 +398,31 @@ impl<S: Served> Node<S> {
             Err(e) => {
                 self.counters.send_failures += 1;
                 tracing::warn!(%dst, error = %e, "message not sent");
+            }
+        }
+    }
+
+    /// Encodes a server-to-server message; one too long for a datagram is replaced by the
+    /// protocol's shorter version of it ([`Served::shrink`]), as many times as needed.
+    fn encode_peer(&mut self, mut msg: ActorMsg<S>) -> Result<Vec<u8>, codec::EncodeError> {
+        let mut shrunk = false;
+        loop {
+            match self.codec.encode(Kind::Peer, &msg) {
+                Err(codec::EncodeError::TooLong(len)) => match S::shrink(&msg) {
+                    Some(shorter) => {
+                        shrunk = true;
+                        msg = shorter;
+                    }
+                    None => return Err(codec::EncodeError::TooLong(len)),
+                },
+                Ok(bytes) => {
+                    if shrunk {
+                        self.counters.messages_shrunk += 1;
+                        tracing::debug!(?msg, "message too long for a datagram: sent shortened");
+                    }
+                    return Ok(bytes);
+                }
+                Err(e @ codec::EncodeError::Serialize(_)) => return Err(e),
             }
         }
     }

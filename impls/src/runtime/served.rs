@@ -11,6 +11,7 @@ use super::codec::{WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{MpActor, MpMsg, MpServer};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
+use ballot_models::raft::{Index, RaftActor, RaftMsg, RaftServer, Term};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 use stateright::actor::{Actor, Id};
 use std::fmt::Debug;
 use std::net::SocketAddrV4;
+use std::sync::Arc;
 
 /// A protocol the runtime can serve.
 pub trait Served: 'static {
@@ -43,6 +45,14 @@ pub trait Served: 'static {
 
     /// The reply a client receives for `msg`, if `msg` is a reply to a client.
     fn reply(msg: &ActorMsg<Self>) -> Option<WireReply>;
+
+    /// A shorter server-to-server message that the receiver may get instead of `msg`, which is
+    /// too long for one datagram; `None` if there is none (the message is then not sent). The
+    /// node asks again until the message fits. By default there is none.
+    fn shrink(msg: &ActorMsg<Self>) -> Option<ActorMsg<Self>> {
+        let _ = msg;
+        None
+    }
 }
 
 /// The message type of a served protocol's actor.
@@ -154,5 +164,75 @@ impl Served for MultiPaxos {
 
     fn reply(msg: &MpMsg<String, String>) -> Option<WireReply> {
         kv_reply(msg)
+    }
+}
+
+/// Raft: a replicated key-value store (get, put, cas) whose leader is elected for a term.
+pub struct Raft;
+
+impl Served for Raft {
+    type Actor = RaftActor<String, String>;
+    const NAME: &'static str = "raft";
+    const KEY_VALUE: bool = true;
+
+    fn server(peers: Vec<Id>) -> Self::Actor {
+        // The model's bounds are lifted; a new leader appends a no-op so that it commits the
+        // entries of earlier terms without waiting for a client (§8), and leaders send timed
+        // heartbeats, which the model leaves out: they carry the commit index to followers and
+        // keep followers from starting elections while the leader is idle.
+        RaftActor::Server(RaftServer {
+            peers,
+            max_term: Term::MAX,
+            max_log: Index::MAX,
+            noop: true,
+            heartbeats: true,
+            bug: None,
+        })
+    }
+
+    fn request(
+        req: RequestId,
+        op: KvOp<String, String>,
+    ) -> Result<RaftMsg<String, String>, String> {
+        Ok(kv_request(req, op))
+    }
+
+    fn reply(msg: &RaftMsg<String, String>) -> Option<WireReply> {
+        kv_reply(msg)
+    }
+
+    /// An AppendEntries with the first half of its entries. The leader sends every entry from
+    /// a follower's `nextIndex` on, which after a restart or a long loss can exceed a datagram;
+    /// a prefix is an AppendEntries as valid as the whole (same `prevLogIndex`, `prevLogTerm`
+    /// and `leaderCommit`: the follower commits up to the last entry it received at most). The
+    /// follower answers for the entries it got, and the leader, still behind, sends the rest.
+    fn shrink(msg: &RaftMsg<String, String>) -> Option<RaftMsg<String, String>> {
+        match msg {
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } if entries.len() > 1 => Some(RaftMsg::AppendEntries {
+                term: *term,
+                prev_log_index: *prev_log_index,
+                prev_log_term: *prev_log_term,
+                entries: Arc::new(entries[..entries.len() / 2].to_vec()),
+                leader_commit: *leader_commit,
+            }),
+            RaftMsg::AppendEntries { .. } => {
+                // One entry (or none) cannot be split: too long, it is not sent.
+                None
+            }
+            RaftMsg::Request(_)
+            | RaftMsg::Reply(_)
+            | RaftMsg::RequestVote { .. }
+            | RaftMsg::RequestVoteReply { .. }
+            | RaftMsg::AppendEntriesReply { .. } => {
+                // No log entries: nothing to leave out.
+                None
+            }
+        }
     }
 }

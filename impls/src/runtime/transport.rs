@@ -39,6 +39,9 @@ pub struct Counters {
     pub injected_delays: u64,
     /// Messages that could not be sent (too large, no route to a client, socket error).
     pub send_failures: u64,
+    /// Server-to-server messages too long for a datagram, sent shortened instead
+    /// ([`Served::shrink`](super::served::Served::shrink): Raft's AppendEntries).
+    pub messages_shrunk: u64,
     /// Durable saves (each: write, fsync, rename, fsync of the directory).
     pub saves: u64,
     /// Timer expirations delivered to the actor.

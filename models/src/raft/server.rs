@@ -55,6 +55,21 @@ impl RaftServer {
         !s.is_leader() && s.durable.current_term < self.max_term
     }
 
+    /// Rules for Followers (Figure 2): the election timeout counts from the last AppendEntries
+    /// of the current leader or the last vote granted, so both restart the timer. Without this,
+    /// a real follower starts an election every timeout however many heartbeats it receives.
+    /// In the model the timer is already set whenever it is wanted, and setting it again
+    /// changes no state.
+    fn restart_election_timer<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if self.wants_election_timer(s) {
+            o.set_timer(RaftTimer::Election, election_timeout());
+        }
+    }
+
     /// Recovery (and the first start): persistent state from storage, volatile state reset.
     fn on_start<K: Value, V: Value>(
         &self,
@@ -124,6 +139,7 @@ impl RaftServer {
             >= (s.durable.last_log_term(), s.durable.last_log_index());
         if free && (up_to_date || self.has(RaftBug::VoteWithoutLogCheck)) {
             s.durable.voted_for = Some(candidate as u8);
+            self.restart_election_timer(s, o);
             o.send(
                 self.peers[candidate],
                 RaftMsg::RequestVoteReply {
@@ -271,6 +287,7 @@ impl RaftServer {
                 }
                 Role::Follower { leader: known } => *known = Some(leader as u8),
             }
+            self.restart_election_timer(s, o);
         }
         // Otherwise `term < current`: only the accept-stale-append mutant gets here.
         let reply = |success, index| RaftMsg::AppendEntriesReply {

@@ -1,0 +1,142 @@
+//! Raft over UDP: a 3-node loopback cluster with loss, duplication and delay, three concurrent
+//! key-value clients, the leader SIGKILLed and restarted from its data directory twice; the
+//! history (final reads included) must be linearizable. An idle cluster keeps its leader:
+//! heartbeats must hold off the followers' elections, so the term stays where it is. And a
+//! follower restarted far behind catches up, although the entries it lacks do not fit in one
+//! datagram.
+
+mod udp_common;
+
+use ballot::runtime::client::Client;
+use ballot::runtime::codec::Codec;
+use ballot::runtime::storage::Store;
+use ballot_models::raft::{RaftStorage, Term};
+use ballot_properties::kv::KvOp;
+use std::time::{Duration, Instant};
+use udp_common::*;
+
+#[test]
+fn raft_survives_leader_kills_with_loss_and_duplication() {
+    kv_fault_test("raft", "raft-kill-restart");
+}
+
+/// Node `i`'s saved storage (empty before its first save).
+fn storage(nodes: &Nodes, i: usize) -> RaftStorage<String, String> {
+    Store::open(&nodes.data(i), "raft", nodes.peers[i])
+        .unwrap()
+        .load()
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Every node's saved `currentTerm` (a node saves its term before it sends anything in it).
+fn terms(nodes: &Nodes) -> Vec<Term> {
+    (0..nodes.peers.len())
+        .map(|i| storage(nodes, i).current_term)
+        .collect()
+}
+
+#[test]
+fn an_idle_raft_cluster_keeps_its_leader() {
+    let started = Instant::now();
+    let dir = tmp_dir("raft-idle");
+    let nodes = Nodes::start("raft", 3, &dir, &[]);
+    let peers = nodes.peers.clone();
+    let mut client = Client::new(peers.clone(), Codec::default()).unwrap();
+    client
+        .call(KvOp::Put("x".into(), "1".into()), Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
+    let leader = find_leader(&peers).expect("a leader answers after a write");
+    let before = terms(&nodes);
+    // About ten election timeouts (150-300 ms) with no client traffic: only heartbeats (every
+    // 50-60 ms) keep the followers from starting elections.
+    std::thread::sleep(Duration::from_secs(3));
+    let after = terms(&nodes);
+    let (max_before, max_after) = (*before.iter().max().unwrap(), *after.iter().max().unwrap());
+    // One election is tolerated: on a loaded machine a node can be descheduled for longer than
+    // an election timeout. Followers whose timers are not reset by heartbeats start one every
+    // 150-300 ms.
+    assert!(
+        max_after <= max_before + 1,
+        "terms went from {before:?} to {after:?} in 3 s of idleness (leader was node {leader})"
+    );
+    let value = client
+        .call(KvOp::Get("x".into()), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(
+        format!("{value:?}"),
+        r#"Kv(GetOk(Some("1")))"#,
+        "the write survives"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn a_follower_restarted_far_behind_catches_up() {
+    let started = Instant::now();
+    let dir = tmp_dir("raft-catch-up");
+    let mut nodes = Nodes::start("raft", 3, &dir, &[]);
+    let peers = nodes.peers.clone();
+    let mut client = Client::new(peers.clone(), Codec::default()).unwrap();
+    let deadline = Duration::from_secs(10);
+    client
+        .call(KvOp::Put("x".into(), "0".into()), deadline)
+        .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
+    let leader = find_leader(&peers).expect("a leader answers after a write");
+    let follower = (leader + 1) % 3;
+    nodes.kill(follower);
+    // 150 entries of about 700 bytes each: what the follower lacks is more than one datagram
+    // (60 KiB) holds, so the leader must send it in several AppendEntries.
+    const WRITES: usize = 150;
+    for j in 1..=WRITES {
+        let value = format!("{j:0>600}");
+        client
+            .call(KvOp::Put(format!("k{}", j % 7), value), deadline)
+            .unwrap_or_else(|e| panic!("write {j}: {e}\n{}", nodes.logs()));
+    }
+    nodes.restart(follower);
+    let lacked = storage(&nodes, leader).log.len() - storage(&nodes, follower).log.len();
+    assert!(lacked >= WRITES, "the follower lacks {lacked} entries");
+    // Within 15 s, the follower stores every entry and applies those committed (it learns the
+    // commit index from the leader's AppendEntries).
+    let caught_up = |nodes: &Nodes| {
+        let (l, f) = (storage(nodes, leader), storage(nodes, follower));
+        f.log.len() > WRITES && l.log.starts_with(&f.log) && f.applied.len() > WRITES
+    };
+    let end = Instant::now() + Duration::from_secs(15);
+    while !caught_up(&nodes) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (l, f) = (storage(&nodes, leader), storage(&nodes, follower));
+    assert!(
+        caught_up(&nodes),
+        "follower {follower}: log {} applied {}; leader {leader}: log {} applied {}; terms {:?}\n{}",
+        f.log.len(),
+        f.applied.len(),
+        l.log.len(),
+        l.applied.len(),
+        terms(&nodes),
+        nodes.logs()
+    );
+    let stats = Client::new(peers.clone(), Codec::default())
+        .unwrap()
+        .stats(leader, Duration::from_secs(2))
+        .unwrap();
+    assert!(
+        stats["counters"]["messages_shrunk"].as_u64().unwrap() > 0,
+        "the leader sent no shortened AppendEntries: {stats}"
+    );
+    // The follower holds the writes it missed: with the leader gone, the two others answer.
+    nodes.kill(leader);
+    let got = client
+        .call(
+            KvOp::Get(format!("k{}", WRITES % 7)),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("read without the old leader: {e}\n{}", nodes.logs()));
+    assert_eq!(
+        format!("{got:?}"),
+        format!("Kv(GetOk(Some(\"{WRITES:0>600}\")))")
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
