@@ -141,7 +141,7 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
 }
 
 /// The main job, as the README runs it: exhaustive, green, with a pinned count. On a quiet
-/// 2-core machine it takes about 40 s (docs/performance.md); the bound here is looser so that a
+/// 2-core machine it takes about 30 s (docs/performance.md); the bound here is looser so that a
 /// busy machine does not fail it, and still catches a check that became twice as slow.
 #[test]
 fn default_check_is_exhaustive_and_green_within_a_minute() {
