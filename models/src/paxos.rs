@@ -15,7 +15,7 @@
 //! Clients propose a value (`Put`, answered with the *decided* value, which may be another
 //! client's) and then read the decision (`Get`). The single slot is slot 0.
 //!
-//! The same actor runs in the model checker ([`model`]) and, later, over UDP: handlers only
+//! The same actor runs in the model checker ([`PaxosConfig::into_model`]) and over UDP: handlers only
 //! receive messages and emit commands (send, set timer, save).
 
 use crate::cluster::{BugInfo, ClusterConfig, ClusterModel, ServerSet, lossy};

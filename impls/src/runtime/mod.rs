@@ -7,7 +7,7 @@
 //! - [`transport`]: the socket, counters and fault injection.
 //! - [`client`]: the client (leader discovery, redirects, retries with a deadline).
 //! - [`history`]: client histories as JSON lines, and their linearizability check.
-//! - [`bench`]: throughput and latency.
+//! - [`bench`](mod@bench): throughput and latency.
 //! - [`cli`]: the `node`, `cluster`, `client` and `bench` subcommands.
 
 pub mod bench;

@@ -8,18 +8,18 @@
 //!
 //! - **Terms** (§5.1): every server-to-server message carries the sender's term and is compared
 //!   *once*, before the receiver looks at its role: a higher term turns the receiver into a
-//!   follower of that term, a stale term is rejected ([`RaftServer::on_server_msg`]).
+//!   follower of that term, a stale term is rejected (`RaftServer::on_server_msg`).
 //! - **Leader election** (§5.2, §5.4.1): a follower or candidate whose election timer fires
-//!   starts an election ([`RaftServer::start_election`]); a server grants at most one vote per
+//!   starts an election (`RaftServer::start_election`); a server grants at most one vote per
 //!   term, and only to a candidate whose log is at least as up-to-date as its own
-//!   ([`RaftServer::on_request_vote`]); votes from a majority make a leader
-//!   ([`RaftServer::become_leader`]).
+//!   (`RaftServer::on_request_vote`); votes from a majority make a leader
+//!   (`RaftServer::become_leader`).
 //! - **Log replication** (§5.3): the leader sends AppendEntries with the entries from a follower's
 //!   `nextIndex`, the consistency check on `prevLogIndex`/`prevLogTerm`, and conflict truncation
-//!   ([`RaftServer::on_append_entries`]); replies update `nextIndex`/`matchIndex`
-//!   ([`RaftServer::on_append_entries_reply`]).
+//!   (`RaftServer::on_append_entries`); replies update `nextIndex`/`matchIndex`
+//!   (`RaftServer::on_append_entries_reply`).
 //! - **Commitment** (§5.4.2, Figure 8): a leader commits an index only when an entry *of its
-//!   current term* at that index is stored on a majority ([`RaftServer::advance_commit_index`]).
+//!   current term* at that index is stored on a majority (`RaftServer::advance_commit_index`).
 //! - **Persistence** (Figure 2, "Persistent state on all servers"): `currentTerm`, `votedFor` and
 //!   the log are saved before any message that depends on them is sent ([`RaftStorage`]); a
 //!   crashed server recovers from what it saved and loses the rest.
