@@ -8,7 +8,7 @@
 mod udp_common;
 
 use ballot::runtime::client::Client;
-use ballot::runtime::codec::Codec;
+use ballot::runtime::codec::{self, Codec};
 use ballot::runtime::storage::Store;
 use ballot_models::raft::{RaftStorage, Term};
 use ballot_properties::kv::KvOp;
@@ -138,5 +138,26 @@ fn a_follower_restarted_far_behind_catches_up() {
         format!("{got:?}"),
         format!("Kv(GetOk(Some(\"{WRITES:0>600}\")))")
     );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// An operation too large to travel between servers is refused up front, with a reason, and the
+/// cluster keeps serving. The value here fits in a client's datagram but not in an AppendEntries
+/// around it: accepted, it would never be replicated, and every later entry would wait behind it
+/// (without the node's size check this test times out instead of being refused).
+#[test]
+fn an_operation_too_large_to_replicate_is_refused() {
+    let started = Instant::now();
+    let dir = tmp_dir("raft-too-large");
+    let nodes = Nodes::start("raft", 3, &dir, &[]);
+    let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
+    let big = "v".repeat(codec::MAX_PAYLOAD - 100);
+    let refused = client.call(KvOp::Put("x".into(), big), Duration::from_secs(5));
+    let message = format!("{}", refused.expect_err("the large value is refused"));
+    assert!(message.contains("too large"), "{message}");
+    let small = client
+        .call(KvOp::Put("x".into(), "1".into()), Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("a small write after the refusal: {e}\n{}", nodes.logs()));
+    assert_eq!(format!("{small:?}"), "Kv(PutOk)");
     assert!(started.elapsed() < Duration::from_secs(60));
 }

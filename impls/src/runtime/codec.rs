@@ -36,6 +36,13 @@ pub const HEADER_LEN: usize = 9;
 pub const MAC_LEN: usize = 32;
 /// The longest payload accepted or sent (a UDP datagram holds at most 65,507 bytes).
 pub const MAX_PAYLOAD: usize = 60 * 1024;
+
+/// The longest client operation a node accepts, as the protocol's request message encodes it.
+/// The operation travels on between servers inside a larger message (an AppendEntries or an
+/// Accept, with its term, indices and the other entries of a batch): an operation near
+/// [`MAX_PAYLOAD`] would be accepted and then never fit in a datagram, and replication would
+/// stall on it. Half the payload leaves room for that envelope.
+pub const MAX_OPERATION: usize = MAX_PAYLOAD / 2;
 /// The longest datagram a receiver needs to read.
 pub const MAX_DATAGRAM: usize = HEADER_LEN + MAX_PAYLOAD + MAC_LEN;
 

@@ -246,7 +246,17 @@ impl<S: Served> Node<S> {
                         self.reply(src, &WireReply::Stats(stats));
                         Ok(Received::Stats)
                     }
-                    WireRequest::Op { req, op } => match S::request(req, op) {
+                    WireRequest::Op { req, op } => match S::request(req, op).and_then(|msg| {
+                        let len = serde_json::to_vec(&msg).map_or(usize::MAX, |b| b.len());
+                        if len > codec::MAX_OPERATION {
+                            Err(format!(
+                                "operation too large: {len} bytes encoded, the limit is {}",
+                                codec::MAX_OPERATION
+                            ))
+                        } else {
+                            Ok(msg)
+                        }
+                    }) {
                         Ok(msg) => {
                             self.counters.client_requests += 1;
                             tracing::debug!(%src, ?msg, "client request");
