@@ -320,16 +320,18 @@ fn http_get(addr: &str, path: &str) -> Option<String> {
     Some(out)
 }
 
-#[test]
-fn explorer_serves_multi_paxos() {
+/// Starts `ballot <args> --addr A` on a free loopback port and waits (at most 20 s) until the
+/// Explorer answers `/.status`. Returns the process, the address and that status.
+fn start_explorer(args: &[&str]) -> (std::process::Child, String, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(["explore", "multi-paxos", "--addr", &addr])
+    let child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(args)
+        .args(["--addr", &addr])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -342,6 +344,12 @@ fn explorer_serves_multi_paxos() {
         assert!(Instant::now() < deadline, "explorer did not start");
         std::thread::sleep(Duration::from_millis(100));
     };
+    (child, addr, status)
+}
+
+#[test]
+fn explorer_serves_multi_paxos() {
+    let (mut child, addr, status) = start_explorer(&["explore", "multi-paxos"]);
     let states = http_get(&addr, "/.states").unwrap();
     child.kill().unwrap();
     let _ = child.wait();
@@ -354,26 +362,7 @@ fn explorer_serves_multi_paxos() {
 
 #[test]
 fn explorer_serves_the_model_and_refuses_a_taken_port() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(["explore", "paxos", "--max-round", "1", "--addr", &addr])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(r) = http_get(&addr, "/.status") {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "explorer did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (mut child, addr, status) = start_explorer(&["explore", "paxos", "--max-round", "1"]);
     let page = http_get(&addr, "/").unwrap();
     let states = http_get(&addr, "/.states").unwrap();
     // A second explorer on the same port is refused with exit code 2.
@@ -452,26 +441,7 @@ fn raft_small_check_is_green_with_and_without_symmetry() {
 
 #[test]
 fn raft_explorer_serves_the_model() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(["explore", "raft", "--addr", &addr])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(r) = http_get(&addr, "/.status") {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "explorer did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (mut child, addr, status) = start_explorer(&["explore", "raft"]);
     let states = http_get(&addr, "/.states").unwrap();
     child.kill().unwrap();
     let _ = child.wait();
