@@ -196,6 +196,32 @@ where
     }
 }
 
+/// A checker thread panicked: a handler's `assert!` met a state the protocol declares impossible
+/// (usually a mutant). The run ends without a verdict; `ballot` exits with code 4.
+#[derive(Debug)]
+pub struct ModelPanic(pub String);
+
+impl std::fmt::Display for ModelPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the model panicked in a checker thread ({}): a handler met a state it asserts \
+             impossible; the check gives no verdict (its panic message and backtrace are above)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ModelPanic {}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "no message".into())
+}
+
 fn drive<A, C, H, K>(
     mut checker: K,
     opts: &CheckOptions,
@@ -238,8 +264,14 @@ where
     // only looks at it between job batches), so after a timeout they are left running and end
     // with the process, right after the report.
     if !timed_out {
+        let mut panics = Vec::new();
         for h in checker.handles() {
-            let _ = h.join();
+            if let Err(panic) = h.join() {
+                panics.push(panic_message(panic.as_ref()));
+            }
+        }
+        if !panics.is_empty() {
+            return Err(ModelPanic(panics.join("; ")).into());
         }
     }
     let seconds = start.elapsed().as_secs_f64();

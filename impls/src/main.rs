@@ -167,6 +167,11 @@ struct ModelArgs {
     /// multi-paxos: slots a leader may propose in [default: clients × requests + 1].
     #[arg(long, value_name = "N")]
     max_slots: Option<u32>,
+    /// multi-paxos: a leader's heartbeat timer fires up to N times a ballot, re-sending the
+    /// unanswered Accepts and telling learners its commit point (on which they catch up), as
+    /// real nodes do without a bound [default: 0].
+    #[arg(long, value_name = "N")]
+    heartbeats: Option<u32>,
 }
 
 impl ModelArgs {
@@ -248,6 +253,11 @@ impl ModelArgs {
         if self.max_slots.is_some() {
             return Err("--max-slots is a multi-paxos flag; raft is bounded by --max-log".into());
         }
+        if self.heartbeats.is_some() {
+            return Err(
+                "--heartbeats is a multi-paxos flag; raft models send no timed heartbeats".into(),
+            );
+        }
         let d = RaftConfig::default();
         let cfg = RaftConfig {
             cluster: self.cluster(Protocol::Raft),
@@ -328,6 +338,7 @@ impl ModelArgs {
             requests: self.requests.unwrap_or(defaults.requests),
             retries: self.retries.unwrap_or(defaults.retries),
             max_slots: self.max_slots,
+            heartbeats: self.heartbeats.unwrap_or(defaults.heartbeats),
             bug,
         };
         cfg.validate()?;
@@ -340,6 +351,7 @@ impl ModelArgs {
             ("--requests", self.requests.is_some()),
             ("--retries", self.retries.is_some()),
             ("--max-slots", self.max_slots.is_some()),
+            ("--heartbeats", self.heartbeats.is_some()),
         ] {
             if set {
                 return Err(format!(
@@ -357,7 +369,7 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
         "{} servers, {} clients × {} requests ({} retries), {} network{}, crashes {}, \
-         max round {}, max slots {}",
+         max round {}, max slots {}{}",
         c.servers,
         c.clients,
         cfg.requests,
@@ -366,7 +378,11 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         if c.lossy { " (lossy)" } else { "" },
         c.crashes,
         cfg.max_round,
-        cfg.slots()
+        cfg.slots(),
+        match cfg.heartbeats {
+            0 => String::new(),
+            n => format!(", {n} heartbeats per ballot"),
+        }
     )
 }
 
@@ -423,6 +439,10 @@ fn main() -> ExitCode {
             if let Some(usage) = e.downcast_ref::<UsageError>() {
                 eprintln!("error: {}", usage.0);
                 return ExitCode::from(2);
+            }
+            if e.downcast_ref::<check::ModelPanic>().is_some() {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(4);
             }
             eprintln!("error: {e:#}");
             ExitCode::from(2)

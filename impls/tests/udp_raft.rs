@@ -76,32 +76,21 @@ fn a_follower_restarted_far_behind_catches_up() {
     let started = Instant::now();
     let dir = tmp_dir("raft-catch-up");
     let mut nodes = Nodes::start("raft", 3, &dir, &[]);
-    let peers = nodes.peers.clone();
-    let mut client = Client::new(peers.clone(), Codec::default()).unwrap();
-    let deadline = Duration::from_secs(10);
-    client
-        .call(KvOp::Put("x".into(), "0".into()), deadline)
-        .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
-    let leader = find_leader(&peers).expect("a leader answers after a write");
-    let follower = (leader + 1) % 3;
-    nodes.kill(follower);
-    // 150 entries of about 700 bytes each: what the follower lacks is more than one datagram
-    // (60 KiB) holds, so the leader must send it in several AppendEntries.
-    const WRITES: usize = 150;
-    for j in 1..=WRITES {
-        let value = format!("{j:0>600}");
-        client
-            .call(KvOp::Put(format!("k{}", j % 7), value), deadline)
-            .unwrap_or_else(|e| panic!("write {j}: {e}\n{}", nodes.logs()));
-    }
-    nodes.restart(follower);
+    let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
+    // The leader must send what the follower lacks in several AppendEntries.
+    let (leader, follower) = leave_one_far_behind(&mut nodes, &mut client);
     let lacked = storage(&nodes, leader).log.len() - storage(&nodes, follower).log.len();
-    assert!(lacked >= WRITES, "the follower lacks {lacked} entries");
+    assert!(
+        lacked >= FAR_BEHIND_WRITES,
+        "the follower lacks {lacked} entries"
+    );
     // Within 15 s, the follower stores every entry and applies those committed (it learns the
     // commit index from the leader's AppendEntries).
     let caught_up = |nodes: &Nodes| {
         let (l, f) = (storage(nodes, leader), storage(nodes, follower));
-        f.log.len() > WRITES && l.log.starts_with(&f.log) && f.applied.len() > WRITES
+        f.log.len() > FAR_BEHIND_WRITES
+            && l.log.starts_with(&f.log)
+            && f.applied.len() > FAR_BEHIND_WRITES
     };
     let end = Instant::now() + Duration::from_secs(15);
     while !caught_up(&nodes) && Instant::now() < end {
@@ -118,26 +107,8 @@ fn a_follower_restarted_far_behind_catches_up() {
         terms(&nodes),
         nodes.logs()
     );
-    let stats = Client::new(peers.clone(), Codec::default())
-        .unwrap()
-        .stats(leader, Duration::from_secs(2))
-        .unwrap();
-    assert!(
-        stats["counters"]["messages_shrunk"].as_u64().unwrap() > 0,
-        "the leader sent no shortened AppendEntries: {stats}"
-    );
-    // The follower holds the writes it missed: with the leader gone, the two others answer.
-    nodes.kill(leader);
-    let got = client
-        .call(
-            KvOp::Get(format!("k{}", WRITES % 7)),
-            Duration::from_secs(10),
-        )
-        .unwrap_or_else(|e| panic!("read without the old leader: {e}\n{}", nodes.logs()));
-    assert_eq!(
-        format!("{got:?}"),
-        format!("Kv(GetOk(Some(\"{WRITES:0>600}\")))")
-    );
+    // Shortened AppendEntries, and the follower holds the writes it missed.
+    read_back_without_the_leader(&mut nodes, &mut client, leader);
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 

@@ -305,19 +305,9 @@ where
             action => self.inner.next_state(last, action)?,
         };
         if let Some(obsolete) = self.obsolete {
-            // Stateright 0.31's `Network::iter_all` never ends on an ordered network (its cursor
-            // does not advance), so ordered channels are walked here.
-            let in_flight: Vec<Envelope<&A::Msg>> = match &next.network {
-                Network::Ordered(channels) => channels
-                    .iter()
-                    .flat_map(|(&(src, dst), queue)| {
-                        queue.iter().map(move |msg| Envelope { src, dst, msg })
-                    })
-                    .collect(),
-                network => network.iter_all().collect(),
-            };
-            let dead: Vec<Envelope<A::Msg>> = in_flight
+            let dead: Vec<Envelope<A::Msg>> = in_flight(&next.network)
                 .into_iter()
+                .map(|(env, _)| env)
                 .filter(|env| obsolete(self, &next, *env))
                 .map(|env| env.to_cloned_msg())
                 .collect();
@@ -449,6 +439,36 @@ pub fn rewrite_server_index<S>(index: u8, plan: &RewritePlan<Id, S>) -> u8 {
     usize::from(plan.rewrite(&Id::from(index as usize))) as u8
 }
 
+/// The messages in flight on `network`, each distinct envelope with its number of copies (1 on
+/// a duplicating network, where a message stays deliverable). Stateright 0.31's
+/// `Network::iter_all` cannot be used for this: on an ordered network it never ends (its cursor
+/// does not advance), and on an unordered one it yields a message sent twice three times (its
+/// repeat counter starts at the full count after the first yield).
+pub fn in_flight<Msg: Clone + Eq + Hash + Ord>(
+    network: &Network<Msg>,
+) -> Vec<(Envelope<&Msg>, usize)> {
+    match network {
+        Network::UnorderedNonDuplicating(multiset) => multiset
+            .iter()
+            .map(|(env, n)| {
+                let env = Envelope {
+                    src: env.src,
+                    dst: env.dst,
+                    msg: &env.msg,
+                };
+                (env, *n)
+            })
+            .collect(),
+        Network::UnorderedDuplicating(..) => network.iter_deliverable().map(|e| (e, 1)).collect(),
+        Network::Ordered(channels) => channels
+            .iter()
+            .flat_map(|(&(src, dst), queue)| {
+                queue.iter().map(move |msg| (Envelope { src, dst, msg }, 1))
+            })
+            .collect(),
+    }
+}
+
 /// A lossy setting for Stateright.
 pub fn lossy(lossy: bool) -> LossyNetwork {
     if lossy {
@@ -501,6 +521,34 @@ impl Rewrite<Id> for ServerSet {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// `in_flight` counts copies right on every kind of network, where Stateright's
+    /// `iter_all` yields a message sent twice three times (the workaround's reason; if an
+    /// upgrade fixes it, this test says so).
+    #[test]
+    fn in_flight_counts_each_message_once_per_copy() {
+        let env = |msg: u8| Envelope {
+            src: Id::from(0),
+            dst: Id::from(1),
+            msg,
+        };
+        let sent = [env(7), env(7), env(8)];
+        let counts = |network: &Network<u8>| {
+            let mut v: Vec<(u8, usize)> = in_flight(network)
+                .into_iter()
+                .map(|(e, n)| (*e.msg, n))
+                .collect();
+            v.sort();
+            v
+        };
+        let unordered = Network::new_unordered_nonduplicating(sent);
+        assert_eq!(counts(&unordered), vec![(7, 2), (8, 1)]);
+        assert_eq!(unordered.iter_all().filter(|e| *e.msg == 7).count(), 3);
+        let duplicating = Network::new_unordered_duplicating(sent);
+        assert_eq!(counts(&duplicating), vec![(7, 1), (8, 1)]);
+        let ordered = Network::new_ordered(sent);
+        assert_eq!(counts(&ordered), vec![(7, 1), (7, 1), (8, 1)]);
+    }
 
     #[test]
     fn network_kinds_round_trip_through_their_flag_values() {

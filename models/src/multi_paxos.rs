@@ -47,7 +47,7 @@ use ballot_properties::kv::{KvOp, KvSpec};
 use ballot_properties::linearizability::{ClientHistory, ClientId, RequestId};
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Network, Out};
+use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Out};
 use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -68,6 +68,9 @@ pub struct Vote<K, V> {
     /// The entry proposed.
     pub entry: Entry<K, V>,
 }
+
+/// [`MpServer::heartbeats`] without a bound: a leader's heartbeats never stop (a real run).
+pub const UNBOUNDED: u32 = u32::MAX;
 
 /// The largest number of slots a model may use (`--max-slots`; the out-of-order mutant's executed
 /// slots must fit in [`SlotSet`]'s window).
@@ -159,6 +162,34 @@ pub enum MpMsg<K, V> {
         /// The slot.
         slot: Slot,
     },
+    /// Leader → the other servers, on its heartbeat timer (real runs, and models run with
+    /// `--heartbeats N`): "I still lead `ballot`; every slot below `committed` is chosen". Not in
+    /// the paper, which leaves leader election and failure detection open (§2.4, §3); it is the
+    /// learners' commit point of an idle leader, and it holds off the followers' election timers.
+    Heartbeat {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The leader's commit point: the first slot it has not executed.
+        committed: Slot,
+    },
+    /// Learner → a server that knows more: "send me the entries chosen from slot `from` on". A
+    /// learner that missed Accepts (lost, or sent while it was down) cannot learn those slots
+    /// from its own votes (§2.3: "a learner can find out what value has been chosen by asking").
+    CatchUp {
+        /// The first slot the learner has not executed.
+        from: Slot,
+    },
+    /// Answer to [`MpMsg::CatchUp`]: the entries the sender executed from slot `from` on, in
+    /// slot order (each is chosen: a replica executes chosen entries only).
+    Chosen {
+        /// The slot of `entries[0]`.
+        from: Slot,
+        /// The chosen entries of slots `from`, `from + 1`, …
+        entries: Vec<Entry<K, V>>,
+        /// The sender's commit point: slots below it are chosen, and the sender knows them (a
+        /// real run may send fewer entries than that to fit a datagram; the learner asks again).
+        committed: Slot,
+    },
 }
 
 impl<K, V> KvMsg<K, V> for MpMsg<K, V> {
@@ -174,7 +205,10 @@ impl<K, V> KvMsg<K, V> for MpMsg<K, V> {
             | MpMsg::Prepare { .. }
             | MpMsg::Promise { .. }
             | MpMsg::Accept { .. }
-            | MpMsg::Accepted { .. } => None,
+            | MpMsg::Accepted { .. }
+            | MpMsg::Heartbeat { .. }
+            | MpMsg::CatchUp { .. }
+            | MpMsg::Chosen { .. } => None,
         }
     }
 
@@ -186,7 +220,10 @@ impl<K, V> KvMsg<K, V> for MpMsg<K, V> {
             | MpMsg::Prepare { .. }
             | MpMsg::Promise { .. }
             | MpMsg::Accept { .. }
-            | MpMsg::Accepted { .. } => None,
+            | MpMsg::Accepted { .. }
+            | MpMsg::Heartbeat { .. }
+            | MpMsg::CatchUp { .. }
+            | MpMsg::Chosen { .. } => None,
         }
     }
 }
@@ -197,6 +234,9 @@ pub enum MpTimer {
     /// A server suspects the leader (or its own Phase 1 is stuck): it tries to take over with a
     /// higher ballot.
     Election,
+    /// A leader's heartbeat (real runs, and models with `--heartbeats N`): it re-sends the
+    /// Accepts not yet accepted by every acceptor, and a [`MpMsg::Heartbeat`].
+    Heartbeat,
     /// A client's request went unanswered: retry at the next server.
     Client(ClientRetry),
 }
@@ -211,6 +251,12 @@ impl From<ClientRetry> for MpTimer {
 /// model checker ignores durations: a set timer may fire at any moment.
 pub fn election_timeout() -> Range<Duration> {
     Duration::from_millis(500)..Duration::from_millis(1000)
+}
+
+/// How often a leader re-sends unanswered Accepts and a heartbeat, in a real run: well below
+/// the election timeout.
+pub fn heartbeat_interval() -> Range<Duration> {
+    Duration::from_millis(50)..Duration::from_millis(60)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,6 +335,9 @@ pub enum Role<K, V> {
         next: Slot,
         /// Proposals not yet chosen.
         in_flight: Vec<InFlight<K, V>>,
+        /// Heartbeat timeouts so far in this ballot (counted only when they are bounded, in a
+        /// model).
+        beats: u32,
     },
 }
 
@@ -343,6 +392,11 @@ pub enum MpBug {
     MinorityQuorum,
     /// An acceptor forgets its votes across a crash (it saves only its promise).
     ForgetVotes,
+    /// A learner takes the leader's commit point as covering its votes of any ballot, not only
+    /// the votes it cast in the leader's ballot.
+    CommitAnyBallot,
+    /// A follower takes the ballot of any heartbeat as its promise, even below the one it made.
+    HeartbeatSetsPromise,
 }
 
 /// The catalog printed by `ballot bugs multi-paxos`: each entry is exposed by
@@ -393,6 +447,24 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
             summary: "an acceptor forgets the slots it accepted across a crash (needs crashes)",
         },
     ),
+    (
+        MpBug::CommitAnyBallot,
+        BugInfo {
+            name: "commit-any-ballot",
+            breaks: "Agreement",
+            args: &["--requests", "2"],
+            summary: "a learner below the leader's commit point learns its vote of any ballot, not only of the leader's (needs two requests)",
+        },
+    ),
+    (
+        MpBug::HeartbeatSetsPromise,
+        BugInfo {
+            name: "heartbeat-sets-promise",
+            breaks: "Agreement",
+            args: &["--heartbeats", "1"],
+            summary: "a follower takes a heartbeat's ballot as its promise, even one below the promise it made (needs heartbeats)",
+        },
+    ),
 ];
 
 impl MpBug {
@@ -423,6 +495,12 @@ pub struct MpServer {
     pub max_round: u32,
     /// A leader proposes in slots below this only (keeps the model finite).
     pub max_slots: Slot,
+    /// How many times a leader's heartbeat timer fires in one ballot; each time it re-sends the
+    /// unanswered Accepts and sends heartbeats. Real runs need them (datagrams get lost; an idle
+    /// leader must hold off elections and tell learners its commit point) and have no bound
+    /// ([`UNBOUNDED`]). A model has none unless `--heartbeats N` (the checker fires a timer at
+    /// any moment, so each firing must be bounded to keep the model finite).
+    pub heartbeats: u32,
     /// The mutant to run, if any.
     pub bug: Option<MpBug>,
 }
@@ -475,10 +553,31 @@ impl MpServer {
     ) {
         s.durable.promised = s.durable.promised.max(Some(ballot));
         if s.role.ballot().is_some_and(|b| b < ballot) {
-            s.role = Role::Follower;
-            if s.durable.promised.is_some_and(|p| p.round < self.max_round) {
-                o.set_timer(MpTimer::Election, election_timeout());
+            if self.heartbeats > 0 && matches!(s.role, Role::Leading { .. }) {
+                o.cancel_timer(MpTimer::Heartbeat);
             }
+            s.role = Role::Follower;
+            self.restart_election_timer(s, o);
+        }
+    }
+
+    /// (Re)starts the election timer, unless this server may start no higher round (the model's
+    /// bound). A follower restarts it whenever it hears from the leader it promised (an Accept
+    /// or a heartbeat), so that a working leader is not taken over.
+    fn restart_election_timer<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if s.durable.promised.is_some_and(|p| p.round < self.max_round) {
+            o.set_timer(MpTimer::Election, election_timeout());
+        }
+    }
+
+    /// The leader starts sending heartbeats (if this server sends them at all).
+    fn start_heartbeats<K: Value, V: Value>(&self, o: &mut Out<MpActor<K, V>>) {
+        if self.heartbeats > 0 {
+            o.set_timer(MpTimer::Heartbeat, heartbeat_interval());
         }
     }
 
@@ -590,8 +689,10 @@ impl MpServer {
             ballot,
             next,
             in_flight: Vec::new(),
+            beats: 0,
         };
         o.cancel_timer(MpTimer::Election);
+        self.start_heartbeats(o);
         for slot in from..next {
             let entry = match reports.binary_search_by_key(&slot, |r| r.slot) {
                 Ok(i) => reports[i].entry.clone(),
@@ -711,6 +812,7 @@ impl MpServer {
     ) {
         if self.accept(s, ballot, slot, entry, o) {
             o.send(src, MpMsg::Accepted { ballot, slot });
+            self.restart_election_timer(s, o);
             self.learn_committed(s, ballot, committed, o);
         }
         // Otherwise promised a higher ballot (P1a): no answer.
@@ -782,9 +884,9 @@ impl MpServer {
         self.learn(s, slot, entry, o);
     }
 
-    /// A learner hears the leader's commit point (§3, carried by Accept): every slot below
-    /// `committed` is chosen. For each such slot where it accepted this leader's proposal, it
-    /// knows the chosen entry — the leader proposes one entry per slot in a ballot.
+    /// A learner hears the leader's commit point (§3, carried by Accept and heartbeats): every
+    /// slot below `committed` is chosen. For each such slot where it accepted this leader's
+    /// proposal, it knows the chosen entry — the leader proposes one entry per slot in a ballot.
     fn learn_committed<K: Value, V: Value>(
         &self,
         s: &mut ServerState<K, V>,
@@ -796,11 +898,109 @@ impl MpServer {
             .durable
             .votes
             .iter()
-            .filter(|v| v.ballot == ballot && v.slot < committed)
+            .filter(|v| {
+                (v.ballot == ballot || self.has(MpBug::CommitAnyBallot)) && v.slot < committed
+            })
             .map(|v| (v.slot, v.entry.clone()))
             .collect();
         for (slot, entry) in known {
             self.learn(s, slot, entry, o);
+        }
+    }
+
+    /// A heartbeat from the leader of `ballot`: unless this server promised a higher ballot, it
+    /// adopts the ballot (as an Accept in it would make it), restarts its election timer, and
+    /// learns up to the leader's commit point. If a slot below that point is still unknown (it
+    /// missed the Accept, or holds an earlier ballot's vote there), it asks the leader for the
+    /// chosen entries. (Not on every Accept: with Accepts overtaking each other, most gaps fill
+    /// by themselves a moment later; the next heartbeat asks about those that do not.)
+    fn on_heartbeat<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        leader: Id,
+        ballot: Ballot,
+        committed: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if self.has(MpBug::HeartbeatSetsPromise) && matches!(s.role, Role::Follower) {
+            // The mutant follower follows whoever sends a heartbeat, lowering its promise if
+            // need be.
+            s.durable.promised = Some(ballot);
+            o.save(s.durable.clone());
+        } else if s.durable.promised.is_some_and(|p| ballot < p) {
+            // A deposed leader's heartbeat: its commit point is still true, but this server
+            // follows a higher ballot, and learns from that leader.
+            return;
+        }
+        if s.durable.promised != Some(ballot) {
+            // Missed this leader's Prepare: a ballot that reached Phase 2 is promised as an
+            // Accept in it would be (saved: the promise is the acceptor's P1a state).
+            self.promise(s, ballot, o);
+            o.save(s.durable.clone());
+        }
+        self.restart_election_timer(s, o);
+        self.learn_committed(s, ballot, committed, o);
+        let from = s.durable.executed.first_missing();
+        if from < committed {
+            o.send(leader, MpMsg::CatchUp { from });
+        }
+    }
+
+    /// A learner asks for the chosen entries from slot `from` on: the server answers with the
+    /// entries it executed from there (each chosen), and its commit point.
+    fn on_catch_up<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        learner: Id,
+        from: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let committed = s.durable.executed.first_missing();
+        if from >= committed {
+            // This server knows no more than the learner.
+            return;
+        }
+        if self.has(MpBug::OutOfOrder) {
+            // The out-of-order mutant's log positions are not slots: it has no slot-ordered
+            // entries to send.
+            return;
+        }
+        assert_eq!(
+            s.durable.log.len() as Slot,
+            committed,
+            "a replica executes slots in order, one log entry each"
+        );
+        let entries = s.durable.log[from as usize..]
+            .iter()
+            .map(|(_, entry)| entry.clone())
+            .collect();
+        o.send(
+            learner,
+            MpMsg::Chosen {
+                from,
+                entries,
+                committed,
+            },
+        );
+    }
+
+    /// A learner receives chosen entries (§2.3): it learns each, and asks again if the sender's
+    /// commit point is still ahead of it (a real run's answer may be cut to fit a datagram).
+    fn on_chosen<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        src: Id,
+        from: Slot,
+        entries: Vec<Entry<K, V>>,
+        committed: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        for (slot, entry) in (from..).zip(entries) {
+            self.learn(s, slot, entry, o);
+        }
+        let first = s.durable.executed.first_missing();
+        if first < committed {
+            o.send(src, MpMsg::CatchUp { from: first });
         }
     }
 
@@ -882,6 +1082,54 @@ impl MpServer {
             Role::Preparing { .. } | Role::Follower => self.prepare(me, s, o),
         }
     }
+
+    /// The leader's heartbeat timer fired: it re-sends each proposal still in flight to the
+    /// acceptors that have not accepted it (a lost Accept or Accepted), tells every server its
+    /// commit point, and re-arms the timer (in a model, up to `heartbeats` times a ballot).
+    fn on_heartbeat_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Leading {
+            ballot,
+            in_flight,
+            beats,
+            ..
+        } = &mut s.role
+        else {
+            // Stepped down since the timer was set (stepping down cancels it; a timer that
+            // fired in between finds a follower): nothing to send, and it is not re-armed.
+            return;
+        };
+        let (ballot, committed) = (*ballot, s.durable.executed.first_missing());
+        if self.heartbeats != UNBOUNDED {
+            *beats += 1;
+        }
+        let rearm = *beats < self.heartbeats;
+        for proposal in in_flight.iter() {
+            for (i, peer) in self.peers.iter().enumerate() {
+                if i != me && !proposal.acks.contains(i) {
+                    o.send(
+                        *peer,
+                        MpMsg::Accept {
+                            ballot,
+                            slot: proposal.slot,
+                            entry: proposal.entry.clone(),
+                            committed,
+                        },
+                    );
+                }
+            }
+        }
+        for peer in self.others(me) {
+            o.send(*peer, MpMsg::Heartbeat { ballot, committed });
+        }
+        if rearm {
+            o.set_timer(MpTimer::Heartbeat, heartbeat_interval());
+        }
+    }
 }
 
 /// The votes an acceptor reports for the slots from `from` on.
@@ -931,7 +1179,9 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                             ballot: first,
                             next: 0,
                             in_flight: Vec::new(),
+                            beats: 0,
                         };
+                        server.start_heartbeats(o);
                         return MpState::Server(s);
                     }
                 }
@@ -982,6 +1232,18 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                     (MpMsg::Accepted { ballot, slot }, Some(from)) => {
                         server.on_accepted(s, from, ballot, slot, o)
                     }
+                    (MpMsg::Heartbeat { ballot, committed }, Some(_)) => {
+                        server.on_heartbeat(s, src, ballot, committed, o)
+                    }
+                    (MpMsg::CatchUp { from }, Some(_)) => server.on_catch_up(s, src, from, o),
+                    (
+                        MpMsg::Chosen {
+                            from,
+                            entries,
+                            committed,
+                        },
+                        Some(_),
+                    ) => server.on_chosen(s, src, from, entries, committed, o),
                     (MpMsg::Request(_), Some(_)) => {
                         // Servers send no requests: a request from a peer is not a client's.
                     }
@@ -989,7 +1251,10 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                         MpMsg::Prepare { .. }
                         | MpMsg::Promise { .. }
                         | MpMsg::Accept { .. }
-                        | MpMsg::Accepted { .. },
+                        | MpMsg::Accepted { .. }
+                        | MpMsg::Heartbeat { .. }
+                        | MpMsg::CatchUp { .. }
+                        | MpMsg::Chosen { .. },
                         None,
                     ) => {
                         // Server-to-server messages count only from a configured peer.
@@ -1012,7 +1277,10 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                 | MpMsg::Prepare { .. }
                 | MpMsg::Promise { .. }
                 | MpMsg::Accept { .. }
-                | MpMsg::Accepted { .. } => {
+                | MpMsg::Accepted { .. }
+                | MpMsg::Heartbeat { .. }
+                | MpMsg::CatchUp { .. }
+                | MpMsg::Chosen { .. } => {
                     // Server messages; a client takes part in none of them.
                 }
             },
@@ -1037,6 +1305,13 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                 };
                 server.on_election_timeout(me, s, o);
             }
+            (Self::Server(server), MpTimer::Heartbeat) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                let MpState::Server(s) = state.to_mut() else {
+                    unreachable!("servers have server state")
+                };
+                server.on_heartbeat_timeout(me, s, o);
+            }
             (Self::Client(client), MpTimer::Client(ClientRetry)) => {
                 let MpState::Client(c) = &**state else {
                     unreachable!("clients have client state")
@@ -1045,7 +1320,8 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                     *state = Cow::Owned(MpState::Client(next));
                 }
             }
-            (Self::Server(_), MpTimer::Client(_)) | (Self::Client(_), MpTimer::Election) => {
+            (Self::Server(_), MpTimer::Client(_))
+            | (Self::Client(_), MpTimer::Election | MpTimer::Heartbeat) => {
                 // Each role sets only its own timer.
             }
         }
@@ -1088,6 +1364,9 @@ pub struct MultiPaxosConfig {
     /// Slots a leader may propose in (`--max-slots`); by default one per request plus one, so
     /// that a retried request can be chosen twice.
     pub max_slots: Option<Slot>,
+    /// Heartbeat timeouts per ballot of a leader (`--heartbeats`): each re-sends the unanswered
+    /// Accepts and sends heartbeats, on which learners catch up. 0: none.
+    pub heartbeats: u32,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<MpBug>,
 }
@@ -1100,6 +1379,7 @@ impl Default for MultiPaxosConfig {
             requests: 1,
             retries: 0,
             max_slots: None,
+            heartbeats: 0,
             bug: None,
         }
     }
@@ -1120,6 +1400,11 @@ impl MultiPaxosConfig {
                 "--requests must be at most {}, got {}",
                 u8::MAX,
                 self.requests
+            ));
+        }
+        if self.heartbeats == UNBOUNDED {
+            return Err(format!(
+                "--heartbeats must be below {UNBOUNDED} (that value means unbounded, in real runs)"
             ));
         }
         if self.slots() > MAX_SLOTS {
@@ -1147,6 +1432,7 @@ impl MultiPaxosConfig {
             peers: peers.clone(),
             max_round: self.max_round,
             max_slots: self.slots(),
+            heartbeats: self.heartbeats,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -1161,6 +1447,7 @@ impl MultiPaxosConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let heartbeats = self.heartbeats > 0;
         let inner = ActorModel::new(self, ClientHistory::new(KvSpec::default()))
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
             .actors(clients)
@@ -1170,13 +1457,19 @@ impl MultiPaxosConfig {
             .record_msg_out(record_request)
             .record_msg_in(record_reply)
             .within_boundary(one_ballot_per_round);
-        ClusterModel::new(inner, n)
+        let model = ClusterModel::new(inner, n)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))
             .always("Linearizability", |_, s| s.history.is_linearizable())
             .sometimes("Commit", committed)
-            .sometimes("Leader change", |m, s| leader_changed(m, s).is_some())
+            .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+        if heartbeats {
+            // Only heartbeats make learners ask: without them the catch-up is never exercised.
+            model.sometimes("Catch-up", |_, s| caught_up(s))
+        } else {
+            model
+        }
     }
 }
 
@@ -1220,17 +1513,13 @@ fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
         MpMsg::Prepare { ballot, .. }
         | MpMsg::Promise { ballot, .. }
         | MpMsg::Accept { ballot, .. }
-        | MpMsg::Accepted { ballot, .. } => fresh(*ballot),
-        MpMsg::Request(_) | MpMsg::Reply(_) => true,
+        | MpMsg::Accepted { ballot, .. }
+        | MpMsg::Heartbeat { ballot, .. } => fresh(*ballot),
+        MpMsg::Request(_) | MpMsg::Reply(_) | MpMsg::CatchUp { .. } | MpMsg::Chosen { .. } => true,
     };
-    match &state.network {
-        // Stateright 0.31's `iter_all` never ends on an ordered network (its cursor does not
-        // advance), so the channels are walked here.
-        Network::Ordered(channels) => channels.values().flatten().all(in_flight),
-        Network::UnorderedDuplicating(..) | Network::UnorderedNonDuplicating(..) => {
-            state.network.iter_all().all(|env| in_flight(env.msg))
-        }
-    }
+    crate::cluster::in_flight(&state.network)
+        .into_iter()
+        .all(|(env, _)| in_flight(env.msg))
 }
 
 /// The servers' states, in index order.
@@ -1254,6 +1543,15 @@ fn committed(model: &MpModel, state: &MpModelState) -> bool {
             .iter()
             .any(|(_, e)| matches!(e, Entry::Cmd(_)))
     })
+}
+
+/// Reachability of a learner's catch-up: a server answered a [`MpMsg::CatchUp`] with chosen
+/// entries.
+fn caught_up(state: &MpModelState) -> bool {
+    let answer = |msg: &MpMsg<ModelKey, ModelValue>| matches!(msg, MpMsg::Chosen { entries, .. } if !entries.is_empty());
+    crate::cluster::in_flight(&state.network)
+        .into_iter()
+        .any(|(env, _)| answer(env.msg))
 }
 
 /// The vote a majority of acceptors hold for `slot` right now, if any: the entry is chosen in
@@ -1418,6 +1716,20 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpMsg<K, V> {
                 ballot: ballot.rewrite(plan),
                 slot: *slot,
             },
+            MpMsg::Heartbeat { ballot, committed } => MpMsg::Heartbeat {
+                ballot: ballot.rewrite(plan),
+                committed: *committed,
+            },
+            MpMsg::CatchUp { from } => MpMsg::CatchUp { from: *from },
+            MpMsg::Chosen {
+                from,
+                entries,
+                committed,
+            } => MpMsg::Chosen {
+                from: *from,
+                entries: entries.rewrite(plan),
+                committed: *committed,
+            },
         }
     }
 }
@@ -1462,10 +1774,12 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
                 ballot,
                 next,
                 in_flight,
+                beats,
             } => Role::Leading {
                 ballot: ballot.rewrite(plan),
                 next: *next,
                 in_flight: in_flight.rewrite(plan),
+                beats: *beats,
             },
         }
     }
@@ -1556,6 +1870,16 @@ mod tests {
             exhaustive(cfg(1, 2, 2, Unordered, 0, None)),
             (63_431, vec!["Commit", "Leader change"])
         );
+        // Heartbeats (one per ballot): re-sent Accepts, commit points, and learners catching up
+        // on entries they missed.
+        let heartbeats = MultiPaxosConfig {
+            heartbeats: 1,
+            ..cfg(1, 1, 2, Unordered, 0, None)
+        };
+        assert_eq!(
+            exhaustive(heartbeats),
+            (334_119, vec!["Commit", "Catch-up"])
+        );
     }
 
     /// The property `bug` breaks, and the length of the counterexample single-threaded BFS finds.
@@ -1586,6 +1910,8 @@ mod tests {
             match pair {
                 ["--crashes", n] => c.cluster.crashes = n.parse().unwrap(),
                 ["--retries", n] => c.retries = n.parse().unwrap(),
+                ["--requests", n] => c.requests = n.parse().unwrap(),
+                ["--heartbeats", n] => c.heartbeats = n.parse().unwrap(),
                 other => panic!("unexpected catalog args {other:?}"),
             }
         }

@@ -5,7 +5,7 @@
 //! so [`replay`] can rebuild the exact path from the same model configuration.
 #![deny(missing_docs)]
 
-use ballot_models::cluster::{ClusterAction, ClusterModel};
+use ballot_models::cluster::{ClusterAction, ClusterModel, in_flight};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, ActorModelAction, ActorModelState};
 use stateright::{Model, Path};
@@ -215,9 +215,9 @@ where
 {
     let count = |s: &ActorModelState<A, H>| {
         let mut m: BTreeMap<String, usize> = BTreeMap::new();
-        for env in s.network.iter_all() {
+        for (env, copies) in in_flight(&s.network) {
             let line = format!("to {}: {:?}", model.actor_name(env.dst), env.msg);
-            *m.entry(line).or_default() += 1;
+            *m.entry(line).or_default() += copies;
         }
         m
     };

@@ -9,7 +9,7 @@
 
 use super::codec::{WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
-use ballot_models::multi_paxos::{MpActor, MpMsg, MpServer};
+use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
 use ballot_models::raft::{Index, RaftActor, RaftMsg, RaftServer, Term};
 use ballot_properties::kv::{KvOp, KvRet};
@@ -154,6 +154,7 @@ impl Served for MultiPaxos {
             peers,
             max_round: u32::MAX,
             max_slots: u32::MAX,
+            heartbeats: multi_paxos::UNBOUNDED,
             bug: None,
         })
     }
@@ -164,6 +165,44 @@ impl Served for MultiPaxos {
 
     fn reply(msg: &MpMsg<String, String>) -> Option<WireReply> {
         kv_reply(msg)
+    }
+
+    /// A Chosen with the first half of its entries: a learner far behind is owed more entries
+    /// than a datagram holds. A prefix is as true as the whole; the learner learns it and, the
+    /// sender's commit point still ahead, asks for the rest.
+    fn shrink(msg: &MpMsg<String, String>) -> Option<MpMsg<String, String>> {
+        match msg {
+            MpMsg::Chosen {
+                from,
+                entries,
+                committed,
+            } if entries.len() > 1 => Some(MpMsg::Chosen {
+                from: *from,
+                entries: entries[..entries.len() / 2].to_vec(),
+                committed: *committed,
+            }),
+            MpMsg::Chosen { .. } => {
+                // One entry (or none) cannot be split: too long, it is not sent.
+                None
+            }
+            MpMsg::Promise { .. } => {
+                // A Promise must report every vote in the prepared slots (§2.2 Phase 1b): a part
+                // of them could make the new leader propose over a chosen entry. Too long, it is
+                // not sent, and that Prepare fails; the candidate catches up from the leader
+                // that wins instead.
+                None
+            }
+            MpMsg::Request(_)
+            | MpMsg::Reply(_)
+            | MpMsg::Prepare { .. }
+            | MpMsg::Accept { .. }
+            | MpMsg::Accepted { .. }
+            | MpMsg::Heartbeat { .. }
+            | MpMsg::CatchUp { .. } => {
+                // No list of entries: nothing to leave out.
+                None
+            }
+        }
     }
 }
 

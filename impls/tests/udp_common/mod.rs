@@ -217,6 +217,56 @@ pub fn find_leader(peers: &[SocketAddrV4]) -> Option<usize> {
     None
 }
 
+/// Writes in the far-behind tests: 150 values of 600 bytes (entries of about 700 bytes), more
+/// than one datagram (60 KiB) holds.
+pub const FAR_BEHIND_WRITES: usize = 150;
+
+/// The far-behind scenario's first half: one write, then a server that is not the leader is
+/// SIGKILLed while [`FAR_BEHIND_WRITES`] writes commit, and restarted. Returns the leader and
+/// the restarted server.
+pub fn leave_one_far_behind(nodes: &mut Nodes, client: &mut Client) -> (usize, usize) {
+    let deadline = Duration::from_secs(10);
+    client
+        .call(KvOp::Put("x".into(), "0".into()), deadline)
+        .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
+    let leader = find_leader(&nodes.peers).expect("a leader answers after a write");
+    let behind = (leader + 1) % nodes.peers.len();
+    nodes.kill(behind);
+    for j in 1..=FAR_BEHIND_WRITES {
+        let value = format!("{j:0>600}");
+        client
+            .call(KvOp::Put(format!("k{}", j % 7), value), deadline)
+            .unwrap_or_else(|e| panic!("write {j}: {e}\n{}", nodes.logs()));
+    }
+    nodes.restart(behind);
+    (leader, behind)
+}
+
+/// The far-behind scenario's end, once the restarted server caught up: the leader's counters
+/// show messages cut to fit a datagram (what the server lacked did not fit in one), and with the
+/// leader SIGKILLed the two others still answer the last write.
+pub fn read_back_without_the_leader(nodes: &mut Nodes, client: &mut Client, leader: usize) {
+    let stats = Client::new(nodes.peers.clone(), Codec::default())
+        .unwrap()
+        .stats(leader, Duration::from_secs(2))
+        .unwrap();
+    assert!(
+        stats["counters"]["messages_shrunk"].as_u64().unwrap() > 0,
+        "the leader sent no shortened message: {stats}"
+    );
+    nodes.kill(leader);
+    let got = client
+        .call(
+            KvOp::Get(format!("k{}", FAR_BEHIND_WRITES % 7)),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("read without the old leader: {e}\n{}", nodes.logs()));
+    assert_eq!(
+        format!("{got:?}"),
+        format!("Kv(GetOk(Some(\"{FAR_BEHIND_WRITES:0>600}\")))")
+    );
+}
+
 /// Client `c`'s `j`-th operation over two keys: puts of unique values, reads, and a cas from
 /// the value it last wrote.
 pub fn kv_op(c: usize, j: usize) -> KvOp<String, String> {
