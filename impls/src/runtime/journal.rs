@@ -15,10 +15,10 @@ use ballot_models::kv::{Entry, KvStateMachine};
 use ballot_models::multi_paxos::{MpStorage, SlotSet, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage, Value};
 use ballot_models::raft::{Applied, LogEntry, RaftStorage, Term};
+use ballot_models::shared_vec::SharedVec;
 use ballot_properties::Slot;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// A storage type that the journal saves as changes.
 ///
@@ -34,6 +34,16 @@ pub trait Journaled: Clone + PartialEq + Serialize + DeserializeOwned {
     /// Applies a change computed by [`Self::delta`] on an equal value. An error (a record that
     /// does not fit this value, e.g. keeping more items than there are) says why.
     fn apply(&mut self, delta: Self::Delta) -> Result<(), String>;
+
+    /// Makes `self` (the value saved last) equal to `next`, whose change from `self` is `delta`,
+    /// once that change is saved. By default a clone of `next`: cheap for small storages and
+    /// for Raft's, whose logs share their chunks ([`SharedVec`]); a storage with long plain
+    /// vectors applies the change instead.
+    fn advance(&mut self, next: &Self, delta: Self::Delta) -> Result<(), String> {
+        let _ = delta;
+        *self = next.clone();
+        Ok(())
+    }
 }
 
 /// The change of one vector: keep its first `keep` items, then push `push`.
@@ -73,20 +83,38 @@ impl<T: Clone + PartialEq> VecDelta<T> {
         Ok(())
     }
 
-    /// [`Self::between`] on vectors behind an `Arc`: equal pointers are equal vectors.
-    pub fn between_arcs(prev: &Arc<Vec<T>>, next: &Arc<Vec<T>>) -> Option<Self> {
-        if Arc::ptr_eq(prev, next) {
+    /// [`Self::between`] on [`SharedVec`]s: chunks they share are skipped by pointer.
+    pub fn between_shared(prev: &SharedVec<T>, next: &SharedVec<T>) -> Option<Self> {
+        if prev.ptr_eq(next) {
             return None;
         }
-        Self::between(prev, next)
+        let keep = prev.common_prefix(next);
+        if keep == prev.len() && keep == next.len() {
+            return None;
+        }
+        Some(Self {
+            keep,
+            push: next.to_vec_from(keep),
+        })
     }
 
-    /// [`Self::apply`] to a vector behind an `Arc` (copied first only if it is shared).
-    pub fn apply_arc(delta: Option<Self>, v: &mut Arc<Vec<T>>) -> Result<(), String> {
-        match delta {
-            Some(d) => d.apply(Arc::make_mut(v)),
-            None => Ok(()),
+    /// [`Self::apply`] to a [`SharedVec`].
+    pub fn apply_shared(delta: Option<Self>, v: &mut SharedVec<T>) -> Result<(), String> {
+        let Some(d) = delta else {
+            return Ok(());
+        };
+        if d.keep > v.len() {
+            return Err(format!(
+                "the record keeps {} items of a vector of {}",
+                d.keep,
+                v.len()
+            ));
         }
+        v.truncate(d.keep);
+        for item in d.push {
+            v.push(item);
+        }
+        Ok(())
     }
 }
 
@@ -151,9 +179,9 @@ where
         let d = RaftDelta {
             current_term: next.current_term,
             voted_for: next.voted_for,
-            log: VecDelta::between_arcs(&self.log, &next.log),
-            applied: VecDelta::between_arcs(&self.applied, &next.applied),
-            applied_terms: VecDelta::between_arcs(&self.applied_terms, &next.applied_terms),
+            log: VecDelta::between_shared(&self.log, &next.log),
+            applied: VecDelta::between_shared(&self.applied, &next.applied),
+            applied_terms: VecDelta::between_shared(&self.applied_terms, &next.applied_terms),
         };
         let same = d.current_term == self.current_term
             && d.voted_for == self.voted_for
@@ -166,9 +194,10 @@ where
     fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
         self.current_term = d.current_term;
         self.voted_for = d.voted_for;
-        VecDelta::apply_arc(d.log, &mut self.log).map_err(|e| format!("log: {e}"))?;
-        VecDelta::apply_arc(d.applied, &mut self.applied).map_err(|e| format!("applied: {e}"))?;
-        VecDelta::apply_arc(d.applied_terms, &mut self.applied_terms)
+        VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))?;
+        VecDelta::apply_shared(d.applied, &mut self.applied)
+            .map_err(|e| format!("applied: {e}"))?;
+        VecDelta::apply_shared(d.applied_terms, &mut self.applied_terms)
             .map_err(|e| format!("applied_terms: {e}"))
     }
 }
@@ -197,7 +226,7 @@ where
     fn delta(&self, next: &Self) -> Option<Self::Delta> {
         let d = MpDelta {
             promised: next.promised,
-            executed: next.executed.clone(),
+            executed: next.executed,
             votes: VecDelta::between(&self.votes, &next.votes),
             log: VecDelta::between(&self.log, &next.log),
         };
@@ -208,11 +237,18 @@ where
         (!same).then_some(d)
     }
 
+    /// Applies the change: a clone would copy every vote and log entry.
+    fn advance(&mut self, next: &Self, delta: Self::Delta) -> Result<(), String> {
+        let _ = next;
+        self.apply(delta)
+    }
+
     fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
         self.promised = d.promised;
         self.executed = d.executed;
         if let Some(v) = d.votes {
-            v.apply(&mut self.votes).map_err(|e| format!("votes: {e}"))?;
+            v.apply(&mut self.votes)
+                .map_err(|e| format!("votes: {e}"))?;
         }
         if let Some(l) = d.log {
             l.apply(&mut self.log).map_err(|e| format!("log: {e}"))?;

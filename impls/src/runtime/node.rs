@@ -211,9 +211,14 @@ where
         &self.state
     }
 
-    /// The storage file.
+    /// The storage's snapshot file.
     pub fn storage_path(&self) -> &std::path::Path {
         self.store.path()
+    }
+
+    /// The storage's journal file.
+    pub fn journal_path(&self) -> &std::path::Path {
+        self.store.journal_path()
     }
 
     /// Handles one datagram from `src`: validates it, and delivers it to the actor if it is a

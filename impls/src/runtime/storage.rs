@@ -431,7 +431,9 @@ impl<T: Journaled> Store<T> {
             let snapshot = Self::read_file(&self.path)?;
             let journal = Self::read_file(&self.journal_path)?;
             let result = match snapshot {
-                Some(s) => self.parse_files(&s, journal.as_deref()).map(|r| Some(r.storage)),
+                Some(s) => self
+                    .parse_files(&s, journal.as_deref())
+                    .map(|r| Some(r.storage)),
                 None if journal.is_some() => Err(StorageError::Missing {
                     path: self.path.clone(),
                     journal: self.journal_path.clone(),
@@ -624,9 +626,8 @@ impl<T: Journaled> Store<T> {
                     "the record's SHA-256 checksum does not match its content".into(),
                 ));
             }
-            let delta: T::Delta = serde_json::from_slice(payload).map_err(|e| {
-                record_err(at, format!("the record does not parse: {e}"))
-            })?;
+            let delta: T::Delta = serde_json::from_slice(payload)
+                .map_err(|e| record_err(at, format!("the record does not parse: {e}")))?;
             storage
                 .apply(delta)
                 .map_err(|e| record_err(at, format!("the record does not apply: {e}")))?;
@@ -668,16 +669,27 @@ impl<T: Journaled> Store<T> {
         }
         let written = self.append(&payload)?;
         if let Some(active) = self.active.as_mut() {
+            // For Raft, a clone sharing the actor's log chunks (`SharedVec`): no copy of the
+            // log, and the next change is found by comparing chunk pointers.
             active
                 .last
-                .apply(delta)
+                .advance(storage, delta)
                 .map_err(|reason| StorageError::Encode {
                     path: self.journal_path.clone(),
                     reason: format!("a change does not apply to the value it came from: {reason}"),
                 })?;
-            debug_assert!(active.last == *storage, "a journal change does not round-trip");
+            debug_assert!(
+                active.last == *storage,
+                "a journal change does not round-trip"
+            );
         }
         Ok(Some(written))
+    }
+
+    /// Saves `storage` as a new snapshot and an empty journal, whatever the journal's size
+    /// (what [`Self::save`] does now and then). Returns the snapshot's size.
+    pub fn save_snapshot(&mut self, storage: &T) -> Result<usize, StorageError> {
+        self.snapshot(storage)
     }
 
     /// Appends one record to the open journal and syncs it. On a failure the journal may end
@@ -786,7 +798,12 @@ impl<T: Journaled> Store<T> {
 
     /// Writes `bytes` to `tmp`, fsyncs it, renames it to `path` and fsyncs the directory.
     /// Returns the file, open for writing after its end.
-    fn write_atomically(&self, tmp: &Path, path: &Path, bytes: &[u8]) -> Result<File, StorageError> {
+    fn write_atomically(
+        &self,
+        tmp: &Path,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<File, StorageError> {
         let mut file = OpenOptions::new()
             .write(true)
             .create(true)
