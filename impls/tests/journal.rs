@@ -24,7 +24,7 @@ const ADDR: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7000);
 fn cmd(client: u8, req: u64, value: u16) -> Entry<String, String> {
     Entry::Cmd(Command {
         client: Id::from(client as usize),
-        req,
+        req: req as u32,
         op: KvOp::Put(format!("k{}", value % 5), format!("v\"{value}\\é")),
     })
 }
@@ -42,11 +42,11 @@ enum RaftOp {
 
 fn raft_op() -> impl Strategy<Value = RaftOp> {
     prop_oneof![
-        (0..4u8).prop_map(RaftOp::Term),
-        proptest::option::of(0..3u8).prop_map(RaftOp::Vote),
+        1 => (0..4u8).prop_map(RaftOp::Term),
+        1 => proptest::option::of(0..3u8).prop_map(RaftOp::Vote),
         4 => (0..3u8, any::<u16>()).prop_map(|(c, v)| RaftOp::Append(c, v)),
-        Just(RaftOp::Noop),
-        (0..200u16).prop_map(RaftOp::Truncate),
+        1 => Just(RaftOp::Noop),
+        1 => (0..200u16).prop_map(RaftOp::Truncate),
         3 => Just(RaftOp::Apply),
     ]
 }
@@ -94,7 +94,7 @@ enum MpOp {
 
 fn mp_op() -> impl Strategy<Value = MpOp> {
     prop_oneof![
-        (0..10u32, 0..3u8).prop_map(|(r, p)| MpOp::Promise(r, p)),
+        1 => (0..10u32, 0..3u8).prop_map(|(r, p)| MpOp::Promise(r, p)),
         4 => (0..300u32, 0..10u32, any::<u16>()).prop_map(|(s, r, v)| MpOp::Vote(s, r, v)),
         2 => any::<u16>().prop_map(MpOp::Decide),
     ]
