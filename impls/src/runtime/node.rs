@@ -362,6 +362,7 @@ where
             && let Some(bytes) = self.store.save(storage)?
         {
             self.counters.saves += 1;
+            self.counters.snapshots = self.store.snapshots();
             tracing::debug!(bytes, ?storage, "saved");
         }
         let now = Instant::now();

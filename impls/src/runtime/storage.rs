@@ -276,6 +276,7 @@ pub struct Store<T> {
     node: String,
     compact_min: u64,
     next_generation: u64,
+    snapshots: u64,
     active: Option<Active<T>>,
 }
 
@@ -304,6 +305,7 @@ impl<T: Journaled> Store<T> {
             node: node.to_string(),
             compact_min: COMPACT_MIN_BYTES,
             next_generation: 1,
+            snapshots: 0,
             active: None,
         })
     }
@@ -323,6 +325,11 @@ impl<T: Journaled> Store<T> {
     /// The journal file.
     pub fn journal_path(&self) -> &Path {
         &self.journal_path
+    }
+
+    /// Snapshots this store has written.
+    pub fn snapshots(&self) -> u64 {
+        self.snapshots
     }
 
     /// The storage saved (or loaded) last.
@@ -763,6 +770,7 @@ impl<T: Journaled> Store<T> {
         let bytes = encode(FORMAT, &payload);
         let checksum: [u8; 32] = bytes[20..HEADER_LEN].try_into().unwrap_or([0; 32]);
         self.write_atomically(&self.tmp_path(), &self.path, &bytes)?;
+        self.snapshots += 1;
         let journal = self.start_journal(generation, &checksum)?;
         self.active = Some(Active {
             last: storage.clone(),
