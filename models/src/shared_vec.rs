@@ -22,19 +22,35 @@ use std::sync::{Arc, OnceLock};
 pub const CHUNK: usize = 64;
 
 /// A vector of chunks of [`CHUNK`] items (the last one possibly shorter, none empty), each
-/// shared between clones until one of them changes it.
+/// shared between clones until one of them changes it. One pointer wide, as an `Arc<Vec<T>>`.
 pub struct SharedVec<T> {
-    chunks: Arc<Vec<Arc<Vec<T>>>>,
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T> {
+    chunks: Vec<Arc<Vec<T>>>,
     /// The items in one slice, built on the first [`SharedVec::as_slice`] of a vector of more
-    /// than one chunk, and dropped when the vector changes.
+    /// than one chunk (shared by the clones that share this).
     flat: OnceLock<Vec<T>>,
+}
+
+impl<T> Clone for Inner<T> {
+    /// The chunks, shared; not the flat copy (the clone is about to change).
+    fn clone(&self) -> Self {
+        Self {
+            chunks: self.chunks.clone(),
+            flat: OnceLock::new(),
+        }
+    }
 }
 
 impl<T> Default for SharedVec<T> {
     fn default() -> Self {
         Self {
-            chunks: Arc::new(Vec::new()),
-            flat: OnceLock::new(),
+            inner: Arc::new(Inner {
+                chunks: Vec::new(),
+                flat: OnceLock::new(),
+            }),
         }
     }
 }
@@ -42,8 +58,7 @@ impl<T> Default for SharedVec<T> {
 impl<T> Clone for SharedVec<T> {
     fn clone(&self) -> Self {
         Self {
-            chunks: Arc::clone(&self.chunks),
-            flat: OnceLock::new(),
+            inner: Arc::clone(&self.inner),
         }
     }
 }
@@ -56,36 +71,40 @@ impl<T> SharedVec<T> {
 
     /// The number of items.
     pub fn len(&self) -> usize {
-        match self.chunks.last() {
+        match self.inner.chunks.last() {
             None => 0,
-            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len(),
+            Some(last) => (self.inner.chunks.len() - 1) * CHUNK + last.len(),
         }
     }
 
     /// Whether there are no items.
     pub fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
+        self.inner.chunks.is_empty()
     }
 
     /// Item `i`, if there is one.
     pub fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i / CHUNK).and_then(|c| c.get(i % CHUNK))
+        self.inner
+            .chunks
+            .get(i / CHUNK)
+            .and_then(|c| c.get(i % CHUNK))
     }
 
     /// The last item.
     pub fn last(&self) -> Option<&T> {
-        self.chunks.last().and_then(|c| c.last())
+        self.inner.chunks.last().and_then(|c| c.last())
     }
 
     /// The items in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {
-        self.chunks.iter().flat_map(|c| c.iter())
+        self.inner.chunks.iter().flat_map(|c| c.iter())
     }
 
     /// The items from index `start` on (none if `start` is past the end).
     pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &T> + '_ {
         let first = start / CHUNK;
-        self.chunks
+        self.inner
+            .chunks
             .iter()
             .skip(first)
             .enumerate()
@@ -94,15 +113,16 @@ impl<T> SharedVec<T> {
 
     /// Whether `self` and `other` are the same vector in memory (then they are equal).
     pub fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.chunks, &other.chunks)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
 impl<T: Clone> SharedVec<T> {
     /// Appends `item`: copies the last chunk first if it is shared (at most [`CHUNK`] items).
     pub fn push(&mut self, item: T) {
-        self.flat = OnceLock::new();
-        let chunks = Arc::make_mut(&mut self.chunks);
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.flat = OnceLock::new();
+        let chunks = &mut inner.chunks;
         match chunks.last_mut() {
             Some(last) if last.len() < CHUNK => Arc::make_mut(last).push(item),
             _ => chunks.push(Arc::new(vec![item])),
@@ -114,11 +134,12 @@ impl<T: Clone> SharedVec<T> {
         if len >= self.len() {
             return;
         }
-        self.flat = OnceLock::new();
-        let chunks = Arc::make_mut(&mut self.chunks);
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.flat = OnceLock::new();
+        let chunks = &mut inner.chunks;
         chunks.truncate(len.div_ceil(CHUNK));
         if let Some(last) = chunks.last_mut()
-            && len % CHUNK != 0
+            && !len.is_multiple_of(CHUNK)
         {
             Arc::make_mut(last).truncate(len % CHUNK);
         }
@@ -132,10 +153,13 @@ impl<T: Clone> SharedVec<T> {
     /// The items as one slice: free for a vector of at most one chunk (every log of a model);
     /// a longer one is copied into one slice once, kept until the vector changes.
     pub fn as_slice(&self) -> &[T] {
-        match self.chunks.len() {
+        match self.inner.chunks.len() {
             0 => &[],
-            1 => &self.chunks[0],
-            _ => self.flat.get_or_init(|| self.iter().cloned().collect()),
+            1 => &self.inner.chunks[0],
+            _ => self
+                .inner
+                .flat
+                .get_or_init(|| self.iter().cloned().collect()),
         }
     }
 }
@@ -145,7 +169,7 @@ impl<T: PartialEq> SharedVec<T> {
     /// skipped by pointer, the others compared item by item.
     pub fn common_prefix(&self, other: &Self) -> usize {
         let mut n = 0;
-        for (a, b) in self.chunks.iter().zip(other.chunks.iter()) {
+        for (a, b) in self.inner.chunks.iter().zip(other.inner.chunks.iter()) {
             if Arc::ptr_eq(a, b) && a.len() == CHUNK {
                 n += CHUNK;
                 continue;
@@ -171,9 +195,10 @@ impl<T: PartialEq> PartialEq for SharedVec<T> {
         self.ptr_eq(other)
             || (self.len() == other.len()
                 && self
+                    .inner
                     .chunks
                     .iter()
-                    .zip(other.chunks.iter())
+                    .zip(other.inner.chunks.iter())
                     .all(|(a, b)| Arc::ptr_eq(a, b) || a == b))
     }
 }
@@ -228,8 +253,10 @@ impl<T> FromIterator<T> for SharedVec<T> {
             chunks.push(Arc::new(chunk));
         }
         Self {
-            chunks: Arc::new(chunks),
-            flat: OnceLock::new(),
+            inner: Arc::new(Inner {
+                chunks,
+                flat: OnceLock::new(),
+            }),
         }
     }
 }
@@ -335,12 +362,13 @@ mod tests {
         let mut b = a.clone();
         b.push("x".into());
         let shared = a
+            .inner
             .chunks
             .iter()
-            .zip(b.chunks.iter())
+            .zip(b.inner.chunks.iter())
             .filter(|(x, y)| Arc::ptr_eq(x, y))
             .count();
-        assert_eq!(shared, a.chunks.len() - 1);
+        assert_eq!(shared, a.inner.chunks.len() - 1);
         assert_eq!(b.common_prefix(&a), 1000);
         assert!(b.starts_with(&a));
         assert_ne!(a, b);
