@@ -162,7 +162,11 @@ where
         let mut store = Store::open(&cfg.data, S::NAME, addr)?;
         let saved: Option<ActorStorage<S>> = store.load()?;
         match &saved {
-            Some(s) => tracing::info!(file = %store.path().display(), storage = ?s, "recovered"),
+            Some(s) => {
+                // The whole storage only at debug level: a long-running Raft node's is megabytes.
+                tracing::info!(file = %store.path().display(), "recovered");
+                tracing::debug!(storage = ?s, "recovered storage");
+            }
             None => tracing::info!(file = %store.path().display(), "no storage file: a fresh node"),
         }
         let me = id(addr);
