@@ -4,9 +4,10 @@
 //! entries applied, a Multi-Paxos vote per slot). Between two saves, a vector changes at its end:
 //! entries are appended, or (Raft, on a conflict) the log is cut and new entries follow, or
 //! (Multi-Paxos) a vote is replaced or inserted near the end. A [`VecDelta`] says it as "keep the
-//! first `keep` items, then push these": it is found by comparing the two vectors item by item
-//! (no serialization), and it is as long as what changed. A record of [`Store`](super::storage::Store)'s
-//! journal is one delta: the small fields whole, and one `VecDelta` per vector that changed.
+//! first `keep` items, then push these": it is found by comparing the two vectors (item by
+//! item, or for Raft's [`SharedVec`]s chunk by chunk by pointer; no serialization), and it is as
+//! long as what changed. A record of [`Store`](super::storage::Store)'s journal is one delta: the
+//! small fields whole, and one `VecDelta` per vector that changed.
 //!
 //! The protocol-specific part is one impl per storage type: Raft's and Multi-Paxos's list their
 //! vectors; Paxos's storage, small, is written whole in each record.
