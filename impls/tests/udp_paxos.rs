@@ -94,7 +94,7 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
     // Every node's durable storage records exactly that one decision.
     for (i, peer) in peers.iter().enumerate() {
         let store = Store::open(&nodes.data(i), "paxos", *peer).unwrap();
-        let saved: PaxosStorage<String> = store.load().unwrap().expect("a storage file");
+        let saved: PaxosStorage<String> = store.read().unwrap().expect("a storage file");
         assert_eq!(
             saved.decisions,
             vec![(0, value.clone())],

@@ -20,11 +20,11 @@ fn raft_survives_leader_kills_with_loss_and_duplication() {
     kv_fault_test("raft", "raft-kill-restart");
 }
 
-/// Node `i`'s saved storage (empty before its first save).
+/// Node `i`'s saved storage (empty before its first save), read while it runs.
 fn storage(nodes: &Nodes, i: usize) -> RaftStorage<String, String> {
     Store::open(&nodes.data(i), "raft", nodes.peers[i])
         .unwrap()
-        .load()
+        .read()
         .unwrap()
         .unwrap_or_default()
 }

@@ -132,10 +132,11 @@ fn runner() -> TestRunner {
     })
 }
 
-/// The storage file's bytes and the node's saved storage.
-fn snapshot(f: &Fixture) -> (Vec<u8>, String) {
+/// The storage files' bytes (snapshot and journal) and the node's saved storage.
+fn snapshot(f: &Fixture) -> (Vec<u8>, Vec<u8>, String) {
     (
         std::fs::read(f.node.storage_path()).unwrap(),
+        std::fs::read(f.node.journal_path()).unwrap(),
         format!("{:?}", f.node.saved()),
     )
 }

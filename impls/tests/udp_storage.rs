@@ -1,64 +1,87 @@
 //! Durable storage refuses damaged files: every single-bit flip and every truncation of a saved
-//! file is a typed error naming the file (never a silent reset), and a node whose file is damaged
-//! exits non-zero with that message instead of starting with empty state.
+//! snapshot, and every bit flip in its journal, is a typed error naming the file (never a silent
+//! reset); a journal cut inside its last record (a crash in the middle of an append) loses that
+//! record only, with a warning; the crash points between writing a snapshot and starting its
+//! journal recover the last save; and a node whose files are damaged exits non-zero with the
+//! message instead of starting with empty state.
 
 mod udp_common;
 
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::Codec;
-use ballot::runtime::storage::{FILE_NAME, StorageError, Store};
+use ballot::runtime::storage::{
+    self, FILE_NAME, HEADER_LEN, JOURNAL_HEADER_LEN, JOURNAL_NAME, RECORD_HEADER_LEN, StorageError,
+    Store,
+};
 use ballot_models::paxos::{Ballot, PaxosStorage};
 use ballot_properties::kv::KvOp;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::Path;
 use std::time::Duration;
 use udp_common::*;
 
-fn sample() -> PaxosStorage<String> {
+type S = PaxosStorage<String>;
+
+/// The `n`-th of a sequence of storages, each different from the one before.
+fn sample_n(n: u32) -> S {
     let b = Ballot {
-        round: 3,
+        round: 3 + n,
         proposer: 1,
     };
     PaxosStorage {
         promised: Some(b),
-        accepted: Some((b, "hello".into())),
-        last_round: 2,
+        accepted: Some((b, format!("hello-{n}"))),
+        last_round: 2 + n,
         decisions: vec![(0, "hello".into())],
     }
 }
 
+fn sample() -> S {
+    sample_n(0)
+}
+
 const ADDR: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7000);
+
+fn store(dir: &Path) -> Store<S> {
+    Store::open(dir, "paxos", ADDR).unwrap()
+}
+
+/// What a new store (a restarted node) loads from `dir`.
+fn load(dir: &Path) -> Result<Option<S>, StorageError> {
+    store(dir).load()
+}
 
 #[test]
 fn a_missing_file_is_a_fresh_node_and_a_saved_one_round_trips() {
     let dir = tmp_dir("storage-roundtrip");
-    let store = Store::open(&dir, "paxos", ADDR).unwrap();
-    assert_eq!(store.load::<PaxosStorage<String>>().unwrap(), None);
-    store.save(&sample()).unwrap();
-    assert_eq!(
-        store.load::<PaxosStorage<String>>().unwrap(),
-        Some(sample())
-    );
+    let mut s = store(&dir);
+    assert_eq!(s.load().unwrap(), None);
+    s.save(&sample()).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample()));
+    for n in 1..5 {
+        s.save(&sample_n(n)).unwrap();
+        assert_eq!(load(&dir).unwrap(), Some(sample_n(n)));
+    }
+    // Saving what was saved last writes nothing.
+    assert_eq!(s.save(&sample_n(4)).unwrap(), None);
     assert!(!dir.join(format!("{FILE_NAME}.tmp")).exists());
+    assert!(!dir.join(format!("{JOURNAL_NAME}.tmp")).exists());
 }
 
 #[test]
-fn every_bit_flip_and_every_truncation_is_refused_naming_the_file() {
+fn every_bit_flip_and_every_truncation_of_the_snapshot_is_refused_naming_the_file() {
     let dir = tmp_dir("storage-damage");
-    let store = Store::open(&dir, "paxos", ADDR).unwrap();
-    store.save(&sample()).unwrap();
-    let path = store.path().to_path_buf();
+    let mut s = store(&dir);
+    s.save(&sample()).unwrap();
+    let path = s.path().to_path_buf();
     let good = std::fs::read(&path).unwrap();
     let named = |e: &StorageError| e.to_string().contains(&path.display().to_string());
     // Every damage, validated in memory; every 37th also through the file.
     let check = |bad: &[u8], what: &str, i: usize| -> StorageError {
-        let err = store
-            .parse::<PaxosStorage<String>>(bad)
-            .expect_err(&format!("{what} was accepted"));
+        let err = s.parse(bad).expect_err(&format!("{what} was accepted"));
         if i.is_multiple_of(37) {
             std::fs::write(&path, bad).unwrap();
-            let on_disk = store
-                .load::<PaxosStorage<String>>()
-                .expect_err(&format!("{what} was accepted from the file"));
+            let on_disk = load(&dir).expect_err(&format!("{what} was accepted from the file"));
             assert_eq!(on_disk.to_string(), err.to_string());
         }
         assert!(named(&err), "{err}");
@@ -71,49 +94,297 @@ fn every_bit_flip_and_every_truncation_is_refused_naming_the_file() {
     }
     for len in 0..good.len() {
         let err = check(&good[..len], &format!("truncated to {len} bytes"), len);
-        if len > 52 {
+        if len > HEADER_LEN {
             assert!(matches!(err, StorageError::Truncated { .. }), "{err}");
         }
     }
     std::fs::write(&path, &good).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample()));
+}
+
+/// A snapshot and a journal of `records` records: `sample_n(0)` in the snapshot, then
+/// `sample_n(1..=records)`. Returns the snapshot's and the journal's bytes, and where each
+/// record ends.
+fn journal_fixture(dir: &Path, records: u32) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
+    let mut s = store(dir);
+    s.save(&sample()).unwrap();
+    let mut ends = vec![JOURNAL_HEADER_LEN];
+    for n in 1..=records {
+        let written = s.save(&sample_n(n)).unwrap().expect("a record");
+        ends.push(ends.last().unwrap() + written);
+    }
+    let snapshot = std::fs::read(s.path()).unwrap();
+    let journal = std::fs::read(s.journal_path()).unwrap();
     assert_eq!(
-        store.load::<PaxosStorage<String>>().unwrap(),
-        Some(sample())
+        journal.len(),
+        *ends.last().unwrap(),
+        "the saves were records"
     );
+    (snapshot, journal, ends)
+}
+
+#[test]
+fn every_bit_flip_in_the_journal_is_refused_naming_it() {
+    let dir = tmp_dir("journal-bitflip");
+    let (snapshot, journal, _) = journal_fixture(&dir, 3);
+    let s = store(&dir);
+    let jpath = s.journal_path().display().to_string();
+    for bit in 0..journal.len() * 8 {
+        let mut bad = journal.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let err = s
+            .parse_files(&snapshot, Some(&bad))
+            .expect_err(&format!("journal bit {bit} flipped was accepted"));
+        assert!(err.to_string().contains(&jpath), "{err}");
+        assert!(err.to_string().contains("refusing to start"), "{err}");
+        if bit.is_multiple_of(41) {
+            std::fs::write(s.journal_path(), &bad).unwrap();
+            let on_disk = load(&dir).expect_err("accepted from the file");
+            assert_eq!(on_disk.to_string(), err.to_string());
+        }
+    }
+    std::fs::write(s.journal_path(), &journal).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(3)));
+}
+
+/// A journal cut at any length: inside its header, an error; inside a record, that record and
+/// whatever followed it are gone (exactly what a crash in the middle of the append of that
+/// record leaves: the torn record is discarded and the journal cut back); at a record boundary,
+/// nothing tells that records are missing. Loading from the files cuts the journal back to its
+/// last whole record, and the store appends after it.
+#[test]
+fn every_truncation_of_the_journal_loses_at_most_the_records_after_the_cut() {
+    let dir = tmp_dir("journal-truncate");
+    let (snapshot, journal, ends) = journal_fixture(&dir, 3);
+    let s = store(&dir);
+    for len in 0..journal.len() {
+        let cut = &journal[..len];
+        let result = s.parse_files(&snapshot, Some(cut));
+        if len < JOURNAL_HEADER_LEN {
+            let err = result.expect_err("a journal without its whole header was accepted");
+            assert!(err.to_string().contains(JOURNAL_NAME), "{err}");
+            continue;
+        }
+        let r = result.unwrap_or_else(|e| panic!("cut to {len}: {e}"));
+        let whole = ends
+            .iter()
+            .rposition(|&e| e <= len)
+            .expect("the header is whole");
+        assert_eq!(r.storage, sample_n(whole as u32), "cut to {len}");
+        assert_eq!(r.journal.records, whole as u64);
+        assert_eq!(r.journal.valid_len, ends[whole] as u64);
+        assert_eq!(r.journal.torn, (len - ends[whole]) as u64);
+        if len % 29 == 0 || len == ends[whole] + 1 {
+            std::fs::write(s.journal_path(), cut).unwrap();
+            let mut again = store(&dir);
+            assert_eq!(again.load().unwrap(), Some(sample_n(whole as u32)));
+            assert_eq!(
+                std::fs::metadata(s.journal_path()).unwrap().len(),
+                ends[whole] as u64,
+                "the torn record was not cut off"
+            );
+            again.save(&sample_n(40)).unwrap();
+            assert_eq!(load(&dir).unwrap(), Some(sample_n(40)));
+            std::fs::write(s.path(), &snapshot).unwrap();
+        }
+    }
+    // A tail of zeros (a file extended by a crash before its data reached the disk) is a torn
+    // record too.
+    let mut zeros = journal.clone();
+    zeros.extend_from_slice(&[0; 300]);
+    let r = s.parse_files(&snapshot, Some(&zeros)).unwrap();
+    assert_eq!(r.storage, sample_n(3));
+    assert_eq!(r.journal.torn, 300);
+}
+
+/// Damage before the last record, or a complete record with a bad checksum, is an error even
+/// when what follows looks torn.
+#[test]
+fn damage_before_the_last_record_is_an_error_not_a_torn_record() {
+    let dir = tmp_dir("journal-middle");
+    let (snapshot, journal, ends) = journal_fixture(&dir, 3);
+    let s = store(&dir);
+    // The second record's length field claims more bytes than the file holds: its header check
+    // fails, so it is not taken for a torn last record.
+    let mut bad = journal.clone();
+    bad[ends[1]] ^= 0x40;
+    let err = s.parse_files(&snapshot, Some(&bad)).unwrap_err();
+    assert!(
+        matches!(err, StorageError::Record { offset, .. } if offset == ends[1] as u64),
+        "{err}"
+    );
+    // A record removed from the middle: the next one's sequence number is wrong.
+    let mut hole = journal[..ends[1]].to_vec();
+    hole.extend_from_slice(&journal[ends[2]..]);
+    let err = s.parse_files(&snapshot, Some(&hole)).unwrap_err();
+    assert!(err.to_string().contains("sequence number"), "{err}");
+    // Zeros over a middle record, with a valid record after them.
+    let mut zeroed = journal.clone();
+    zeroed[ends[1]..ends[2]].fill(0);
+    assert!(s.parse_files(&snapshot, Some(&zeroed)).is_err());
+    // The last record whole, its payload altered.
+    let mut last = journal.clone();
+    let end = last.len() - 1;
+    last[end] ^= 1;
+    let err = s.parse_files(&snapshot, Some(&last)).unwrap_err();
+    assert!(err.to_string().contains("checksum"), "{err}");
+    // A record header cut short at the end is torn, not damaged.
+    let short = &journal[..ends[2] + RECORD_HEADER_LEN - 1];
+    let r = s.parse_files(&snapshot, Some(short)).unwrap();
+    assert_eq!(r.storage, sample_n(2));
+}
+
+/// The crash points of a save that writes a snapshot: (1) before the new snapshot's rename, (2)
+/// after it but before the new journal's rename, (3) after both. Each leaves files from which
+/// the last completed save loads (and (2) also the one in progress, whose snapshot is whole).
+#[test]
+fn every_crash_point_of_a_snapshot_recovers_the_last_save() {
+    let dir = tmp_dir("journal-crash");
+    let mut s = store(&dir);
+    s.save(&sample_n(1)).unwrap();
+    s.save(&sample_n(2)).unwrap();
+    let old_snapshot = std::fs::read(s.path()).unwrap();
+    let old_journal = std::fs::read(s.journal_path()).unwrap();
+    s.save_snapshot(&sample_n(3)).unwrap();
+    let new_snapshot = std::fs::read(s.path()).unwrap();
+    let new_journal = std::fs::read(s.journal_path()).unwrap();
+    let put = |snapshot: &[u8], journal: &[u8]| {
+        std::fs::write(s.path(), snapshot).unwrap();
+        std::fs::write(s.journal_path(), journal).unwrap();
+    };
+    let tmp = dir.join(format!("{FILE_NAME}.tmp"));
+    let jtmp = dir.join(format!("{JOURNAL_NAME}.tmp"));
+
+    // (1) The new snapshot half written to its temporary file: the old files hold save 2.
+    put(&old_snapshot, &old_journal);
+    std::fs::write(&tmp, &new_snapshot[..new_snapshot.len() / 2]).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(2)));
+
+    // (2) The new snapshot renamed, the new journal not yet (or half written to its temporary
+    // file): the old journal is older than the snapshot, and not read.
+    put(&new_snapshot, &old_journal);
+    std::fs::write(&jtmp, &new_journal[..new_journal.len() / 2]).unwrap();
+    let r = s.parse_files(&new_snapshot, Some(&old_journal)).unwrap();
+    assert!(r.journal.stale);
+    let mut after = store(&dir);
+    assert_eq!(after.load().unwrap(), Some(sample_n(3)));
+    // The next save starts a journal for the new snapshot instead of appending to the old one.
+    after.save(&sample_n(4)).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(4)));
+    let r = s
+        .parse_files(
+            &std::fs::read(s.path()).unwrap(),
+            Some(&std::fs::read(s.journal_path()).unwrap()),
+        )
+        .unwrap();
+    assert!(!r.journal.stale);
+    assert_eq!(r.journal.records, 1);
+
+    // (2') The new snapshot renamed and no journal at all (the first save of a node).
+    put(&new_snapshot, &new_journal);
+    std::fs::remove_file(s.journal_path()).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(3)));
+
+    // (3) Both renamed: save 3.
+    put(&new_snapshot, &new_journal);
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(3)));
+
+    // Not crash points, but damage: an older snapshot put back next to a newer journal, and a
+    // journal without its snapshot.
+    put(&old_snapshot, &new_journal);
+    let err = load(&dir).unwrap_err();
+    assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("older than its journal"), "{err}");
+    std::fs::remove_file(s.path()).unwrap();
+    let err = load(&dir).unwrap_err();
+    assert!(matches!(err, StorageError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains(FILE_NAME), "{err}");
+}
+
+/// A journal next to another snapshot of the same generation (another directory's) is refused.
+#[test]
+fn a_journal_of_another_snapshot_is_refused() {
+    let (a, b) = (tmp_dir("journal-a"), tmp_dir("journal-b"));
+    journal_fixture(&a, 2);
+    let mut s = store(&b);
+    s.save(&sample_n(7)).unwrap();
+    std::fs::copy(a.join(JOURNAL_NAME), b.join(JOURNAL_NAME)).unwrap();
+    let err = load(&b).unwrap_err();
+    assert!(matches!(err, StorageError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("another snapshot"), "{err}");
+}
+
+/// A format-1 file (before the journal) loads, and the first save replaces it with a format-2
+/// snapshot; a format this build does not know is refused naming its version.
+#[test]
+fn a_format_1_file_loads_and_a_future_format_is_refused() {
+    let dir = tmp_dir("storage-format");
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "protocol": "paxos",
+        "node": ADDR.to_string(),
+        "storage": sample_n(5),
+    }))
+    .unwrap();
+    let path = dir.join(FILE_NAME);
+    std::fs::write(&path, storage::encode(1, &payload)).unwrap();
+    let mut s = store(&dir);
+    assert_eq!(s.load().unwrap(), Some(sample_n(5)));
+    s.save(&sample_n(6)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[8..12], &2u32.to_be_bytes());
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(6)));
+
+    std::fs::write(&path, storage::encode(3, &payload)).unwrap();
+    std::fs::remove_file(dir.join(JOURNAL_NAME)).unwrap();
+    let err = load(&dir).unwrap_err();
+    assert!(
+        matches!(err, StorageError::Format { found: 3, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("format version 3"), "{err}");
 }
 
 #[test]
 fn another_nodes_file_is_refused() {
     let dir = tmp_dir("storage-owner");
-    Store::open(&dir, "paxos", ADDR)
-        .unwrap()
-        .save(&sample())
-        .unwrap();
+    store(&dir).save(&sample()).unwrap();
     let other = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7001);
-    let err = Store::open(&dir, "paxos", other)
+    let err = Store::<S>::open(&dir, "paxos", other)
         .unwrap()
-        .load::<PaxosStorage<String>>()
+        .load()
         .unwrap_err();
     assert!(matches!(err, StorageError::Owner { .. }), "{err}");
     assert!(err.to_string().contains("127.0.0.1:7000"), "{err}");
 }
 
-/// Runs a one-node Paxos cluster until it decides, kills it, damages its file with `damage`,
-/// and returns the restarted node's exit status and log.
-fn restart_after(name: &str, damage: impl Fn(&mut Vec<u8>)) -> (Option<i32>, String) {
-    let dir = tmp_dir(name);
-    let mut nodes = Nodes::start("paxos", 1, &dir, &[]);
+/// Runs an `n`-node Paxos cluster until it decides (node 0 proposes), kills node 0, damages
+/// its file `file` with `damage`, and restarts it. Returns the nodes (node 0 running or
+/// exited).
+fn restart_after(n: usize, test: &str, file: &str, damage: impl Fn(&mut Vec<u8>)) -> Nodes {
+    let dir = tmp_dir(test);
+    let mut nodes = Nodes::start("paxos", n, &dir, &[]);
     let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
     client
         .call(KvOp::Put("r".into(), "v".into()), Duration::from_secs(10))
         .unwrap();
     nodes.kill(0);
-    let file = nodes.data(0).join(FILE_NAME);
-    let mut bytes = std::fs::read(&file).unwrap();
+    let path = nodes.data(0).join(file);
+    let mut bytes = std::fs::read(&path).unwrap();
     damage(&mut bytes);
-    std::fs::write(&file, &bytes).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
     std::fs::write(nodes.log(0), "").unwrap();
     nodes.restart(0);
+    nodes
+}
+
+/// The exit status and log of a node that must refuse to start.
+fn refused(
+    n: usize,
+    test: &str,
+    file: &str,
+    damage: impl Fn(&mut Vec<u8>),
+) -> (Option<i32>, String) {
+    let mut nodes = restart_after(n, test, file, damage);
     let child = nodes.children[0].as_mut().unwrap();
     let status = wait_exit(child, Duration::from_secs(10)).expect("the node refuses to start");
     nodes.children[0] = None;
@@ -125,7 +396,7 @@ fn restart_after(name: &str, damage: impl Fn(&mut Vec<u8>)) -> (Option<i32>, Str
 
 #[test]
 fn a_node_with_a_bit_flipped_storage_file_exits_with_a_clear_error() {
-    let (code, log) = restart_after("node-bitflip", |b| {
+    let (code, log) = refused(1, "node-bitflip", FILE_NAME, |b| {
         let last = b.len() - 1;
         b[last - 3] ^= 0x10;
     });
@@ -136,9 +407,58 @@ fn a_node_with_a_bit_flipped_storage_file_exits_with_a_clear_error() {
 
 #[test]
 fn a_node_with_a_truncated_storage_file_exits_with_a_clear_error() {
-    let (code, log) = restart_after("node-truncated", |b| b.truncate(b.len() / 2));
+    let (code, log) = refused(1, "node-truncated", FILE_NAME, |b| b.truncate(b.len() / 2));
     assert_eq!(code, Some(1), "{log}");
     assert!(log.contains("storage.ballot is truncated"), "{log}");
+}
+
+#[test]
+fn a_node_with_a_bit_flipped_journal_record_exits_with_a_clear_error() {
+    // Three nodes: alone, a node decides in the step of its first save (its snapshot); with
+    // peers, its promise, vote and decision are saved in separate steps (journal records).
+    let (code, log) = refused(3, "node-journal-bitflip", JOURNAL_NAME, |b| {
+        assert!(
+            b.len() > JOURNAL_HEADER_LEN,
+            "the node saved journal records"
+        );
+        let last = b.len() - 1;
+        b[last - 3] ^= 0x10;
+    });
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("storage.journal is corrupt at byte"), "{log}");
+    assert!(log.contains("refusing to start"), "{log}");
+}
+
+/// A journal whose last record is torn (as a crash in the middle of an append leaves it): the
+/// node starts, warns naming the file and the bytes discarded, and serves.
+#[test]
+fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
+    let mut nodes = restart_after(3, "node-journal-torn", JOURNAL_NAME, |b| {
+        assert!(
+            b.len() > JOURNAL_HEADER_LEN,
+            "the node saved journal records"
+        );
+        b.truncate(b.len() - 5);
+    });
+    let mut client = Client::new(vec![nodes.peers[0]], Codec::default()).unwrap();
+    // The torn record may have been the decision: a put decides again, and must decide the
+    // value accepted before the crash.
+    let got = client
+        .call(KvOp::Put("r".into(), "w".into()), Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}\n{}", nodes.logs()));
+    assert!(format!("{got:?}").contains("\"v\""), "{got:?}");
+    let log = std::fs::read_to_string(nodes.log(0)).unwrap();
+    assert!(log.contains("torn last journal record"), "{log}");
+    assert!(log.contains("storage.journal"), "{log}");
+    assert!(log.contains("bytes="), "{log}");
+    assert!(
+        nodes.children[0]
+            .as_mut()
+            .unwrap()
+            .try_wait()
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A step's save happens before its messages: when the save fails, the node stops with the error

@@ -9,6 +9,7 @@
 //! - [`multi_paxos`]: Multi-Paxos (Paxos Made Simple §3), a replicated key-value log.
 //! - [`raft`]: Raft (Ongaro and Ousterhout, 2014), Figure 2 rule by rule, with a key-value state
 //!   machine.
+//! - [`shared_vec`]: a vector cheap to clone, append to and compare (Raft's logs).
 #![deny(missing_docs)]
 
 pub mod cluster;
@@ -16,3 +17,4 @@ pub mod kv;
 pub mod multi_paxos;
 pub mod paxos;
 pub mod raft;
+pub mod shared_vec;

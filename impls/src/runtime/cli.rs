@@ -249,7 +249,10 @@ pub fn node(protocol: &str, args: NodeArgs) -> ExitCode {
     }
 }
 
-fn node_with<S: Served>(args: NodeArgs) -> ExitCode {
+fn node_with<S: Served>(args: NodeArgs) -> ExitCode
+where
+    super::served::ActorStorage<S>: super::journal::Journaled,
+{
     let codec = match codec(&args.net.key_file) {
         Ok(c) => c,
         Err(code) => return code,

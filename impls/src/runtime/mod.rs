@@ -2,7 +2,9 @@
 //!
 //! - [`served`]: what a protocol provides to be served ([`served::Served`]) and the adapters.
 //! - [`node`]: one server's event loop (storage, timers, the receive path, sends).
-//! - [`storage`]: durable, checksummed storage that refuses damaged files.
+//! - [`storage`]: durable, checksummed storage (a snapshot and a write-ahead journal) that
+//!   refuses damaged files.
+//! - [`journal`]: what a journal record holds (the change between two saved storages).
 //! - [`codec`]: the validated, versioned, optionally authenticated wire format.
 //! - [`transport`]: the socket, counters and fault injection.
 //! - [`client`]: the client (leader discovery, redirects, retries with a deadline).
@@ -15,6 +17,7 @@ pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod history;
+pub mod journal;
 pub mod node;
 pub mod served;
 pub mod storage;

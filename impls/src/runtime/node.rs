@@ -9,6 +9,7 @@
 //! step: the state, the storage and the network are left as they were, and it is counted.
 
 use super::codec::{self, Codec, Kind, WireReply, WireRequest};
+use super::journal::Journaled;
 use super::served::{ActorMsg, ActorStorage, Served, addr, id};
 use super::storage::{StorageError, Store};
 use super::transport::{Counters, Faults, Transport};
@@ -118,14 +119,19 @@ pub enum Received {
 }
 
 /// A running server.
-pub struct Node<S: Served> {
+pub struct Node<S: Served>
+where
+    ActorStorage<S>: Journaled,
+{
     actor: S::Actor,
     me: Id,
     addr: SocketAddrV4,
     peers: Vec<SocketAddrV4>,
     state: <S::Actor as Actor>::State,
-    store: Store,
-    saved: Option<ActorStorage<S>>,
+    /// The storage, which also keeps the value saved last (the base of the next journal
+    /// record). The node keeps no other copy: one sharing the actor's `Arc`s would make the
+    /// actor's next `Arc::make_mut` copy a whole Raft log.
+    store: Store<ActorStorage<S>>,
     timers: HashMap<<S::Actor as Actor>::Timer, Instant>,
     randoms: BTreeMap<String, <S::Actor as Actor>::Random>,
     codec: Codec,
@@ -136,7 +142,10 @@ pub struct Node<S: Served> {
     started: Instant,
 }
 
-impl<S: Served> Node<S> {
+impl<S: Served> Node<S>
+where
+    ActorStorage<S>: Journaled,
+{
     /// Binds the node's address, loads its storage (an error if it is damaged) and starts the
     /// actor.
     pub fn start(cfg: NodeConfig) -> Result<Self, NodeError> {
@@ -150,10 +159,14 @@ impl<S: Served> Node<S> {
     pub fn with_socket(cfg: NodeConfig, socket: UdpSocket) -> Result<Self, NodeError> {
         cfg.validate().map_err(NodeError::Config)?;
         let addr = cfg.addr();
-        let store = Store::open(&cfg.data, S::NAME, addr)?;
+        let mut store = Store::open(&cfg.data, S::NAME, addr)?;
         let saved: Option<ActorStorage<S>> = store.load()?;
         match &saved {
-            Some(s) => tracing::info!(file = %store.path().display(), storage = ?s, "recovered"),
+            Some(s) => {
+                // The whole storage only at debug level: a long-running Raft node's is megabytes.
+                tracing::info!(file = %store.path().display(), "recovered");
+                tracing::debug!(storage = ?s, "recovered storage");
+            }
             None => tracing::info!(file = %store.path().display(), "no storage file: a fresh node"),
         }
         let me = id(addr);
@@ -169,7 +182,6 @@ impl<S: Served> Node<S> {
             peers: cfg.peers,
             state,
             store,
-            saved,
             timers: HashMap::new(),
             randoms: BTreeMap::new(),
             codec: cfg.codec,
@@ -195,7 +207,7 @@ impl<S: Served> Node<S> {
 
     /// The storage last saved (or recovered).
     pub fn saved(&self) -> Option<&ActorStorage<S>> {
-        self.saved.as_ref()
+        self.store.last()
     }
 
     /// The actor's state.
@@ -203,9 +215,14 @@ impl<S: Served> Node<S> {
         &self.state
     }
 
-    /// The storage file.
+    /// The storage's snapshot file.
     pub fn storage_path(&self) -> &std::path::Path {
         self.store.path()
+    }
+
+    /// The storage's journal file.
+    pub fn journal_path(&self) -> &std::path::Path {
+        self.store.journal_path()
     }
 
     /// Handles one datagram from `src`: validates it, and delivers it to the actor if it is a
@@ -346,12 +363,11 @@ impl<S: Served> Node<S> {
             _ => None,
         });
         if let Some(storage) = last_save
-            && self.saved.as_ref() != Some(storage)
+            && let Some(bytes) = self.store.save(storage)?
         {
-            let bytes = self.store.save(storage)?;
             self.counters.saves += 1;
+            self.counters.snapshots = self.store.snapshots();
             tracing::debug!(bytes, ?storage, "saved");
-            self.saved = Some(storage.clone());
         }
         let now = Instant::now();
         let mut sends = Vec::new();

@@ -1,37 +1,85 @@
-//! Durable storage of an actor's `Storage`: one checksummed file per node, replaced atomically.
+//! Durable storage of an actor's `Storage`: a checksummed snapshot, replaced atomically now and
+//! then, and an append-only journal of the changes saved since ([`Journaled`] deltas).
 //!
-//! A save writes a temporary file, fsyncs it, renames it over the old one and fsyncs the
-//! directory, so that after a crash the file holds either the old or the new content, whole.
-//! Loading tells three cases apart: no file (a fresh node), a valid file, and a file that is
-//! corrupt, truncated or someone else's — an error naming the file, never a silent reset (a
-//! Raft node that forgot its vote would break Election Safety).
+//! A save appends one record (the change since the last save) to the journal and syncs it
+//! (`fdatasync`) before it returns, so its cost follows the size of the change, not of the
+//! storage. When the journal has grown larger than the snapshot (and than
+//! [`COMPACT_MIN_BYTES`]), the save writes a new snapshot instead — a temporary file, fsynced,
+//! renamed over the old one, the directory fsynced — and starts a new, empty journal the same
+//! way; the cost of a snapshot is paid once per snapshot-sized amount of journal, so the
+//! amortized cost of a save does not grow with the storage.
+//!
+//! Loading = the snapshot, then the journal's records replayed in order. It tells apart: no
+//! files (a fresh node); valid files; a torn last record (a crash in the middle of an append:
+//! the save it belonged to never returned, so nothing that depended on it was sent) — discarded
+//! with a warning, the journal cut back to its last whole record; and everything else that is
+//! damaged, missing or someone else's — an error naming the file, never a silent reset (a Raft
+//! node that forgot its vote would break Election Safety).
+//!
+//! Snapshot `storage.ballot`:
 //!
 //! ```text
 //! offset  size  field
 //! 0       8     magic "BALLOTSV"
-//! 8       4     format version (1), big-endian
+//! 8       4     format version (2), big-endian
 //! 12      8     payload length, big-endian
-//! 20      32    SHA-256 of bytes 8..20 and of the payload
-//! 52      n     payload: JSON {"protocol", "node", "storage"}
+//! 20      32    SHA-256 of bytes 8..20 and of the payload: the snapshot's checksum
+//! 52      n     payload: JSON {"protocol", "node", "generation", "storage"}
+//! ```
+//!
+//! Format 1 (before the journal) is the same without `"generation"`; it loads (as generation 0,
+//! with no journal), and the first save rewrites it as a format-2 snapshot, which an older build
+//! refuses by its version instead of reading it without its journal.
+//!
+//! Journal `storage.journal`: a header naming the snapshot it extends, then records.
+//!
+//! ```text
+//! header  size  field
+//! 0       8     magic "BALLOTJL"
+//! 8       4     format version (2)
+//! 12      8     generation of the snapshot the records apply to
+//! 20      32    that snapshot's checksum
+//! 52      32    SHA-256 of bytes 8..52
+//!
+//! record  size  field
+//! 0       4     payload length n, big-endian
+//! 4       8     generation of the snapshot it applies to (the header's)
+//! 12      8     sequence number: 0 for the journal's first record, then one more each
+//! 20      8     the first 8 bytes of the SHA-256 of bytes 0..20 (the header's own check)
+//! 28      32    SHA-256 of the snapshot's checksum, bytes 0..20 and the payload
+//! 60      n     payload: JSON of the change (`Journaled::Delta`)
 //! ```
 
-use serde::de::DeserializeOwned;
+use super::journal::Journaled;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// The file's first bytes.
+/// The snapshot file's first bytes.
 pub const MAGIC: [u8; 8] = *b"BALLOTSV";
-/// The storage format version this build writes and reads.
-pub const FORMAT: u32 = 1;
-/// Bytes before the payload.
+/// The journal file's first bytes.
+pub const JOURNAL_MAGIC: [u8; 8] = *b"BALLOTJL";
+/// The storage format version this build writes (snapshot and journal).
+pub const FORMAT: u32 = 2;
+/// The format of snapshots written before the journal: still read.
+pub const FORMAT_1: u32 = 1;
+/// Bytes of the snapshot before its payload.
 pub const HEADER_LEN: usize = 52;
-/// The storage file's name inside a node's data directory.
+/// Bytes of the journal's header.
+pub const JOURNAL_HEADER_LEN: usize = 84;
+/// Bytes of a journal record before its payload.
+pub const RECORD_HEADER_LEN: usize = 60;
+/// The snapshot's name inside a node's data directory.
 pub const FILE_NAME: &str = "storage.ballot";
+/// The journal's name inside a node's data directory.
+pub const JOURNAL_NAME: &str = "storage.journal";
+/// A new snapshot is written when the journal would grow past the larger of the snapshot's
+/// size and this.
+pub const COMPACT_MIN_BYTES: u64 = 64 * 1024;
 
 /// Why a node's storage cannot be used. Every variant names the file.
 #[derive(Debug, Error)]
@@ -51,7 +99,7 @@ pub enum StorageError {
         path: PathBuf,
     },
     /// Written by a newer or older format.
-    #[error("storage {path} has format version {found}; this build reads {FORMAT}")]
+    #[error("storage {path} has format version {found}; this build reads {FORMAT_1} and {FORMAT}")]
     Format {
         /// The file.
         path: PathBuf,
@@ -79,6 +127,42 @@ pub enum StorageError {
     Checksum {
         /// The file.
         path: PathBuf,
+    },
+    /// A journal record (or the journal's header) is damaged: not a torn last record.
+    #[error(
+        "storage {path} is corrupt at byte {offset}: {reason}; refusing to start with empty state"
+    )]
+    Record {
+        /// The journal.
+        path: PathBuf,
+        /// Where the damaged header or record starts.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The journal does not extend the snapshot next to it, and is not an older one either.
+    #[error(
+        "storage {path} does not belong to the snapshot {snapshot}: {reason}; refusing to start \
+         with empty state"
+    )]
+    Mismatch {
+        /// The journal.
+        path: PathBuf,
+        /// The snapshot.
+        snapshot: PathBuf,
+        /// How they differ.
+        reason: String,
+    },
+    /// A journal without its snapshot.
+    #[error(
+        "storage {path} is missing but its journal {journal} exists; refusing to start with \
+         empty state"
+    )]
+    Missing {
+        /// The snapshot.
+        path: PathBuf,
+        /// The journal.
+        journal: PathBuf,
     },
     /// The content has the right checksum but does not parse.
     #[error("storage {path} does not parse: {reason}")]
@@ -108,23 +192,105 @@ pub enum StorageError {
     },
 }
 
-#[derive(Serialize, Deserialize)]
-struct Content<T> {
+#[derive(Serialize)]
+struct ContentOut<'a, T> {
+    protocol: &'a str,
+    node: &'a str,
+    generation: u64,
+    storage: &'a T,
+}
+
+#[derive(Deserialize)]
+struct ContentIn<T> {
     protocol: String,
     node: String,
+    #[serde(default)]
+    generation: u64,
     storage: T,
 }
 
-/// One node's storage file.
-#[derive(Clone, Debug)]
-pub struct Store {
-    dir: PathBuf,
-    path: PathBuf,
-    protocol: String,
-    node: String,
+/// A valid snapshot.
+struct Snapshot<T> {
+    format: u32,
+    generation: u64,
+    checksum: [u8; 32],
+    len: u64,
+    storage: T,
 }
 
-impl Store {
+/// What loading found in the journal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalReport {
+    /// A journal file exists.
+    pub present: bool,
+    /// It belongs to an older snapshot (a crash between writing a snapshot and starting its
+    /// journal): its records are all in the snapshot, and it was not read.
+    pub stale: bool,
+    /// Records replayed.
+    pub records: u64,
+    /// Bytes of the journal up to the end of its last whole record.
+    pub valid_len: u64,
+    /// Bytes after it: a torn last record, discarded.
+    pub torn: u64,
+}
+
+/// The storage loaded from a snapshot and its journal.
+#[derive(Debug)]
+pub struct Recovered<T> {
+    /// The storage as saved last.
+    pub storage: T,
+    /// The snapshot's format version.
+    pub format: u32,
+    /// The snapshot's generation.
+    pub generation: u64,
+    /// What the journal held.
+    pub journal: JournalReport,
+}
+
+/// The open journal, positioned after its last whole record.
+struct JournalFile {
+    file: File,
+    len: u64,
+    seq: u64,
+}
+
+/// What the store knows after a load or a save: the value saved last (the base of the next
+/// change) and where the next record goes.
+struct Active<T> {
+    last: T,
+    generation: u64,
+    checksum: [u8; 32],
+    snapshot_len: u64,
+    /// `None`: the next save starts a journal for this snapshot first.
+    journal: Option<JournalFile>,
+    /// The next save writes a snapshot (after a format-1 snapshot, or a failed append).
+    must_snapshot: bool,
+}
+
+/// One node's storage: its snapshot and journal, and the value saved last.
+pub struct Store<T> {
+    dir: PathBuf,
+    path: PathBuf,
+    journal_path: PathBuf,
+    protocol: String,
+    node: String,
+    compact_min: u64,
+    next_generation: u64,
+    snapshots: u64,
+    active: Option<Active<T>>,
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("protocol", &self.protocol)
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Journaled> Store<T> {
     /// The storage of `protocol`'s node at `node`, in `dir` (created if missing).
     pub fn open(dir: &Path, protocol: &str, node: SocketAddrV4) -> Result<Self, StorageError> {
         fs::create_dir_all(dir).map_err(|source| StorageError::Io {
@@ -134,40 +300,194 @@ impl Store {
         Ok(Self {
             dir: dir.to_path_buf(),
             path: dir.join(FILE_NAME),
+            journal_path: dir.join(JOURNAL_NAME),
             protocol: protocol.into(),
             node: node.to_string(),
+            compact_min: COMPACT_MIN_BYTES,
+            next_generation: 1,
+            snapshots: 0,
+            active: None,
         })
     }
 
-    /// The storage file.
+    /// Writes a new snapshot when the journal would pass the larger of the snapshot's size and
+    /// `bytes` (default [`COMPACT_MIN_BYTES`]); for tests that want many snapshots.
+    pub fn with_compact_min(mut self, bytes: u64) -> Self {
+        self.compact_min = bytes;
+        self
+    }
+
+    /// The snapshot file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The journal file.
+    pub fn journal_path(&self) -> &Path {
+        &self.journal_path
+    }
+
+    /// Snapshots this store has written.
+    pub fn snapshots(&self) -> u64 {
+        self.snapshots
+    }
+
+    /// The storage saved (or loaded) last.
+    pub fn last(&self) -> Option<&T> {
+        self.active.as_ref().map(|a| &a.last)
     }
 
     fn tmp_path(&self) -> PathBuf {
         self.dir.join(format!("{FILE_NAME}.tmp"))
     }
 
-    fn io(&self, path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
+    fn journal_tmp_path(&self) -> PathBuf {
+        self.dir.join(format!("{JOURNAL_NAME}.tmp"))
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
         let path = path.to_path_buf();
         move |source| StorageError::Io { path, source }
     }
 
-    /// The saved storage: `None` if there is no file (a fresh node), an error if the file is
-    /// damaged or someone else's.
-    pub fn load<T: DeserializeOwned>(&self) -> Result<Option<T>, StorageError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(&self.path)(e)),
-        };
-        self.parse(&bytes).map(Some)
+    fn read_file(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
+        match fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Self::io(path)(e)),
+        }
     }
 
-    /// Validates `bytes` as this node's storage file (what [`Self::load`] does with the file's
-    /// content).
-    pub fn parse<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, StorageError> {
-        let content: Content<T> = decode(&self.path, bytes)?;
+    /// Loads the saved storage to run the node from it, and makes the store ready to save:
+    /// `None` if there are no files (a fresh node), an error if a file is damaged, missing or
+    /// someone else's. A torn last journal record is discarded with a warning naming the file
+    /// and the byte count, and the journal is cut back to its last whole record.
+    ///
+    /// Only the node that owns the directory may call this (it may write the journal); to look
+    /// at a running node's storage, use [`Self::read`].
+    pub fn load(&mut self) -> Result<Option<T>, StorageError> {
+        let snapshot = Self::read_file(&self.path)?;
+        let journal = Self::read_file(&self.journal_path)?;
+        let Some(snapshot) = snapshot else {
+            if journal.is_some() {
+                return Err(StorageError::Missing {
+                    path: self.path.clone(),
+                    journal: self.journal_path.clone(),
+                });
+            }
+            self.active = None;
+            return Ok(None);
+        };
+        let snap = self.parse_snapshot(&snapshot)?;
+        let (generation, checksum, snapshot_len, format) =
+            (snap.generation, snap.checksum, snap.len, snap.format);
+        let (storage, report) = self.replay(snap, journal.as_deref())?;
+        let mut open = None;
+        if report.present && !report.stale {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .open(&self.journal_path)
+                .map_err(Self::io(&self.journal_path))?;
+            if report.torn > 0 {
+                tracing::warn!(
+                    file = %self.journal_path.display(),
+                    bytes = report.torn,
+                    kept = report.valid_len,
+                    records = report.records,
+                    "torn last journal record (a save interrupted by a crash, never \
+                     acknowledged): discarded, journal cut back to its last whole record"
+                );
+                file.set_len(report.valid_len)
+                    .and_then(|()| file.sync_all())
+                    .map_err(Self::io(&self.journal_path))?;
+            }
+            file.seek(SeekFrom::Start(report.valid_len))
+                .map_err(Self::io(&self.journal_path))?;
+            open = Some(JournalFile {
+                file,
+                len: report.valid_len,
+                seq: report.records,
+            });
+        } else if report.stale {
+            tracing::info!(
+                file = %self.journal_path.display(),
+                "journal of an older snapshot (a crash before its replacement): not read, \
+                 replaced at the next save"
+            );
+        }
+        self.next_generation = self.next_generation.max(generation + 1);
+        self.active = Some(Active {
+            last: storage.clone(),
+            generation,
+            checksum,
+            snapshot_len,
+            journal: open,
+            must_snapshot: format != FORMAT,
+        });
+        Ok(Some(storage))
+    }
+
+    /// The saved storage as of the last whole record, read without writing anything (a torn
+    /// last record is left in place and not counted): for looking at a running node's storage.
+    pub fn read(&self) -> Result<Option<T>, StorageError> {
+        // The node replaces its snapshot, then its journal: a reader that got the old snapshot
+        // and the new journal reads again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let snapshot = Self::read_file(&self.path)?;
+            let journal = Self::read_file(&self.journal_path)?;
+            let result = match snapshot {
+                Some(s) => self
+                    .parse_files(&s, journal.as_deref())
+                    .map(|r| Some(r.storage)),
+                None if journal.is_some() => Err(StorageError::Missing {
+                    path: self.path.clone(),
+                    journal: self.journal_path.clone(),
+                }),
+                None => Ok(None),
+            };
+            match result {
+                Err(StorageError::Mismatch { .. } | StorageError::Missing { .. })
+                    if attempt < 5 =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Validates a snapshot's bytes alone (what [`Self::load`] does with the snapshot file).
+    pub fn parse(&self, snapshot: &[u8]) -> Result<T, StorageError> {
+        self.parse_snapshot(snapshot).map(|s| s.storage)
+    }
+
+    /// Validates a snapshot and its journal (`None`: no journal file) and replays the journal:
+    /// what [`Self::load`] does with the files' bytes, without writing anything.
+    pub fn parse_files(
+        &self,
+        snapshot: &[u8],
+        journal: Option<&[u8]>,
+    ) -> Result<Recovered<T>, StorageError> {
+        let snap = self.parse_snapshot(snapshot)?;
+        let (format, generation) = (snap.format, snap.generation);
+        let (storage, journal) = self.replay(snap, journal)?;
+        Ok(Recovered {
+            storage,
+            format,
+            generation,
+            journal,
+        })
+    }
+
+    fn parse_snapshot(&self, bytes: &[u8]) -> Result<Snapshot<T>, StorageError> {
+        let (format, checksum, payload) = check_snapshot(&self.path, bytes)?;
+        let content: ContentIn<T> =
+            serde_json::from_slice(payload).map_err(|e| StorageError::Decode {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
         if content.protocol != self.protocol || content.node != self.node {
             return Err(StorageError::Owner {
                 path: self.path.clone(),
@@ -175,60 +495,376 @@ impl Store {
                 found: format!("{} {}", content.protocol, content.node),
             });
         }
-        Ok(content.storage)
+        if (format == FORMAT) != (content.generation > 0) {
+            return Err(StorageError::Decode {
+                path: self.path.clone(),
+                reason: format!(
+                    "format {format} with generation {}: format 2 snapshots have a generation, \
+                     format 1 snapshots none",
+                    content.generation
+                ),
+            });
+        }
+        Ok(Snapshot {
+            format,
+            generation: content.generation,
+            checksum,
+            len: bytes.len() as u64,
+            storage: content.storage,
+        })
     }
 
-    /// Saves `storage` durably: temporary file, fsync, rename, fsync of the directory. Returns
-    /// the file's size.
-    pub fn save<T: Serialize>(&self, storage: &T) -> Result<usize, StorageError> {
-        let content = Content {
-            protocol: self.protocol.clone(),
-            node: self.node.clone(),
+    /// Replays `journal` over the snapshot.
+    fn replay(
+        &self,
+        snap: Snapshot<T>,
+        journal: Option<&[u8]>,
+    ) -> Result<(T, JournalReport), StorageError> {
+        let mut storage = snap.storage;
+        let Some(bytes) = journal else {
+            return Ok((storage, JournalReport::default()));
+        };
+        let path = &self.journal_path;
+        let record_err = |offset: usize, reason: String| StorageError::Record {
+            path: path.clone(),
+            offset: offset as u64,
+            reason,
+        };
+        let mut report = JournalReport {
+            present: true,
+            ..JournalReport::default()
+        };
+        // The header: written whole (temporary file, then rename), so any damage is an error.
+        if bytes.len() < 8 || bytes[..8] != JOURNAL_MAGIC {
+            if bytes.len() < 8 && JOURNAL_MAGIC.starts_with(bytes) {
+                return Err(StorageError::Truncated {
+                    path: path.clone(),
+                    expected: JOURNAL_HEADER_LEN as u64,
+                    found: bytes.len() as u64,
+                });
+            }
+            return Err(StorageError::BadMagic { path: path.clone() });
+        }
+        if bytes.len() < JOURNAL_HEADER_LEN {
+            return Err(StorageError::Truncated {
+                path: path.clone(),
+                expected: JOURNAL_HEADER_LEN as u64,
+                found: bytes.len() as u64,
+            });
+        }
+        let header = &bytes[..JOURNAL_HEADER_LEN];
+        if sha256(&[&header[8..52]]) != header[52..84] {
+            return Err(record_err(
+                0,
+                "the journal header's checksum does not match it".into(),
+            ));
+        }
+        let format = be_u32(&header[8..12]);
+        if format != FORMAT {
+            return Err(StorageError::Format {
+                path: path.clone(),
+                found: format,
+            });
+        }
+        let generation = be_u64(&header[12..20]);
+        let base: [u8; 32] = header[20..52].try_into().unwrap_or([0; 32]);
+        if generation < snap.generation {
+            report.stale = true;
+            return Ok((storage, report));
+        }
+        if generation > snap.generation || base != snap.checksum {
+            return Err(StorageError::Mismatch {
+                path: path.clone(),
+                snapshot: self.path.clone(),
+                reason: if generation > snap.generation {
+                    format!(
+                        "the journal extends generation {generation}, the snapshot is generation {} \
+                         (older than its journal: replaced by an old copy?)",
+                        snap.generation
+                    )
+                } else {
+                    format!(
+                        "both are generation {generation} but the journal extends another snapshot \
+                         (checksum differs)"
+                    )
+                },
+            });
+        }
+        let mut at = JOURNAL_HEADER_LEN;
+        loop {
+            let rest = &bytes[at..];
+            if rest.is_empty() {
+                break;
+            }
+            if rest.len() < RECORD_HEADER_LEN || rest.iter().all(|b| *b == 0) {
+                // A record header cut short, or a tail of zeros (a file extended by a crash
+                // before its data was written): a torn last record.
+                report.torn = rest.len() as u64;
+                break;
+            }
+            let h = &rest[..RECORD_HEADER_LEN];
+            if sha256(&[&h[..20]])[..8] != h[20..28] {
+                return Err(record_err(
+                    at,
+                    "the record header's checksum does not match it".into(),
+                ));
+            }
+            let len = be_u32(&h[..4]) as usize;
+            let (gen_, seq) = (be_u64(&h[4..12]), be_u64(&h[12..20]));
+            if gen_ != generation || seq != report.records {
+                return Err(record_err(
+                    at,
+                    format!(
+                        "record of generation {gen_} with sequence number {seq}, expected \
+                         generation {generation} and sequence number {}",
+                        report.records
+                    ),
+                ));
+            }
+            if rest.len() - RECORD_HEADER_LEN < len {
+                // The header is whole and valid, the payload is cut short: a torn last record.
+                report.torn = rest.len() as u64;
+                break;
+            }
+            let payload = &rest[RECORD_HEADER_LEN..RECORD_HEADER_LEN + len];
+            if sha256(&[&snap.checksum, &h[..20], payload]) != h[28..60] {
+                return Err(record_err(
+                    at,
+                    "the record's SHA-256 checksum does not match its content".into(),
+                ));
+            }
+            let delta: T::Delta = serde_json::from_slice(payload)
+                .map_err(|e| record_err(at, format!("the record does not parse: {e}")))?;
+            storage
+                .apply(delta)
+                .map_err(|e| record_err(at, format!("the record does not apply: {e}")))?;
+            at += RECORD_HEADER_LEN + len;
+            report.records += 1;
+        }
+        report.valid_len = at as u64;
+        Ok((storage, report))
+    }
+
+    /// Saves `storage` durably: one journal record with the change since the last save, synced
+    /// (`fdatasync`), or now and then a new snapshot and journal. Returns the bytes written, or
+    /// `None` if `storage` equals what was saved last (nothing to write).
+    pub fn save(&mut self, storage: &T) -> Result<Option<usize>, StorageError> {
+        let Some(active) = self.active.as_mut() else {
+            return self.snapshot(storage).map(Some);
+        };
+        if active.must_snapshot {
+            return self.snapshot(storage).map(Some);
+        }
+        let Some(delta) = active.last.delta(storage) else {
+            return Ok(None);
+        };
+        let payload = serde_json::to_vec(&delta).map_err(|e| StorageError::Encode {
+            path: self.journal_path.clone(),
+            reason: e.to_string(),
+        })?;
+        let journal_len = active.journal.as_ref().map_or(0, |j| j.len);
+        let limit = active.snapshot_len.max(self.compact_min);
+        if journal_len + (RECORD_HEADER_LEN + payload.len()) as u64 > limit {
+            return self.snapshot(storage).map(Some);
+        }
+        if active.journal.is_none() {
+            let (generation, checksum) = (active.generation, active.checksum);
+            let file = self.start_journal(generation, &checksum)?;
+            if let Some(active) = self.active.as_mut() {
+                active.journal = Some(file);
+            }
+        }
+        let written = self.append(&payload)?;
+        if let Some(active) = self.active.as_mut() {
+            // For Raft, a clone sharing the actor's log chunks (`SharedVec`): no copy of the
+            // log, and the next change is found by comparing chunk pointers.
+            active
+                .last
+                .advance(storage, delta)
+                .map_err(|reason| StorageError::Encode {
+                    path: self.journal_path.clone(),
+                    reason: format!("a change does not apply to the value it came from: {reason}"),
+                })?;
+            debug_assert!(
+                active.last == *storage,
+                "a journal change does not round-trip"
+            );
+        }
+        Ok(Some(written))
+    }
+
+    /// Saves `storage` as a new snapshot and an empty journal, whatever the journal's size
+    /// (what [`Self::save`] does now and then). Returns the snapshot's size.
+    pub fn save_snapshot(&mut self, storage: &T) -> Result<usize, StorageError> {
+        self.snapshot(storage)
+    }
+
+    /// Appends one record to the open journal and syncs it. On a failure the journal may end
+    /// in a partial record: the next save writes a snapshot and a new journal.
+    fn append(&mut self, payload: &[u8]) -> Result<usize, StorageError> {
+        let path = self.journal_path.clone();
+        let Some(active) = self.active.as_mut() else {
+            return Err(StorageError::Encode {
+                path,
+                reason: "no snapshot to append to".into(),
+            });
+        };
+        let Some(journal) = active.journal.as_mut() else {
+            return Err(StorageError::Encode {
+                path,
+                reason: "no journal open".into(),
+            });
+        };
+        let len = u32::try_from(payload.len()).map_err(|_| StorageError::Encode {
+            path: path.clone(),
+            reason: format!("a record of {} bytes is too long", payload.len()),
+        })?;
+        let mut bytes = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
+        bytes.extend_from_slice(&len.to_be_bytes());
+        bytes.extend_from_slice(&active.generation.to_be_bytes());
+        bytes.extend_from_slice(&journal.seq.to_be_bytes());
+        let check = sha256(&[&bytes[..20]]);
+        bytes.extend_from_slice(&check[..8]);
+        let sum = sha256(&[&active.checksum, &bytes[..20], payload]);
+        bytes.extend_from_slice(&sum);
+        bytes.extend_from_slice(payload);
+        let result = journal
+            .file
+            .write_all(&bytes)
+            .and_then(|()| journal.file.sync_data());
+        match result {
+            Ok(()) => {
+                journal.len += bytes.len() as u64;
+                journal.seq += 1;
+                Ok(bytes.len())
+            }
+            Err(source) => {
+                active.journal = None;
+                active.must_snapshot = true;
+                Err(StorageError::Io { path, source })
+            }
+        }
+    }
+
+    /// Writes a new snapshot of `storage` (temporary file, fsync, rename, fsync of the
+    /// directory), then starts its empty journal the same way. A crash in between leaves the
+    /// new snapshot next to the old journal, which is then recognized as older and not read.
+    fn snapshot(&mut self, storage: &T) -> Result<usize, StorageError> {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        if let Some(active) = self.active.as_mut() {
+            // Whatever happens next, do not append to the old journal again.
+            active.journal = None;
+            active.must_snapshot = true;
+        }
+        let content = ContentOut {
+            protocol: &self.protocol,
+            node: &self.node,
+            generation,
             storage,
         };
         let payload = serde_json::to_vec(&content).map_err(|e| StorageError::Encode {
             path: self.path.clone(),
             reason: e.to_string(),
         })?;
-        let bytes = encode(&payload);
-        let tmp = self.tmp_path();
+        let bytes = encode(FORMAT, &payload);
+        let checksum: [u8; 32] = bytes[20..HEADER_LEN].try_into().unwrap_or([0; 32]);
+        self.write_atomically(&self.tmp_path(), &self.path, &bytes)?;
+        self.snapshots += 1;
+        let journal = self.start_journal(generation, &checksum)?;
+        self.active = Some(Active {
+            last: storage.clone(),
+            generation,
+            checksum,
+            snapshot_len: bytes.len() as u64,
+            journal: Some(journal),
+            must_snapshot: false,
+        });
+        Ok(bytes.len())
+    }
+
+    /// Replaces the journal with an empty one for the snapshot `(generation, checksum)`.
+    fn start_journal(
+        &self,
+        generation: u64,
+        checksum: &[u8; 32],
+    ) -> Result<JournalFile, StorageError> {
+        let mut header = Vec::with_capacity(JOURNAL_HEADER_LEN);
+        header.extend_from_slice(&JOURNAL_MAGIC);
+        header.extend_from_slice(&FORMAT.to_be_bytes());
+        header.extend_from_slice(&generation.to_be_bytes());
+        header.extend_from_slice(checksum);
+        let sum = sha256(&[&header[8..52]]);
+        header.extend_from_slice(&sum);
+        let file = self.write_atomically(&self.journal_tmp_path(), &self.journal_path, &header)?;
+        Ok(JournalFile {
+            file,
+            len: header.len() as u64,
+            seq: 0,
+        })
+    }
+
+    /// Writes `bytes` to `tmp`, fsyncs it, renames it to `path` and fsyncs the directory.
+    /// Returns the file, open for writing after its end.
+    fn write_atomically(
+        &self,
+        tmp: &Path,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<File, StorageError> {
         let mut file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&tmp)
-            .map_err(self.io(&tmp))?;
-        file.write_all(&bytes).map_err(self.io(&tmp))?;
-        file.sync_all().map_err(self.io(&tmp))?;
-        drop(file);
-        fs::rename(&tmp, &self.path).map_err(self.io(&self.path))?;
+            .open(tmp)
+            .map_err(Self::io(tmp))?;
+        file.write_all(bytes).map_err(Self::io(tmp))?;
+        file.sync_all().map_err(Self::io(tmp))?;
+        fs::rename(tmp, path).map_err(Self::io(path))?;
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(self.io(&self.dir))?;
-        Ok(bytes.len())
+            .map_err(Self::io(&self.dir))?;
+        Ok(file)
     }
 }
 
-fn checksum(header: &[u8], payload: &[u8]) -> [u8; 32] {
+fn be_u32(b: &[u8]) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[..4]);
+    u32::from_be_bytes(a)
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_be_bytes(a)
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(header);
-    h.update(payload);
+    for p in parts {
+        h.update(p);
+    }
     h.finalize().into()
 }
 
-/// The file's bytes for `payload`.
-pub fn encode(payload: &[u8]) -> Vec<u8> {
+/// A snapshot file's bytes for `payload`, in format `format`.
+pub fn encode(format: u32, payload: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&FORMAT.to_be_bytes());
+    bytes.extend_from_slice(&format.to_be_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_be_bytes());
-    let sum = checksum(&bytes[8..20], payload);
+    let sum = sha256(&[&bytes[8..20], payload]);
     bytes.extend_from_slice(&sum);
     bytes.extend_from_slice(payload);
     bytes
 }
 
-fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StorageError> {
+/// Checks a snapshot's header, length and checksum; returns its format, checksum and payload.
+fn check_snapshot<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<(u32, [u8; 32], &'a [u8]), StorageError> {
     let path = path.to_path_buf();
     if bytes.len() < 8 || bytes[..8] != MAGIC {
         if bytes.len() < 8 && MAGIC.starts_with(bytes) {
@@ -247,8 +883,8 @@ fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StorageEr
             found: (bytes.len() - 8) as u64,
         });
     }
-    let format = u32::from_be_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    let len = u64::from_be_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let format = be_u32(&bytes[8..12]);
+    let len = be_u64(&bytes[12..20]);
     let payload = &bytes[HEADER_LEN..];
     if payload.len() as u64 != len {
         return Err(StorageError::Truncated {
@@ -257,17 +893,15 @@ fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StorageEr
             found: payload.len() as u64,
         });
     }
-    if checksum(&bytes[8..20], payload) != bytes[20..HEADER_LEN] {
+    let checksum = sha256(&[&bytes[8..20], payload]);
+    if checksum != bytes[20..HEADER_LEN] {
         return Err(StorageError::Checksum { path });
     }
-    if format != FORMAT {
+    if format != FORMAT && format != FORMAT_1 {
         return Err(StorageError::Format {
             path,
             found: format,
         });
     }
-    serde_json::from_slice(payload).map_err(|e| StorageError::Decode {
-        path,
-        reason: e.to_string(),
-    })
+    Ok((format, checksum, payload))
 }

@@ -42,8 +42,12 @@ pub struct Counters {
     /// Server-to-server messages too long for a datagram, sent shortened instead
     /// ([`Served::shrink`](super::served::Served::shrink): Raft's AppendEntries).
     pub messages_shrunk: u64,
-    /// Durable saves (each: write, fsync, rename, fsync of the directory).
+    /// Durable saves: each appends a journal record and syncs it (`fdatasync`), or now and
+    /// then writes a new snapshot instead.
     pub saves: u64,
+    /// Of those, the saves that wrote a new snapshot (temporary file, fsync, rename, fsync of
+    /// the directory, then an empty journal the same way).
+    pub snapshots: u64,
     /// Timer expirations delivered to the actor.
     pub timeouts: u64,
     /// Handler panics (an actor bug): the step was discarded, state and storage unchanged.

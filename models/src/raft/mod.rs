@@ -43,6 +43,7 @@ use crate::kv::{
     KvStateMachine, ModelKey, ModelValue, model_ops, record_reply, record_request,
 };
 use crate::paxos::Value;
+use crate::shared_vec::SharedVec;
 use ballot_properties::kv::KvSpec;
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
@@ -219,11 +220,11 @@ pub struct RaftStorage<K, V> {
     /// `votedFor`: the server index that received this server's vote in `current_term`.
     pub voted_for: Option<u8>,
     /// `log[]`: entry `i` (1-based) is `log[i - 1]`.
-    pub log: Arc<Vec<LogEntry<K, V>>>,
+    pub log: SharedVec<LogEntry<K, V>>,
     /// The decision log: every entry applied, with its index, oldest first.
-    pub applied: Arc<Vec<(Slot, Entry<K, V>)>>,
+    pub applied: SharedVec<(Slot, Entry<K, V>)>,
     /// Ghost: for each applied entry, its term and the term in which it was applied.
-    pub applied_terms: Arc<Vec<Applied>>,
+    pub applied_terms: SharedVec<Applied>,
 }
 
 impl<K, V> RaftStorage<K, V> {
@@ -269,7 +270,7 @@ pub enum Role {
 }
 
 /// A server's state: persistent and volatile.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ServerState<K, V> {
     /// Persistent state, saved before replying.
     pub durable: RaftStorage<K, V>,
@@ -281,6 +282,112 @@ pub struct ServerState<K, V> {
     /// Ghost, for Leader Append-Only: set if, while this server was leader, a step changed its
     /// log other than by appending. Only a mutant sets it.
     pub leader_overwrote: bool,
+    /// The state machine: the applied entries replayed, kept so that a step does not replay
+    /// them all again. A cache: it takes no part in comparisons, hashing, `Debug` or
+    /// serialization.
+    #[serde(skip)]
+    pub sm: SmCache,
+}
+
+impl<K: Debug, V: Debug> Debug for ServerState<K, V> {
+    /// What `#[derive(Debug)]` prints, without the state machine cache.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerState")
+            .field("durable", &self.durable)
+            .field("role", &self.role)
+            .field("commit_index", &self.commit_index)
+            .field("leader_overwrote", &self.leader_overwrote)
+            .finish()
+    }
+}
+
+/// A server's key-value state machine, derived from its applied entries ([`state_machine`])
+/// and kept with its state so that it is built once, then updated entry by entry. Every cache
+/// is equal to every other: a state's identity is its other fields.
+#[derive(Clone, Default)]
+pub struct SmCache(Option<Arc<dyn std::any::Any + Send + Sync>>);
+
+impl SmCache {
+    /// The state machine of `durable`'s applied entries, built now if it is not cached.
+    pub fn get<K: Value, V: Value>(
+        &mut self,
+        durable: &RaftStorage<K, V>,
+    ) -> &KvStateMachine<K, V> {
+        let cached = self
+            .0
+            .as_ref()
+            .is_some_and(|a| a.is::<KvStateMachine<K, V>>());
+        if !cached {
+            self.0 = Some(Arc::new(state_machine(durable)));
+        }
+        match self
+            .0
+            .as_ref()
+            .and_then(|a| a.downcast_ref::<KvStateMachine<K, V>>())
+        {
+            Some(sm) => sm,
+            None => unreachable!("the cache was just filled with this state machine"),
+        }
+    }
+
+    /// The state machine of `durable`'s applied entries, built now if it is not cached (or is
+    /// shared with another state: then copied, a map of a few keys).
+    pub fn get_mut<K: Value, V: Value>(
+        &mut self,
+        durable: &RaftStorage<K, V>,
+    ) -> &mut KvStateMachine<K, V> {
+        let cached = self
+            .0
+            .as_ref()
+            .and_then(|a| a.downcast_ref::<KvStateMachine<K, V>>());
+        let own = match cached {
+            Some(_) if self.0.as_ref().is_some_and(|a| Arc::strong_count(a) == 1) => None,
+            Some(sm) => Some(sm.clone()),
+            None => Some(state_machine(durable)),
+        };
+        if let Some(sm) = own {
+            self.0 = Some(Arc::new(sm));
+        }
+        let Some(sm) = self
+            .0
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .and_then(|a| a.downcast_mut::<KvStateMachine<K, V>>())
+        else {
+            unreachable!("the cache was just made this state's own state machine")
+        };
+        sm
+    }
+}
+
+impl PartialEq for SmCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SmCache {}
+
+impl PartialOrd for SmCache {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SmCache {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl std::hash::Hash for SmCache {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl Debug for SmCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SmCache")
+    }
 }
 
 impl<K, V> ServerState<K, V> {

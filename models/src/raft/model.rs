@@ -294,7 +294,7 @@ pub fn log_matching(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     let all: Vec<_> = servers(m, s).collect();
     for (a, sa) in &all {
         for (b, sb) in all.iter().filter(|(b, _)| b > a) {
-            let (la, lb) = (&sa.durable.log, &sb.durable.log);
+            let (la, lb) = (sa.durable.log.as_slice(), sb.durable.log.as_slice());
             let common = la.len().min(lb.len());
             if let Some(i) = (0..common).rev().find(|&i| la[i].term == lb[i].term)
                 && la[..=i] != lb[..=i]
@@ -414,7 +414,7 @@ impl ConsensusView for View<'_> {
 
     fn decision_log(&self, server: usize) -> &[(Slot, Self::Value)] {
         match &*self.1.actor_states[server] {
-            RaftState::Server(s) => &s.durable.applied,
+            RaftState::Server(s) => s.durable.applied.as_slice(),
             RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
         }
     }

@@ -82,6 +82,7 @@ impl RaftServer {
             durable,
             role: Role::Follower { leader: None },
             leader_overwrote: false,
+            sm: SmCache::default(),
         };
         if self.wants_election_timer(&s) {
             o.set_timer(RaftTimer::Election, election_timeout());
@@ -207,7 +208,7 @@ impl RaftServer {
             && s.commit_index < s.durable.last_log_index()
             && s.durable.log.len() < self.max_log as usize
         {
-            Arc::make_mut(&mut s.durable.log).push(LogEntry {
+            s.durable.log.push(LogEntry {
                 term: s.durable.current_term,
                 entry: Entry::Noop,
             });
@@ -243,7 +244,7 @@ impl RaftServer {
                 term: s.durable.current_term,
                 prev_log_index,
                 prev_log_term,
-                entries: Arc::new(s.durable.log[prev_log_index as usize..].to_vec()),
+                entries: Arc::new(s.durable.log.to_vec_from(prev_log_index as usize)),
                 leader_commit: s.commit_index,
             },
         );
@@ -313,14 +314,14 @@ impl RaftServer {
                     // Already stored (Log Matching: same index and term, same entry).
                 }
                 Some(_) => {
-                    Arc::make_mut(&mut s.durable.log).truncate(i);
-                    Arc::make_mut(&mut s.durable.log).push(e);
+                    s.durable.log.truncate(i);
+                    s.durable.log.push(e);
                 }
-                None => Arc::make_mut(&mut s.durable.log).push(e),
+                None => s.durable.log.push(e),
             }
         }
         if self.has(RaftBug::TruncateWithoutConflict) {
-            Arc::make_mut(&mut s.durable.log).truncate(last_new);
+            s.durable.log.truncate(last_new);
         }
         if leader_commit > s.commit_index {
             s.commit_index = s.commit_index.max(leader_commit.min(last_new as Index));
@@ -422,21 +423,23 @@ impl RaftServer {
         if s.durable.applied.len() >= upto {
             return;
         }
-        let mut sm = state_machine(&s.durable);
-        while s.durable.applied.len() < upto {
-            let index = s.durable.applied.len() + 1;
-            let LogEntry { term, entry } = s.durable.log[index - 1].clone();
+        let leader = s.is_leader();
+        let ServerState { durable, sm, .. } = s;
+        let sm = sm.get_mut(durable);
+        while durable.applied.len() < upto {
+            let index = durable.applied.len() + 1;
+            let LogEntry { term, entry } = durable.log[index - 1].clone();
             let ret = sm.apply(&entry, true);
-            if let (Entry::Cmd(cmd), Some(ret), true) = (&entry, ret, s.is_leader()) {
+            if let (Entry::Cmd(cmd), Some(ret), true) = (&entry, ret, leader) {
                 o.send(
                     cmd.client,
                     RaftMsg::Reply(ClientReply::Done { req: cmd.req, ret }),
                 );
             }
-            Arc::make_mut(&mut s.durable.applied).push((index as Slot, entry));
-            Arc::make_mut(&mut s.durable.applied_terms).push(Applied {
+            durable.applied.push((index as Slot, entry));
+            durable.applied_terms.push(Applied {
                 term,
-                at: s.durable.current_term,
+                at: durable.current_term,
             });
         }
     }
@@ -470,8 +473,7 @@ impl RaftServer {
             Role::Leader { .. } => {}
         }
         let req = request.req;
-        let sm = state_machine(&s.durable);
-        if let Some(ret) = sm.answered(client, req) {
+        if let Some(ret) = s.sm.get(&s.durable).answered(client, req) {
             o.send(
                 client,
                 RaftMsg::Reply(ClientReply::Done {
@@ -490,7 +492,7 @@ impl RaftServer {
             // log bound is reached.
             return;
         }
-        Arc::make_mut(&mut s.durable.log).push(LogEntry {
+        s.durable.log.push(LogEntry {
             term: s.durable.current_term,
             entry: Entry::Cmd(cmd),
         });
@@ -676,8 +678,8 @@ enum Event {
     Other,
 }
 
-/// The state machine of a server: its applied entries, applied again to an empty map (it is
-/// small in the model; a real server would keep it).
+/// The state machine of a server: its applied entries, applied again to an empty map. A server
+/// builds it once and keeps it updated ([`ServerState::sm`]).
 pub fn state_machine<K: Value, V: Value>(durable: &RaftStorage<K, V>) -> KvStateMachine<K, V> {
     let mut sm = KvStateMachine::default();
     for (_, e) in durable.applied.iter() {

@@ -27,9 +27,9 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
             voted_for: self.voted_for.map(|v| rewrite_server_index(v, plan)),
             // Entries name clients only, and clients keep their ids under server symmetry
             // (`cluster::server_symmetry`): the logs are shared, not copied.
-            log: Arc::clone(&self.log),
-            applied: Arc::clone(&self.applied),
-            applied_terms: Arc::clone(&self.applied_terms),
+            log: self.log.clone(),
+            applied: self.applied.clone(),
+            applied_terms: self.applied_terms.clone(),
         }
     }
 }
@@ -62,6 +62,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftState<K, V> {
                 role: s.role.rewrite(plan),
                 commit_index: s.commit_index,
                 leader_overwrote: s.leader_overwrote,
+                sm: s.sm.clone(),
             }),
             RaftState::Client(c) => RaftState::Client(c.rewrite(plan)),
         }

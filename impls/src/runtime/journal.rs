@@ -1,0 +1,259 @@
+//! What a journal record holds: the change from one saved storage to the next ([`Journaled`]).
+//!
+//! A node's storage is a struct of a few small fields and a few long vectors (a Raft log, the
+//! entries applied, a Multi-Paxos vote per slot). Between two saves, a vector changes at its end:
+//! entries are appended, or (Raft, on a conflict) the log is cut and new entries follow, or
+//! (Multi-Paxos) a vote is replaced or inserted near the end. A [`VecDelta`] says it as "keep the
+//! first `keep` items, then push these": it is found by comparing the two vectors (item by
+//! item, or for Raft's [`SharedVec`]s chunk by chunk by pointer; no serialization), and it is as
+//! long as what changed. A record of [`Store`](super::storage::Store)'s journal is one delta: the
+//! small fields whole, and one `VecDelta` per vector that changed.
+//!
+//! The protocol-specific part is one impl per storage type: Raft's and Multi-Paxos's list their
+//! vectors; Paxos's storage, small, is written whole in each record.
+
+use ballot_models::kv::{Entry, KvStateMachine};
+use ballot_models::multi_paxos::{MpStorage, SlotSet, Vote};
+use ballot_models::paxos::{Ballot, PaxosStorage, Value};
+use ballot_models::raft::{Applied, LogEntry, RaftStorage, Term};
+use ballot_models::shared_vec::SharedVec;
+use ballot_properties::Slot;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A storage type that the journal saves as changes.
+///
+/// The contract, checked by a property test: for any `a` and `b`, `a.delta(b)` is `None` if and
+/// only if `a == b`, and applying `Some(d)` to a copy of `a` gives exactly `b`.
+pub trait Journaled: Clone + PartialEq + Serialize + DeserializeOwned {
+    /// What a journal record holds.
+    type Delta: Serialize + DeserializeOwned;
+
+    /// The change from `self` (the storage saved last) to `next`; `None` if they are equal.
+    fn delta(&self, next: &Self) -> Option<Self::Delta>;
+
+    /// Applies a change computed by [`Self::delta`] on an equal value. An error (a record that
+    /// does not fit this value, e.g. keeping more items than there are) says why.
+    fn apply(&mut self, delta: Self::Delta) -> Result<(), String>;
+
+    /// Makes `self` (the value saved last) equal to `next`, whose change from `self` is `delta`,
+    /// once that change is saved. By default a clone of `next`: cheap for small storages and
+    /// for Raft's, whose logs share their chunks ([`SharedVec`]); a storage with long plain
+    /// vectors applies the change instead.
+    fn advance(&mut self, next: &Self, delta: Self::Delta) -> Result<(), String> {
+        let _ = delta;
+        *self = next.clone();
+        Ok(())
+    }
+}
+
+/// The change of one vector: keep its first `keep` items, then push `push`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VecDelta<T> {
+    /// Items kept from the previous vector, a prefix.
+    pub keep: usize,
+    /// Items that follow them.
+    pub push: Vec<T>,
+}
+
+impl<T: Clone + PartialEq> VecDelta<T> {
+    /// The change from `prev` to `next` (`None` if they are equal): the longest common prefix
+    /// is kept, the rest of `next` pushed. Costs one comparison per item of the common prefix.
+    pub fn between(prev: &[T], next: &[T]) -> Option<Self> {
+        let keep = prev.iter().zip(next).take_while(|(a, b)| a == b).count();
+        if keep == prev.len() && keep == next.len() {
+            return None;
+        }
+        Some(Self {
+            keep,
+            push: next[keep..].to_vec(),
+        })
+    }
+
+    /// Applies the change to `v`.
+    pub fn apply(self, v: &mut Vec<T>) -> Result<(), String> {
+        if self.keep > v.len() {
+            return Err(format!(
+                "the record keeps {} items of a vector of {}",
+                self.keep,
+                v.len()
+            ));
+        }
+        v.truncate(self.keep);
+        v.extend(self.push);
+        Ok(())
+    }
+
+    /// [`Self::between`] on [`SharedVec`]s: chunks they share are skipped by pointer.
+    pub fn between_shared(prev: &SharedVec<T>, next: &SharedVec<T>) -> Option<Self> {
+        if prev.ptr_eq(next) {
+            return None;
+        }
+        let keep = prev.common_prefix(next);
+        if keep == prev.len() && keep == next.len() {
+            return None;
+        }
+        Some(Self {
+            keep,
+            push: next.to_vec_from(keep),
+        })
+    }
+
+    /// [`Self::apply`] to a [`SharedVec`].
+    pub fn apply_shared(delta: Option<Self>, v: &mut SharedVec<T>) -> Result<(), String> {
+        let Some(d) = delta else {
+            return Ok(());
+        };
+        if d.keep > v.len() {
+            return Err(format!(
+                "the record keeps {} items of a vector of {}",
+                d.keep,
+                v.len()
+            ));
+        }
+        v.truncate(d.keep);
+        for item in d.push {
+            v.push(item);
+        }
+        Ok(())
+    }
+}
+
+// Paxos: a ballot, an accepted proposal, a round and (at most one) decision.
+impl<V: Value + Serialize + DeserializeOwned> Journaled for PaxosStorage<V> {
+    type Delta = Self;
+
+    fn delta(&self, next: &Self) -> Option<Self> {
+        (self != next).then(|| next.clone())
+    }
+
+    fn apply(&mut self, delta: Self) -> Result<(), String> {
+        *self = delta;
+        Ok(())
+    }
+}
+
+// The exactly-once key-value state machine, whole (the runtime's stand-in protocol in the tests
+// saves it as its storage).
+impl<K, V> Journaled for KvStateMachine<K, V>
+where
+    K: Clone + Ord + PartialEq + Serialize + DeserializeOwned,
+    V: Clone + PartialEq + Serialize + DeserializeOwned,
+    KvStateMachine<K, V>: Clone + PartialEq + Serialize + DeserializeOwned,
+{
+    type Delta = Self;
+
+    fn delta(&self, next: &Self) -> Option<Self> {
+        (self != next).then(|| next.clone())
+    }
+
+    fn apply(&mut self, delta: Self) -> Result<(), String> {
+        *self = delta;
+        Ok(())
+    }
+}
+
+/// A Raft record: `currentTerm` and `votedFor` whole, the log and the applied entries as
+/// changes (absent: unchanged).
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, V: Serialize"))]
+#[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
+pub struct RaftDelta<K, V> {
+    current_term: Term,
+    voted_for: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log: Option<VecDelta<LogEntry<K, V>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    applied: Option<VecDelta<(Slot, Entry<K, V>)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    applied_terms: Option<VecDelta<Applied>>,
+}
+
+impl<K, V> Journaled for RaftStorage<K, V>
+where
+    K: Value + Serialize + DeserializeOwned,
+    V: Value + Serialize + DeserializeOwned,
+{
+    type Delta = RaftDelta<K, V>;
+
+    fn delta(&self, next: &Self) -> Option<Self::Delta> {
+        let d = RaftDelta {
+            current_term: next.current_term,
+            voted_for: next.voted_for,
+            log: VecDelta::between_shared(&self.log, &next.log),
+            applied: VecDelta::between_shared(&self.applied, &next.applied),
+            applied_terms: VecDelta::between_shared(&self.applied_terms, &next.applied_terms),
+        };
+        let same = d.current_term == self.current_term
+            && d.voted_for == self.voted_for
+            && d.log.is_none()
+            && d.applied.is_none()
+            && d.applied_terms.is_none();
+        (!same).then_some(d)
+    }
+
+    fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
+        self.current_term = d.current_term;
+        self.voted_for = d.voted_for;
+        VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))?;
+        VecDelta::apply_shared(d.applied, &mut self.applied)
+            .map_err(|e| format!("applied: {e}"))?;
+        VecDelta::apply_shared(d.applied_terms, &mut self.applied_terms)
+            .map_err(|e| format!("applied_terms: {e}"))
+    }
+}
+
+/// A Multi-Paxos record: the promise and the executed slots whole, the votes (sorted by slot:
+/// a vote is replaced or inserted, usually near the end) and the log as changes.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, V: Serialize"))]
+#[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
+pub struct MpDelta<K, V> {
+    promised: Option<Ballot>,
+    executed: SlotSet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    votes: Option<VecDelta<Vote<K, V>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log: Option<VecDelta<(Slot, Entry<K, V>)>>,
+}
+
+impl<K, V> Journaled for MpStorage<K, V>
+where
+    K: Value + Serialize + DeserializeOwned,
+    V: Value + Serialize + DeserializeOwned,
+{
+    type Delta = MpDelta<K, V>;
+
+    fn delta(&self, next: &Self) -> Option<Self::Delta> {
+        let d = MpDelta {
+            promised: next.promised,
+            executed: next.executed,
+            votes: VecDelta::between(&self.votes, &next.votes),
+            log: VecDelta::between(&self.log, &next.log),
+        };
+        let same = d.promised == self.promised
+            && d.executed == self.executed
+            && d.votes.is_none()
+            && d.log.is_none();
+        (!same).then_some(d)
+    }
+
+    /// Applies the change: a clone would copy every vote and log entry.
+    fn advance(&mut self, next: &Self, delta: Self::Delta) -> Result<(), String> {
+        let _ = next;
+        self.apply(delta)
+    }
+
+    fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
+        self.promised = d.promised;
+        self.executed = d.executed;
+        if let Some(v) = d.votes {
+            v.apply(&mut self.votes)
+                .map_err(|e| format!("votes: {e}"))?;
+        }
+        if let Some(l) = d.log {
+            l.apply(&mut self.log).map_err(|e| format!("log: {e}"))?;
+        }
+        Ok(())
+    }
+}
