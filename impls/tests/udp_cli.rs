@@ -79,6 +79,9 @@ fn cluster_client_and_ctrl_c() {
         "{}",
         stderr(&cas)
     );
+    // A majority saved (promise, vote) before the value was decided. The third node may have
+    // missed every message (sent before its process bound its port, say): Paxos sends nothing
+    // after a decision, and that node learns it only when asked.
     let stats = ballot(&["client", "--peers", &peers, "stats"]);
     assert_eq!(stats.status.code(), Some(0));
     let lines: Vec<serde_json::Value> = stdout(&stats)
@@ -86,11 +89,11 @@ fn cluster_client_and_ctrl_c() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 3);
-    assert!(
-        lines
-            .iter()
-            .all(|s| s["counters"]["saves"].as_u64() > Some(0))
-    );
+    let saved = lines
+        .iter()
+        .filter(|s| s["counters"]["saves"].as_u64() > Some(0))
+        .count();
+    assert!(saved >= 2, "{lines:?}");
 
     // Ctrl-C: the cluster stops its nodes and exits 0; their ports are free again.
     sigint(cluster.0.id());

@@ -24,7 +24,7 @@ fn multi_paxos_survives_leader_kills_with_loss_and_duplication() {
 fn storage(nodes: &Nodes, i: usize) -> MpStorage<String, String> {
     Store::open(&nodes.data(i), "multi-paxos", nodes.peers[i])
         .unwrap()
-        .load()
+        .read()
         .unwrap()
         .unwrap_or_default()
 }
