@@ -118,7 +118,7 @@ fn mp_step(s: &mut MpStorage<String, String>, op: &MpOp, n: u64) {
                 entry: cmd(1, n, *v),
             };
             match s.votes.binary_search_by_key(slot, |v| v.slot) {
-                Ok(i) => s.votes[i] = vote,
+                Ok(i) => s.votes.set(i, vote),
                 Err(i) => s.votes.insert(i, vote),
             }
         }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A key in the model: one or two keys are enough to expose every bug.
@@ -58,6 +59,96 @@ pub struct KvStateMachine<K: Ord, V> {
     /// The first request this replica applied a second time. Only a mutant without
     /// deduplication sets it; Integrity reads it.
     pub reapplied: Option<(Id, RequestId)>,
+}
+
+/// A server's key-value state machine, derived from the entries it executed (Raft's applied
+/// entries, Multi-Paxos's decision log) and kept with its state so that it is built once, then
+/// updated entry by entry. Every cache is equal to every other: a state's identity is its other
+/// fields (it takes no part in comparisons, hashing, `Debug` or serialization).
+#[derive(Clone, Default)]
+pub struct SmCache(Option<Arc<dyn std::any::Any + Send + Sync>>);
+
+impl SmCache {
+    /// The state machine, built by `build` now if it is not cached.
+    pub fn get_or<K: Ord + Send + Sync + 'static, V: Send + Sync + 'static>(
+        &mut self,
+        build: impl FnOnce() -> KvStateMachine<K, V>,
+    ) -> &KvStateMachine<K, V> {
+        let cached = self
+            .0
+            .as_ref()
+            .is_some_and(|a| a.is::<KvStateMachine<K, V>>());
+        if !cached {
+            self.0 = Some(Arc::new(build()));
+        }
+        match self
+            .0
+            .as_ref()
+            .and_then(|a| a.downcast_ref::<KvStateMachine<K, V>>())
+        {
+            Some(sm) => sm,
+            None => unreachable!("the cache was just filled with this state machine"),
+        }
+    }
+
+    /// The state machine, to update: built by `build` now if it is not cached (or copied if
+    /// it is shared with another state: a map of a few keys).
+    pub fn get_mut_or<K: Ord + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'static>(
+        &mut self,
+        build: impl FnOnce() -> KvStateMachine<K, V>,
+    ) -> &mut KvStateMachine<K, V> {
+        let cached = self
+            .0
+            .as_ref()
+            .and_then(|a| a.downcast_ref::<KvStateMachine<K, V>>());
+        let own = match cached {
+            Some(_) if self.0.as_ref().is_some_and(|a| Arc::strong_count(a) == 1) => None,
+            Some(sm) => Some(sm.clone()),
+            None => Some(build()),
+        };
+        if let Some(sm) = own {
+            self.0 = Some(Arc::new(sm));
+        }
+        let Some(sm) = self
+            .0
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .and_then(|a| a.downcast_mut::<KvStateMachine<K, V>>())
+        else {
+            unreachable!("the cache was just made this state's own state machine")
+        };
+        sm
+    }
+}
+
+impl PartialEq for SmCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SmCache {}
+
+impl PartialOrd for SmCache {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SmCache {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl std::hash::Hash for SmCache {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl Debug for SmCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmCache")
+    }
 }
 
 impl<K: Ord, V> Default for KvStateMachine<K, V> {

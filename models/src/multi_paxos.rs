@@ -40,9 +40,10 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, model_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, SmCache, model_ops, record_reply, record_request,
 };
 pub use crate::paxos::{Ballot, Value};
+use crate::shared_vec::SharedVec;
 use ballot_properties::kv::{KvOp, KvSpec};
 use ballot_properties::linearizability::{ClientHistory, ClientId, RequestId};
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
@@ -269,11 +270,12 @@ pub struct MpStorage<K, V> {
     /// Acceptor: the highest ballot promised (P1a); also the highest ballot this server used as
     /// a leader, so a recovered leader never reuses a ballot.
     pub promised: Option<Ballot>,
-    /// Acceptor: its vote in every slot it accepted a proposal for, sorted by slot.
-    pub votes: Vec<Vote<K, V>>,
+    /// Acceptor: its vote in every slot it accepted a proposal for, sorted by slot (shared in
+    /// chunks: a step that adds or replaces a vote near the end copies little).
+    pub votes: SharedVec<Vote<K, V>>,
     /// Replica: the decision events, oldest first — `(i, entry)` when the state machine executed
     /// `entry` as its `i`-th entry. The state machine is this log replayed.
-    pub log: Vec<(Slot, Entry<K, V>)>,
+    pub log: SharedVec<(Slot, Entry<K, V>)>,
     /// Replica: the Paxos slots executed (`0..log.len()` for a correct replica).
     pub executed: SlotSet,
 }
@@ -282,8 +284,8 @@ impl<K, V> Default for MpStorage<K, V> {
     fn default() -> Self {
         Self {
             promised: None,
-            votes: Vec::new(),
-            log: Vec::new(),
+            votes: SharedVec::new(),
+            log: SharedVec::new(),
             executed: SlotSet::default(),
         }
     }
@@ -293,7 +295,7 @@ impl<K: Value, V: Value> MpStorage<K, V> {
     /// The state machine after executing the log (with or without request deduplication).
     pub fn state_machine(&self, dedup: bool) -> KvStateMachine<K, V> {
         let mut sm = KvStateMachine::default();
-        for (_, entry) in &self.log {
+        for (_, entry) in self.log.iter() {
             sm.apply(entry, dedup);
         }
         sm
@@ -352,7 +354,7 @@ impl<K, V> Role<K, V> {
 }
 
 /// A server: acceptor, proposer (leader) and learner, plus the replica that executes the log.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ServerState<K, V> {
     /// Saved before every reply that depends on it.
     pub durable: MpStorage<K, V>,
@@ -361,6 +363,21 @@ pub struct ServerState<K, V> {
     /// Volatile: chosen entries learned but not executed yet (an earlier slot is still
     /// unknown), sorted by slot.
     pub pending: Vec<(Slot, Entry<K, V>)>,
+    /// The state machine: the decision log replayed, kept so that a step does not replay it
+    /// all again (a cache outside comparisons, hashing, `Debug` and serialization).
+    #[serde(skip)]
+    pub sm: SmCache,
+}
+
+impl<K: Debug, V: Debug> Debug for ServerState<K, V> {
+    /// What `#[derive(Debug)]` prints, without the state machine cache.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState")
+            .field("durable", &self.durable)
+            .field("role", &self.role)
+            .field("pending", &self.pending)
+            .finish()
+    }
 }
 
 /// The state of a server or a client.
@@ -754,9 +771,13 @@ impl MpServer {
         o: &mut Out<MpActor<K, V>>,
     ) {
         let req = request.req;
-        match &mut s.role {
+        let dedup = self.dedup();
+        let ServerState {
+            durable, role, sm, ..
+        } = s;
+        match role {
             Role::Leading { next, .. } => {
-                let sm = s.durable.state_machine(self.dedup());
+                let sm = sm.get_or(|| durable.state_machine(dedup));
                 match sm.sessions.get(&client) {
                     Some((last, ret)) if *last == req => {
                         let ret = ret.clone();
@@ -841,7 +862,7 @@ impl MpServer {
                 // A duplicate Accept of the proposal already accepted: nothing new to save.
                 return true;
             }
-            Ok(i) => votes[i] = vote,
+            Ok(i) => votes.set(i, vote),
             Err(i) => votes.insert(i, vote),
         }
         self.promise(s, ballot, o);
@@ -894,13 +915,15 @@ impl MpServer {
         committed: Slot,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        let known: Vec<_> = s
-            .durable
-            .votes
-            .iter()
-            .filter(|v| {
-                (v.ballot == ballot || self.has(MpBug::CommitAnyBallot)) && v.slot < committed
-            })
+        // Votes are sorted by slot, and slots below the first unexecuted one need nothing: only
+        // the votes from there to the commit point are looked at (not the whole history).
+        let votes = &s.durable.votes;
+        let first = s.durable.executed.first_missing();
+        let (Ok(start) | Err(start)) = votes.binary_search_by_key(&first, |v| v.slot);
+        let known: Vec<_> = votes
+            .iter_from(start)
+            .take_while(|v| v.slot < committed)
+            .filter(|v| v.ballot == ballot || self.has(MpBug::CommitAnyBallot))
             .map(|v| (v.slot, v.entry.clone()))
             .collect();
         for (slot, entry) in known {
@@ -970,8 +993,10 @@ impl MpServer {
             committed,
             "a replica executes slots in order, one log entry each"
         );
-        let entries = s.durable.log[from as usize..]
-            .iter()
+        let entries = s
+            .durable
+            .log
+            .iter_from(from as usize)
             .map(|(_, entry)| entry.clone())
             .collect();
         o.send(
@@ -1053,8 +1078,11 @@ impl MpServer {
         entry: Entry<K, V>,
         replies: &mut Vec<(Id, ClientReply<V>)>,
     ) {
-        let mut sm = s.durable.state_machine(self.dedup());
-        let ret = sm.apply(&entry, self.dedup());
+        let dedup = self.dedup();
+        let ServerState { durable, sm, .. } = s;
+        let ret = sm
+            .get_mut_or(|| durable.state_machine(dedup))
+            .apply(&entry, dedup);
         if let (Role::Leading { .. }, Entry::Cmd(cmd), Some(ret)) = (&s.role, &entry, ret) {
             replies.push((cmd.client, ClientReply::Done { req: cmd.req, ret }));
         }
@@ -1133,7 +1161,7 @@ impl MpServer {
 }
 
 /// The votes an acceptor reports for the slots from `from` on.
-fn votes_from<K: Clone, V: Clone>(votes: &[Vote<K, V>], from: Slot) -> Vec<Vote<K, V>> {
+fn votes_from<K: Clone, V: Clone>(votes: &SharedVec<Vote<K, V>>, from: Slot) -> Vec<Vote<K, V>> {
     votes.iter().filter(|v| v.slot >= from).cloned().collect()
 }
 
@@ -1159,9 +1187,10 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                     durable: storage.clone().unwrap_or_default(),
                     role: Role::Follower,
                     pending: Vec::new(),
+                    sm: SmCache::default(),
                 };
                 if server.has(MpBug::ForgetVotes) {
-                    s.durable.votes.clear();
+                    s.durable.votes = SharedVec::new();
                 }
                 if storage.is_none() && server.max_round >= 1 {
                     // A fresh start begins where the first leader's Phase 1 ended: every
@@ -1614,7 +1643,7 @@ impl ConsensusView for View<'_> {
     }
 
     fn decision_log(&self, server: usize) -> &[(Slot, ModelEntry)] {
-        &self.server(server).durable.log
+        self.server(server).durable.log.as_slice()
     }
 
     /// A no-op (a new leader's gap filler) or a command some client issued.
@@ -1738,8 +1767,10 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpStorage<K, V> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         MpStorage {
             promised: self.promised.rewrite(plan),
-            votes: self.votes.rewrite(plan),
-            log: self.log.rewrite(plan),
+            votes: self.votes.iter().map(|v| v.rewrite(plan)).collect(),
+            // Entries name clients only, and clients keep their ids under server symmetry
+            // (`cluster::server_symmetry`): the log is shared, not copied.
+            log: self.log.clone(),
             executed: self.executed,
         }
     }
@@ -1792,6 +1823,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpState<K, V> {
                 durable: s.durable.rewrite(plan),
                 role: s.role.rewrite(plan),
                 pending: s.pending.rewrite(plan),
+                sm: s.sm.clone(),
             }),
             MpState::Client(c) => MpState::Client(c.rewrite(plan)),
         }
@@ -2041,7 +2073,9 @@ mod tests {
 
     /// The reachable states (plain BFS) and their classes, the classes the symmetric DFS
     /// visited, and its unique state count.
-    #[allow(clippy::type_complexity)]
+    // States hold `SharedVec`s, whose lazily built flat copy is interior mutability that
+    // changes neither hash nor equality.
+    #[allow(clippy::type_complexity, clippy::mutable_key_type)]
     fn classes_and_reduced(c: MultiPaxosConfig) -> ((usize, HashSet<u64>), HashSet<u64>, usize) {
         let model = c.clone().into_model();
         let n = model.servers;

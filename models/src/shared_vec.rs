@@ -115,6 +115,24 @@ impl<T> SharedVec<T> {
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
+
+    /// [`slice::binary_search_by_key`] on a vector sorted by `key`.
+    pub fn binary_search_by_key<B: Ord>(
+        &self,
+        b: &B,
+        mut key: impl FnMut(&T) -> B,
+    ) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match key(&self[mid]).cmp(b) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
 }
 
 impl<T: Clone> SharedVec<T> {
@@ -142,6 +160,26 @@ impl<T: Clone> SharedVec<T> {
             && !len.is_multiple_of(CHUNK)
         {
             Arc::make_mut(last).truncate(len % CHUNK);
+        }
+    }
+
+    /// Replaces item `i` (which must exist): copies its chunk first if it is shared.
+    pub fn set(&mut self, i: usize, item: T) {
+        assert!(i < self.len(), "set({i}) past the end ({})", self.len());
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.flat = OnceLock::new();
+        Arc::make_mut(&mut inner.chunks[i / CHUNK])[i % CHUNK] = item;
+    }
+
+    /// Inserts `item` at index `i` (at most the length), shifting the items after it: they
+    /// are pushed again, so an insert near the end (a Multi-Paxos vote, usually) is cheap.
+    pub fn insert(&mut self, i: usize, item: T) {
+        assert!(i <= self.len(), "insert({i}) past the end ({})", self.len());
+        let tail = self.to_vec_from(i);
+        self.truncate(i);
+        self.push(item);
+        for t in tail {
+            self.push(t);
         }
     }
 
@@ -352,6 +390,33 @@ mod tests {
                 let ct: SharedVec<(u32,)> = c.iter().map(|x| (*x,)).collect();
                 let wt: Vec<(u32,)> = w.iter().map(|x| (*x,)).collect();
                 prop_assert_eq!(hash_of(&ct), hash_of(&wt));
+            }
+        }
+    }
+
+    proptest! {
+        /// Sorted inserts and replacements (a Multi-Paxos acceptor's votes) give what a `Vec`
+        /// gives, and a clone taken before is unchanged.
+        #[test]
+        fn sorted_inserts_and_sets_behave_as_a_vec(keys in prop::collection::vec(0..400u32, 0..300)) {
+            let mut s: SharedVec<(u32, u32)> = SharedVec::new();
+            let mut v: Vec<(u32, u32)> = Vec::new();
+            for (n, k) in keys.iter().enumerate() {
+                let before = (s.clone(), v.clone());
+                let found = s.binary_search_by_key(k, |e| e.0);
+                prop_assert_eq!(found, v.binary_search_by_key(k, |e| e.0));
+                match found {
+                    Ok(i) => {
+                        s.set(i, (*k, n as u32));
+                        v[i] = (*k, n as u32);
+                    }
+                    Err(i) => {
+                        s.insert(i, (*k, n as u32));
+                        v.insert(i, (*k, n as u32));
+                    }
+                }
+                prop_assert_eq!(s.iter().copied().collect::<Vec<_>>(), v.clone());
+                prop_assert!(before.0.iter().eq(before.1.iter()));
             }
         }
     }

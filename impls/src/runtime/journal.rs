@@ -5,7 +5,8 @@
 //! entries are appended, or (Raft, on a conflict) the log is cut and new entries follow, or
 //! (Multi-Paxos) a vote is replaced or inserted near the end. A [`VecDelta`] says it as "keep the
 //! first `keep` items, then push these": it is found by comparing the two vectors (item by
-//! item, or for Raft's [`SharedVec`]s chunk by chunk by pointer; no serialization), and it is as
+//! item, or for Raft's and Multi-Paxos's [`SharedVec`]s chunk by chunk by pointer; no
+//! serialization), and it is as
 //! long as what changed. A record of [`Store`](super::storage::Store)'s journal is one delta: the
 //! small fields whole, and one `VecDelta` per vector that changed.
 //!
@@ -38,8 +39,8 @@ pub trait Journaled: Clone + PartialEq + Serialize + DeserializeOwned {
 
     /// Makes `self` (the value saved last) equal to `next`, whose change from `self` is `delta`,
     /// once that change is saved. By default a clone of `next`: cheap for small storages and
-    /// for Raft's, whose logs share their chunks ([`SharedVec`]); a storage with long plain
-    /// vectors applies the change instead.
+    /// for Raft's and Multi-Paxos's, whose vectors share their chunks ([`SharedVec`]); a
+    /// storage with long plain vectors would apply the change instead.
     fn advance(&mut self, next: &Self, delta: Self::Delta) -> Result<(), String> {
         let _ = delta;
         *self = next.clone();
@@ -228,8 +229,8 @@ where
         let d = MpDelta {
             promised: next.promised,
             executed: next.executed,
-            votes: VecDelta::between(&self.votes, &next.votes),
-            log: VecDelta::between(&self.log, &next.log),
+            votes: VecDelta::between_shared(&self.votes, &next.votes),
+            log: VecDelta::between_shared(&self.log, &next.log),
         };
         let same = d.promised == self.promised
             && d.executed == self.executed
@@ -238,22 +239,10 @@ where
         (!same).then_some(d)
     }
 
-    /// Applies the change: a clone would copy every vote and log entry.
-    fn advance(&mut self, next: &Self, delta: Self::Delta) -> Result<(), String> {
-        let _ = next;
-        self.apply(delta)
-    }
-
     fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
         self.promised = d.promised;
         self.executed = d.executed;
-        if let Some(v) = d.votes {
-            v.apply(&mut self.votes)
-                .map_err(|e| format!("votes: {e}"))?;
-        }
-        if let Some(l) = d.log {
-            l.apply(&mut self.log).map_err(|e| format!("log: {e}"))?;
-        }
-        Ok(())
+        VecDelta::apply_shared(d.votes, &mut self.votes).map_err(|e| format!("votes: {e}"))?;
+        VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))
     }
 }

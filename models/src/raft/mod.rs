@@ -40,7 +40,7 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, model_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, SmCache, model_ops, record_reply, record_request,
 };
 use crate::paxos::Value;
 use crate::shared_vec::SharedVec;
@@ -301,92 +301,22 @@ impl<K: Debug, V: Debug> Debug for ServerState<K, V> {
     }
 }
 
-/// A server's key-value state machine, derived from its applied entries ([`state_machine`])
-/// and kept with its state so that it is built once, then updated entry by entry. Every cache
-/// is equal to every other: a state's identity is its other fields.
-#[derive(Clone, Default)]
-pub struct SmCache(Option<Arc<dyn std::any::Any + Send + Sync>>);
-
 impl SmCache {
     /// The state machine of `durable`'s applied entries, built now if it is not cached.
     pub fn get<K: Value, V: Value>(
         &mut self,
         durable: &RaftStorage<K, V>,
     ) -> &KvStateMachine<K, V> {
-        let cached = self
-            .0
-            .as_ref()
-            .is_some_and(|a| a.is::<KvStateMachine<K, V>>());
-        if !cached {
-            self.0 = Some(Arc::new(state_machine(durable)));
-        }
-        match self
-            .0
-            .as_ref()
-            .and_then(|a| a.downcast_ref::<KvStateMachine<K, V>>())
-        {
-            Some(sm) => sm,
-            None => unreachable!("the cache was just filled with this state machine"),
-        }
+        self.get_or(|| state_machine(durable))
     }
 
-    /// The state machine of `durable`'s applied entries, built now if it is not cached (or is
-    /// shared with another state: then copied, a map of a few keys).
+    /// The state machine of `durable`'s applied entries, to update, built now if it is not
+    /// cached (or is shared with another state: then copied, a map of a few keys).
     pub fn get_mut<K: Value, V: Value>(
         &mut self,
         durable: &RaftStorage<K, V>,
     ) -> &mut KvStateMachine<K, V> {
-        let cached = self
-            .0
-            .as_ref()
-            .and_then(|a| a.downcast_ref::<KvStateMachine<K, V>>());
-        let own = match cached {
-            Some(_) if self.0.as_ref().is_some_and(|a| Arc::strong_count(a) == 1) => None,
-            Some(sm) => Some(sm.clone()),
-            None => Some(state_machine(durable)),
-        };
-        if let Some(sm) = own {
-            self.0 = Some(Arc::new(sm));
-        }
-        let Some(sm) = self
-            .0
-            .as_mut()
-            .and_then(Arc::get_mut)
-            .and_then(|a| a.downcast_mut::<KvStateMachine<K, V>>())
-        else {
-            unreachable!("the cache was just made this state's own state machine")
-        };
-        sm
-    }
-}
-
-impl PartialEq for SmCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for SmCache {}
-
-impl PartialOrd for SmCache {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SmCache {
-    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
-    }
-}
-
-impl std::hash::Hash for SmCache {
-    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
-}
-
-impl Debug for SmCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SmCache")
+        self.get_mut_or(|| state_machine(durable))
     }
 }
 
