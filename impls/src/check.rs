@@ -214,14 +214,6 @@ impl std::fmt::Display for ModelPanic {
 
 impl std::error::Error for ModelPanic {}
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "no message".into())
-}
-
 fn drive<A, C, H, K>(
     mut checker: K,
     opts: &CheckOptions,
@@ -267,7 +259,7 @@ where
         let mut panics = Vec::new();
         for h in checker.handles() {
             if let Err(panic) = h.join() {
-                panics.push(panic_message(panic.as_ref()));
+                panics.push(ballot::panic_message(panic.as_ref()).to_string());
             }
         }
         if !panics.is_empty() {

@@ -9,7 +9,6 @@ mod udp_common;
 
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::Codec;
-use ballot::runtime::storage::Store;
 use ballot_models::multi_paxos::MpStorage;
 use ballot_properties::kv::KvOp;
 use std::time::{Duration, Instant};
@@ -20,13 +19,9 @@ fn multi_paxos_survives_leader_kills_with_loss_and_duplication() {
     kv_fault_test("multi-paxos", "multi-paxos-kill-restart");
 }
 
-/// Node `i`'s saved storage (empty before its first save).
+/// Node `i`'s saved storage.
 fn storage(nodes: &Nodes, i: usize) -> MpStorage<String, String> {
-    Store::open(&nodes.data(i), "multi-paxos", nodes.peers[i])
-        .unwrap()
-        .read()
-        .unwrap()
-        .unwrap_or_default()
+    saved(nodes, i)
 }
 
 /// The highest ballot round any node promised (a server saves its promise before it answers).

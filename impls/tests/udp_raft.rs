@@ -9,7 +9,6 @@ mod udp_common;
 
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::{self, Codec};
-use ballot::runtime::storage::Store;
 use ballot_models::raft::{RaftStorage, Term};
 use ballot_properties::kv::KvOp;
 use std::time::{Duration, Instant};
@@ -20,13 +19,9 @@ fn raft_survives_leader_kills_with_loss_and_duplication() {
     kv_fault_test("raft", "raft-kill-restart");
 }
 
-/// Node `i`'s saved storage (empty before its first save), read while it runs.
+/// Node `i`'s saved storage.
 fn storage(nodes: &Nodes, i: usize) -> RaftStorage<String, String> {
-    Store::open(&nodes.data(i), "raft", nodes.peers[i])
-        .unwrap()
-        .read()
-        .unwrap()
-        .unwrap_or_default()
+    saved(nodes, i)
 }
 
 /// Every node's saved `currentTerm` (a node saves its term before it sends anything in it).

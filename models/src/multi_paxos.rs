@@ -634,7 +634,7 @@ impl MpServer {
         if round < self.max_round {
             o.set_timer(MpTimer::Election, election_timeout());
         }
-        let own = votes_from(&s.durable.votes, from);
+        let own = votes_from(&s.durable.votes, from).cloned().collect();
         self.on_promise(me, s, me, ballot, own, o);
     }
 
@@ -656,7 +656,7 @@ impl MpServer {
         }
         self.promise(s, ballot, o);
         o.save(s.durable.clone());
-        let votes = votes_from(&s.durable.votes, from);
+        let votes = votes_from(&s.durable.votes, from).cloned().collect();
         o.send(src, MpMsg::Promise { ballot, votes });
     }
 
@@ -915,13 +915,10 @@ impl MpServer {
         committed: Slot,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        // Votes are sorted by slot, and slots below the first unexecuted one need nothing: only
-        // the votes from there to the commit point are looked at (not the whole history).
-        let votes = &s.durable.votes;
+        // Slots below the first unexecuted one need nothing: only the votes from there to the
+        // commit point are looked at (not the whole history).
         let first = s.durable.executed.first_missing();
-        let (Ok(start) | Err(start)) = votes.binary_search_by_key(&first, |v| v.slot);
-        let known: Vec<_> = votes
-            .iter_from(start)
+        let known: Vec<_> = votes_from(&s.durable.votes, first)
             .take_while(|v| v.slot < committed)
             .filter(|v| v.ballot == ballot || self.has(MpBug::CommitAnyBallot))
             .map(|v| (v.slot, v.entry.clone()))
@@ -1161,8 +1158,13 @@ impl MpServer {
 }
 
 /// The votes an acceptor reports for the slots from `from` on.
-fn votes_from<K: Clone, V: Clone>(votes: &SharedVec<Vote<K, V>>, from: Slot) -> Vec<Vote<K, V>> {
-    votes.iter().filter(|v| v.slot >= from).cloned().collect()
+fn votes_from<K, V>(
+    votes: &SharedVec<Vote<K, V>>,
+    from: Slot,
+) -> impl Iterator<Item = &Vote<K, V>> {
+    // Sorted by slot: the first vote at or after `from`, and all after it.
+    let (Ok(start) | Err(start)) = votes.binary_search_by_key(&from, |v| v.slot);
+    votes.iter_from(start)
 }
 
 impl<K: Value, V: Value> Actor for MpActor<K, V> {

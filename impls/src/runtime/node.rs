@@ -342,11 +342,7 @@ where
             }
             Err(panic) => {
                 self.counters.handler_panics += 1;
-                let what = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("?");
+                let what = crate::panic_message(panic.as_ref());
                 tracing::error!(panic = what, "handler panicked: step discarded");
                 Ok(false)
             }

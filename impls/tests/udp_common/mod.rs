@@ -171,6 +171,8 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::Exi
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::{Codec, WireReply, WireRet};
 use ballot::runtime::history::{self, Recorder, RecordingClient};
+use ballot::runtime::journal::Journaled;
+use ballot::runtime::storage::Store;
 use ballot_properties::kv::{KvOp, KvRet};
 
 /// Asks the nodes for their counters until they show injected drops and duplicates (the stats
@@ -215,6 +217,16 @@ pub fn find_leader(peers: &[SocketAddrV4]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Node `i`'s saved storage, read without disturbing the running node (empty before its first
+/// save).
+pub fn saved<T: Journaled + Default>(nodes: &Nodes, i: usize) -> T {
+    Store::open(&nodes.data(i), &nodes.protocol, nodes.peers[i])
+        .unwrap()
+        .read()
+        .unwrap()
+        .unwrap_or_default()
 }
 
 /// Writes in the far-behind tests: 150 values of 600 bytes (entries of about 700 bytes), more
