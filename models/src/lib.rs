@@ -10,6 +10,12 @@
 //! - [`raft`]: Raft (Ongaro and Ousterhout, 2014), Figure 2 rule by rule, with a key-value state
 //!   machine.
 //! - [`shared_vec`]: a vector cheap to clone, append to and compare (Raft's logs).
+//!
+//! Each protocol is a directory of the same files, read in this order: `mod.rs` (the paper, what
+//! the code follows rule by rule, then types, messages and state), `bugs.rs` (the bug catalog),
+//! `server.rs` (the handlers in the paper's order, and the actor), `symmetry.rs` (Multi-Paxos
+//! and Raft: servers renumbered for symmetry reduction), `model.rs` (the model configuration,
+//! history and properties), `tests.rs` (the model-check tests).
 #![deny(missing_docs)]
 
 pub mod cluster;

@@ -1,0 +1,104 @@
+//! The bug catalog: Multi-Paxos with one rule broken, and the configuration that shows it.
+
+use super::*;
+
+/// The named bugs (mutants): each departs from the protocol in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MpBug {
+    /// A new leader ignores the votes reported in Promises: it treats every prepared slot as
+    /// free.
+    IgnorePromisedValues,
+    /// Replicas do not deduplicate requests: a retried request chosen in two slots runs twice.
+    NoDedup,
+    /// A replica executes a chosen entry as soon as it learns it, not in slot order.
+    OutOfOrder,
+    /// Quorums of n/2 servers instead of a majority (⌊n/2⌋ + 1).
+    MinorityQuorum,
+    /// An acceptor forgets its votes across a crash (it saves only its promise).
+    ForgetVotes,
+    /// A learner takes the leader's commit point as covering its votes of any ballot, not only
+    /// the votes it cast in the leader's ballot.
+    CommitAnyBallot,
+    /// A follower takes the ballot of any heartbeat as its promise, even below the one it made.
+    HeartbeatSetsPromise,
+}
+
+/// The catalog printed by `ballot bugs multi-paxos`: each entry is exposed by
+/// `ballot check multi-paxos <args> --bug <name>`.
+pub const BUGS: &[(MpBug, BugInfo)] = &[
+    (
+        MpBug::IgnorePromisedValues,
+        BugInfo {
+            name: "ignore-promised-values",
+            breaks: "Agreement",
+            args: &[],
+            summary: "a new leader ignores the accepted values reported in Promises and reuses their slots",
+        },
+    ),
+    (
+        MpBug::NoDedup,
+        BugInfo {
+            name: "no-dedup",
+            breaks: "Integrity",
+            args: &["--retries", "1"],
+            summary: "replicas apply a retried request again when it is chosen in a second slot (needs retries)",
+        },
+    ),
+    (
+        MpBug::OutOfOrder,
+        BugInfo {
+            name: "out-of-order",
+            breaks: "Agreement",
+            args: &[],
+            summary: "a replica applies a chosen entry as soon as it learns it, not in slot order",
+        },
+    ),
+    (
+        MpBug::MinorityQuorum,
+        BugInfo {
+            name: "minority-quorum",
+            breaks: "Agreement",
+            args: &[],
+            summary: "quorums of n/2 servers instead of a majority",
+        },
+    ),
+    (
+        MpBug::ForgetVotes,
+        BugInfo {
+            name: "forget-votes",
+            breaks: "Agreement",
+            args: &["--crashes", "1"],
+            summary: "an acceptor forgets the slots it accepted across a crash (needs crashes)",
+        },
+    ),
+    (
+        MpBug::CommitAnyBallot,
+        BugInfo {
+            name: "commit-any-ballot",
+            breaks: "Agreement",
+            args: &["--requests", "2"],
+            summary: "a learner below the leader's commit point learns its vote of any ballot, not only of the leader's (needs two requests)",
+        },
+    ),
+    (
+        MpBug::HeartbeatSetsPromise,
+        BugInfo {
+            name: "heartbeat-sets-promise",
+            breaks: "Agreement",
+            args: &["--heartbeats", "1"],
+            summary: "a follower takes a heartbeat's ballot as its promise, even one below the promise it made (needs heartbeats)",
+        },
+    ),
+];
+
+impl MpBug {
+    /// The catalog entry of this bug.
+    pub fn info(self) -> &'static BugInfo {
+        crate::cluster::catalog_info(BUGS, self)
+    }
+
+    /// The bug called `name` in the catalog.
+    pub fn from_name(name: &str) -> Option<Self> {
+        crate::cluster::catalog_lookup(BUGS, name)
+    }
+}

@@ -1,0 +1,333 @@
+//! The model: the checked configuration, its bounds (one ballot per round), the client
+//! history, and the properties.
+
+use super::*;
+
+/// The model's log entries: commands on keys and values that are letters.
+pub type ModelEntry = Entry<ModelKey, ModelValue>;
+
+/// The model's votes.
+pub type ModelVote = Vote<ModelKey, ModelValue>;
+
+/// The client history checked for linearizability against the key-value specification.
+pub type MpHistory = KvHistory<ModelKey, ModelValue>;
+
+/// The model's actor.
+pub type MpModelActor = MpActor<ModelKey, ModelValue>;
+
+/// The checked model.
+pub type MpModel = ClusterModel<MpModelActor, MultiPaxosConfig, MpHistory>;
+
+/// A state of the checked model.
+pub type MpModelState = ActorModelState<MpModelActor, MpHistory>;
+
+/// The configuration of a Multi-Paxos model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultiPaxosConfig {
+    /// Servers, clients, network, crashes.
+    pub cluster: ClusterConfig,
+    /// The highest ballot round a server may start (`--max-round`).
+    pub max_round: u32,
+    /// Operations per client (`--requests`): put, then cas, then get, then again.
+    pub requests: usize,
+    /// Retries per request, each to the next server (`--retries`).
+    pub retries: u8,
+    /// Slots a leader may propose in (`--max-slots`); by default one per request plus one, so
+    /// that a retried request can be chosen twice.
+    pub max_slots: Option<Slot>,
+    /// Heartbeat timeouts per ballot of a leader (`--heartbeats`): each re-sends the unanswered
+    /// Accepts and sends heartbeats, on which learners catch up. 0: none.
+    pub heartbeats: u32,
+    /// The mutant to run, if any (`--bug`).
+    pub bug: Option<MpBug>,
+}
+
+impl Default for MultiPaxosConfig {
+    fn default() -> Self {
+        Self {
+            cluster: ClusterConfig::default(),
+            max_round: 2,
+            requests: 1,
+            retries: 0,
+            max_slots: None,
+            heartbeats: 0,
+            bug: None,
+        }
+    }
+}
+
+impl MultiPaxosConfig {
+    /// Checks the configuration, naming the flag that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        self.cluster.validate()?;
+        if self.cluster.clients > 26 {
+            return Err(format!(
+                "--clients must be at most 26 (values A..Z), got {}",
+                self.cluster.clients
+            ));
+        }
+        if self.requests > u8::MAX as usize {
+            return Err(format!(
+                "--requests must be at most {}, got {}",
+                u8::MAX,
+                self.requests
+            ));
+        }
+        if self.heartbeats == UNBOUNDED {
+            return Err(format!(
+                "--heartbeats must be below {UNBOUNDED} (that value means unbounded, in real runs)"
+            ));
+        }
+        if self.slots() > MAX_SLOTS {
+            return Err(format!(
+                "--max-slots must be at most {MAX_SLOTS}, got {}",
+                self.slots()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The slot bound in effect.
+    pub fn slots(&self) -> Slot {
+        self.max_slots
+            .unwrap_or((self.cluster.clients * self.requests + 1) as Slot)
+    }
+
+    /// Builds the model: servers `0..n`, then clients; client `c` sends its first request to
+    /// server `c mod n`. Server 0 starts Phase 1 at once; the others may take over when their
+    /// election timer fires.
+    pub fn into_model(self) -> MpModel {
+        let n = self.cluster.servers;
+        let peers: Vec<Id> = (0..n).map(Id::from).collect();
+        let server = MpServer {
+            peers: peers.clone(),
+            max_round: self.max_round,
+            max_slots: self.slots(),
+            heartbeats: self.heartbeats,
+            bug: self.bug,
+        };
+        let clients: Vec<_> = (0..self.cluster.clients)
+            .map(|c| {
+                MpActor::Client(KvClient {
+                    servers: peers.clone(),
+                    ops: client_ops(c, self.requests),
+                    first: c % n,
+                    max_retries: self.retries,
+                })
+            })
+            .collect();
+        let network = self.cluster.network.network();
+        let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let heartbeats = self.heartbeats > 0;
+        let inner = ActorModel::new(self, ClientHistory::new(KvSpec::default()))
+            .actors((0..n).map(|_| MpActor::Server(server.clone())))
+            .actors(clients)
+            .init_network(network)
+            .lossy_network(lossy_net)
+            .max_crashes(crashes)
+            .record_msg_out(record_request)
+            .record_msg_in(record_reply)
+            .within_boundary(one_ballot_per_round);
+        let model = ClusterModel::new(inner, n)
+            .always("Agreement", |m, s| props::agreement(&View(m, s)))
+            .always("Validity", |m, s| props::validity(&View(m, s)))
+            .always("Integrity", |m, s| props::integrity(&View(m, s)))
+            .always("Linearizability", |_, s| s.history.is_linearizable())
+            .sometimes("Commit", committed)
+            .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+        if heartbeats {
+            // Only heartbeats make learners ask: without them the catch-up is never exercised.
+            model.sometimes("Catch-up", |_, s| caught_up(s))
+        } else {
+            model
+        }
+    }
+}
+
+/// Client `c`'s operations: [`model_ops`] (put, cas, get, …), except that odd clients read
+/// first, so that even one request per client gives the linearizability check a read to judge.
+pub fn client_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
+    if c % 2 == 1 && requests > 0 {
+        let mut ops = vec![KvOp::Get('x')];
+        ops.extend(model_ops(c, requests - 1));
+        ops
+    } else {
+        model_ops(c, requests)
+    }
+}
+
+/// The model's bound besides `max_round`: no two ballots share a round. Runs where two
+/// servers start the same round are left out; the same contention is explored one round apart.
+/// Within this bound ballots compare by round alone, so renumbering servers changes no
+/// comparison (which keeps symmetry reduction exact).
+fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
+    let mut seen: Vec<Ballot> = Vec::new();
+    let mut fresh = |b: Ballot| match seen.iter().find(|s| s.round == b.round) {
+        Some(s) => *s == b,
+        None => {
+            seen.push(b);
+            true
+        }
+    };
+    let servers = state.actor_states.iter().filter_map(|s| match &**s {
+        MpState::Server(s) => Some(s),
+        MpState::Client(_) => None,
+    });
+    for s in servers {
+        if !s.durable.promised.is_none_or(&mut fresh)
+            || !s.durable.votes.iter().all(|v| fresh(v.ballot))
+        {
+            return false;
+        }
+    }
+    let mut in_flight = |msg: &MpMsg<ModelKey, ModelValue>| match msg {
+        MpMsg::Prepare { ballot, .. }
+        | MpMsg::Promise { ballot, .. }
+        | MpMsg::Accept { ballot, .. }
+        | MpMsg::Accepted { ballot, .. }
+        | MpMsg::Heartbeat { ballot, .. } => fresh(*ballot),
+        MpMsg::Request(_) | MpMsg::Reply(_) | MpMsg::CatchUp { .. } | MpMsg::Chosen { .. } => true,
+    };
+    crate::cluster::in_flight(&state.network)
+        .into_iter()
+        .all(|(env, _)| in_flight(env.msg))
+}
+
+/// The servers' states, in index order.
+fn servers<'a>(
+    model: &MpModel,
+    state: &'a MpModelState,
+) -> impl Iterator<Item = &'a ServerState<ModelKey, ModelValue>> {
+    state.actor_states[..model.servers]
+        .iter()
+        .map(|s| match &**s {
+            MpState::Server(s) => s,
+            MpState::Client(_) => unreachable!("actors 0..servers are servers"),
+        })
+}
+
+/// Reachability: some replica executed a client command.
+fn committed(model: &MpModel, state: &MpModelState) -> bool {
+    servers(model, state).any(|s| {
+        s.durable
+            .log
+            .iter()
+            .any(|(_, e)| matches!(e, Entry::Cmd(_)))
+    })
+}
+
+/// Reachability of a learner's catch-up: a server answered a [`MpMsg::CatchUp`] with chosen
+/// entries.
+fn caught_up(state: &MpModelState) -> bool {
+    let answer = |msg: &MpMsg<ModelKey, ModelValue>| matches!(msg, MpMsg::Chosen { entries, .. } if !entries.is_empty());
+    crate::cluster::in_flight(&state.network)
+        .into_iter()
+        .any(|(env, _)| answer(env.msg))
+}
+
+/// The vote a majority of acceptors hold for `slot` right now, if any: the entry is chosen in
+/// that ballot.
+fn chosen_vote<'a>(
+    model: &MpModel,
+    state: &'a MpModelState,
+    slot: Slot,
+) -> Option<&'a Vote<ModelKey, ModelValue>> {
+    let votes: Vec<_> = servers(model, state)
+        .filter_map(|s| s.durable.votes.iter().find(|v| v.slot == slot))
+        .collect();
+    votes
+        .iter()
+        .find(|v| votes.iter().filter(|w| w == v).count() >= majority(model.servers))
+        .copied()
+}
+
+/// Reachability of a leader change: a client command chosen in a ballot of one leader, and a
+/// command in a later slot chosen in a higher ballot of another leader and executed by a replica.
+/// Returns the two votes.
+pub fn leader_changed<'a>(
+    model: &MpModel,
+    state: &'a MpModelState,
+) -> Option<(&'a ModelVote, &'a ModelVote)> {
+    let chosen: Vec<_> = (0..model.cfg().slots())
+        .filter_map(|slot| chosen_vote(model, state, slot))
+        .filter(|v| matches!(v.entry, Entry::Cmd(_)))
+        .collect();
+    chosen.iter().enumerate().find_map(|(i, early)| {
+        chosen[i + 1..]
+            .iter()
+            .find(|late| {
+                late.ballot > early.ballot
+                    && late.ballot.proposer != early.ballot.proposer
+                    && servers(model, state)
+                        .any(|s| s.durable.log.iter().any(|(_, e)| *e == late.entry))
+            })
+            .map(|late| (*early, *late))
+    })
+}
+
+/// The consensus view of a model state: replicas' executed entries, clients' commands.
+pub struct View<'a>(pub &'a MpModel, pub &'a MpModelState);
+
+impl View<'_> {
+    fn server(&self, server: usize) -> &ServerState<ModelKey, ModelValue> {
+        match &*self.1.actor_states[server] {
+            MpState::Server(s) => s,
+            MpState::Client(_) => unreachable!("actors 0..servers are servers"),
+        }
+    }
+}
+
+impl ConsensusView for View<'_> {
+    type Value = ModelEntry;
+
+    fn server_count(&self) -> usize {
+        self.0.servers
+    }
+
+    fn decision_log(&self, server: usize) -> &[(Slot, ModelEntry)] {
+        self.server(server).durable.log.as_slice()
+    }
+
+    /// A no-op (a new leader's gap filler) or a command some client issued.
+    fn is_proposed(&self, entry: &ModelEntry) -> bool {
+        match entry {
+            Entry::Noop => true,
+            Entry::Cmd(cmd) => self
+                .0
+                .inner
+                .actors
+                .get(usize::from(cmd.client))
+                .is_some_and(|a| matches!(a, MpActor::Client(c) if c.issued(cmd.client, cmd))),
+        }
+    }
+
+    fn reapplied(&self, server: usize) -> Option<(ClientId, RequestId)> {
+        let dedup = self.0.cfg().bug != Some(MpBug::NoDedup);
+        self.server(server)
+            .durable
+            .state_machine(dedup)
+            .reapplied
+            .map(|(client, req)| (usize::from(client), req))
+    }
+}
+
+/// Why `state` violates `property`, in words, for counterexamples.
+pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<String> {
+    match property {
+        "Linearizability" => Some(
+            "no order of the clients' operations, consistent with real time, is allowed by the \
+             key-value specification (compare what each client was told in the final state)"
+                .into(),
+        ),
+        "Commit" => Some("no reachable state has a client command executed".into()),
+        "Leader change" => Some(
+            "no reachable state has a command chosen by a second leader after one chosen by the \
+             first"
+                .into(),
+        ),
+        _ => props::violations(&View(model, state))
+            .into_iter()
+            .find(|v| v.property == property)
+            .map(|v| v.explanation),
+    }
+}

@@ -1,0 +1,866 @@
+//! The handlers: a Multi-Paxos server's rules, one function per step, in the paper's order —
+//! Phase 1a (`prepare`), Phase 1b (`on_prepare`), Phase 2a (`on_promise`, `propose`), Phase 2b
+//! (`on_accept`), learning (`on_accepted`, the commit point, heartbeats, catch-up, execution)
+//! — then the clients' requests, the timers, and the [`Actor`] that dispatches messages and
+//! timers to them.
+
+use super::*;
+
+/// A Multi-Paxos server's configuration: its peers, the model's bounds, the bug it runs with.
+/// Every server has the same configuration (so servers are interchangeable for symmetry
+/// reduction).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MpServer {
+    /// Every server, this one included, in index order.
+    pub peers: Vec<Id>,
+    /// The highest ballot round a server may start (keeps the model finite; unbounded in real
+    /// runs).
+    pub max_round: u32,
+    /// A leader proposes in slots below this only (keeps the model finite).
+    pub max_slots: Slot,
+    /// How many times a leader's heartbeat timer fires in one ballot; each time it re-sends the
+    /// unanswered Accepts and sends heartbeats. Real runs need them (datagrams get lost; an idle
+    /// leader must hold off elections and tell learners its commit point) and have no bound
+    /// ([`UNBOUNDED`]). A model has none unless `--heartbeats N` (the checker fires a timer at
+    /// any moment, so each firing must be bounded to keep the model finite).
+    pub heartbeats: u32,
+    /// The mutant to run, if any.
+    pub bug: Option<MpBug>,
+}
+
+/// A Multi-Paxos actor: a server or a model client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MpActor<K, V> {
+    /// A server.
+    Server(MpServer),
+    /// A model client running its operations one at a time.
+    Client(KvClient<K, V>),
+}
+
+impl MpServer {
+    fn has(&self, bug: MpBug) -> bool {
+        self.bug == Some(bug)
+    }
+
+    fn index_of(&self, id: Id) -> Option<usize> {
+        self.peers.iter().position(|p| *p == id)
+    }
+
+    fn quorum(&self) -> usize {
+        if self.has(MpBug::MinorityQuorum) {
+            self.peers.len() / 2
+        } else {
+            majority(self.peers.len())
+        }
+    }
+
+    fn dedup(&self) -> bool {
+        !self.has(MpBug::NoDedup)
+    }
+
+    fn others(&self, me: usize) -> impl Iterator<Item = &Id> {
+        self.peers
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != me)
+            .map(|(_, id)| id)
+    }
+
+    /// The acceptor raises its promise to `ballot` (P1a). A server leading or preparing a lower
+    /// ballot gives up: a higher ballot has taken over.
+    fn promise<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        ballot: Ballot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        s.durable.promised = s.durable.promised.max(Some(ballot));
+        if s.role.ballot().is_some_and(|b| b < ballot) {
+            if self.heartbeats > 0 && matches!(s.role, Role::Leading { .. }) {
+                o.cancel_timer(MpTimer::Heartbeat);
+            }
+            s.role = Role::Follower;
+            self.restart_election_timer(s, o);
+        }
+    }
+
+    /// (Re)starts the election timer, unless this server may start no higher round (the model's
+    /// bound). A follower restarts it whenever it hears from the leader it promised (an Accept
+    /// or a heartbeat), so that a working leader is not taken over.
+    fn restart_election_timer<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if s.durable.promised.is_some_and(|p| p.round < self.max_round) {
+            o.set_timer(MpTimer::Election, election_timeout());
+        }
+    }
+
+    /// The leader starts sending heartbeats (if this server sends them at all).
+    fn start_heartbeats<K: Value, V: Value>(&self, o: &mut Out<MpActor<K, V>>) {
+        if self.heartbeats > 0 {
+            o.set_timer(MpTimer::Heartbeat, heartbeat_interval());
+        }
+    }
+
+    /// Phase 1a (§2.2, §3): choose a ballot higher than any seen and send one prepare request
+    /// for every slot not yet executed. The ballot is saved first, so a recovered server never
+    /// reuses it; the server's own acceptor promises at once.
+    fn prepare<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        // Rounds are exhausted at `max_round` (the model's bound) or at u32::MAX (a peer may have
+        // promised that high): no higher ballot exists, so this server stops trying to lead.
+        let Some(round) = s.durable.promised.map_or(0, |b| b.round).checked_add(1) else {
+            return;
+        };
+        if round > self.max_round {
+            return;
+        }
+        let ballot = Ballot {
+            round,
+            proposer: me as u8,
+        };
+        s.durable.promised = Some(ballot);
+        o.save(s.durable.clone());
+        let from = s.durable.executed.first_missing();
+        s.role = Role::Preparing {
+            ballot,
+            from,
+            promises: ServerSet::default(),
+            reports: Vec::new(),
+        };
+        for peer in self.others(me) {
+            o.send(*peer, MpMsg::Prepare { ballot, from });
+        }
+        if round < self.max_round {
+            o.set_timer(MpTimer::Election, election_timeout());
+        }
+        let own = votes_from(&s.durable.votes, from).cloned().collect();
+        self.on_promise(me, s, me, ballot, own, o);
+    }
+
+    /// Phase 1b (§2.2): "If an acceptor receives a prepare request with number n greater than
+    /// that of any prepare request to which it has already responded, then it responds to the
+    /// request with a promise not to accept any more proposals numbered less than n" — and, for
+    /// every prepared slot, with the highest-numbered proposal it has accepted (§3).
+    fn on_prepare<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        src: Id,
+        ballot: Ballot,
+        from: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if s.durable.promised.is_some_and(|p| ballot <= p) {
+            // Promised this ballot or a higher one already: no answer.
+            return;
+        }
+        self.promise(s, ballot, o);
+        o.save(s.durable.clone());
+        let votes = votes_from(&s.durable.votes, from).cloned().collect();
+        o.send(src, MpMsg::Promise { ballot, votes });
+    }
+
+    /// Phase 2a for a new leader (§3): with promises from a majority, re-propose in every
+    /// reported slot the value of the highest-numbered proposal, fill the gaps below the highest
+    /// reported slot with no-ops, then serve new commands from the slot after.
+    fn on_promise<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        from_server: usize,
+        ballot: Ballot,
+        votes: Vec<Vote<K, V>>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Preparing {
+            ballot: preparing,
+            from,
+            promises,
+            reports,
+        } = &mut s.role
+        else {
+            // Not preparing (leading already, or gave up): a late Promise.
+            return;
+        };
+        if *preparing != ballot {
+            // A Promise for an earlier ballot of this server.
+            return;
+        }
+        promises.insert(from_server);
+        if !self.has(MpBug::IgnorePromisedValues) {
+            for v in votes {
+                match reports.binary_search_by_key(&v.slot, |r| r.slot) {
+                    Ok(i) if reports[i].ballot < v.ballot => reports[i] = v,
+                    Ok(_) => {}
+                    Err(i) => reports.insert(i, v),
+                }
+            }
+        }
+        if promises.len() < self.quorum() {
+            return;
+        }
+        let from = *from;
+        let reports = std::mem::take(reports);
+        let next = reports.last().map_or(from, |r| r.slot + 1).max(from);
+        s.role = Role::Leading {
+            ballot,
+            next,
+            in_flight: Vec::new(),
+            beats: 0,
+        };
+        o.cancel_timer(MpTimer::Election);
+        self.start_heartbeats(o);
+        for slot in from..next {
+            let entry = match reports.binary_search_by_key(&slot, |r| r.slot) {
+                Ok(i) => reports[i].entry.clone(),
+                Err(_) => Entry::Noop,
+            };
+            self.propose(me, s, slot, entry, o);
+        }
+    }
+
+    /// Phase 2a (§2.2): the leader sends an accept request for `entry` in `slot`; its own
+    /// acceptor accepts without a message to itself.
+    fn propose<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        slot: Slot,
+        entry: Entry<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Leading {
+            ballot, in_flight, ..
+        } = &mut s.role
+        else {
+            unreachable!("only a leader proposes");
+        };
+        let ballot = *ballot;
+        in_flight.push(InFlight {
+            slot,
+            entry: entry.clone(),
+            acks: ServerSet::default(),
+        });
+        let committed = s.durable.executed.first_missing();
+        for peer in self.others(me) {
+            o.send(
+                *peer,
+                MpMsg::Accept {
+                    ballot,
+                    slot,
+                    entry: entry.clone(),
+                    committed,
+                },
+            );
+        }
+        if self.accept(s, ballot, slot, entry, o) {
+            self.on_accepted(s, me, ballot, slot, o);
+        }
+    }
+
+    /// Phase 2b (§2.2): "If an acceptor receives an accept request for a proposal numbered n, it
+    /// accepts the proposal unless it has already responded to a prepare request having a number
+    /// greater than n." It saves before it answers; then, as a learner, it takes in the leader's
+    /// commit point.
+    #[allow(clippy::too_many_arguments)]
+    fn on_accept<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        src: Id,
+        ballot: Ballot,
+        slot: Slot,
+        entry: Entry<K, V>,
+        committed: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if self.accept(s, ballot, slot, entry, o) {
+            o.send(src, MpMsg::Accepted { ballot, slot });
+            self.restart_election_timer(s, o);
+            self.learn_committed(s, ballot, committed, o);
+        }
+        // Otherwise promised a higher ballot (P1a): no answer.
+    }
+
+    /// The acceptor's Phase 2b decision; true if it accepted (and saved) the proposal.
+    fn accept<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        ballot: Ballot,
+        slot: Slot,
+        entry: Entry<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) -> bool {
+        if s.durable.promised.is_some_and(|p| ballot < p) {
+            return false;
+        }
+        let vote = Vote {
+            slot,
+            ballot,
+            entry,
+        };
+        let votes = &mut s.durable.votes;
+        match votes.binary_search_by_key(&slot, |v| v.slot) {
+            Ok(i) if votes[i] == vote => {
+                // A duplicate Accept of the proposal already accepted: nothing new to save.
+                return true;
+            }
+            Ok(i) => votes.set(i, vote),
+            Err(i) => votes.insert(i, vote),
+        }
+        self.promise(s, ballot, o);
+        o.save(s.durable.clone());
+        true
+    }
+
+    /// The leader learns that its proposal is chosen (§2.3): a majority of acceptors accepted
+    /// it. It learns it; the other learners hear of it with its next Accept.
+    fn on_accepted<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        from_server: usize,
+        ballot: Ballot,
+        slot: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Leading {
+            ballot: leading,
+            in_flight,
+            ..
+        } = &mut s.role
+        else {
+            // Not leading any more: a late Accepted.
+            return;
+        };
+        if *leading != ballot {
+            // An Accepted for an earlier ballot of this server.
+            return;
+        }
+        let Some(i) = in_flight.iter().position(|p| p.slot == slot) else {
+            // The slot is chosen already: an Accepted after the quorum.
+            return;
+        };
+        in_flight[i].acks.insert(from_server);
+        if in_flight[i].acks.len() < self.quorum() {
+            return;
+        }
+        let entry = in_flight.remove(i).entry;
+        self.learn(s, slot, entry, o);
+    }
+
+    /// A learner hears the leader's commit point (§3, carried by Accept and heartbeats): every
+    /// slot below `committed` is chosen. For each such slot where it accepted this leader's
+    /// proposal, it knows the chosen entry — the leader proposes one entry per slot in a ballot.
+    fn learn_committed<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        ballot: Ballot,
+        committed: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        // Slots below the first unexecuted one need nothing: only the votes from there to the
+        // commit point are looked at (not the whole history).
+        let first = s.durable.executed.first_missing();
+        let known: Vec<_> = votes_from(&s.durable.votes, first)
+            .take_while(|v| v.slot < committed)
+            .filter(|v| v.ballot == ballot || self.has(MpBug::CommitAnyBallot))
+            .map(|v| (v.slot, v.entry.clone()))
+            .collect();
+        for (slot, entry) in known {
+            self.learn(s, slot, entry, o);
+        }
+    }
+
+    /// A heartbeat from the leader of `ballot`: unless this server promised a higher ballot, it
+    /// adopts the ballot (as an Accept in it would make it), restarts its election timer, and
+    /// learns up to the leader's commit point. If a slot below that point is still unknown (it
+    /// missed the Accept, or holds an earlier ballot's vote there), it asks the leader for the
+    /// chosen entries. (Not on every Accept: with Accepts overtaking each other, most gaps fill
+    /// by themselves a moment later; the next heartbeat asks about those that do not.)
+    fn on_heartbeat<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        leader: Id,
+        ballot: Ballot,
+        committed: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if self.has(MpBug::HeartbeatSetsPromise) && matches!(s.role, Role::Follower) {
+            // The mutant follower follows whoever sends a heartbeat, lowering its promise if
+            // need be.
+            s.durable.promised = Some(ballot);
+            o.save(s.durable.clone());
+        } else if s.durable.promised.is_some_and(|p| ballot < p) {
+            // A deposed leader's heartbeat: its commit point is still true, but this server
+            // follows a higher ballot, and learns from that leader.
+            return;
+        }
+        if s.durable.promised != Some(ballot) {
+            // Missed this leader's Prepare: a ballot that reached Phase 2 is promised as an
+            // Accept in it would be (saved: the promise is the acceptor's P1a state).
+            self.promise(s, ballot, o);
+            o.save(s.durable.clone());
+        }
+        self.restart_election_timer(s, o);
+        self.learn_committed(s, ballot, committed, o);
+        let from = s.durable.executed.first_missing();
+        if from < committed {
+            o.send(leader, MpMsg::CatchUp { from });
+        }
+    }
+
+    /// A learner asks for the chosen entries from slot `from` on: the server answers with the
+    /// entries it executed from there (each chosen), and its commit point.
+    fn on_catch_up<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        learner: Id,
+        from: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let committed = s.durable.executed.first_missing();
+        if from >= committed {
+            // This server knows no more than the learner.
+            return;
+        }
+        if self.has(MpBug::OutOfOrder) {
+            // The out-of-order mutant's log positions are not slots: it has no slot-ordered
+            // entries to send.
+            return;
+        }
+        assert_eq!(
+            s.durable.log.len() as Slot,
+            committed,
+            "a replica executes slots in order, one log entry each"
+        );
+        let entries = s
+            .durable
+            .log
+            .iter_from(from as usize)
+            .map(|(_, entry)| entry.clone())
+            .collect();
+        o.send(
+            learner,
+            MpMsg::Chosen {
+                from,
+                entries,
+                committed,
+            },
+        );
+    }
+
+    /// A learner receives chosen entries (§2.3): it learns each, and asks again if the sender's
+    /// commit point is still ahead of it (a real run's answer may be cut to fit a datagram).
+    fn on_chosen<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        src: Id,
+        from: Slot,
+        entries: Vec<Entry<K, V>>,
+        committed: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        for (slot, entry) in (from..).zip(entries) {
+            self.learn(s, slot, entry, o);
+        }
+        let first = s.durable.executed.first_missing();
+        if first < committed {
+            o.send(src, MpMsg::CatchUp { from: first });
+        }
+    }
+
+    /// A learner learns that `entry` is chosen for `slot`, and the replica executes every entry
+    /// it can in slot order: it saves what it executed, then (if it leads) answers the clients.
+    fn learn<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        slot: Slot,
+        entry: Entry<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        if s.durable.executed.contains(slot) {
+            // Executed already: the commit point of a later Accept covers it again.
+            return;
+        }
+        let mut replies = Vec::new();
+        if self.has(MpBug::OutOfOrder) {
+            self.execute(s, slot, entry, &mut replies);
+        } else {
+            match s.pending.binary_search_by_key(&slot, |(sl, _)| *sl) {
+                Ok(_) => {
+                    // Learned already, and still waiting for an earlier slot.
+                    return;
+                }
+                Err(i) => s.pending.insert(i, (slot, entry)),
+            }
+            while s
+                .pending
+                .first()
+                .is_some_and(|(sl, _)| *sl == s.durable.executed.first_missing())
+            {
+                let (slot, entry) = s.pending.remove(0);
+                self.execute(s, slot, entry, &mut replies);
+            }
+        }
+        if s.durable.executed.contains(slot) {
+            o.save(s.durable.clone());
+        }
+        for (client, reply) in replies {
+            o.send(client, MpMsg::Reply(reply));
+        }
+    }
+
+    /// The replica executes `entry` as its next entry; the leader will answer its client.
+    fn execute<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        slot: Slot,
+        entry: Entry<K, V>,
+        replies: &mut Vec<(Id, ClientReply<V>)>,
+    ) {
+        let dedup = self.dedup();
+        let ServerState { durable, sm, .. } = s;
+        let ret = sm
+            .get_mut_or(|| durable.state_machine(dedup))
+            .apply(&entry, dedup);
+        if let (Role::Leading { .. }, Entry::Cmd(cmd), Some(ret)) = (&s.role, &entry, ret) {
+            replies.push((cmd.client, ClientReply::Done { req: cmd.req, ret }));
+        }
+        let position = s.durable.log.len() as Slot;
+        s.durable.log.push((position, entry));
+        s.durable.executed.insert(slot);
+    }
+
+    /// A client request reaches a server. The leader answers a request it already executed from
+    /// the recorded result, and proposes any other in the next free slot (a retried request may
+    /// so be chosen twice; replicas execute it once). Other servers point to the leader they
+    /// know of.
+    fn on_request<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        client: Id,
+        request: ClientRequest<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let req = request.req;
+        let dedup = self.dedup();
+        let ServerState {
+            durable, role, sm, ..
+        } = s;
+        match role {
+            Role::Leading { next, .. } => {
+                let sm = sm.get_or(|| durable.state_machine(dedup));
+                match sm.sessions.get(&client) {
+                    Some((last, ret)) if *last == req => {
+                        let ret = ret.clone();
+                        o.send(client, MpMsg::Reply(ClientReply::Done { req, ret }));
+                        return;
+                    }
+                    Some((last, _)) if *last > req => {
+                        // An older request: the client has its answer and moved on.
+                        return;
+                    }
+                    Some(_) | None => {
+                        // A request not executed yet: propose it below.
+                    }
+                }
+                if *next >= self.max_slots {
+                    // The model's bound on slots: the client's retry timer may try again.
+                    return;
+                }
+                let slot = *next;
+                *next += 1;
+                self.propose(me, s, slot, Entry::Cmd(request.command(client)), o);
+            }
+            Role::Preparing { .. } => {
+                // About to lead: the client's retry timer sends the request again.
+            }
+            Role::Follower => match s.durable.promised.map(|b| b.proposer as usize) {
+                Some(leader) if leader != me => {
+                    let leader = Some(self.peers[leader]);
+                    o.send(client, MpMsg::Reply(ClientReply::NotLeader { req, leader }));
+                }
+                Some(_) | None => {
+                    // No leader known (this server's own ballot ended with a crash): no answer.
+                    // The client's retry timer tries the next server.
+                }
+            },
+        }
+    }
+
+    /// The election timer fired: unless leading, try to take over with a higher ballot.
+    fn on_election_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        match &s.role {
+            Role::Leading { ballot, .. } => {
+                // Still the leader (a higher promise would have ended it): nothing to suspect.
+                assert_eq!(
+                    s.durable.promised,
+                    Some(*ballot),
+                    "a leader leads its promise"
+                );
+            }
+            Role::Preparing { .. } | Role::Follower => self.prepare(me, s, o),
+        }
+    }
+
+    /// The leader's heartbeat timer fired: it re-sends each proposal still in flight to the
+    /// acceptors that have not accepted it (a lost Accept or Accepted), tells every server its
+    /// commit point, and re-arms the timer (in a model, up to `heartbeats` times a ballot).
+    fn on_heartbeat_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Leading {
+            ballot,
+            in_flight,
+            beats,
+            ..
+        } = &mut s.role
+        else {
+            // Stepped down since the timer was set (stepping down cancels it; a timer that
+            // fired in between finds a follower): nothing to send, and it is not re-armed.
+            return;
+        };
+        let (ballot, committed) = (*ballot, s.durable.executed.first_missing());
+        if self.heartbeats != UNBOUNDED {
+            *beats += 1;
+        }
+        let rearm = *beats < self.heartbeats;
+        for proposal in in_flight.iter() {
+            for (i, peer) in self.peers.iter().enumerate() {
+                if i != me && !proposal.acks.contains(i) {
+                    o.send(
+                        *peer,
+                        MpMsg::Accept {
+                            ballot,
+                            slot: proposal.slot,
+                            entry: proposal.entry.clone(),
+                            committed,
+                        },
+                    );
+                }
+            }
+        }
+        for peer in self.others(me) {
+            o.send(*peer, MpMsg::Heartbeat { ballot, committed });
+        }
+        if rearm {
+            o.set_timer(MpTimer::Heartbeat, heartbeat_interval());
+        }
+    }
+}
+
+/// The votes an acceptor reports for the slots from `from` on.
+fn votes_from<K, V>(
+    votes: &SharedVec<Vote<K, V>>,
+    from: Slot,
+) -> impl Iterator<Item = &Vote<K, V>> {
+    // Sorted by slot: the first vote at or after `from`, and all after it.
+    let (Ok(start) | Err(start)) = votes.binary_search_by_key(&from, |v| v.slot);
+    votes.iter_from(start)
+}
+
+impl<K: Value, V: Value> Actor for MpActor<K, V> {
+    type Msg = MpMsg<K, V>;
+    type State = MpState<K, V>;
+    type Timer = MpTimer;
+    type Random = ();
+    type Storage = MpStorage<K, V>;
+
+    fn name(&self) -> String {
+        match self {
+            Self::Server(_) => "Server".into(),
+            Self::Client(_) => "Client".into(),
+        }
+    }
+
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        match self {
+            Self::Server(server) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                let mut s = ServerState {
+                    durable: storage.clone().unwrap_or_default(),
+                    role: Role::Follower,
+                    pending: Vec::new(),
+                    sm: SmCache::default(),
+                };
+                if server.has(MpBug::ForgetVotes) {
+                    s.durable.votes = SharedVec::new();
+                }
+                if storage.is_none() && server.max_round >= 1 {
+                    // A fresh start begins where the first leader's Phase 1 ended: every
+                    // acceptor promised ballot 1 of server 0 and had accepted nothing, so server
+                    // 0 leads from slot 0 with nothing to re-propose. Saved at once, so that no
+                    // recovery starts over.
+                    let first = Ballot {
+                        round: 1,
+                        proposer: 0,
+                    };
+                    s.durable.promised = Some(first);
+                    o.save(s.durable.clone());
+                    if me == 0 {
+                        s.role = Role::Leading {
+                            ballot: first,
+                            next: 0,
+                            in_flight: Vec::new(),
+                            beats: 0,
+                        };
+                        server.start_heartbeats(o);
+                        return MpState::Server(s);
+                    }
+                }
+                if s.durable.promised.map_or(0, |b| b.round) < server.max_round {
+                    o.set_timer(MpTimer::Election, election_timeout());
+                }
+                MpState::Server(s)
+            }
+            Self::Client(client) => MpState::Client(client.on_start(o)),
+        }
+    }
+
+    fn on_msg(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        match (self, &**state) {
+            (Self::Server(server), MpState::Server(before)) => {
+                let Some(me) = server.index_of(id) else {
+                    panic!("server {id:?} is not among its own peers");
+                };
+                let from = server.index_of(src);
+                // Handlers work on a copy; the state is replaced only if it changed, so that
+                // Stateright recognises ignored messages as no-ops.
+                let mut after = before.clone();
+                let s = &mut after;
+                match (msg, from) {
+                    (MpMsg::Request(r), None) => server.on_request(me, s, src, r, o),
+                    (MpMsg::Prepare { ballot, from }, Some(_)) => {
+                        server.on_prepare(s, src, ballot, from, o)
+                    }
+                    (MpMsg::Promise { ballot, votes }, Some(from)) => {
+                        server.on_promise(me, s, from, ballot, votes, o)
+                    }
+                    (
+                        MpMsg::Accept {
+                            ballot,
+                            slot,
+                            entry,
+                            committed,
+                        },
+                        Some(_),
+                    ) => server.on_accept(s, src, ballot, slot, entry, committed, o),
+                    (MpMsg::Accepted { ballot, slot }, Some(from)) => {
+                        server.on_accepted(s, from, ballot, slot, o)
+                    }
+                    (MpMsg::Heartbeat { ballot, committed }, Some(_)) => {
+                        server.on_heartbeat(s, src, ballot, committed, o)
+                    }
+                    (MpMsg::CatchUp { from }, Some(_)) => server.on_catch_up(s, src, from, o),
+                    (
+                        MpMsg::Chosen {
+                            from,
+                            entries,
+                            committed,
+                        },
+                        Some(_),
+                    ) => server.on_chosen(s, src, from, entries, committed, o),
+                    (MpMsg::Request(_), Some(_)) => {
+                        // Servers send no requests: a request from a peer is not a client's.
+                    }
+                    (
+                        MpMsg::Prepare { .. }
+                        | MpMsg::Promise { .. }
+                        | MpMsg::Accept { .. }
+                        | MpMsg::Accepted { .. }
+                        | MpMsg::Heartbeat { .. }
+                        | MpMsg::CatchUp { .. }
+                        | MpMsg::Chosen { .. },
+                        None,
+                    ) => {
+                        // Server-to-server messages count only from a configured peer.
+                    }
+                    (MpMsg::Reply(_), _) => {
+                        // Answers meant for clients; a server sends no requests.
+                    }
+                }
+                if after != *before {
+                    *state = Cow::Owned(MpState::Server(after));
+                }
+            }
+            (Self::Client(client), MpState::Client(c)) => match msg {
+                MpMsg::Reply(reply) => {
+                    if let Some(next) = client.on_reply(c, &reply, o) {
+                        *state = Cow::Owned(MpState::Client(next));
+                    }
+                }
+                MpMsg::Request(_)
+                | MpMsg::Prepare { .. }
+                | MpMsg::Promise { .. }
+                | MpMsg::Accept { .. }
+                | MpMsg::Accepted { .. }
+                | MpMsg::Heartbeat { .. }
+                | MpMsg::CatchUp { .. }
+                | MpMsg::Chosen { .. } => {
+                    // Server messages; a client takes part in none of them.
+                }
+            },
+            (Self::Server(_), MpState::Client(_)) | (Self::Client(_), MpState::Server(_)) => {
+                unreachable!("an actor's state always matches its role")
+            }
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        timer: &Self::Timer,
+        o: &mut Out<Self>,
+    ) {
+        match (self, timer) {
+            (Self::Server(server), MpTimer::Election) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                let MpState::Server(s) = state.to_mut() else {
+                    unreachable!("servers have server state")
+                };
+                server.on_election_timeout(me, s, o);
+            }
+            (Self::Server(server), MpTimer::Heartbeat) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                let MpState::Server(s) = state.to_mut() else {
+                    unreachable!("servers have server state")
+                };
+                server.on_heartbeat_timeout(me, s, o);
+            }
+            (Self::Client(client), MpTimer::Client(ClientRetry)) => {
+                let MpState::Client(c) = &**state else {
+                    unreachable!("clients have client state")
+                };
+                if let Some(next) = client.on_retry(c, o) {
+                    *state = Cow::Owned(MpState::Client(next));
+                }
+            }
+            (Self::Server(_), MpTimer::Client(_))
+            | (Self::Client(_), MpTimer::Election | MpTimer::Heartbeat) => {
+                // Each role sets only its own timer.
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Symmetry reduction: servers are interchangeable, so every server identity in a state or a
+//! message is renumbered.
+//!
+//! `cluster::server_symmetry` renumbers servers; every server identity below goes through the
+//! plan: ballots' proposer indices, quorum bit sets, and (in `kv`) client targets and leader
+//! hints. Clients keep their numbers.
+
+use super::*;
+
+impl Rewrite<Id> for Ballot {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Ballot {
+            round: self.round,
+            proposer: rewrite_server_index(self.proposer, plan),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for Vote<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Vote {
+            slot: self.slot,
+            ballot: self.ballot.rewrite(plan),
+            entry: self.entry.rewrite(plan),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for MpMsg<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            MpMsg::Request(r) => MpMsg::Request(r.rewrite(plan)),
+            MpMsg::Reply(r) => MpMsg::Reply(r.rewrite(plan)),
+            MpMsg::Prepare { ballot, from } => MpMsg::Prepare {
+                ballot: ballot.rewrite(plan),
+                from: *from,
+            },
+            MpMsg::Promise { ballot, votes } => MpMsg::Promise {
+                ballot: ballot.rewrite(plan),
+                votes: votes.rewrite(plan),
+            },
+            MpMsg::Accept {
+                ballot,
+                slot,
+                entry,
+                committed,
+            } => MpMsg::Accept {
+                ballot: ballot.rewrite(plan),
+                slot: *slot,
+                entry: entry.rewrite(plan),
+                committed: *committed,
+            },
+            MpMsg::Accepted { ballot, slot } => MpMsg::Accepted {
+                ballot: ballot.rewrite(plan),
+                slot: *slot,
+            },
+            MpMsg::Heartbeat { ballot, committed } => MpMsg::Heartbeat {
+                ballot: ballot.rewrite(plan),
+                committed: *committed,
+            },
+            MpMsg::CatchUp { from } => MpMsg::CatchUp { from: *from },
+            MpMsg::Chosen {
+                from,
+                entries,
+                committed,
+            } => MpMsg::Chosen {
+                from: *from,
+                entries: entries.rewrite(plan),
+                committed: *committed,
+            },
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for MpStorage<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        MpStorage {
+            promised: self.promised.rewrite(plan),
+            votes: self.votes.iter().map(|v| v.rewrite(plan)).collect(),
+            // Entries name clients only, and clients keep their ids under server symmetry
+            // (`cluster::server_symmetry`): the log is shared, not copied.
+            log: self.log.clone(),
+            executed: self.executed,
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for InFlight<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        InFlight {
+            slot: self.slot,
+            entry: self.entry.rewrite(plan),
+            acks: self.acks.rewrite(plan),
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            Role::Follower => Role::Follower,
+            Role::Preparing {
+                ballot,
+                from,
+                promises,
+                reports,
+            } => Role::Preparing {
+                ballot: ballot.rewrite(plan),
+                from: *from,
+                promises: promises.rewrite(plan),
+                reports: reports.rewrite(plan),
+            },
+            Role::Leading {
+                ballot,
+                next,
+                in_flight,
+                beats,
+            } => Role::Leading {
+                ballot: ballot.rewrite(plan),
+                next: *next,
+                in_flight: in_flight.rewrite(plan),
+                beats: *beats,
+            },
+        }
+    }
+}
+
+impl<K: Clone, V: Clone> Rewrite<Id> for MpState<K, V> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            MpState::Server(s) => MpState::Server(ServerState {
+                durable: s.durable.rewrite(plan),
+                role: s.role.rewrite(plan),
+                pending: s.pending.rewrite(plan),
+                sm: s.sm.clone(),
+            }),
+            MpState::Client(c) => MpState::Client(c.rewrite(plan)),
+        }
+    }
+}

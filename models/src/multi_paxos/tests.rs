@@ -1,0 +1,301 @@
+//! Model-check tests: pinned state counts, every property, a counterexample per bug, and
+//! symmetry reduction checked against a plain search.
+
+use super::*;
+use crate::cluster::{NetworkKind, server_symmetry};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, StateRecorder};
+use std::collections::{HashSet, VecDeque};
+
+fn cfg(
+    clients: usize,
+    requests: usize,
+    max_round: u32,
+    network: NetworkKind,
+    crashes: usize,
+    bug: Option<MpBug>,
+) -> MultiPaxosConfig {
+    MultiPaxosConfig {
+        cluster: ClusterConfig {
+            clients,
+            network,
+            crashes,
+            ..Default::default()
+        },
+        max_round,
+        requests,
+        bug,
+        ..Default::default()
+    }
+}
+
+/// Runs single-threaded BFS to the end; every "always" property must hold. Returns the
+/// unique state count and the "sometimes" properties witnessed.
+fn exhaustive(c: MultiPaxosConfig) -> (usize, Vec<&'static str>) {
+    let checker = c.into_model().checker().spawn_bfs().join();
+    assert!(checker.is_done());
+    let mut witnessed = Vec::new();
+    for p in checker.model().properties() {
+        let found = checker.discovery(p.name).is_some();
+        match p.expectation {
+            Expectation::Sometimes if found => witnessed.push(p.name),
+            Expectation::Sometimes => {}
+            _ => assert!(!found, "{} violated", p.name),
+        }
+    }
+    (checker.unique_state_count(), witnessed)
+}
+
+/// Unique state counts of small configurations, pinned so that a behaviour change is seen.
+#[test]
+fn correct_multi_paxos_holds_with_pinned_state_counts() {
+    use NetworkKind::*;
+    // One ballot (no takeover): commits, but no leader change.
+    assert_eq!(
+        exhaustive(cfg(2, 1, 1, Unordered, 0, None)),
+        (563, vec!["Commit"])
+    );
+    assert_eq!(
+        exhaustive(cfg(2, 1, 1, Ordered, 0, None)),
+        (381, vec!["Commit"])
+    );
+    assert_eq!(
+        exhaustive(cfg(2, 1, 1, Unordered, 1, None)),
+        (4_504, vec!["Commit"])
+    );
+    // One client, put then cas, one takeover: a command commits after a leader change.
+    assert_eq!(
+        exhaustive(cfg(1, 2, 2, Unordered, 0, None)),
+        (63_431, vec!["Commit", "Leader change"])
+    );
+    // Heartbeats (one per ballot): re-sent Accepts, commit points, and learners catching up
+    // on entries they missed.
+    let heartbeats = MultiPaxosConfig {
+        heartbeats: 1,
+        ..cfg(1, 1, 2, Unordered, 0, None)
+    };
+    assert_eq!(
+        exhaustive(heartbeats),
+        (334_119, vec!["Commit", "Catch-up"])
+    );
+}
+
+/// The property `bug` breaks, and the length of the counterexample single-threaded BFS finds.
+fn violated(c: MultiPaxosConfig) -> (&'static str, usize) {
+    let checker = c
+        .into_model()
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    let (name, path) = checker
+        .model()
+        .properties()
+        .iter()
+        .filter(|p| p.expectation == Expectation::Always)
+        .find_map(|p| checker.discovery(p.name).map(|d| (p.name, d)))
+        .expect("the checker finds a counterexample");
+    (name, path.into_actions().len())
+}
+
+/// The default configuration with a bug's catalogued extra flags applied.
+fn with_catalog_args(bug: MpBug) -> MultiPaxosConfig {
+    let mut c = MultiPaxosConfig {
+        bug: Some(bug),
+        ..Default::default()
+    };
+    for pair in bug.info().args.chunks(2) {
+        match pair {
+            ["--crashes", n] => c.cluster.crashes = n.parse().unwrap(),
+            ["--retries", n] => c.retries = n.parse().unwrap(),
+            ["--requests", n] => c.requests = n.parse().unwrap(),
+            ["--heartbeats", n] => c.heartbeats = n.parse().unwrap(),
+            other => panic!("unexpected catalog args {other:?}"),
+        }
+    }
+    c
+}
+
+#[test]
+fn every_bug_is_caught_breaking_its_catalogued_property() {
+    for (bug, info) in BUGS {
+        let (property, steps) = violated(with_catalog_args(*bug));
+        assert_eq!(property, info.breaks, "bug {}", info.name);
+        assert!(steps >= 3, "bug {}: {steps} steps", info.name);
+    }
+}
+
+/// Forgetting votes needs a crash: without one, the mutant is the correct protocol.
+#[test]
+fn forget_votes_is_harmless_without_crashes() {
+    let c = cfg(1, 2, 2, NetworkKind::Unordered, 0, Some(MpBug::ForgetVotes));
+    assert_eq!(exhaustive(c).0, 63_431);
+}
+
+#[test]
+fn a_model_without_a_leader_fails_the_commit_property() {
+    let (_, witnessed) = exhaustive(cfg(2, 1, 0, NetworkKind::Unordered, 0, None));
+    assert!(witnessed.is_empty(), "{witnessed:?}");
+}
+
+#[test]
+fn bug_names_round_trip() {
+    for (bug, info) in BUGS {
+        assert_eq!(MpBug::from_name(info.name), Some(*bug));
+        assert_eq!(bug.info().name, info.name);
+    }
+    assert_eq!(MpBug::from_name("nope"), None);
+}
+
+fn symmetric_dfs(c: MultiPaxosConfig) -> impl Checker<MpModel> {
+    c.into_model()
+        .checker()
+        .symmetry_fn(server_symmetry)
+        .spawn_dfs()
+        .join()
+}
+
+/// Symmetry reduction (DFS) explores fewer states, and still finds every bug.
+#[test]
+fn symmetry_reduces_states_and_still_finds_the_bugs() {
+    let c = cfg(1, 2, 2, NetworkKind::Unordered, 0, None);
+    let reduced = symmetric_dfs(c.clone());
+    reduced.assert_properties();
+    assert_eq!(reduced.unique_state_count(), 31_570);
+    let plain = c.into_model().checker().spawn_dfs().join();
+    assert_eq!(plain.unique_state_count(), 63_431);
+    for (bug, info) in BUGS {
+        let checker = with_catalog_args(*bug)
+            .into_model()
+            .checker()
+            .symmetry_fn(server_symmetry)
+            .finish_when(HasDiscoveries::AnyFailures)
+            .spawn_dfs()
+            .join();
+        assert!(
+            checker.discovery(info.breaks).is_some(),
+            "bug {} not found with symmetry",
+            info.name
+        );
+    }
+}
+
+/// Symmetry reduction is sound only if renumbering servers maps runs to runs. Check it on
+/// small configurations: every class of reachable states (plain search; a class is a state
+/// and its renumberings) has a member among the states the reduced search visited.
+#[test]
+fn symmetry_reduction_visits_every_class_of_reachable_states() {
+    for (c, states) in [
+        (cfg(2, 1, 1, NetworkKind::Unordered, 1, None), 4_504),
+        (cfg(1, 2, 2, NetworkKind::Unordered, 0, None), 63_431),
+    ] {
+        let (all, visited, reduced) = classes_and_reduced(c);
+        assert_eq!(all.0, states);
+        assert!(
+            reduced < all.0,
+            "{reduced} states with symmetry, {} without",
+            all.0
+        );
+        assert_eq!(visited, all.1);
+    }
+}
+
+/// The class of `state`: the least hash among its renumberings of servers.
+fn class_of(servers: usize, state: &MpModelState) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let mut best = u64::MAX;
+    let mut perm: Vec<usize> = (0..servers).collect();
+    permutations(&mut perm, 0, &mut |perm| {
+        // Sorting these keys moves server i to position perm[i]; clients stay.
+        let keys: Vec<(usize, usize)> = (0..state.actor_states.len())
+            .map(|i| if i < servers { (0, perm[i]) } else { (1, i) })
+            .collect();
+        let plan = RewritePlan::<Id, _>::from_values_to_sort(&keys);
+        let renumbered = MpModelState {
+            actor_states: plan.reindex(&state.actor_states),
+            network: state.network.rewrite(&plan),
+            timers_set: plan.reindex(&state.timers_set),
+            random_choices: plan.reindex(&state.random_choices),
+            crashed: plan.reindex(&state.crashed),
+            actor_storages: plan.reindex(&state.actor_storages),
+            history: state.history.clone(),
+        };
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(&renumbered);
+        best = best.min(h);
+    });
+    best
+}
+
+fn permutations(v: &mut Vec<usize>, k: usize, f: &mut impl FnMut(&[usize])) {
+    if k == v.len() {
+        return f(v);
+    }
+    for i in k..v.len() {
+        v.swap(k, i);
+        permutations(v, k + 1, f);
+        v.swap(k, i);
+    }
+}
+
+/// The reachable states (plain BFS) and their classes, the classes the symmetric DFS
+/// visited, and its unique state count.
+// States hold `SharedVec`s, whose lazily built flat copy is interior mutability that
+// changes neither hash nor equality.
+#[allow(clippy::type_complexity, clippy::mutable_key_type)]
+fn classes_and_reduced(c: MultiPaxosConfig) -> ((usize, HashSet<u64>), HashSet<u64>, usize) {
+    let model = c.clone().into_model();
+    let n = model.servers;
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<_> = model.init_states().into();
+    for s in &queue {
+        seen.insert(s.clone());
+    }
+    let mut actions = Vec::new();
+    while let Some(s) = queue.pop_front() {
+        model.actions(&s, &mut actions);
+        for a in actions.drain(..) {
+            if let Some(next) = model.next_state(&s, a)
+                && model.within_boundary(&next)
+                && seen.insert(next.clone())
+            {
+                queue.push_back(next);
+            }
+        }
+    }
+    let classes: HashSet<u64> = seen.iter().map(|s| class_of(n, s)).collect();
+    let (recorder, visited) = StateRecorder::new_with_accessor();
+    let reduced = c
+        .into_model()
+        .checker()
+        .symmetry_fn(server_symmetry)
+        .visitor(recorder)
+        .spawn_dfs()
+        .join();
+    let visited_classes = visited().iter().map(|s| class_of(n, s)).collect();
+    (
+        (seen.len(), classes),
+        visited_classes,
+        reduced.unique_state_count(),
+    )
+}
+
+#[test]
+fn slot_sets_and_client_ops() {
+    let mut set = SlotSet::default();
+    assert_eq!(set.first_missing(), 0);
+    set.insert(0);
+    set.insert(2);
+    assert!(set.contains(2) && !set.contains(1));
+    assert_eq!(set.first_missing(), 1);
+    set.insert(1);
+    assert_eq!(set.first_missing(), 3);
+    assert!(set.contains(0) && set.contains(2) && !set.contains(3));
+    // A real run executes far beyond 32 slots, in order.
+    let mut long = SlotSet::default();
+    for slot in 0..1000 {
+        long.insert(slot);
+    }
+    assert_eq!(long.first_missing(), 1000);
+    assert!(long.contains(999) && !long.contains(1000));
+    assert_eq!(client_ops(0, 1), vec![KvOp::Put('x', 'A')]);
+    assert_eq!(client_ops(1, 2), vec![KvOp::Get('x'), KvOp::Put('x', 'B')]);
+}
