@@ -4,7 +4,7 @@
 
 use crate::walks::RandomWalks;
 use anyhow::{Context, Result};
-use ballot_models::cluster::{ClusterAction, ClusterModel};
+use ballot_models::cluster::{ClusterAction, ClusterModel, Revival};
 use ballot_traces::Counterexample;
 use clap::ValueEnum;
 use serde::Serialize;
@@ -86,7 +86,12 @@ pub struct Outcome {
     pub states_per_second: f64,
     pub properties: Vec<PropertyResult>,
     pub counterexamples: Vec<Counterexample>,
-    /// 0 all good, 1 violated or not witnessed, 3 stopped before finishing.
+    /// Set if the model had to bring back a message it had discarded as obsolete: the handler
+    /// acts on a message the protocol's rule says it ignores, so the reduction is not exact for
+    /// it and a verdict of "holds" cannot be given.
+    pub reduction_broken: Option<Revival>,
+    /// 0 all good, 1 violated or not witnessed, 3 stopped before finishing (or a reduction
+    /// that the handler contradicts).
     pub exit_code: u8,
 }
 
@@ -329,8 +334,11 @@ where
         });
     }
     let unwitnessed = properties.iter().any(|p| p.verdict == "not witnessed");
+    let reduction_broken = model.revived.lock().ok().and_then(|r| r.clone());
     let exit_code = if failed || unwitnessed {
         1
+    } else if reduction_broken.is_some() {
+        3
     } else if opts.strategy == Strategy::Simulation || exhaustive {
         0
     } else {
@@ -352,6 +360,7 @@ where
         states_per_second: states as f64 / seconds.max(1e-9),
         properties,
         counterexamples,
+        reduction_broken,
         exit_code,
     };
     if opts.json {
@@ -430,12 +439,26 @@ fn print_report(o: &Outcome, budget_hit: bool) {
             o.protocol, cx.action_path
         );
     }
+    if let Some(r) = &o.reduction_broken {
+        println!();
+        println!(
+            "The handler acted on a message the model had discarded as obsolete: {}, in the \
+             receiver's state {}. The model put it back and went on exactly, but states merged \
+             before that may hide behaviour, so no \"holds\" verdict is given. The protocol's rule \
+             says such a message is ignored (Raft §5.1: a stale term is rejected); if the \
+             handler is meant to act on it, check with --discard-obsolete false.",
+            r.message, r.receiver_state
+        );
+    }
     println!();
     println!(
         "Result: {}",
         match o.exit_code {
             0 => "every property holds",
             1 => "a property is violated or was never witnessed",
+            _ if o.reduction_broken.is_some() => {
+                "inconclusive: the handler contradicts the obsolete-message reduction"
+            }
             _ => "inconclusive: the check did not finish",
         }
     );

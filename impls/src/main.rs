@@ -266,6 +266,7 @@ impl ModelArgs {
             requests: self.requests.unwrap_or(d.requests),
             retries: self.retries.unwrap_or(d.retries),
             noop: self.raft.noop.unwrap_or(d.noop),
+            discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
             bug,
         };
         cfg.validate()?;
@@ -285,6 +286,10 @@ struct RaftArgs {
     /// Raft: a new leader holding uncommitted entries appends a no-op (§8) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     noop: Option<bool>,
+    /// Raft: remove messages the term rule makes obsolete (checked against the handler while
+    /// checking; `false` checks without this reduction) [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    discard_obsolete: Option<bool>,
 }
 
 impl RaftArgs {
@@ -294,6 +299,7 @@ impl RaftArgs {
             (self.max_term.is_some(), "--max-term"),
             (self.max_log.is_some(), "--max-log"),
             (self.noop.is_some(), "--noop"),
+            (self.discard_obsolete.is_some(), "--discard-obsolete"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))

@@ -10,12 +10,15 @@
 
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network,
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
+    is_no_op,
 };
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
+use std::borrow::Cow;
 use std::fmt::{self, Debug, Display};
 use std::hash::Hash;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 /// How the model's network may deliver messages.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -168,17 +171,126 @@ where
     pub servers: usize,
     /// The properties checked on every state.
     pub properties: Vec<Property<Self>>,
-    /// Recognizes messages in flight that can have no effect, now or ever (see
+    /// Removes messages in flight that the protocol says can have no effect, now or ever, and
+    /// brings one back if its receiver would act on it after all (see
     /// [`Self::discard_obsolete`]).
-    pub obsolete: Option<Obsolete<A, C, H>>,
+    pub obsolete: Option<Discard<A, C, H>>,
     /// A crash is followed at once by recovery (see [`Self::restart_on_crash`]).
     pub restart_on_crash: bool,
+    /// The first message the model discarded as obsolete and then had to bring back, because
+    /// delivering it was no longer a no-op: the handler acts on a message the protocol's rule
+    /// says it ignores forever, and the reduction is not exact for it. Shared by the checker's
+    /// threads and read by the report after a run.
+    pub revived: Arc<Mutex<Option<Revival>>>,
 }
 
-/// A predicate on a message in flight, given the model and the state: true if delivering it
-/// can change nothing in any state reachable from this one.
+/// A predicate on a message in flight, given the model and the state: true if, by the
+/// protocol's argument, delivering it can change nothing in any state reachable from this one.
 pub type Obsolete<A, C, H> =
     fn(&ClusterModel<A, C, H>, &ActorModelState<A, H>, Envelope<&<A as Actor>::Msg>) -> bool;
+
+/// How a model discards obsolete messages: the protocol's predicate, and where in the history
+/// the discarded messages are kept (see [`Discarded`]).
+pub struct Discard<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    /// The protocol's claim: this message is ignored now and in every reachable state.
+    pub obsolete: Obsolete<A, C, H>,
+    /// The history's record of the messages discarded on the path to a state.
+    pub ghost: fn(&mut H) -> &mut Discarded<A::Msg>,
+}
+
+impl<A, C, H> Clone for Discard<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    fn clone(&self) -> Self {
+        Self {
+            obsolete: self.obsolete,
+            ghost: self.ghost,
+        }
+    }
+}
+
+/// A message that the model discarded as obsolete and had to bring back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Revival {
+    /// The message, its sender and its receiver, in words.
+    pub message: String,
+    /// The receiver's state in which delivering the message stopped being a no-op.
+    pub receiver_state: String,
+}
+
+/// Ghost data kept in a model's history: the messages discarded as obsolete on the path to a
+/// state, each with its number of copies. It takes no part in the state's identity
+/// (comparisons and hashing ignore it, so discarding still merges the states that differ only
+/// in obsolete messages) and only serves to check the discard against the handler: after every
+/// step, a discarded message whose receiver stepped is delivered to it on trial, and put back
+/// in flight if that is no longer a no-op.
+pub struct Discarded<Msg>(Arc<Vec<(Envelope<Msg>, usize)>>);
+
+impl<Msg> Clone for Discarded<Msg> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<Msg> Default for Discarded<Msg> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<Msg> Discarded<Msg> {
+    /// How many distinct messages were discarded on the path.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no message was discarded on the path.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<Msg> PartialEq for Discarded<Msg> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<Msg> Eq for Discarded<Msg> {}
+
+impl<Msg> Hash for Discarded<Msg> {
+    fn hash<S: std::hash::Hasher>(&self, _: &mut S) {}
+}
+
+impl<Msg> Debug for Discarded<Msg> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} discarded", self.0.len())
+    }
+}
+
+impl<Msg> Serialize for Discarded<Msg> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0.len() as u64)
+    }
+}
+
+impl<Msg: Clone + Rewrite<Id>> Rewrite<Id> for Discarded<Msg> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Self(Arc::new(
+            self.0.iter().map(|(e, n)| (e.rewrite(plan), *n)).collect(),
+        ))
+    }
+}
 
 impl<A, C, H> ClusterModel<A, C, H>
 where
@@ -199,6 +311,7 @@ where
             properties: Vec::new(),
             obsolete: None,
             restart_on_crash: false,
+            revived: Arc::default(),
         }
     }
 
@@ -217,15 +330,115 @@ where
         self
     }
 
-    /// After every step, removes from the network the messages that `obsolete` recognizes: a
-    /// message its receiver ignores now and in every future state (for example, one whose term
-    /// is below the receiver's saved term). Stateright leaves an ignored message in flight, so
-    /// without this every stale message would double the states that follow. Delivering such a
-    /// message changes nothing, so removing it hides no behaviour; the predicate must only say
-    /// so when that holds (a mutant that acts on stale messages must keep them).
-    pub fn discard_obsolete(mut self, obsolete: Obsolete<A, C, H>) -> Self {
-        self.obsolete = Some(obsolete);
+    /// After every step, removes from the network the messages that `obsolete` recognizes (a
+    /// message its receiver ignores now and in every future state by the protocol's argument,
+    /// for example one whose term is below the receiver's saved term) **and** whose delivery to
+    /// the receiver, tried on the actual handler, is a no-op now. Stateright leaves an ignored
+    /// message in flight, so without this every stale message would double the states that
+    /// follow.
+    ///
+    /// The reduction is checked against the handler while the model is checked, so that an
+    /// edited handler cannot hide behind it: discarded messages are kept in the history's
+    /// ghost (`ghost`, a [`Discarded`]), and after every step each of them addressed to the
+    /// actor that stepped is delivered to it on trial; if that is no longer a no-op, the message
+    /// is put back in flight (the path then goes on exactly as without the reduction) and
+    /// [`Self::revived`] records it, so that the report can say the reduction was not exact for
+    /// this handler. Only unordered networks discard: on an ordered one, a message removed from
+    /// the middle of a channel could not be put back in its place.
+    pub fn discard_obsolete(
+        mut self,
+        obsolete: Obsolete<A, C, H>,
+        ghost: fn(&mut H) -> &mut Discarded<A::Msg>,
+    ) -> Self {
+        if !matches!(self.inner.init_network, Network::Ordered(_)) {
+            self.obsolete = Some(Discard { obsolete, ghost });
+        }
         self
+    }
+
+    /// Whether delivering `env` in `state` changes nothing (Stateright's test: the receiver's
+    /// state is untouched and the handler issues no command). A message to a crashed actor is
+    /// never a no-op (it waits for the recovery).
+    pub fn delivery_is_no_op(&self, state: &ActorModelState<A, H>, env: Envelope<&A::Msg>) -> bool {
+        let i = usize::from(env.dst);
+        let (Some(actor), Some(current)) = (self.inner.actors.get(i), state.actor_states.get(i))
+        else {
+            return true;
+        };
+        if state.crashed[i] {
+            return false;
+        }
+        let mut cow = Cow::Borrowed(&**current);
+        let mut out = Out::new();
+        actor.on_msg(env.dst, &mut cow, env.src, env.msg.clone(), &mut out);
+        is_no_op(&cow, &out)
+    }
+
+    /// The discard step after a transition to `next` in which `stepped` acted (if any): brings
+    /// back the discarded messages to `stepped` that it would now act on, then removes the
+    /// messages in flight that are obsolete.
+    fn discard(
+        &self,
+        discard: &Discard<A, C, H>,
+        stepped: Option<Id>,
+        next: &mut ActorModelState<A, H>,
+    ) {
+        if let Some(actor) = stepped {
+            let ghost = (discard.ghost)(&mut next.history).clone();
+            let (back, kept): (Vec<_>, Vec<_>) = ghost.0.iter().cloned().partition(|(env, _)| {
+                env.dst == actor
+                    && !self.delivery_is_no_op(
+                        next,
+                        Envelope {
+                            src: env.src,
+                            dst: env.dst,
+                            msg: &env.msg,
+                        },
+                    )
+            });
+            if !back.is_empty() {
+                if let Ok(mut first) = self.revived.lock()
+                    && first.is_none()
+                {
+                    let (env, _) = &back[0];
+                    *first = Some(Revival {
+                        message: format!(
+                            "{:?} from {} to {}",
+                            env.msg,
+                            self.actor_name(env.src),
+                            self.actor_name(env.dst)
+                        ),
+                        receiver_state: format!("{:?}", next.actor_states[usize::from(env.dst)]),
+                    });
+                }
+                *(discard.ghost)(&mut next.history) = Discarded(Arc::new(kept));
+                for (env, copies) in back {
+                    put_back(&mut next.network, env, copies);
+                }
+            }
+        }
+        let dead: Vec<(Envelope<A::Msg>, usize)> = in_flight(&next.network)
+            .into_iter()
+            .filter(|(env, _)| (discard.obsolete)(self, next, *env))
+            .filter(|(env, _)| self.delivery_is_no_op(next, *env))
+            .map(|(env, copies)| (env.to_cloned_msg(), copies))
+            .collect();
+        if dead.is_empty() {
+            return;
+        }
+        for (env, _) in &dead {
+            match &mut next.network {
+                Network::UnorderedNonDuplicating(in_flight) => {
+                    in_flight.remove(env);
+                }
+                Network::UnorderedDuplicating(in_flight, _) => {
+                    in_flight.remove(env);
+                }
+                Network::Ordered(_) => unreachable!("ordered networks discard nothing"),
+            }
+        }
+        let ghost = (discard.ghost)(&mut next.history);
+        Arc::make_mut(&mut ghost.0).extend(dead);
     }
 
     /// Adds an "always" property (an invariant).
@@ -296,6 +509,14 @@ where
     }
 
     fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        let stepped = match &action {
+            ActorModelAction::Deliver { dst, .. } => Some(*dst),
+            ActorModelAction::Timeout(id, _)
+            | ActorModelAction::Crash(id)
+            | ActorModelAction::Recover(id) => Some(*id),
+            ActorModelAction::SelectRandom { actor, .. } => Some(*actor),
+            ActorModelAction::Drop(_) => None,
+        };
         let mut next = match action {
             ActorModelAction::Crash(id) if self.restart_on_crash => {
                 let down = self.inner.next_state(last, ActorModelAction::Crash(id))?;
@@ -304,31 +525,8 @@ where
             }
             action => self.inner.next_state(last, action)?,
         };
-        if let Some(obsolete) = self.obsolete {
-            let dead: Vec<Envelope<A::Msg>> = in_flight(&next.network)
-                .into_iter()
-                .map(|(env, _)| env)
-                .filter(|env| obsolete(self, &next, *env))
-                .map(|env| env.to_cloned_msg())
-                .collect();
-            for env in dead {
-                match &mut next.network {
-                    Network::UnorderedNonDuplicating(in_flight) => {
-                        in_flight.remove(&env);
-                    }
-                    Network::UnorderedDuplicating(in_flight, _) => {
-                        in_flight.remove(&env);
-                    }
-                    Network::Ordered(channels) => {
-                        if let Some(channel) = channels.get_mut(&(env.src, env.dst)) {
-                            channel.retain(|m| *m != env.msg);
-                            if channel.is_empty() {
-                                channels.remove(&(env.src, env.dst));
-                            }
-                        }
-                    }
-                }
-            }
+        if let Some(discard) = &self.obsolete {
+            self.discard(discard, stepped, &mut next);
         }
         Some(next)
     }
@@ -466,6 +664,23 @@ pub fn in_flight<Msg: Clone + Eq + Hash + Ord>(
                 queue.iter().map(move |msg| (Envelope { src, dst, msg }, 1))
             })
             .collect(),
+    }
+}
+
+/// Puts `copies` copies of `env` back in flight on an unordered network.
+fn put_back<Msg: Clone + Eq + Hash + Ord>(
+    network: &mut Network<Msg>,
+    env: Envelope<Msg>,
+    copies: usize,
+) {
+    match network {
+        Network::UnorderedNonDuplicating(in_flight) => {
+            *in_flight.entry(env).or_insert(0) += copies;
+        }
+        Network::UnorderedDuplicating(in_flight, _) => {
+            in_flight.insert(env);
+        }
+        Network::Ordered(_) => unreachable!("ordered networks discard nothing"),
     }
 }
 

@@ -20,6 +20,9 @@ pub enum RaftBug {
     /// A follower truncates its log after the entries of an AppendEntries even when nothing
     /// conflicts (for example on a heartbeat, or a reordered request).
     TruncateWithoutConflict,
+    /// A candidate counts a granted vote from an earlier term as a vote in its current one
+    /// (the term rule of §5.1 skipped for RequestVote results).
+    CountStaleVote,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -108,6 +111,15 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
             breaks: "Leader Completeness",
             args: &["--crashes", "0", "--max-term", "2"],
             summary: "a follower truncates its log after a heartbeat's entries even without a conflict",
+        },
+    ),
+    (
+        RaftBug::CountStaleVote,
+        BugInfo {
+            name: "count-stale-vote",
+            breaks: "Election Safety",
+            args: &[],
+            summary: "a candidate counts a vote granted in an earlier term (caught by the default check)",
         },
     ),
 ];

@@ -36,7 +36,8 @@
 //! only receive messages and emit commands (send, set timer, save).
 
 use crate::cluster::{
-    BugInfo, ClusterConfig, ClusterModel, ServerRole, ServerSet, lossy, rewrite_server_index,
+    BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
+    rewrite_server_index,
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,

@@ -12,6 +12,9 @@ pub struct RaftHistory {
     /// `(term, server)` for every server that acted as leader of `term` (it sent AppendEntries
     /// in that term), sorted.
     pub leaders: Arc<Vec<(Term, u8)>>,
+    /// Ghost: the messages discarded as obsolete on the path (not part of the state's
+    /// identity; see [`ClusterModel::discard_obsolete`]).
+    pub discarded: Discarded<RaftMsg<ModelKey, ModelValue>>,
 }
 
 impl Rewrite<Id> for RaftHistory {
@@ -25,6 +28,7 @@ impl Rewrite<Id> for RaftHistory {
         RaftHistory {
             clients: self.clients.rewrite(plan),
             leaders: Arc::new(leaders),
+            discarded: self.discarded.rewrite(plan),
         }
     }
 }
@@ -50,6 +54,9 @@ pub struct RaftConfig {
     pub retries: u8,
     /// New leaders append a no-op when they hold uncommitted entries (`--noop`).
     pub noop: bool,
+    /// Discard messages that the term rule makes obsolete (`--discard-obsolete`; see
+    /// [`ClusterModel::discard_obsolete`]).
+    pub discard_obsolete: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -68,6 +75,7 @@ impl Default for RaftConfig {
             requests: 2,
             retries: 0,
             noop: false,
+            discard_obsolete: true,
             bug: None,
         }
     }
@@ -135,9 +143,11 @@ impl RaftConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let discard = self.discard_obsolete;
         let history = RaftHistory {
             clients: KvHistory::new(KvSpec::default()),
             leaders: Arc::default(),
+            discarded: Discarded::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
@@ -147,9 +157,11 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        let model = ClusterModel::new(inner, n)
-            .discard_obsolete(obsolete)
-            .restart_on_crash()
+        let mut model = ClusterModel::new(inner, n).restart_on_crash();
+        if discard {
+            model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
+        }
+        let model = model
             .always("Election Safety", |m, s| election_safety(m, s).is_none())
             .always("Leader Append-Only", |m, s| {
                 leader_append_only(m, s).is_none()
@@ -227,7 +239,7 @@ fn record_out(
             let clients = record_request(cfg, &h.clients, env)?;
             Some(RaftHistory {
                 clients,
-                leaders: h.leaders.clone(),
+                ..h.clone()
             })
         }
     }
@@ -241,7 +253,7 @@ fn record_in(
     let clients = record_reply(cfg, &h.clients, env)?;
     Some(RaftHistory {
         clients,
-        leaders: h.leaders.clone(),
+        ..h.clone()
     })
 }
 

@@ -541,6 +541,11 @@ impl RaftServer {
             RaftMsg::AppendEntries { .. } if stale && !self.has(RaftBug::AcceptStaleAppend) => {
                 // A leader of an earlier term: rejected (nothing stored, no answer).
             }
+            RaftMsg::RequestVoteReply { vote_granted, .. }
+                if stale && self.has(RaftBug::CountStaleVote) =>
+            {
+                self.on_request_vote_reply(me, s, from, vote_granted, o)
+            }
             RaftMsg::RequestVoteReply { .. } | RaftMsg::AppendEntriesReply { .. } if stale => {
                 // The result of a request from an earlier term: this server has moved on.
             }
