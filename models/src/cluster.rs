@@ -374,33 +374,36 @@ where
         is_no_op(&cow, &out)
     }
 
-    /// The discard step after a transition to `next` in which `stepped` acted (if any): brings
-    /// back the discarded messages to `stepped` that it would now act on, then removes the
-    /// messages in flight that are obsolete.
+    /// The discard step after a transition to `next` in which the actor `changed` (if any) got
+    /// a new state: brings back the discarded messages to it that it would now act on, then
+    /// removes the messages in flight that are obsolete.
     fn discard(
         &self,
         discard: &Discard<A, C, H>,
-        stepped: Option<Id>,
+        changed: Option<Id>,
         next: &mut ActorModelState<A, H>,
     ) {
-        if let Some(actor) = stepped {
-            let ghost = (discard.ghost)(&mut next.history).clone();
-            let (back, kept): (Vec<_>, Vec<_>) = ghost.0.iter().cloned().partition(|(env, _)| {
-                env.dst == actor
-                    && !self.delivery_is_no_op(
-                        next,
-                        Envelope {
-                            src: env.src,
-                            dst: env.dst,
-                            msg: &env.msg,
-                        },
-                    )
-            });
-            if !back.is_empty() {
+        if let Some(actor) = changed {
+            let ghost = Arc::clone(&(discard.ghost)(&mut next.history).0);
+            let back: Vec<usize> = (0..ghost.len())
+                .filter(|&k| {
+                    let (env, _) = &ghost[k];
+                    env.dst == actor
+                        && !self.delivery_is_no_op(
+                            next,
+                            Envelope {
+                                src: env.src,
+                                dst: env.dst,
+                                msg: &env.msg,
+                            },
+                        )
+                })
+                .collect();
+            if let Some(&first_back) = back.first() {
                 if let Ok(mut first) = self.revived.lock()
                     && first.is_none()
                 {
-                    let (env, _) = &back[0];
+                    let (env, _) = &ghost[first_back];
                     *first = Some(Revival {
                         message: format!(
                             "{:?} from {} to {}",
@@ -411,8 +414,13 @@ where
                         receiver_state: format!("{:?}", next.actor_states[usize::from(env.dst)]),
                     });
                 }
+                let kept = (0..ghost.len())
+                    .filter(|k| !back.contains(k))
+                    .map(|k| ghost[k].clone())
+                    .collect();
                 *(discard.ghost)(&mut next.history) = Discarded(Arc::new(kept));
-                for (env, copies) in back {
+                for k in back {
+                    let (env, copies) = ghost[k].clone();
                     put_back(&mut next.network, env, copies);
                 }
             }
@@ -526,7 +534,13 @@ where
             action => self.inner.next_state(last, action)?,
         };
         if let Some(discard) = &self.obsolete {
-            self.discard(discard, stepped, &mut next);
+            // Whether a message is a no-op depends only on its receiver's state: re-check the
+            // discarded ones only if the actor that stepped has a new state.
+            let changed = stepped.filter(|id| {
+                let i = usize::from(*id);
+                !Arc::ptr_eq(&last.actor_states[i], &next.actor_states[i])
+            });
+            self.discard(discard, changed, &mut next);
         }
         Some(next)
     }
