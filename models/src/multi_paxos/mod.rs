@@ -41,7 +41,8 @@
 //! UDP: handlers only receive messages and emit commands (send, set timer, save).
 
 use crate::cluster::{
-    BugInfo, ClusterConfig, ClusterModel, ServerRole, ServerSet, lossy, rewrite_server_index,
+    BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
+    rewrite_server_index,
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
@@ -53,7 +54,7 @@ use ballot_properties::kv::{KvOp, KvSpec};
 use ballot_properties::linearizability::{ClientHistory, ClientId, RequestId};
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Out};
+use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, Out};
 use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt::Debug;
