@@ -23,7 +23,7 @@
 //! The same actor runs in the model checker ([`PaxosConfig::into_model`]) and over UDP: handlers only
 //! receive messages and emit commands (send, set timer, save).
 
-use crate::cluster::{BugInfo, ClusterConfig, ClusterModel, ServerSet, lossy};
+use crate::cluster::{BugInfo, ClusterConfig, ClusterModel, Discarded, ServerSet, lossy};
 use ballot_properties::linearizability::{
     ClientHistory, RegisterOp, RegisterRet, RequestId, WriteOnceRegister,
 };
