@@ -134,8 +134,9 @@ struct ModelArgs {
     /// Number of servers.
     #[arg(long, default_value_t = 3)]
     servers: usize,
-    /// Number of clients; client c proposes the value 'A'+c to server c mod n (raft: puts
-    /// 'A'+c, then compares-and-swaps it) [default: 2; raft: 1].
+    /// Number of clients. paxos: client c proposes the value 'A'+c to server c mod n, then
+    /// reads the decision; multi-paxos, raft: even clients put 'A'+c to key x, then
+    /// compare-and-swap it, then read it; odd clients read first [default: 2].
     #[arg(long)]
     clients: Option<usize>,
     /// Network semantics: unordered (each message delivered at most once, in any order),
@@ -149,8 +150,8 @@ struct ModelArgs {
     /// [default: 0 for paxos, 1 for raft].
     #[arg(long)]
     crashes: Option<usize>,
-    /// paxos, multi-paxos: highest ballot round a proposer may start (bounds the state space)
-    /// [default: 2].
+    /// paxos, multi-paxos: highest ballot round a proposer may start (bounds the state space;
+    /// 3 allows two takeovers) [default: 3].
     #[arg(long)]
     max_round: Option<u32>,
     #[command(flatten)]
@@ -158,7 +159,7 @@ struct ModelArgs {
     /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
-    /// multi-paxos, raft: operations per client [default: multi-paxos 1, raft 2].
+    /// multi-paxos, raft: operations per client [default: 1].
     #[arg(long, value_name = "N")]
     requests: Option<usize>,
     /// multi-paxos, raft: retries per request, each re-sent to the next server [default: 0].
@@ -277,7 +278,7 @@ impl ModelArgs {
 /// Raft's bounds and options (other protocols reject them).
 #[derive(Args, Debug, Clone)]
 struct RaftArgs {
-    /// Raft: highest term an election may start (bounds the state space) [default: 3].
+    /// Raft: highest term an election may start (bounds the state space) [default: 2].
     #[arg(long)]
     max_term: Option<raft::Term>,
     /// Raft: longest log a leader appends to [default: 2].
@@ -360,8 +361,13 @@ impl ModelArgs {
             ("--heartbeats", self.heartbeats.is_some()),
         ] {
             if set {
+                let owners = if matches!(flag, "--requests" | "--retries") {
+                    "multi-paxos and raft"
+                } else {
+                    "multi-paxos"
+                };
                 return Err(format!(
-                    "{flag} is a multi-paxos flag; {} does not take it",
+                    "{flag} is a {owners} flag; {} does not take it",
                     protocol.name()
                 ));
             }
@@ -405,17 +411,19 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
     /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
-    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive)
-    /// [default: bfs; raft: dfs].
+    /// dfs (exhaustive, less memory, longer counterexamples), simulation (random walks, not
+    /// exhaustive) [default: paxos and multi-paxos bfs; raft dfs].
     #[arg(long)]
     strategy: Option<Strategy>,
     /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
     /// since Stateright applies it in DFS only) [default: false; raft with dfs: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     symmetry: Option<bool>,
-    /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Checker threads. With more than one, BFS counterexamples may not be the shortest, and
+    /// DFS with symmetry may count a few more unique states [default: bfs 1; dfs and
+    /// simulation: the machine's cores].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Stop after this many seconds (exit code 3 if the check did not finish).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
@@ -619,7 +627,13 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
                 .into()
         ));
     }
-    if run.threads == 0 {
+    let threads = run.threads.unwrap_or(match strategy {
+        Strategy::Bfs => 1,
+        Strategy::Dfs | Strategy::Simulation => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    });
+    if threads == 0 {
         bail!(UsageError("--threads must be at least 1".into()));
     }
     let timeout = match run.timeout {
@@ -651,7 +665,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         variant,
         summary: model.summary(protocol),
         strategy,
-        threads: run.threads,
+        threads,
         symmetry,
         timeout,
         max_states: run.max_states,

@@ -445,8 +445,15 @@ where
                 Network::Ordered(_) => unreachable!("ordered networks discard nothing"),
             }
         }
-        let ghost = (discard.ghost)(&mut next.history);
-        Arc::make_mut(&mut ghost.0).extend(dead);
+        let ghost = Arc::make_mut(&mut (discard.ghost)(&mut next.history).0);
+        for (env, copies) in dead {
+            // A message sent again after its first copy was discarded: one entry (one trial
+            // delivery per step) with both counts.
+            match ghost.iter_mut().find(|(e, _)| *e == env) {
+                Some((_, n)) => *n += copies,
+                None => ghost.push((env, copies)),
+            }
+        }
     }
 
     /// Adds an "always" property (an invariant).

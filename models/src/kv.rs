@@ -427,6 +427,18 @@ pub fn model_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
     .collect()
 }
 
+/// Client `c`'s operations: [`model_ops`] (put, cas, get, …), except that odd clients read
+/// first, so that even one request per client gives the linearizability check a read to judge.
+pub fn client_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
+    if c % 2 == 1 && requests > 0 {
+        let mut ops = vec![KvOp::Get('x')];
+        ops.extend(model_ops(c, requests - 1));
+        ops
+    } else {
+        model_ops(c, requests)
+    }
+}
+
 /// For `ActorModel::record_msg_out`: a client sent a request (a re-send changes nothing).
 pub fn record_request<C, K, V, M>(
     _: &C,

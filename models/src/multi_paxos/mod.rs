@@ -46,11 +46,11 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, SmCache, model_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, SmCache, record_reply, record_request,
 };
 pub use crate::paxos::{Ballot, Value};
 use crate::shared_vec::SharedVec;
-use ballot_properties::kv::{KvOp, KvSpec};
+use ballot_properties::kv::KvSpec;
 use ballot_properties::linearizability::{ClientHistory, ClientId, RequestId};
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
@@ -409,5 +409,6 @@ mod symmetry;
 mod tests;
 
 pub use bugs::*;
+pub use crate::kv::client_ops;
 pub use model::*;
 pub use server::*;

@@ -64,7 +64,7 @@ impl Default for MultiPaxosConfig {
     fn default() -> Self {
         Self {
             cluster: ClusterConfig::default(),
-            max_round: 2,
+            max_round: 3,
             requests: 1,
             retries: 0,
             max_slots: None,
@@ -176,18 +176,6 @@ impl MultiPaxosConfig {
         } else {
             model
         }
-    }
-}
-
-/// Client `c`'s operations: [`model_ops`] (put, cas, get, …), except that odd clients read
-/// first, so that even one request per client gives the linearizability check a read to judge.
-pub fn client_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
-    if c % 2 == 1 && requests > 0 {
-        let mut ops = vec![KvOp::Get('x')];
-        ops.extend(model_ops(c, requests - 1));
-        ops
-    } else {
-        model_ops(c, requests)
     }
 }
 

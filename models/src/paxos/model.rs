@@ -39,7 +39,7 @@ impl Default for PaxosConfig {
     fn default() -> Self {
         Self {
             cluster: ClusterConfig::default(),
-            max_round: 2,
+            max_round: 3,
             bug: None,
         }
     }

@@ -41,7 +41,7 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, SmCache, model_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, SmCache, client_ops, record_reply, record_request,
 };
 use crate::paxos::Value;
 use crate::shared_vec::SharedVec;

@@ -66,13 +66,13 @@ impl Default for RaftConfig {
         Self {
             cluster: ClusterConfig {
                 servers: 3,
-                clients: 1,
+                clients: 2,
                 crashes: 1,
                 ..ClusterConfig::default()
             },
-            max_term: 3,
+            max_term: 2,
             max_log: 2,
-            requests: 2,
+            requests: 1,
             retries: 0,
             noop: false,
             discard_obsolete: true,
@@ -135,7 +135,7 @@ impl RaftConfig {
             .map(|c| {
                 RaftActor::Client(KvClient {
                     servers: peers.clone(),
-                    ops: model_ops(c, self.requests),
+                    ops: client_ops(c, self.requests),
                     first: c % n,
                     max_retries: self.retries,
                 })
@@ -144,6 +144,9 @@ impl RaftConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let discard = self.discard_obsolete;
+        // Two commands in flight at once (two clients) can both reach a leader before either
+        // commits; the commit rule is then exercised with several uncommitted entries.
+        let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
         let history = RaftHistory {
             clients: KvHistory::new(KvSpec::default()),
             leaders: Arc::default(),
@@ -185,6 +188,15 @@ impl RaftConfig {
             .sometimes("Entry committed", |m, s| {
                 props::decided_somewhere(&View(m, s))
             });
+        let model = if two_uncommitted {
+            model.sometimes("Leader holds two uncommitted entries", |m, s| {
+                servers(m, s).any(|(_, s)| {
+                    s.is_leader() && s.durable.last_log_index() >= s.commit_index + 2
+                })
+            })
+        } else {
+            model
+        };
         if crashes == 0 {
             // Without crashes there is no crash scenario to witness: a configuration without
             // them is checked for everything else, not failed for this.
