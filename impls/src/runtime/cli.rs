@@ -128,6 +128,9 @@ pub struct ClientArgs {
     /// Give up after this many seconds without an answer (exit code 1).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
+    /// The local address to send from (default: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddrV4>,
     /// The operation.
     #[command(subcommand)]
     pub op: ClientOp,
@@ -484,7 +487,11 @@ pub fn client(args: ClientArgs) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let mut client = match Client::new(args.peers.clone(), codec) {
+    let client = match args.bind {
+        Some(local) => Client::bound(args.peers.clone(), codec, local),
+        None => Client::new(args.peers.clone(), codec),
+    };
+    let mut client = match client {
         Ok(c) => c,
         Err(e) => return failure(format!("cannot open a socket: {e}")),
     };

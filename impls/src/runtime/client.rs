@@ -69,15 +69,24 @@ impl Client {
     /// A client of the servers `peers`, bound to an ephemeral port (on the loopback interface
     /// if every server is on it).
     pub fn new(peers: Vec<SocketAddrV4>, codec: Codec) -> std::io::Result<Self> {
-        if peers.is_empty() {
-            return Err(std::io::Error::other("no server address"));
-        }
         let ip = if peers.iter().all(|p| p.ip().is_loopback()) {
             Ipv4Addr::LOCALHOST
         } else {
             Ipv4Addr::UNSPECIFIED
         };
-        let socket = UdpSocket::bind(SocketAddrV4::new(ip, 0))?;
+        Self::bound(peers, codec, SocketAddrV4::new(ip, 0))
+    }
+
+    /// A client of the servers `peers` whose socket is bound to `local` (port 0: any free port).
+    pub fn bound(
+        peers: Vec<SocketAddrV4>,
+        codec: Codec,
+        local: SocketAddrV4,
+    ) -> std::io::Result<Self> {
+        if peers.is_empty() {
+            return Err(std::io::Error::other("no server address"));
+        }
+        let socket = UdpSocket::bind(local)?;
         Ok(Self {
             socket,
             codec,
