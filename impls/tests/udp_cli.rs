@@ -5,24 +5,9 @@
 mod udp_common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use udp_common::*;
-
-fn ballot(args: &[&str]) -> Output {
-    Command::new(BALLOT)
-        .args(args)
-        .output()
-        .expect("run ballot")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Kills the cluster process if the test fails before it is stopped.
 struct Guard(std::process::Child);

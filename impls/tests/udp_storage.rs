@@ -469,38 +469,19 @@ fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
 /// the write fails even for root.)
 #[test]
 fn when_a_save_fails_no_message_of_that_step_is_sent() {
-    use ballot::runtime::codec::{Kind, WireRequest};
-    use ballot::runtime::node::{Node, NodeConfig, NodeError};
+    use ballot::runtime::codec::{Kind, SESSION_BIT, WireRequest};
+    use ballot::runtime::node::NodeError;
     use ballot::runtime::served::Paxos;
-    use ballot::runtime::transport::Faults;
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::SocketAddr;
 
-    let sockets: Vec<UdpSocket> = (0..3)
-        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
-        .collect();
-    let peers: Vec<SocketAddrV4> = sockets
-        .iter()
-        .map(|s| match s.local_addr().unwrap() {
-            SocketAddr::V4(a) => a,
-            SocketAddr::V6(_) => unreachable!(),
-        })
-        .collect();
     let dir = tmp_dir("save-fails");
-    let mut sockets = sockets.into_iter();
-    let cfg = NodeConfig {
-        index: 0,
-        peers: peers.clone(),
-        data: dir.clone(),
-        codec: Codec::default(),
-        faults: Faults::default(),
-        stats_every: None,
-    };
-    let mut node = Node::<Paxos>::with_socket(cfg, sockets.next().unwrap()).unwrap();
+    let (mut node, _, sockets) = node_at_0::<Paxos>(&dir, Codec::default());
     std::fs::create_dir(dir.join(format!("{FILE_NAME}.tmp"))).unwrap();
     let put = Codec::default()
         .encode(
             Kind::Request,
             &WireRequest::Op {
+                session: SESSION_BIT | 1,
                 req: 1,
                 op: KvOp::Put("r".into(), "v".into()),
             },

@@ -2,16 +2,17 @@
 //! retries (with the *same* request id, so the service applies the operation at most once) on
 //! another server when one does not answer, and gives up at a deadline.
 //!
-//! A client's identity, for the servers' exactly-once sessions, is its UDP source address. Its
-//! request ids start at a value derived from the clock (tenths of a second since 2025), so that
-//! a later client that happens to get the same ephemeral port starts above the ids of an earlier
-//! one and is not taken for a stale retry.
+//! A client's identity, for the servers' exactly-once sessions, is a *session*: a random 64-bit
+//! number drawn when the client starts (with [`SESSION_BIT`] set, so that it is never a server's
+//! id), in which it numbers its requests 1, 2, …. Its address only tells the servers where to
+//! answer: two client processes that get the same port one after the other are two sessions,
+//! and neither is taken for the other's retry, nor takes the other's late replies for its own.
 
-use super::codec::{self, Codec, Kind, WireReply, WireRequest, WireRet};
+use super::codec::{self, Codec, Kind, SESSION_BIT, WireReply, WireRequest, WireRet};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// How long to wait for one server before trying the next.
@@ -51,18 +52,10 @@ pub struct Client {
     codec: Codec,
     peers: Vec<SocketAddrV4>,
     target: usize,
+    session: u64,
     next_req: RequestId,
     attempt_timeout: Duration,
     buf: Vec<u8>,
-}
-
-fn first_request_id() -> RequestId {
-    const EPOCH_2025: u64 = 1_735_689_600;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let tenths = now.as_millis() as u64 / 100;
-    (tenths.saturating_sub(EPOCH_2025 * 10) % (u32::MAX as u64 / 2)) as RequestId + 1
 }
 
 impl Client {
@@ -92,7 +85,8 @@ impl Client {
             codec,
             peers,
             target: 0,
-            next_req: first_request_id(),
+            session: rand::random::<u64>() | SESSION_BIT,
+            next_req: 1,
             attempt_timeout: ATTEMPT_TIMEOUT,
             buf: vec![0; codec::MAX_DATAGRAM + 1],
         })
@@ -110,9 +104,14 @@ impl Client {
         self
     }
 
-    /// The client's address (its identity for the servers).
+    /// The client's address (where the servers answer).
     pub fn addr(&self) -> std::io::Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// The client's session (its identity for the servers).
+    pub fn session(&self) -> u64 {
+        self.session
     }
 
     /// The request id the next operation will use.
@@ -216,7 +215,11 @@ impl Client {
     ) -> Result<WireRet, ClientError> {
         let req = self.next_req;
         self.next_req += 1;
-        let request = WireRequest::Op { req, op };
+        let request = WireRequest::Op {
+            session: self.session,
+            req,
+            op,
+        };
         let start = Instant::now();
         let end = start + deadline;
         let mut attempts = 0u32;
@@ -236,7 +239,15 @@ impl Client {
             attempts += 1;
             let attempt_end = (now + self.attempt_timeout).min(end);
             loop {
-                match self.recv(attempt_end)? {
+                let reply = match self.recv(attempt_end)? {
+                    Some(reply) if !reply.answers(self.session, req) => {
+                        // A duplicate or stale reply to an earlier request (of this session or,
+                        // on a reused port, of another), or stats.
+                        continue;
+                    }
+                    reply => reply,
+                };
+                match reply {
                     None => {
                         last = format!("no reply from {}", self.peers[self.target]);
                         if roam {
@@ -244,11 +255,11 @@ impl Client {
                         }
                         break;
                     }
-                    Some(WireReply::Done { req: r, ret }) if r == req => return Ok(ret),
-                    Some(WireReply::Refused { req: r, reason }) if r == req => {
+                    Some(WireReply::Done { ret, .. }) => return Ok(ret),
+                    Some(WireReply::Refused { reason, .. }) => {
                         return Err(ClientError::Refused(reason));
                     }
-                    Some(WireReply::NotLeader { req: r, leader }) if r == req => {
+                    Some(WireReply::NotLeader { leader, .. }) => {
                         let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
                         last = format!(
                             "{} is not the leader (hint: {})",
@@ -265,10 +276,7 @@ impl Client {
                         }
                         break;
                     }
-                    Some(_) => {
-                        // A duplicate or stale reply to an earlier request, or stats.
-                        continue;
-                    }
+                    Some(WireReply::Stats(_)) => continue,
                 }
             }
         }
@@ -285,18 +293,12 @@ impl Client {
     ) -> Result<Option<WireReply>, ClientError> {
         let req = self.next_req;
         self.next_req += 1;
-        self.send(index, &WireRequest::Op { req, op })?;
+        let session = self.session;
+        self.send(index, &WireRequest::Op { session, req, op })?;
         let end = Instant::now() + timeout;
         while let Some(reply) = self.recv(end)? {
-            match &reply {
-                WireReply::Done { req: r, .. }
-                | WireReply::NotLeader { req: r, .. }
-                | WireReply::Refused { req: r, .. }
-                    if *r == req =>
-                {
-                    return Ok(Some(reply));
-                }
-                _ => continue,
+            if reply.answers(session, req) {
+                return Ok(Some(reply));
             }
         }
         Ok(None)

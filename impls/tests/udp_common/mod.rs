@@ -5,23 +5,47 @@
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BALLOT: &str = env!("CARGO_BIN_EXE_ballot");
 
 /// `n` loopback addresses whose ports were free a moment ago.
 pub fn free_addrs(n: usize) -> Vec<SocketAddrV4> {
+    loopback_sockets(n).1
+}
+
+/// Runs `ballot ARGS` to its end.
+pub fn ballot(args: &[&str]) -> Output {
+    Command::new(BALLOT)
+        .args(args)
+        .output()
+        .expect("run ballot")
+}
+
+/// A finished command's standard output, trimmed.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// A finished command's standard error.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `n` sockets bound to free loopback ports, and their addresses.
+pub fn loopback_sockets(n: usize) -> (Vec<UdpSocket>, Vec<SocketAddrV4>) {
     let sockets: Vec<UdpSocket> = (0..n)
         .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0"))
         .collect();
-    sockets
+    let addrs = sockets
         .iter()
         .map(|s| match s.local_addr().unwrap() {
             std::net::SocketAddr::V4(a) => a,
             other => panic!("not IPv4: {other}"),
         })
-        .collect()
+        .collect();
+    (sockets, addrs)
 }
 
 /// A base port P such that 127.0.0.1:P..P+n are free now.
@@ -172,8 +196,34 @@ use ballot::runtime::client::Client;
 use ballot::runtime::codec::{Codec, WireReply, WireRet};
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot::runtime::journal::Journaled;
+use ballot::runtime::node::{Node, NodeConfig};
+use ballot::runtime::served::{ActorStorage, Served};
 use ballot::runtime::storage::Store;
+use ballot::runtime::transport::Faults;
 use ballot_properties::kv::{KvOp, KvRet};
+
+/// A node of protocol `S` at index 0 of three, run in this process on a loopback socket (data in
+/// `dir`); the two other servers are sockets returned to the caller, with every address.
+pub fn node_at_0<S: Served>(
+    dir: &Path,
+    codec: Codec,
+) -> (Node<S>, Vec<SocketAddrV4>, Vec<UdpSocket>)
+where
+    ActorStorage<S>: Journaled,
+{
+    let (sockets, peers) = loopback_sockets(3);
+    let mut sockets = sockets.into_iter();
+    let cfg = NodeConfig {
+        index: 0,
+        peers: peers.clone(),
+        data: dir.to_path_buf(),
+        codec,
+        faults: Faults::default(),
+        stats_every: None,
+    };
+    let node = Node::<S>::with_socket(cfg, sockets.next().unwrap()).unwrap();
+    (node, peers, sockets.collect())
+}
 
 /// Asks the nodes for their counters until they show injected drops and duplicates (the stats
 /// replies themselves go through fault injection, so a few rounds suffice even on nodes that were
