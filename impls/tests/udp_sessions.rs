@@ -33,9 +33,10 @@ fn at_the_start_of_a_tenth() {
 fn same_port_within_a_tenth(protocol: &str) {
     let dir = tmp_dir(&format!("sessions-{protocol}"));
     let nodes = Nodes::start(protocol, 3, &dir, &[]);
-    let peers = peers_arg(&nodes.peers);
+    let reach = nodes.client_args();
     let client = |args: &[&str]| {
-        let mut all = vec!["client", "--peers", &peers, "--timeout", "10"];
+        let mut all = vec!["client", "--timeout", "10"];
+        all.extend(reach.iter().map(String::as_str));
         all.extend_from_slice(args);
         ballot(&all)
     };

@@ -366,7 +366,7 @@ fn restart_after(n: usize, test: &str, file: &str, damage: impl Fn(&mut Vec<u8>)
     // The client asks node 0 only, so that node 0 proposes: it saves its promise, its vote and
     // the decision (each in its own step with peers) before it answers. Asking any node, the
     // decision could be made without node 0, and its files would not exist yet.
-    let mut client = Client::new(vec![nodes.peers[0]], Codec::default()).unwrap();
+    let mut client = Client::new(vec![nodes.peers[0]], nodes.codec()).unwrap();
     client
         .call(KvOp::Put("r".into(), "v".into()), Duration::from_secs(10))
         .unwrap();
@@ -443,7 +443,7 @@ fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
         );
         b.truncate(b.len() - 5);
     });
-    let mut client = Client::new(vec![nodes.peers[0]], Codec::default()).unwrap();
+    let mut client = Client::new(vec![nodes.peers[0]], nodes.codec()).unwrap();
     // The torn record may have been the decision: a put decides again, and must decide the
     // value accepted before the crash.
     let got = client

@@ -236,6 +236,14 @@ pub enum KeyError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The key file cannot be created.
+    #[error("cannot create the key file {path}: {source}")]
+    Create {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The key is too short to be a secret.
     #[error("--key-file {path}: the key has {len} bytes; use at least 16 (e.g. 32 random bytes)")]
     TooShort {
@@ -267,6 +275,34 @@ impl Key {
             path: path.display().to_string(),
             len,
         })
+    }
+
+    /// The key in the file at `path`; if there is no such file, a new key first written there:
+    /// 32 random bytes as 64 hexadecimal digits, in a file only its owner can read or write
+    /// (mode 0600). Returns the key and whether the file was created.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
+        use std::io::Write as _;
+        let create_error = |source| KeyError::Create {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let created = match options.open(path) {
+            Ok(mut file) => {
+                let secret: [u8; 32] = rand::random();
+                let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+                file.write_all(format!("{hex}\n").as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(create_error)?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(create_error(e)),
+        };
+        Ok((Self::load(path)?, created))
     }
 
     /// A key from raw bytes (surrounding whitespace removed); `Err(len)` if shorter than 16.
@@ -451,6 +487,27 @@ mod tests {
             parse::<WireRequest>(old),
             Err(DecodeError::Payload(_))
         ));
+    }
+
+    #[test]
+    fn a_created_key_file_is_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("ballot-key-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cluster.key");
+        let (first, created) = Key::load_or_create(&path).unwrap();
+        assert!(created);
+        assert_eq!(first.0.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, created) = Key::load_or_create(&path).unwrap();
+        assert!(!created);
+        assert_eq!(again.0, first.0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
