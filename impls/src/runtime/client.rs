@@ -1,6 +1,7 @@
 //! The client: sends one operation at a time, finds the leader by following `NotLeader` hints,
 //! retries (with the *same* request id, so the service applies the operation at most once) on
-//! another server when one does not answer, and gives up at a deadline.
+//! another server when one does not answer, backs off when servers keep redirecting it
+//! ([`Backoff`]), and gives up at a deadline.
 //!
 //! A client's identity, for the servers' exactly-once sessions, is a *session*: a random 64-bit
 //! number drawn when the client starts (with [`SESSION_BIT`] set, so that it is never a server's
@@ -17,8 +18,47 @@ use thiserror::Error;
 
 /// How long to wait for one server before trying the next.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
-/// The pause before re-sending when a server knows no leader yet (an election is running).
-pub const NO_LEADER_PAUSE: Duration = Duration::from_millis(50);
+/// The first pause of a backoff (see [`Backoff`]).
+pub const BACKOFF_START: Duration = Duration::from_millis(4);
+/// The longest pause of a backoff.
+pub const BACKOFF_CAP: Duration = Duration::from_millis(128);
+
+/// Bounded exponential backoff with jitter, one per operation: the `k`-th pause (from 0) lasts a
+/// random time between half and all of `min(BACKOFF_CAP, BACKOFF_START * 2^k)`. A client pauses
+/// before each re-send that follows a `NotLeader` answer, except the first redirect of an
+/// operation to a leader named in it (the usual way to find the leader): servers that name each
+/// other, or know no leader during an election, then get at most about one datagram every
+/// `BACKOFF_CAP / 2` (16 a second) from it, after a start of a few quick tries. An attempt
+/// without an answer has already waited [`ATTEMPT_TIMEOUT`].
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    next: Duration,
+    free_redirect: bool,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: BACKOFF_START,
+            free_redirect: true,
+        }
+    }
+}
+
+impl Backoff {
+    /// The pause before the next re-send after a `NotLeader` answer: zero for the first
+    /// redirect to a named leader, else the next step of the backoff.
+    pub fn after_not_leader(&mut self, redirected: bool) -> Duration {
+        if redirected && std::mem::take(&mut self.free_redirect) {
+            return Duration::ZERO;
+        }
+        self.free_redirect = false;
+        let ceiling = self.next;
+        self.next = (self.next * 2).min(BACKOFF_CAP);
+        let micros = ceiling.as_micros() as u64;
+        Duration::from_micros(rand::random_range(micros / 2..=micros))
+    }
+}
 
 /// Why an operation has no answer.
 #[derive(Debug, Error)]
@@ -225,6 +265,7 @@ impl Client {
         let mut attempts = 0u32;
         let mut last = String::from("no answer yet");
         let n = self.peers.len();
+        let mut backoff = Backoff::default();
         loop {
             let now = Instant::now();
             if now >= end {
@@ -266,14 +307,14 @@ impl Client {
                             self.peers[self.target],
                             leader.map_or("none".into(), |l| l.to_string())
                         );
-                        if !roam {
-                            std::thread::sleep(NO_LEADER_PAUSE);
-                        } else if let Some(i) = hinted.filter(|i| *i != self.target) {
-                            self.target = i;
-                        } else {
-                            self.target = (self.target + 1) % n;
-                            std::thread::sleep(NO_LEADER_PAUSE);
+                        let redirect = hinted.filter(|i| roam && *i != self.target);
+                        if roam {
+                            self.target = redirect.unwrap_or((self.target + 1) % n);
                         }
+                        let pause = backoff.after_not_leader(redirect.is_some());
+                        std::thread::sleep(
+                            pause.min(end.saturating_duration_since(Instant::now())),
+                        );
                         break;
                     }
                     Some(WireReply::Stats(_)) => continue,
@@ -350,5 +391,28 @@ pub fn show(op: &KvOp<String, String>, ret: &WireRet) -> String {
             format!("not swapped ({key} did not hold {from})")
         }
         (_, WireRet::Kv(KvRet::CasOk(b))) => format!("cas {b}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_its_cap() {
+        let mut b = Backoff::default();
+        assert_eq!(b.after_not_leader(true), Duration::ZERO, "first redirect");
+        let mut ceiling = BACKOFF_START;
+        for _ in 0..12 {
+            let pause = b.after_not_leader(true);
+            assert!(
+                ceiling / 2 <= pause && pause <= ceiling,
+                "{pause:?} {ceiling:?}"
+            );
+            ceiling = (ceiling * 2).min(BACKOFF_CAP);
+        }
+        // Without a leader named, even the first answer waits.
+        let pause = Backoff::default().after_not_leader(false);
+        assert!(pause >= BACKOFF_START / 2, "{pause:?}");
     }
 }
