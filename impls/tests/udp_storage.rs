@@ -433,7 +433,8 @@ fn a_node_with_a_bit_flipped_journal_record_exits_with_a_clear_error() {
 }
 
 /// A journal whose last record is torn (as a crash in the middle of an append leaves it): the
-/// node starts, warns naming the file and the bytes discarded, and serves.
+/// node starts, warns naming the file and the bytes discarded — saying that a crash during that
+/// append explains it and that other damage may have lost acknowledged saves — and serves.
 #[test]
 fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
     let mut nodes = restart_after(3, "node-journal-torn", JOURNAL_NAME, |b| {
@@ -451,7 +452,17 @@ fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
         .unwrap_or_else(|e| panic!("{e}\n{}", nodes.logs()));
     assert!(format!("{got:?}").contains("\"v\""), "{got:?}");
     let log = std::fs::read_to_string(nodes.log(0)).unwrap();
-    assert!(log.contains("torn last journal record"), "{log}");
+    assert!(
+        log.contains("the last journal record is incomplete (torn)"),
+        "{log}"
+    );
+    // It says what it cannot know: a crash explains it, other damage would lose saves.
+    assert!(log.contains("A crash during that append"), "{log}");
+    assert!(
+        log.contains("saves that had been acknowledged may be lost"),
+        "{log}"
+    );
+    assert!(!log.contains("never acknowledged"), "{log}");
     assert!(log.contains("storage.journal"), "{log}");
     assert!(log.contains("bytes="), "{log}");
     assert!(
