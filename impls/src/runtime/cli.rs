@@ -440,6 +440,13 @@ pub fn cluster(protocol: &str, mut args: ClusterArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return failure(format!("cannot find the ballot executable: {e}")),
     };
+    // Below the current directory (`target/release/ballot` from the repository), the restart
+    // commands it prints name it relative to it. A bare name would be looked up in PATH.
+    let exe = std::env::current_dir()
+        .ok()
+        .and_then(|dir| exe.strip_prefix(dir).ok().map(Path::to_path_buf))
+        .filter(|rel| rel.components().count() > 1)
+        .unwrap_or(exe);
     let stop = stop_flag();
     let commands: Vec<Vec<String>> = (0..args.nodes)
         .map(|i| node_command(&exe, protocol, &args, i))
