@@ -71,14 +71,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
     },
-    /// Run one server of a protocol over UDP (the same actor the checker checks).
+    /// Run one server of a protocol over UDP (the same actor the checker checks); needs
+    /// --key-file FILE, or --insecure to run without authentication.
     Node {
         /// The protocol to serve.
         protocol: Protocol,
         #[command(flatten)]
         args: runtime::cli::NodeArgs,
     },
-    /// Start a local cluster of nodes on 127.0.0.1 (one process each); Ctrl-C stops it.
+    /// Start a local cluster of nodes on 127.0.0.1 (one process each), authenticated with the
+    /// key in DATA/cluster.key (created if missing); Ctrl-C stops it.
     Cluster {
         /// The protocol to serve.
         protocol: Protocol,
@@ -86,7 +88,7 @@ enum Command {
         args: runtime::cli::ClusterArgs,
     },
     /// Send one operation to a cluster: finds the leader, follows redirects, retries until
-    /// --timeout (exit code 1 without an answer).
+    /// --timeout (exit code 1 without an answer); needs --key-file FILE or --insecure.
     Client {
         #[command(flatten)]
         args: runtime::cli::ClientArgs,
