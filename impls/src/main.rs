@@ -5,6 +5,7 @@
 //! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished.
 
 mod check;
+mod suite;
 mod walks;
 
 use anyhow::{Result, bail};
@@ -52,6 +53,14 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         run: RunArgs,
+    },
+    /// Check a protocol's suite: named model configurations, each exhaustive within its bounds
+    /// and each there to exercise one class of behaviour (`--list` describes them).
+    Suite {
+        /// The protocol whose suite to run.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: suite::SuiteArgs,
     },
     /// List a protocol's bug catalog: each bug, the property it breaks, the flags that expose it.
     Bugs {
@@ -485,51 +494,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             model,
             run,
         } => {
-            let mut opts = check_options(protocol, &model, &run)?;
-            match protocol {
-                Protocol::Paxos => {
-                    let cfg = model.paxos().map_err(UsageError)?;
-                    if opts.symmetry {
-                        bail!(UsageError(
-                            "--symmetry: Paxos clients are bound to fixed servers, so its servers \
-                             are not interchangeable"
-                                .into()
-                        ));
-                    }
-                    let outcome =
-                        check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)?;
-                    Ok(ExitCode::from(outcome.exit_code))
-                }
-                Protocol::MultiPaxos => {
-                    let cfg = model.multi_paxos().map_err(UsageError)?;
-                    opts.summary = multi_paxos_summary(&cfg);
-                    let outcome = check::run(
-                        || cfg.clone().into_model(),
-                        &opts,
-                        multi_paxos::explain,
-                        Some(server_symmetry),
-                    )?;
-                    Ok(ExitCode::from(outcome.exit_code))
-                }
-                Protocol::Raft => {
-                    let cfg = model.raft().map_err(UsageError)?;
-                    if opts.symmetry && cfg.retries > 0 {
-                        bail!(UsageError(
-                            "--retries: clients retry round-robin, which treats servers \
-                             differently; check with --symmetry false (or --strategy bfs)"
-                                .into()
-                        ));
-                    }
-                    let outcome = check::run(
-                        || cfg.clone().into_model(),
-                        &opts,
-                        raft::explain,
-                        Some(raft::symmetry),
-                    )?;
-                    Ok(ExitCode::from(outcome.exit_code))
-                }
-            }
+            let outcome = run_check(protocol, &model, &run, false)?;
+            Ok(ExitCode::from(outcome.exit_code))
         }
+        Command::Suite { protocol, args } => suite::run(protocol, &args),
         Command::Bugs { protocol, json } => {
             let bugs = protocol.bugs();
             if json {
@@ -613,6 +581,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Checks one model configuration as `ballot check` does; with `quiet`, prints nothing (the
+/// caller reports the outcome).
+fn run_check(
+    protocol: Protocol,
+    model: &ModelArgs,
+    run: &RunArgs,
+    quiet: bool,
+) -> Result<check::Outcome> {
+    let mut opts = check_options(protocol, model, run)?;
+    opts.quiet = quiet;
+    match protocol {
+        Protocol::Paxos => {
+            let cfg = model.paxos().map_err(UsageError)?;
+            if opts.symmetry {
+                bail!(UsageError(
+                    "--symmetry: Paxos clients are bound to fixed servers, so its servers are not \
+                     interchangeable"
+                        .into()
+                ));
+            }
+            check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)
+        }
+        Protocol::MultiPaxos => {
+            let cfg = model.multi_paxos().map_err(UsageError)?;
+            opts.summary = multi_paxos_summary(&cfg);
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                multi_paxos::explain,
+                Some(server_symmetry),
+            )
+        }
+        Protocol::Raft => {
+            let cfg = model.raft().map_err(UsageError)?;
+            if opts.symmetry && cfg.retries > 0 {
+                bail!(UsageError(
+                    "--retries: clients retry round-robin, which treats servers differently; \
+                     check with --symmetry false (or --strategy bfs)"
+                        .into()
+                ));
+            }
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                raft::explain,
+                Some(raft::symmetry),
+            )
+        }
+    }
+}
+
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
     // Raft's default check is DFS with symmetry reduction: the only way its default
     // configuration (crashes, three terms, two writes) is exhaustive within a minute.
@@ -677,5 +696,6 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         trace_file,
         progress_every: Duration::from_secs_f64(run.progress_every),
         command,
+        quiet: false,
     })
 }

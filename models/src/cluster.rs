@@ -136,6 +136,21 @@ pub struct BugInfo {
     pub summary: &'static str,
 }
 
+/// One configuration of a protocol's suite (`ballot suite`): the `ballot check` flags that
+/// select it, what it is there to exercise, and how long it may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SuiteEntry {
+    /// The name given to `--only`.
+    pub name: &'static str,
+    /// The `ballot check <protocol>` flags of the configuration.
+    pub args: &'static [&'static str],
+    /// The class of behaviour it exercises, in one sentence.
+    pub exercises: &'static str,
+    /// Its time budget on the project's 2-core machine; past it, the suite reports it out of
+    /// time (exit code 3).
+    pub budget_secs: u32,
+}
+
 /// The entry of `bug` in a protocol's bug catalog.
 pub fn catalog_info<B: PartialEq>(catalog: &'static [(B, BugInfo)], bug: B) -> &'static BugInfo {
     &catalog

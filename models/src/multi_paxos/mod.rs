@@ -404,11 +404,13 @@ impl<K, V> ServerRole for MpState<K, V> {
 mod bugs;
 mod model;
 mod server;
+mod suite;
 mod symmetry;
 #[cfg(test)]
 mod tests;
 
-pub use bugs::*;
 pub use crate::kv::client_ops;
+pub use bugs::*;
 pub use model::*;
 pub use server::*;
+pub use suite::*;

@@ -162,6 +162,7 @@ impl MultiPaxosConfig {
             .within_boundary(one_ballot_per_round);
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
+            .restart_on_crash()
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

@@ -238,9 +238,11 @@ pub enum PaxosState<V> {
 mod bugs;
 mod model;
 mod server;
+mod suite;
 #[cfg(test)]
 mod tests;
 
 pub use bugs::*;
 pub use model::*;
 pub use server::*;
+pub use suite::*;

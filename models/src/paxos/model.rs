@@ -96,6 +96,7 @@ impl PaxosConfig {
             .record_msg_in(record_returns);
         ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
+            .restart_on_crash()
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

@@ -346,6 +346,7 @@ impl<K, V> ServerRole for RaftState<K, V> {
 mod bugs;
 mod model;
 mod server;
+mod suite;
 mod symmetry;
 #[cfg(test)]
 mod tests;
@@ -353,4 +354,5 @@ mod tests;
 pub use bugs::*;
 pub use model::*;
 pub use server::*;
+pub use suite::*;
 pub use symmetry::*;

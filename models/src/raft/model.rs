@@ -190,9 +190,8 @@ impl RaftConfig {
             });
         let model = if two_uncommitted {
             model.sometimes("Leader holds two uncommitted entries", |m, s| {
-                servers(m, s).any(|(_, s)| {
-                    s.is_leader() && s.durable.last_log_index() >= s.commit_index + 2
-                })
+                servers(m, s)
+                    .any(|(_, s)| s.is_leader() && s.durable.last_log_index() >= s.commit_index + 2)
             })
         } else {
             model
