@@ -290,7 +290,10 @@ fn print_summary(o: &SuiteOutcome) {
         match o.exit_code {
             0 => "every property holds in every configuration",
             1 => "a property is violated (or never witnessed) in a configuration",
-            _ => "inconclusive: a configuration did not finish within its budget",
+            _ => {
+                "inconclusive: a configuration did not finish within its budget, or a \
+                 reduction was not exact for the handlers"
+            }
         }
     );
 }

@@ -285,6 +285,13 @@ pub struct Revival {
 /// in flight if that is no longer a no-op.
 pub struct Discarded<Msg>(Arc<Vec<(Envelope<Msg>, usize)>>);
 
+impl<Msg> Discarded<Msg> {
+    /// The discarded messages, each with its number of copies.
+    pub fn messages(&self) -> impl Iterator<Item = &Envelope<Msg>> {
+        self.0.iter().map(|(env, _)| env)
+    }
+}
+
 impl<Msg> Clone for Discarded<Msg> {
     fn clone(&self) -> Self {
         Self(Arc::clone(&self.0))

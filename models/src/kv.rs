@@ -467,7 +467,12 @@ impl<K: Clone, V> KvClient<K, V> {
                 let hinted = leader.and_then(|l| self.servers.iter().position(|s| *s == l));
                 next.target = match hinted {
                     Some(i) if i != state.target as usize => i as u8,
-                    _ => ((state.target as usize + 1) % self.servers.len()) as u8,
+                    // A redirect to the server the request already went to: a late copy of an
+                    // earlier redirect (a duplicate, or one overtaken by a retry). Ignored:
+                    // moving on round the ring would treat servers differently by number,
+                    // which symmetry reduction cannot allow, and the retry timer still runs.
+                    Some(_) => return None,
+                    None => ((state.target as usize + 1) % self.servers.len()) as u8,
                 };
                 // A redirect re-sends without arming a new retry (the pending timer stays).
                 let op = self.ops[next.done as usize].clone();

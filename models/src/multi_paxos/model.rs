@@ -180,8 +180,10 @@ impl MultiPaxosConfig {
     }
 }
 
-/// The model's bound besides `max_round`: no two ballots share a round. Runs where two
-/// servers start the same round are left out; the same contention is explored one round apart.
+/// The model's bound besides `max_round`: no two ballots share a round, among the servers'
+/// states, the messages in flight and the messages discarded as obsolete on the path. Runs
+/// where two servers start the same round are left out; the same contention is explored one
+/// round apart.
 /// Within this bound ballots compare by round alone, so renumbering servers changes no
 /// comparison (which keeps symmetry reduction exact).
 fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
@@ -212,9 +214,12 @@ fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
         | MpMsg::Heartbeat { ballot, .. } => fresh(*ballot),
         MpMsg::Request(_) | MpMsg::Reply(_) | MpMsg::CatchUp { .. } | MpMsg::Chosen { .. } => true,
     };
+    // The messages discarded as obsolete count too: a Prepare of round 2 discarded because its
+    // receiver went on to promise another ballot of round 2 is still a second ballot in round 2.
     crate::cluster::in_flight(&state.network)
         .into_iter()
         .all(|(env, _)| in_flight(env.msg))
+        && state.history.discarded.messages().all(|env| in_flight(&env.msg))
 }
 
 /// The messages the model discards: those their receiver ignores in every reachable state

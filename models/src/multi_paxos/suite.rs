@@ -65,6 +65,23 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 120,
     },
     SuiteEntry {
+        name: "ordered-lossy",
+        args: &[
+            "--network",
+            "ordered",
+            "--lossy",
+            "--clients",
+            "1",
+            "--requests",
+            "2",
+            "--max-round",
+            "2",
+        ],
+        exercises: "FIFO links that may lose messages: gaps in a channel (on unordered links a loss looks like a delay, so this is where loss adds behaviour)",
+        unreachable: &[],
+        budget_secs: 90,
+    },
+    SuiteEntry {
         name: "five-servers",
         args: &[
             "--servers",

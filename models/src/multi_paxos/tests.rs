@@ -77,7 +77,7 @@ fn correct_multi_paxos_holds_with_pinned_state_counts() {
     // Two takeovers: a slot can hold votes of two ballots when the third leader prepares it.
     assert_eq!(
         exhaustive(cfg(1, 2, 3, Unordered, 0, None)),
-        (90_120, vec!["Commit", "Leader change"])
+        (89_078, vec!["Commit", "Leader change"])
     );
     // Heartbeats (one per ballot): re-sent Accepts, commit points, and learners catching up
     // on entries they missed.
