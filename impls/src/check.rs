@@ -50,6 +50,8 @@ pub struct CheckOptions {
     pub progress_every: Duration,
     /// The arguments that reproduce this run.
     pub command: Vec<String>,
+    /// Print nothing (no header, progress or report): the caller reports (`ballot suite`).
+    pub quiet: bool,
 }
 
 /// The verdict on one property.
@@ -127,7 +129,8 @@ where
         (None, Strategy::Simulation) => Some(1_000_000),
         (None, _) => None,
     };
-    if !opts.json {
+    let chatty = !opts.json && !opts.quiet;
+    if chatty {
         println!(
             "Checking {} ({}) — {}",
             opts.protocol, opts.variant, opts.summary
@@ -160,7 +163,7 @@ where
         let (mut lo, mut hi, mut best) = (0usize, len, None);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if !opts.json {
+            if chatty {
                 eprintln!("(looking for a counterexample to {name} of at most {mid} steps)");
             }
             let c = make()
@@ -243,7 +246,7 @@ where
             timed_out = true;
             break;
         }
-        if now - last_print >= opts.progress_every {
+        if !opts.quiet && now - last_print >= opts.progress_every {
             let states = checker.state_count();
             let rate = (states - last_states.min(states)) as f64 / (now - last_print).as_secs_f64();
             eprintln!(
@@ -363,7 +366,9 @@ where
         reduction_broken,
         exit_code,
     };
-    if opts.json {
+    if opts.quiet {
+        // The caller reports.
+    } else if opts.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         print_report(&outcome, budget_hit);

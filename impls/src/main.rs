@@ -5,6 +5,7 @@
 //! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished.
 
 mod check;
+mod suite;
 mod walks;
 
 use anyhow::{Result, bail};
@@ -53,6 +54,14 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Check a protocol's suite: named model configurations, each exhaustive within its bounds
+    /// and each there to exercise one class of behaviour (`--list` describes them).
+    Suite {
+        /// The protocol whose suite to run.
+        protocol: Protocol,
+        #[command(flatten)]
+        args: suite::SuiteArgs,
+    },
     /// List a protocol's bug catalog: each bug, the property it breaks, the flags that expose it.
     Bugs {
         /// The protocol whose bugs to list.
@@ -71,14 +80,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
     },
-    /// Run one server of a protocol over UDP (the same actor the checker checks).
+    /// Run one server of a protocol over UDP (the same actor the checker checks); needs
+    /// --key-file FILE, or --insecure to run without authentication.
     Node {
         /// The protocol to serve.
         protocol: Protocol,
         #[command(flatten)]
         args: runtime::cli::NodeArgs,
     },
-    /// Start a local cluster of nodes on 127.0.0.1 (one process each); Ctrl-C stops it.
+    /// Start a local cluster of nodes on 127.0.0.1 (one process each), authenticated with the
+    /// key in DATA/cluster.key (created if missing); Ctrl-C stops it.
     Cluster {
         /// The protocol to serve.
         protocol: Protocol,
@@ -86,7 +97,7 @@ enum Command {
         args: runtime::cli::ClusterArgs,
     },
     /// Send one operation to a cluster: finds the leader, follows redirects, retries until
-    /// --timeout (exit code 1 without an answer).
+    /// --timeout (exit code 1 without an answer); needs --key-file FILE or --insecure.
     Client {
         #[command(flatten)]
         args: runtime::cli::ClientArgs,
@@ -134,8 +145,9 @@ struct ModelArgs {
     /// Number of servers.
     #[arg(long, default_value_t = 3)]
     servers: usize,
-    /// Number of clients; client c proposes the value 'A'+c to server c mod n (raft: puts
-    /// 'A'+c, then compares-and-swaps it) [default: 2; raft: 1].
+    /// Number of clients. paxos: client c proposes the value 'A'+c to server c mod n, then
+    /// reads the decision; multi-paxos, raft: even clients put 'A'+c to key x, then
+    /// compare-and-swap it, then read it; odd clients read first [default: 2].
     #[arg(long)]
     clients: Option<usize>,
     /// Network semantics: unordered (each message delivered at most once, in any order),
@@ -149,8 +161,8 @@ struct ModelArgs {
     /// [default: 0 for paxos, 1 for raft].
     #[arg(long)]
     crashes: Option<usize>,
-    /// paxos, multi-paxos: highest ballot round a proposer may start (bounds the state space)
-    /// [default: 2].
+    /// paxos, multi-paxos: highest ballot round a proposer may start (bounds the state space;
+    /// 3 allows two takeovers) [default: 3].
     #[arg(long)]
     max_round: Option<u32>,
     #[command(flatten)]
@@ -158,7 +170,7 @@ struct ModelArgs {
     /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
     #[arg(long, value_name = "NAME")]
     bug: Option<String>,
-    /// multi-paxos, raft: operations per client [default: multi-paxos 1, raft 2].
+    /// multi-paxos, raft: operations per client [default: 1].
     #[arg(long, value_name = "N")]
     requests: Option<usize>,
     /// multi-paxos, raft: retries per request, each re-sent to the next server [default: 0].
@@ -278,7 +290,7 @@ impl ModelArgs {
 /// Raft's bounds and options (other protocols reject them).
 #[derive(Args, Debug, Clone)]
 struct RaftArgs {
-    /// Raft: highest term an election may start (bounds the state space) [default: 3].
+    /// Raft: highest term an election may start (bounds the state space) [default: 2].
     #[arg(long)]
     max_term: Option<raft::Term>,
     /// Raft: longest log a leader appends to [default: 2].
@@ -370,8 +382,13 @@ impl ModelArgs {
             ("--heartbeats", self.heartbeats.is_some()),
         ] {
             if set {
+                let owners = if matches!(flag, "--requests" | "--retries") {
+                    "multi-paxos and raft"
+                } else {
+                    "multi-paxos"
+                };
                 return Err(format!(
-                    "{flag} is a multi-paxos flag; {} does not take it",
+                    "{flag} is a {owners} flag; {} does not take it",
                     protocol.name()
                 ));
             }
@@ -415,17 +432,19 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 #[derive(Args, Debug, Clone)]
 struct RunArgs {
     /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
-    /// dfs (exhaustive, less memory), simulation (random walks, not exhaustive)
-    /// [default: bfs; raft: dfs].
+    /// dfs (exhaustive, less memory, longer counterexamples), simulation (random walks, not
+    /// exhaustive) [default: paxos and multi-paxos bfs; raft dfs].
     #[arg(long)]
     strategy: Option<Strategy>,
     /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
     /// since Stateright applies it in DFS only) [default: false; raft with dfs: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     symmetry: Option<bool>,
-    /// Checker threads. With more than one, BFS counterexamples may not be the shortest.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Checker threads. With more than one, BFS counterexamples may not be the shortest, and
+    /// DFS with symmetry may count a few more unique states [default: bfs 1; dfs and
+    /// simulation: the machine's cores].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Stop after this many seconds (exit code 3 if the check did not finish).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
@@ -485,51 +504,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             model,
             run,
         } => {
-            let mut opts = check_options(protocol, &model, &run)?;
-            match protocol {
-                Protocol::Paxos => {
-                    let cfg = model.paxos().map_err(UsageError)?;
-                    if opts.symmetry {
-                        bail!(UsageError(
-                            "--symmetry: Paxos clients are bound to fixed servers, so its servers \
-                             are not interchangeable"
-                                .into()
-                        ));
-                    }
-                    let outcome =
-                        check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)?;
-                    Ok(ExitCode::from(outcome.exit_code))
-                }
-                Protocol::MultiPaxos => {
-                    let cfg = model.multi_paxos().map_err(UsageError)?;
-                    opts.summary = multi_paxos_summary(&cfg);
-                    let outcome = check::run(
-                        || cfg.clone().into_model(),
-                        &opts,
-                        multi_paxos::explain,
-                        Some(server_symmetry),
-                    )?;
-                    Ok(ExitCode::from(outcome.exit_code))
-                }
-                Protocol::Raft => {
-                    let cfg = model.raft().map_err(UsageError)?;
-                    if opts.symmetry && cfg.retries > 0 {
-                        bail!(UsageError(
-                            "--retries: clients retry round-robin, which treats servers \
-                             differently; check with --symmetry false (or --strategy bfs)"
-                                .into()
-                        ));
-                    }
-                    let outcome = check::run(
-                        || cfg.clone().into_model(),
-                        &opts,
-                        raft::explain,
-                        Some(raft::symmetry),
-                    )?;
-                    Ok(ExitCode::from(outcome.exit_code))
-                }
-            }
+            let outcome = run_check(protocol, &model, &run, false)?;
+            Ok(ExitCode::from(outcome.exit_code))
         }
+        Command::Suite { protocol, args } => suite::run(protocol, &args),
         Command::Bugs { protocol, json } => {
             let bugs = protocol.bugs();
             if json {
@@ -613,6 +591,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Checks one model configuration as `ballot check` does; with `quiet`, prints nothing (the
+/// caller reports the outcome).
+fn run_check(
+    protocol: Protocol,
+    model: &ModelArgs,
+    run: &RunArgs,
+    quiet: bool,
+) -> Result<check::Outcome> {
+    let mut opts = check_options(protocol, model, run)?;
+    opts.quiet = quiet;
+    match protocol {
+        Protocol::Paxos => {
+            let cfg = model.paxos().map_err(UsageError)?;
+            if opts.symmetry {
+                bail!(UsageError(
+                    "--symmetry: Paxos clients are bound to fixed servers, so its servers are not \
+                     interchangeable"
+                        .into()
+                ));
+            }
+            check::run(|| cfg.clone().into_model(), &opts, paxos::explain, None)
+        }
+        Protocol::MultiPaxos => {
+            let cfg = model.multi_paxos().map_err(UsageError)?;
+            opts.summary = multi_paxos_summary(&cfg);
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                multi_paxos::explain,
+                Some(server_symmetry),
+            )
+        }
+        Protocol::Raft => {
+            let cfg = model.raft().map_err(UsageError)?;
+            if opts.symmetry && cfg.retries > 0 {
+                bail!(UsageError(
+                    "--retries: clients retry round-robin, which treats servers differently; \
+                     check with --symmetry false (or --strategy bfs)"
+                        .into()
+                ));
+            }
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                raft::explain,
+                Some(raft::symmetry),
+            )
+        }
+    }
+}
+
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
     // Raft's default check is DFS with symmetry reduction: the only way its default
     // configuration (crashes, three terms, two writes) is exhaustive within a minute.
@@ -629,7 +658,13 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
                 .into()
         ));
     }
-    if run.threads == 0 {
+    let threads = run.threads.unwrap_or(match strategy {
+        Strategy::Bfs => 1,
+        Strategy::Dfs | Strategy::Simulation => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    });
+    if threads == 0 {
         bail!(UsageError("--threads must be at least 1".into()));
     }
     let timeout = match run.timeout {
@@ -661,7 +696,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         variant,
         summary: model.summary(protocol),
         strategy,
-        threads: run.threads,
+        threads,
         symmetry,
         timeout,
         max_states: run.max_states,
@@ -671,5 +706,6 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         trace_file,
         progress_every: Duration::from_secs_f64(run.progress_every),
         command,
+        quiet: false,
     })
 }

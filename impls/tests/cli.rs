@@ -35,7 +35,7 @@ fn correct_paxos_is_green_and_reports_every_property() {
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["exhaustive"], true);
-    assert_eq!(v["unique_states"], 10_815);
+    assert_eq!(v["unique_states"], 2_744);
     let verdicts: Vec<(String, String)> = v["properties"]
         .as_array()
         .unwrap()
@@ -141,8 +141,8 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
 }
 
 /// The main job, as the README runs it: exhaustive, green, with a pinned count. On a quiet
-/// 2-core machine it takes about 30 s (docs/performance.md); the bound here is looser so that a
-/// busy machine does not fail it, and still catches a check that became twice as slow.
+/// 2-core machine it takes a few seconds (docs/performance.md); the bound here is looser so
+/// that a busy machine does not fail it.
 #[test]
 fn default_check_is_exhaustive_and_green_within_a_minute() {
     let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -151,7 +151,7 @@ fn default_check_is_exhaustive_and_green_within_a_minute() {
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["exhaustive"], true);
-    assert_eq!(v["unique_states"], 2_019_398);
+    assert_eq!(v["unique_states"], 263_444);
     assert!(
         start.elapsed() < Duration::from_secs(90),
         "{:?}",
@@ -160,7 +160,7 @@ fn default_check_is_exhaustive_and_green_within_a_minute() {
 }
 
 /// `ballot check multi-paxos` as the README runs it: exhaustive, green (a command commits after
-/// a leader change), under 60 s, with a pinned count.
+/// a leader change; two takeovers allowed), under 60 s, with a pinned count.
 #[test]
 fn default_multi_paxos_check_is_exhaustive_and_green_within_a_minute() {
     let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,7 +169,7 @@ fn default_multi_paxos_check_is_exhaustive_and_green_within_a_minute() {
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["exhaustive"], true);
-    assert_eq!(v["unique_states"], 714_015);
+    assert_eq!(v["unique_states"], 659_564);
     for p in v["properties"].as_array().unwrap() {
         assert!(
             p["verdict"] == "holds" || p["verdict"] == "witnessed",
@@ -194,8 +194,12 @@ fn multi_paxos_symmetry_reduces_states() {
             "1",
             "--requests",
             "2",
+            "--max-round",
+            "2",
             "--strategy",
             "dfs",
+            "--threads",
+            "1",
             "--json",
         ];
         args.extend(extra);
@@ -204,8 +208,8 @@ fn multi_paxos_symmetry_reduces_states() {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         v["unique_states"].as_u64().unwrap()
     };
-    assert_eq!(run(&[]), 63_431);
-    assert_eq!(run(&["--symmetry"]), 31_570);
+    assert_eq!(run(&[]), 5_051);
+    assert_eq!(run(&["--symmetry"]), 2_486);
 }
 
 /// Stateright's BFS reports the last violation of a batch; `ballot check` bisects on depth to
@@ -382,10 +386,11 @@ fn explorer_serves_the_model_and_refuses_a_taken_port() {
     assert!(String::from_utf8_lossy(&taken.stderr).contains("cannot listen"));
 }
 
-/// Raft's default check, as the README runs it: DFS with symmetry reduction, exhaustive, green,
-/// with a pinned count. About 40 s on the 2-core machine (docs/performance.md); the bound is
-/// looser so that a busy machine does not fail it, and still catches a check that became twice
-/// as slow.
+/// Raft's default check, as the README runs it: DFS with symmetry reduction on both cores,
+/// exhaustive, green, every sometimes-property witnessed (a read, two uncommitted entries at a
+/// leader, a new leader committing after a crash). With two threads the unique count varies a
+/// little from run to run (docs/performance.md); one thread gives 2,092,459. The time bound is
+/// loose so that a busy machine does not fail it.
 #[test]
 fn raft_default_check_is_exhaustive_and_green() {
     let _one_at_a_time = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -396,7 +401,8 @@ fn raft_default_check_is_exhaustive_and_green() {
     assert_eq!(v["exhaustive"], true);
     assert_eq!(v["strategy"], "dfs");
     assert_eq!(v["symmetry"], true);
-    assert_eq!(v["unique_states"], 1_639_045);
+    let unique = v["unique_states"].as_u64().unwrap();
+    assert!((2_092_459..2_112_000).contains(&unique), "{unique}");
     for p in v["properties"].as_array().unwrap() {
         assert!(
             p["verdict"] == "holds" || p["verdict"] == "witnessed",
@@ -404,7 +410,7 @@ fn raft_default_check_is_exhaustive_and_green() {
         );
     }
     assert!(
-        start.elapsed() < Duration::from_secs(90),
+        start.elapsed() < Duration::from_secs(150),
         "{:?}",
         start.elapsed()
     );
@@ -415,6 +421,8 @@ fn raft_default_check_is_exhaustive_and_green() {
 #[test]
 fn raft_small_check_is_green_with_and_without_symmetry() {
     let small = [
+        "--clients",
+        "1",
         "--requests",
         "1",
         "--max-term",
@@ -456,4 +464,58 @@ fn raft_explorer_serves_the_model() {
         assert!(status.contains(name), "{name}: {status}");
     }
     assert!(states.contains("Server"), "{states}");
+}
+
+/// `ballot suite`: `--list` names every configuration with its flags, `--only` runs one,
+/// `--json` reports each, exit 1 when a configuration's property fails (with the
+/// counterexample saved), `--fail-fast` stops there, exit 2 for an unknown name.
+#[test]
+fn suite_lists_runs_and_fails_as_documented() {
+    let list = ballot(&["suite", "raft", "--list", "--json"]);
+    assert_eq!(code(&list), 0);
+    let entries: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let names: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names.len() >= 2 && names.contains(&"default"), "{names:?}");
+    let text = ballot(&["suite", "paxos", "--list"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("ballot check paxos"));
+
+    let dir = tmp("suite");
+    let run = |args: &[&str]| {
+        let mut all = vec!["suite", "paxos", "--json", "--trace-out"];
+        let d = dir.display().to_string();
+        all.push(&d);
+        all.extend(args);
+        let o = ballot(&all);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+        (code(&o), v)
+    };
+    let (exit, v) = run(&["--only", "default"]);
+    assert_eq!(exit, 0, "{v}");
+    assert_eq!(v["configurations"][0]["verdict"], "holds");
+    assert!(v["configurations"][0]["unique_states"].as_u64().unwrap() > 1000);
+
+    // A mutant: the first configuration already breaks Agreement; --fail-fast stops there.
+    let (exit, v) = run(&["--bug", "minority-quorum", "--fail-fast"]);
+    assert_eq!(exit, 1, "{v}");
+    let configs = v["configurations"].as_array().unwrap();
+    assert_eq!(configs.len(), 1, "{v}");
+    assert_eq!(configs[0]["verdict"], "violated");
+    let trace = configs[0]["traces"][0].as_str().unwrap();
+    assert!(std::path::Path::new(trace).exists(), "{trace}");
+
+    // A configuration that does not finish within its budget: exit 3.
+    let (exit, v) = run(&["--only", "default", "--timeout", "0.2"]);
+    assert_eq!(exit, 3, "{v}");
+    assert_eq!(v["configurations"][0]["verdict"], "out of time");
+
+    let unknown = ballot(&["suite", "paxos", "--only", "nope"]);
+    assert_eq!(code(&unknown), 2);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"));
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -107,8 +107,8 @@ impl Served for PrimaryServed {
     fn request(req: RequestId, op: KvOp<String, String>) -> Result<PrimaryMsg, String> {
         Ok(served::kv_request(req, op))
     }
-    fn reply(msg: &PrimaryMsg) -> Option<WireReply> {
-        served::kv_reply(msg)
+    fn reply(session: u64, msg: &PrimaryMsg) -> Option<WireReply> {
+        served::kv_reply(session, msg)
     }
 }
 

@@ -7,8 +7,6 @@
 
 mod udp_common;
 
-use ballot::runtime::client::Client;
-use ballot::runtime::codec::Codec;
 use ballot_models::multi_paxos::MpStorage;
 use ballot_properties::kv::KvOp;
 use std::time::{Duration, Instant};
@@ -37,7 +35,7 @@ fn a_busy_multi_paxos_cluster_keeps_its_leader() {
     let started = Instant::now();
     let dir = tmp_dir("multi-paxos-stable");
     let nodes = Nodes::start("multi-paxos", 3, &dir, &[]);
-    let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
+    let mut client = nodes.client();
     let deadline = Duration::from_secs(10);
     client
         .call(KvOp::Put("x".into(), "0".into()), deadline)
@@ -75,7 +73,7 @@ fn a_server_restarted_far_behind_catches_up() {
     let started = Instant::now();
     let dir = tmp_dir("multi-paxos-catch-up");
     let mut nodes = Nodes::start("multi-paxos", 3, &dir, &[]);
-    let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
+    let mut client = nodes.client();
     // The catch-up must come in several answers.
     let (leader, behind) = leave_one_far_behind(&mut nodes, &mut client);
     let executed = |nodes: &Nodes, i: usize| storage(nodes, i).log.len();

@@ -6,7 +6,7 @@
 mod udp_common;
 
 use ballot::runtime::client::Client;
-use ballot::runtime::codec::{Codec, WireRet};
+use ballot::runtime::codec::WireRet;
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot::runtime::storage::Store;
 use ballot_models::paxos::PaxosStorage;
@@ -42,9 +42,7 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
     // Three clients propose different values, each to a different first server, concurrently.
     let proposers: Vec<_> = (0..3)
         .map(|c| {
-            let client = Client::new(peers.clone(), Codec::default())
-                .unwrap()
-                .with_first(c);
+            let client = nodes.client().with_first(c);
             let mut client = RecordingClient::new(client, recorder.clone());
             std::thread::spawn(move || {
                 let put = client.call(KvOp::Put("r".into(), format!("value-{c}")), DEADLINE);
@@ -81,7 +79,7 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
     nodes.restart(1);
     for (i, peer) in peers.iter().enumerate() {
         // A client of node i alone: no redirect, no rotation.
-        let only_i = Client::new(vec![*peer], Codec::default()).unwrap();
+        let only_i = Client::new(vec![*peer], nodes.codec()).unwrap();
         let mut client = RecordingClient::new(only_i, recorder.clone());
         let put = client
             .call(KvOp::Put("r".into(), format!("probe-{i}")), DEADLINE)
@@ -103,7 +101,7 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
     }
 
     // The faults were really on, and no handler panicked.
-    assert_faults_injected(&peers);
+    assert_faults_injected(&nodes);
 
     let checked = history::check_register(&recorder.events())
         .unwrap_or_else(|e| panic!("{e}; see traces/histories/paxos-kill-restart.jsonl"));

@@ -7,8 +7,7 @@
 
 mod udp_common;
 
-use ballot::runtime::client::Client;
-use ballot::runtime::codec::{self, Codec};
+use ballot::runtime::codec;
 use ballot_models::raft::{RaftStorage, Term};
 use ballot_properties::kv::KvOp;
 use std::time::{Duration, Instant};
@@ -36,12 +35,11 @@ fn an_idle_raft_cluster_keeps_its_leader() {
     let started = Instant::now();
     let dir = tmp_dir("raft-idle");
     let nodes = Nodes::start("raft", 3, &dir, &[]);
-    let peers = nodes.peers.clone();
-    let mut client = Client::new(peers.clone(), Codec::default()).unwrap();
+    let mut client = nodes.client();
     client
         .call(KvOp::Put("x".into(), "1".into()), Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
-    let leader = find_leader(&peers).expect("a leader answers after a write");
+    let leader = find_leader(&nodes).expect("a leader answers after a write");
     let before = terms(&nodes);
     // About ten election timeouts (150-300 ms) with no client traffic: only heartbeats (every
     // 50-60 ms) keep the followers from starting elections.
@@ -71,7 +69,7 @@ fn a_follower_restarted_far_behind_catches_up() {
     let started = Instant::now();
     let dir = tmp_dir("raft-catch-up");
     let mut nodes = Nodes::start("raft", 3, &dir, &[]);
-    let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
+    let mut client = nodes.client();
     // The leader must send what the follower lacks in several AppendEntries.
     let (leader, follower) = leave_one_far_behind(&mut nodes, &mut client);
     let lacked = storage(&nodes, leader).log.len() - storage(&nodes, follower).log.len();
@@ -116,7 +114,7 @@ fn an_operation_too_large_to_replicate_is_refused() {
     let started = Instant::now();
     let dir = tmp_dir("raft-too-large");
     let nodes = Nodes::start("raft", 3, &dir, &[]);
-    let mut client = Client::new(nodes.peers.clone(), Codec::default()).unwrap();
+    let mut client = nodes.client();
     let big = "v".repeat(codec::MAX_PAYLOAD - 100);
     let refused = client.call(KvOp::Put("x".into(), big), Duration::from_secs(5));
     let message = format!("{}", refused.expect_err("the large value is refused"));

@@ -5,10 +5,9 @@
 
 mod udp_common;
 
-use ballot::runtime::codec::{Codec, Key, Kind, WireRequest};
-use ballot::runtime::node::{Node, NodeConfig, Received};
+use ballot::runtime::codec::{Codec, Key, Kind, SESSION_BIT, VERSION, WireRequest};
+use ballot::runtime::node::{Node, Received};
 use ballot::runtime::served::Paxos;
-use ballot::runtime::transport::Faults;
 use ballot_models::paxos::{Ballot, PaxosMsg};
 use ballot_properties::kv::KvOp;
 use proptest::prelude::*;
@@ -26,32 +25,13 @@ struct Fixture {
 }
 
 fn fixture(name: &str, codec: Codec) -> Fixture {
-    let sockets: Vec<UdpSocket> = (0..3)
-        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
-        .collect();
-    let peers: Vec<SocketAddrV4> = sockets
-        .iter()
-        .map(|s| match s.local_addr().unwrap() {
-            SocketAddr::V4(a) => a,
-            SocketAddr::V6(_) => unreachable!(),
-        })
-        .collect();
-    let mut sockets = sockets.into_iter();
-    let own = sockets.next().unwrap();
-    let cfg = NodeConfig {
-        index: 0,
-        peers: peers.clone(),
-        data: tmp_dir(name),
-        codec: codec.clone(),
-        faults: Faults::default(),
-        stats_every: None,
-    };
-    let mut node = Node::<Paxos>::with_socket(cfg, own).unwrap();
+    let (mut node, peers, others) = node_at_0::<Paxos>(&tmp_dir(name), codec.clone());
     // Give the node state worth protecting: a client's Put makes it promise and save a ballot.
     let put = codec
         .encode(
             Kind::Request,
             &WireRequest::Op {
+                session: SESSION_BIT | 1,
                 req: 1,
                 op: KvOp::Put("r".into(), "mine".into()),
             },
@@ -63,7 +43,7 @@ fn fixture(name: &str, codec: Codec) -> Fixture {
     Fixture {
         node,
         peers,
-        _others: sockets.collect(),
+        _others: others,
     }
 }
 
@@ -149,8 +129,8 @@ fn random_datagrams_never_crash_a_node_and_dropped_ones_change_nothing() {
             prop::collection::vec(any::<u8>(), 0..300),
             // Random bytes behind a valid header, to get past the first checks.
             (0..=3u8, prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(kind, body)| {
-                let mut b = b"BLT\x01".to_vec();
-                b.push(kind);
+                let mut b = b"BLT".to_vec();
+                b.extend([VERSION, kind]);
                 b.extend_from_slice(&(body.len() as u32).to_be_bytes());
                 b.extend_from_slice(&body);
                 b
@@ -293,7 +273,8 @@ fn arb_msg() -> impl Strategy<Value = PaxosMsg<String>> {
 
 /// A frame around `payload` with a correct header, so that the payload itself is what is tested.
 fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut b = b"BLT\x01\x01".to_vec();
+    let mut b = b"BLT".to_vec();
+    b.extend([VERSION, 1]);
     b.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     b.extend_from_slice(payload);
     b

@@ -366,7 +366,7 @@ fn restart_after(n: usize, test: &str, file: &str, damage: impl Fn(&mut Vec<u8>)
     // The client asks node 0 only, so that node 0 proposes: it saves its promise, its vote and
     // the decision (each in its own step with peers) before it answers. Asking any node, the
     // decision could be made without node 0, and its files would not exist yet.
-    let mut client = Client::new(vec![nodes.peers[0]], Codec::default()).unwrap();
+    let mut client = Client::new(vec![nodes.peers[0]], nodes.codec()).unwrap();
     client
         .call(KvOp::Put("r".into(), "v".into()), Duration::from_secs(10))
         .unwrap();
@@ -433,7 +433,8 @@ fn a_node_with_a_bit_flipped_journal_record_exits_with_a_clear_error() {
 }
 
 /// A journal whose last record is torn (as a crash in the middle of an append leaves it): the
-/// node starts, warns naming the file and the bytes discarded, and serves.
+/// node starts, warns naming the file and the bytes discarded — saying that a crash during that
+/// append explains it and that other damage may have lost acknowledged saves — and serves.
 #[test]
 fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
     let mut nodes = restart_after(3, "node-journal-torn", JOURNAL_NAME, |b| {
@@ -443,7 +444,7 @@ fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
         );
         b.truncate(b.len() - 5);
     });
-    let mut client = Client::new(vec![nodes.peers[0]], Codec::default()).unwrap();
+    let mut client = Client::new(vec![nodes.peers[0]], nodes.codec()).unwrap();
     // The torn record may have been the decision: a put decides again, and must decide the
     // value accepted before the crash.
     let got = client
@@ -451,7 +452,17 @@ fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
         .unwrap_or_else(|e| panic!("{e}\n{}", nodes.logs()));
     assert!(format!("{got:?}").contains("\"v\""), "{got:?}");
     let log = std::fs::read_to_string(nodes.log(0)).unwrap();
-    assert!(log.contains("torn last journal record"), "{log}");
+    assert!(
+        log.contains("the last journal record is incomplete (torn)"),
+        "{log}"
+    );
+    // It says what it cannot know: a crash explains it, other damage would lose saves.
+    assert!(log.contains("A crash during that append"), "{log}");
+    assert!(
+        log.contains("saves that had been acknowledged may be lost"),
+        "{log}"
+    );
+    assert!(!log.contains("never acknowledged"), "{log}");
     assert!(log.contains("storage.journal"), "{log}");
     assert!(log.contains("bytes="), "{log}");
     assert!(
@@ -469,38 +480,19 @@ fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
 /// the write fails even for root.)
 #[test]
 fn when_a_save_fails_no_message_of_that_step_is_sent() {
-    use ballot::runtime::codec::{Kind, WireRequest};
-    use ballot::runtime::node::{Node, NodeConfig, NodeError};
+    use ballot::runtime::codec::{Kind, SESSION_BIT, WireRequest};
+    use ballot::runtime::node::NodeError;
     use ballot::runtime::served::Paxos;
-    use ballot::runtime::transport::Faults;
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::SocketAddr;
 
-    let sockets: Vec<UdpSocket> = (0..3)
-        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
-        .collect();
-    let peers: Vec<SocketAddrV4> = sockets
-        .iter()
-        .map(|s| match s.local_addr().unwrap() {
-            SocketAddr::V4(a) => a,
-            SocketAddr::V6(_) => unreachable!(),
-        })
-        .collect();
     let dir = tmp_dir("save-fails");
-    let mut sockets = sockets.into_iter();
-    let cfg = NodeConfig {
-        index: 0,
-        peers: peers.clone(),
-        data: dir.clone(),
-        codec: Codec::default(),
-        faults: Faults::default(),
-        stats_every: None,
-    };
-    let mut node = Node::<Paxos>::with_socket(cfg, sockets.next().unwrap()).unwrap();
+    let (mut node, _, sockets) = node_at_0::<Paxos>(&dir, Codec::default());
     std::fs::create_dir(dir.join(format!("{FILE_NAME}.tmp"))).unwrap();
     let put = Codec::default()
         .encode(
             Kind::Request,
             &WireRequest::Op {
+                session: SESSION_BIT | 1,
                 req: 1,
                 op: KvOp::Put("r".into(), "v".into()),
             },

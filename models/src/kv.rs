@@ -48,14 +48,103 @@ pub enum Entry<K, V> {
     Cmd(Command<K, V>),
 }
 
-/// The replicated state machine: the key-value map, plus the last answer per client, so that a
-/// retried request is answered from the recorded result instead of being applied again.
+/// The most client sessions a [`KvStateMachine`] remembers. When a command of a new session
+/// would make one more, the session applied least recently is forgotten.
+///
+/// What this bounds: a retry is answered from the session table (not applied again) as long as
+/// fewer than `SESSION_CAP` *other* sessions had a command applied since its session's last one.
+/// A real client retries only until its `--timeout` (10 s by default), so a retry is applied
+/// twice only if more than `SESSION_CAP / timeout` new sessions a second (10,000 a second with
+/// the defaults) reach the log meanwhile. A forgotten session's next request is taken for a new
+/// one. The model checks run one or two clients, so the cap never acts there.
+pub const SESSION_CAP: usize = 100_000;
+
+/// Keys ordered by when they were last touched, to find the least recently touched one. Only
+/// the order of [`Recency::touch`] calls counts, never a clock: two copies touched in the same
+/// order agree, which keeps replicas that apply the same log identical.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize + Ord",
+    deserialize = "K: Deserialize<'de> + Ord"
+))]
+pub struct Recency<K: Ord> {
+    /// The next stamp to hand out.
+    next: u64,
+    /// Each key's last stamp.
+    stamps: BTreeMap<K, u64>,
+    /// The keys by their last stamp, oldest first.
+    order: BTreeMap<u64, K>,
+}
+
+impl<K: Ord> Default for Recency<K> {
+    fn default() -> Self {
+        Self {
+            next: 0,
+            stamps: BTreeMap::new(),
+            order: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> Recency<K> {
+    /// Makes `key` the most recently touched (adding it if it is new).
+    pub fn touch(&mut self, key: &K) {
+        let stamp = self.next;
+        self.next += 1;
+        if let Some(old) = self.stamps.insert(key.clone(), stamp) {
+            self.order.remove(&old);
+        }
+        self.order.insert(stamp, key.clone());
+    }
+
+    /// Makes `key` the most recently touched and, if that makes more than `cap` keys (at least
+    /// one), forgets the least recently touched key and returns it. Touched only this way, it
+    /// never holds more than `cap` keys.
+    pub fn touch_capped(&mut self, key: &K, cap: usize) -> Option<K> {
+        self.touch(key);
+        if self.len() > cap.max(1) {
+            self.pop_oldest()
+        } else {
+            None
+        }
+    }
+
+    /// Removes and returns the least recently touched key.
+    pub fn pop_oldest(&mut self) -> Option<K> {
+        let (_, key) = self.order.pop_first()?;
+        self.stamps.remove(&key);
+        Some(key)
+    }
+
+    /// How many keys it holds.
+    pub fn len(&self) -> usize {
+        self.stamps.len()
+    }
+
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.stamps.is_empty()
+    }
+
+    /// Whether it holds `key`.
+    pub fn contains(&self, key: &K) -> bool {
+        self.stamps.contains_key(key)
+    }
+}
+
+/// The replicated state machine: the key-value map, plus the last answer per client session, so
+/// that a retried request is answered from the recorded result instead of being applied again.
+/// At most [`SESSION_CAP`] sessions are kept (see there for what that bounds).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KvStateMachine<K: Ord, V> {
     /// The map.
     pub map: KvSpec<K, V>,
     /// Per client: the last request applied and its answer.
     pub sessions: BTreeMap<Id, (RequestId, KvRet<V>)>,
+    /// The sessions by when a command of theirs was last applied: when a new session would
+    /// exceed [`SESSION_CAP`], the least recent is forgotten.
+    #[serde(default)]
+    pub recency: Recency<Id>,
     /// The first request this replica applied a second time. Only a mutant without
     /// deduplication sets it; Integrity reads it.
     pub reapplied: Option<(Id, RequestId)>,
@@ -156,6 +245,7 @@ impl<K: Ord, V> Default for KvStateMachine<K, V> {
         Self {
             map: KvSpec::default(),
             sessions: BTreeMap::new(),
+            recency: Recency::default(),
             reapplied: None,
         }
     }
@@ -168,10 +258,24 @@ impl<K: Clone + Ord, V: Clone + PartialEq> KvStateMachine<K, V> {
     /// With `dedup` (the correct protocol) a request seen before is answered from the session
     /// table and not applied again. Without it (a mutant), the effect runs twice and
     /// [`Self::reapplied`] records it.
+    ///
+    /// Every command makes its session the most recently applied; a command of a new session
+    /// that would make more than [`SESSION_CAP`] sessions forgets the least recently applied
+    /// one. Every replica applies the same entries in the same order, so every replica forgets
+    /// the same sessions.
     pub fn apply(&mut self, entry: &Entry<K, V>, dedup: bool) -> Option<KvRet<V>> {
+        self.apply_capped(entry, dedup, SESSION_CAP)
+    }
+
+    /// [`Self::apply`] with at most `cap` sessions (at least one).
+    fn apply_capped(&mut self, entry: &Entry<K, V>, dedup: bool, cap: usize) -> Option<KvRet<V>> {
         let Entry::Cmd(cmd) = entry else {
             return None;
         };
+        // The session just applied is the most recent: it is never the one forgotten.
+        if let Some(forgotten) = self.recency.touch_capped(&cmd.client, cap) {
+            self.sessions.remove(&forgotten);
+        }
         let last = self.sessions.get(&cmd.client);
         if let Some((last_req, ret)) = last {
             if dedup && cmd.req == *last_req {
@@ -427,6 +531,18 @@ pub fn model_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
     .collect()
 }
 
+/// Client `c`'s operations: [`model_ops`] (put, cas, get, …), except that odd clients read
+/// first, so that even one request per client gives the linearizability check a read to judge.
+pub fn client_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
+    if c % 2 == 1 && requests > 0 {
+        let mut ops = vec![KvOp::Get('x')];
+        ops.extend(model_ops(c, requests - 1));
+        ops
+    } else {
+        model_ops(c, requests)
+    }
+}
+
 /// For `ActorModel::record_msg_out`: a client sent a request (a re-send changes nothing).
 pub fn record_request<C, K, V, M>(
     _: &C,
@@ -485,7 +601,18 @@ impl<K: Clone + Ord, V: Clone> Rewrite<Id> for KvStateMachine<K, V> {
         KvStateMachine {
             map: self.map.clone(),
             sessions: self.sessions.rewrite(plan),
+            recency: self.recency.rewrite(plan),
             reapplied: self.reapplied.map(|(c, r)| (c.rewrite(plan), r)),
+        }
+    }
+}
+
+impl<K: Ord + Rewrite<Id>> Rewrite<Id> for Recency<K> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Recency {
+            next: self.next,
+            stamps: self.stamps.rewrite(plan),
+            order: self.order.rewrite(plan),
         }
     }
 }
@@ -577,6 +704,103 @@ mod tests {
         );
         assert_eq!(sm.apply(&cmd(5, 2, cas), false), Some(KvRet::CasOk(false)));
         assert_eq!(sm.reapplied, Some((Id::from(5), 2)));
+    }
+
+    #[test]
+    fn beyond_the_cap_the_least_recently_applied_session_is_forgotten() {
+        let mut sm = KvStateMachine::default();
+        let put = |c: usize, v: char| cmd(c, 1, KvOp::Put('x', v));
+        for c in 1..=3 {
+            sm.apply_capped(&put(c, 'a'), true, 3);
+        }
+        // A retry of session 1 (answered from the table) makes it the most recent ...
+        assert_eq!(sm.apply_capped(&put(1, 'a'), true, 3), Some(KvRet::PutOk));
+        // ... so a fourth session forgets session 2, the least recently applied.
+        sm.apply_capped(&put(4, 'd'), true, 3);
+        let kept: Vec<_> = sm.sessions.keys().map(|&id| usize::from(id)).collect();
+        assert_eq!(kept, [1, 3, 4]);
+        assert_eq!(sm.recency.len(), 3);
+        assert!(!sm.recency.contains(&Id::from(2)));
+        // Session 3's retry is still answered from the table, without a second effect.
+        let cas = cmd(
+            3,
+            2,
+            KvOp::Cas {
+                key: 'x',
+                from: 'd',
+                to: 'c',
+            },
+        );
+        assert_eq!(sm.apply_capped(&cas, true, 3), Some(KvRet::CasOk(true)));
+        sm.apply_capped(&put(5, 'e'), true, 3);
+        assert_eq!(sm.apply_capped(&cas, true, 3), Some(KvRet::CasOk(true)));
+        assert_eq!(sm.map.0.get(&'x'), Some(&'e'));
+        assert_eq!(sm.reapplied, None);
+        // A forgotten session's request is taken for a new one: the documented limit.
+        assert_eq!(sm.apply_capped(&put(2, 'b'), true, 3), Some(KvRet::PutOk));
+        assert_eq!(sm.map.0.get(&'x'), Some(&'b'));
+    }
+
+    #[test]
+    fn the_real_cap_keeps_session_cap_sessions() {
+        let mut sm = KvStateMachine::default();
+        for c in 0..=SESSION_CAP {
+            sm.apply(&cmd(c, 1, KvOp::Put('x', 'a')), true);
+        }
+        assert_eq!(sm.sessions.len(), SESSION_CAP);
+        assert_eq!(sm.recency.len(), SESSION_CAP);
+        assert!(!sm.sessions.contains_key(&Id::from(0)));
+        assert_eq!(sm.answered(Id::from(1), 1), Some(&KvRet::PutOk));
+    }
+
+    proptest::proptest! {
+        /// Replicas that apply the same commands agree on every session they keep; and a retry
+        /// of a session's last request, while fewer than `cap` other sessions were applied since
+        /// it, is answered with the recorded answer and changes nothing.
+        #[test]
+        fn eviction_is_deterministic_and_retries_within_the_bound_are_answered(
+            cap in 1usize..5,
+            steps in proptest::collection::vec((0usize..8, 0u8..3, 0u8..3), 1..80),
+        ) {
+            let (mut a, mut b) = (KvStateMachine::default(), KvStateMachine::default());
+            let mut next_req: BTreeMap<usize, RequestId> = BTreeMap::new();
+            // The sessions applied, in order (for the bound).
+            let mut applied: Vec<usize> = Vec::new();
+            let mut last: BTreeMap<usize, (Entry<char, char>, KvRet<char>)> = BTreeMap::new();
+            for (c, what, v) in steps {
+                let v = (b'a' + v) as char;
+                let op = match what {
+                    0 => KvOp::Put('x', v),
+                    1 => KvOp::Get('x'),
+                    _ => KvOp::Cas { key: 'x', from: v, to: 'z' },
+                };
+                let req = next_req.entry(c).or_insert(0);
+                *req += 1;
+                let e = cmd(c, *req, op);
+                let ret = a.apply_capped(&e, true, cap);
+                proptest::prop_assert_eq!(&ret, &b.apply_capped(&e, true, cap));
+                proptest::prop_assert_eq!(&a, &b);
+                applied.push(c);
+                last.insert(c, (e, ret.unwrap()));
+                proptest::prop_assert!(a.sessions.len() <= cap);
+                proptest::prop_assert!(a.sessions.keys().all(|k| a.recency.contains(k)));
+                proptest::prop_assert_eq!(a.recency.len(), a.sessions.len());
+                // Retry every session whose last command is within the bound.
+                for (&s, (e, ret)) in &last {
+                    let since = applied.iter().rposition(|&x| x == s).unwrap_or(0);
+                    let others: std::collections::BTreeSet<_> =
+                        applied[since + 1..].iter().filter(|&&x| x != s).collect();
+                    if others.len() < cap {
+                        let mut retried = a.clone();
+                        proptest::prop_assert_eq!(
+                            retried.apply_capped(e, true, cap),
+                            Some(ret.clone())
+                        );
+                        proptest::prop_assert_eq!(&retried.map, &a.map);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -23,14 +23,55 @@ use std::time::{Duration, Instant};
 /// The protocols the runtime serves, by command-line name.
 pub const SERVED: &[&str] = &[Paxos::NAME, MultiPaxos::NAME, Raft::NAME];
 
+/// The name of the key file `ballot cluster` creates in its data directory.
+pub const CLUSTER_KEY: &str = "cluster.key";
+
+/// How datagrams are authenticated: every command that sends them (`node`, `cluster`, `client`,
+/// `bench`) needs `--key-file FILE` or, explicitly, `--insecure`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KeyArgs {
+    /// The cluster's shared secret (at least 16 bytes; `ballot cluster` creates
+    /// DATA/cluster.key): every datagram carries an HMAC-SHA256 under it, and datagrams without
+    /// a valid one are dropped.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Run without a key: datagrams are neither signed nor checked, and any host that can send
+    /// datagrams to a node can forge server messages (a Raft term, a Paxos decision).
+    #[arg(long, conflicts_with = "key_file")]
+    pub insecure: bool,
+}
+
+impl KeyArgs {
+    /// The codec these flags ask for, or a usage error naming both flags (`who`: "a node", "a
+    /// client").
+    fn codec(&self, who: &str) -> Result<Codec, ExitCode> {
+        match (&self.key_file, self.insecure) {
+            (Some(p), _) => Key::load(p).map(|k| Codec::new(Some(k))).map_err(usage),
+            (None, true) => Ok(Codec::new(None)),
+            (None, false) => Err(usage(format!(
+                "{who} needs --key-file FILE, the cluster's shared secret (`ballot cluster` \
+                 creates DATA/{CLUSTER_KEY}), or --insecure to run without authentication \
+                 (any host that can send datagrams to the nodes can then forge server messages)"
+            ))),
+        }
+    }
+
+    fn to_args(&self) -> Vec<String> {
+        match (&self.key_file, self.insecure) {
+            (Some(k), _) => vec!["--key-file".into(), k.display().to_string()],
+            (None, true) => vec!["--insecure".into()],
+            (None, false) => Vec::new(),
+        }
+    }
+}
+
 /// Network options shared by `node` and `cluster` (fault injection applies to each node's
 /// outgoing datagrams).
 #[derive(Args, Debug, Clone, Default)]
 pub struct NetArgs {
-    /// Shared secret (at least 16 bytes): every datagram carries an HMAC-SHA256 under it, and
-    /// datagrams without a valid one are dropped. Clients need the same --key-file.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    /// Authentication.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Fault injection: drop each outgoing datagram with this probability.
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub drop: f64,
@@ -53,10 +94,7 @@ impl NetArgs {
     }
 
     fn to_args(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        if let Some(k) = &self.key_file {
-            v.extend(["--key-file".into(), k.display().to_string()]);
-        }
+        let mut v = self.key.to_args();
         if self.drop > 0.0 {
             v.extend(["--drop".into(), self.drop.to_string()]);
         }
@@ -122,12 +160,15 @@ pub struct ClientArgs {
     /// The servers' addresses: ADDR,ADDR,ADDR.
     #[arg(long, value_delimiter = ',', required = true)]
     pub peers: Vec<SocketAddrV4>,
-    /// The cluster's shared secret, if it uses one.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    /// Authentication.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Give up after this many seconds without an answer (exit code 1).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
+    /// The local address to send from (default: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddrV4>,
     /// The operation.
     #[command(subcommand)]
     pub op: ClientOp,
@@ -176,9 +217,9 @@ pub struct BenchArgs {
     /// Distinct keys.
     #[arg(long, default_value_t = 8)]
     pub keys: usize,
-    /// The cluster's shared secret, if it uses one.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    /// Authentication.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// Per-operation deadline in seconds.
     #[arg(long, default_value_t = 5.0, value_name = "SECS")]
     pub timeout: f64,
@@ -210,13 +251,6 @@ fn not_served(protocol: &str) -> ExitCode {
         "{protocol} has no UDP adapter yet; served protocols: {}",
         SERVED.join(", ")
     ))
-}
-
-fn codec(key_file: &Option<PathBuf>) -> Result<Codec, ExitCode> {
-    match key_file {
-        None => Ok(Codec::new(None)),
-        Some(p) => Key::load(p).map(|k| Codec::new(Some(k))).map_err(usage),
-    }
 }
 
 fn seconds(flag: &str, s: f64) -> Result<Duration, ExitCode> {
@@ -253,7 +287,7 @@ fn node_with<S: Served>(args: NodeArgs) -> ExitCode
 where
     super::served::ActorStorage<S>: super::journal::Journaled,
 {
-    let codec = match codec(&args.net.key_file) {
+    let codec = match args.net.key.codec("a node") {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -283,6 +317,12 @@ where
         .init();
     let span = tracing::info_span!("node", id = cfg.index, addr = %cfg.addr());
     let _entered = span.enter();
+    if !cfg.codec.is_keyed() {
+        tracing::warn!(
+            "--insecure: datagrams are not authenticated; any host that can send datagrams to \
+             this node can forge server messages"
+        );
+    }
     let stop = stop_flag();
     tracing::info!(
         protocol = S::NAME,
@@ -352,7 +392,7 @@ fn terminate(child: &mut Child) {
 
 /// `ballot cluster PROTOCOL …`: starts `--nodes` nodes on 127.0.0.1 as child processes, prints
 /// their addresses, and stops them on Ctrl-C.
-pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
+pub fn cluster(protocol: &str, mut args: ClusterArgs) -> ExitCode {
     if !SERVED.contains(&protocol) {
         return not_served(protocol);
     }
@@ -368,7 +408,22 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
     if let Err(e) = args.net.faults().validate() {
         return usage(e);
     }
-    if let Err(code) = codec(&args.net.key_file) {
+    let mut key_note = "";
+    if args.net.key.key_file.is_none() && !args.net.key.insecure {
+        // Authenticated by default: a key shared by the nodes and their clients, kept with the
+        // data (and reused when the cluster restarts on it).
+        let path = args.data.join(CLUSTER_KEY);
+        let created = std::fs::create_dir_all(&args.data)
+            .map_err(|e| format!("--data {}: {e}", args.data.display()))
+            .and_then(|()| Key::load_or_create(&path).map_err(|e| e.to_string()));
+        match created {
+            Ok((_, true)) => key_note = " (created)",
+            Ok((_, false)) => {}
+            Err(e) => return failure(e),
+        }
+        args.net.key.key_file = Some(path);
+    }
+    if let Err(code) = args.net.key.codec("a cluster") {
         return code;
     }
     let addrs: Vec<SocketAddrV4> = (0..args.nodes)
@@ -385,6 +440,13 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
         Ok(e) => e,
         Err(e) => return failure(format!("cannot find the ballot executable: {e}")),
     };
+    // Below the current directory (`target/release/ballot` from the repository), the restart
+    // commands it prints name it relative to it. A bare name would be looked up in PATH.
+    let exe = std::env::current_dir()
+        .ok()
+        .and_then(|dir| exe.strip_prefix(dir).ok().map(Path::to_path_buf))
+        .filter(|rel| rel.components().count() > 1)
+        .unwrap_or(exe);
     let stop = stop_flag();
     let commands: Vec<Vec<String>> = (0..args.nodes)
         .map(|i| node_command(&exe, protocol, &args, i))
@@ -418,18 +480,20 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
         );
     }
     say!("peers: {peers}");
-    let key = args
-        .net
-        .key_file
-        .as_ref()
-        .map(|k| format!(" --key-file {}", k.display()))
-        .unwrap_or_default();
+    match &args.net.key.key_file {
+        Some(k) => say!("key:   {}{key_note}", k.display()),
+        None => eprintln!(
+            "warning: --insecure: datagrams are not authenticated; any host that can send \
+             datagrams to the nodes can forge server messages"
+        ),
+    }
+    let key = args.net.key.to_args().join(" ");
     let example = if protocol == Paxos::NAME {
         "put x hello"
     } else {
         "put x 1"
     };
-    say!("try:   ballot client --peers {peers}{key} {example}");
+    say!("try:   ballot client --peers {peers} {key} {example}");
     say!("Ctrl-C stops the cluster.");
     let mut code = ExitCode::SUCCESS;
     while !stop.load(Ordering::SeqCst) {
@@ -476,7 +540,7 @@ pub fn cluster(protocol: &str, args: ClusterArgs) -> ExitCode {
 
 /// `ballot client …`.
 pub fn client(args: ClientArgs) -> ExitCode {
-    let codec = match codec(&args.key_file) {
+    let codec = match args.key.codec("a client") {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -484,7 +548,11 @@ pub fn client(args: ClientArgs) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let mut client = match Client::new(args.peers.clone(), codec) {
+    let client = match args.bind {
+        Some(local) => Client::bound(args.peers.clone(), codec, local),
+        None => Client::new(args.peers.clone(), codec),
+    };
+    let mut client = match client {
         Ok(c) => c,
         Err(e) => return failure(format!("cannot open a socket: {e}")),
     };
@@ -528,7 +596,7 @@ pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
         Raft::NAME => Raft::KEY_VALUE,
         other => return not_served(other),
     };
-    let codec = match codec(&args.key_file) {
+    let codec = match args.key.codec("a client") {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -1,23 +1,64 @@
 //! The client: sends one operation at a time, finds the leader by following `NotLeader` hints,
 //! retries (with the *same* request id, so the service applies the operation at most once) on
-//! another server when one does not answer, and gives up at a deadline.
+//! another server when one does not answer, backs off when servers keep redirecting it
+//! ([`Backoff`]), and gives up at a deadline.
 //!
-//! A client's identity, for the servers' exactly-once sessions, is its UDP source address. Its
-//! request ids start at a value derived from the clock (tenths of a second since 2025), so that
-//! a later client that happens to get the same ephemeral port starts above the ids of an earlier
-//! one and is not taken for a stale retry.
+//! A client's identity, for the servers' exactly-once sessions, is a *session*: a random 64-bit
+//! number drawn when the client starts (with [`SESSION_BIT`] set, so that it is never a server's
+//! id), in which it numbers its requests 1, 2, …. Its address only tells the servers where to
+//! answer: two client processes that get the same port one after the other are two sessions,
+//! and neither is taken for the other's retry, nor takes the other's late replies for its own.
 
-use super::codec::{self, Codec, Kind, WireReply, WireRequest, WireRet};
+use super::codec::{self, Codec, Kind, SESSION_BIT, WireReply, WireRequest, WireRet};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// How long to wait for one server before trying the next.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
-/// The pause before re-sending when a server knows no leader yet (an election is running).
-pub const NO_LEADER_PAUSE: Duration = Duration::from_millis(50);
+/// The first pause of a backoff (see [`Backoff`]).
+pub const BACKOFF_START: Duration = Duration::from_millis(4);
+/// The longest pause of a backoff.
+pub const BACKOFF_CAP: Duration = Duration::from_millis(128);
+
+/// Bounded exponential backoff with jitter, one per operation: the `k`-th pause (from 0) lasts a
+/// random time between half and all of `min(BACKOFF_CAP, BACKOFF_START * 2^k)`. A client pauses
+/// before each re-send that follows a `NotLeader` answer, except the first redirect of an
+/// operation to a leader named in it (the usual way to find the leader): servers that name each
+/// other, or know no leader during an election, then get at most about one datagram every
+/// `BACKOFF_CAP / 2` (16 a second) from it, after a start of a few quick tries. An attempt
+/// without an answer has already waited [`ATTEMPT_TIMEOUT`].
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    next: Duration,
+    free_redirect: bool,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: BACKOFF_START,
+            free_redirect: true,
+        }
+    }
+}
+
+impl Backoff {
+    /// The pause before the next re-send after a `NotLeader` answer: zero for the first
+    /// redirect to a named leader, else the next step of the backoff.
+    pub fn after_not_leader(&mut self, redirected: bool) -> Duration {
+        if redirected && std::mem::take(&mut self.free_redirect) {
+            return Duration::ZERO;
+        }
+        self.free_redirect = false;
+        let ceiling = self.next;
+        self.next = (self.next * 2).min(BACKOFF_CAP);
+        let micros = ceiling.as_micros() as u64;
+        Duration::from_micros(rand::random_range(micros / 2..=micros))
+    }
+}
 
 /// Why an operation has no answer.
 #[derive(Debug, Error)]
@@ -51,39 +92,41 @@ pub struct Client {
     codec: Codec,
     peers: Vec<SocketAddrV4>,
     target: usize,
+    session: u64,
     next_req: RequestId,
     attempt_timeout: Duration,
     buf: Vec<u8>,
-}
-
-fn first_request_id() -> RequestId {
-    const EPOCH_2025: u64 = 1_735_689_600;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let tenths = now.as_millis() as u64 / 100;
-    (tenths.saturating_sub(EPOCH_2025 * 10) % (u32::MAX as u64 / 2)) as RequestId + 1
 }
 
 impl Client {
     /// A client of the servers `peers`, bound to an ephemeral port (on the loopback interface
     /// if every server is on it).
     pub fn new(peers: Vec<SocketAddrV4>, codec: Codec) -> std::io::Result<Self> {
-        if peers.is_empty() {
-            return Err(std::io::Error::other("no server address"));
-        }
         let ip = if peers.iter().all(|p| p.ip().is_loopback()) {
             Ipv4Addr::LOCALHOST
         } else {
             Ipv4Addr::UNSPECIFIED
         };
-        let socket = UdpSocket::bind(SocketAddrV4::new(ip, 0))?;
+        Self::bound(peers, codec, SocketAddrV4::new(ip, 0))
+    }
+
+    /// A client of the servers `peers` whose socket is bound to `local` (port 0: any free port).
+    pub fn bound(
+        peers: Vec<SocketAddrV4>,
+        codec: Codec,
+        local: SocketAddrV4,
+    ) -> std::io::Result<Self> {
+        if peers.is_empty() {
+            return Err(std::io::Error::other("no server address"));
+        }
+        let socket = UdpSocket::bind(local)?;
         Ok(Self {
             socket,
             codec,
             peers,
             target: 0,
-            next_req: first_request_id(),
+            session: rand::random::<u64>() | SESSION_BIT,
+            next_req: 1,
             attempt_timeout: ATTEMPT_TIMEOUT,
             buf: vec![0; codec::MAX_DATAGRAM + 1],
         })
@@ -101,9 +144,14 @@ impl Client {
         self
     }
 
-    /// The client's address (its identity for the servers).
+    /// The client's address (where the servers answer).
     pub fn addr(&self) -> std::io::Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// The client's session (its identity for the servers).
+    pub fn session(&self) -> u64 {
+        self.session
     }
 
     /// The request id the next operation will use.
@@ -207,12 +255,17 @@ impl Client {
     ) -> Result<WireRet, ClientError> {
         let req = self.next_req;
         self.next_req += 1;
-        let request = WireRequest::Op { req, op };
+        let request = WireRequest::Op {
+            session: self.session,
+            req,
+            op,
+        };
         let start = Instant::now();
         let end = start + deadline;
         let mut attempts = 0u32;
         let mut last = String::from("no answer yet");
         let n = self.peers.len();
+        let mut backoff = Backoff::default();
         loop {
             let now = Instant::now();
             if now >= end {
@@ -227,7 +280,15 @@ impl Client {
             attempts += 1;
             let attempt_end = (now + self.attempt_timeout).min(end);
             loop {
-                match self.recv(attempt_end)? {
+                let reply = match self.recv(attempt_end)? {
+                    Some(reply) if !reply.answers(self.session, req) => {
+                        // A duplicate or stale reply to an earlier request (of this session or,
+                        // on a reused port, of another), or stats.
+                        continue;
+                    }
+                    reply => reply,
+                };
+                match reply {
                     None => {
                         last = format!("no reply from {}", self.peers[self.target]);
                         if roam {
@@ -235,31 +296,28 @@ impl Client {
                         }
                         break;
                     }
-                    Some(WireReply::Done { req: r, ret }) if r == req => return Ok(ret),
-                    Some(WireReply::Refused { req: r, reason }) if r == req => {
+                    Some(WireReply::Done { ret, .. }) => return Ok(ret),
+                    Some(WireReply::Refused { reason, .. }) => {
                         return Err(ClientError::Refused(reason));
                     }
-                    Some(WireReply::NotLeader { req: r, leader }) if r == req => {
+                    Some(WireReply::NotLeader { leader, .. }) => {
                         let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
                         last = format!(
                             "{} is not the leader (hint: {})",
                             self.peers[self.target],
                             leader.map_or("none".into(), |l| l.to_string())
                         );
-                        if !roam {
-                            std::thread::sleep(NO_LEADER_PAUSE);
-                        } else if let Some(i) = hinted.filter(|i| *i != self.target) {
-                            self.target = i;
-                        } else {
-                            self.target = (self.target + 1) % n;
-                            std::thread::sleep(NO_LEADER_PAUSE);
+                        let redirect = hinted.filter(|i| roam && *i != self.target);
+                        if roam {
+                            self.target = redirect.unwrap_or((self.target + 1) % n);
                         }
+                        let pause = backoff.after_not_leader(redirect.is_some());
+                        std::thread::sleep(
+                            pause.min(end.saturating_duration_since(Instant::now())),
+                        );
                         break;
                     }
-                    Some(_) => {
-                        // A duplicate or stale reply to an earlier request, or stats.
-                        continue;
-                    }
+                    Some(WireReply::Stats(_)) => continue,
                 }
             }
         }
@@ -276,18 +334,12 @@ impl Client {
     ) -> Result<Option<WireReply>, ClientError> {
         let req = self.next_req;
         self.next_req += 1;
-        self.send(index, &WireRequest::Op { req, op })?;
+        let session = self.session;
+        self.send(index, &WireRequest::Op { session, req, op })?;
         let end = Instant::now() + timeout;
         while let Some(reply) = self.recv(end)? {
-            match &reply {
-                WireReply::Done { req: r, .. }
-                | WireReply::NotLeader { req: r, .. }
-                | WireReply::Refused { req: r, .. }
-                    if *r == req =>
-                {
-                    return Ok(Some(reply));
-                }
-                _ => continue,
+            if reply.answers(session, req) {
+                return Ok(Some(reply));
             }
         }
         Ok(None)
@@ -339,5 +391,28 @@ pub fn show(op: &KvOp<String, String>, ret: &WireRet) -> String {
             format!("not swapped ({key} did not hold {from})")
         }
         (_, WireRet::Kv(KvRet::CasOk(b))) => format!("cas {b}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_its_cap() {
+        let mut b = Backoff::default();
+        assert_eq!(b.after_not_leader(true), Duration::ZERO, "first redirect");
+        let mut ceiling = BACKOFF_START;
+        for _ in 0..12 {
+            let pause = b.after_not_leader(true);
+            assert!(
+                ceiling / 2 <= pause && pause <= ceiling,
+                "{pause:?} {ceiling:?}"
+            );
+            ceiling = (ceiling * 2).min(BACKOFF_CAP);
+        }
+        // Without a leader named, even the first answer waits.
+        let pause = Backoff::default().after_not_leader(false);
+        assert!(pause >= BACKOFF_START / 2, "{pause:?}");
     }
 }

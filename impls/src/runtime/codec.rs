@@ -4,7 +4,7 @@
 //! ```text
 //! offset  size  field
 //! 0       3     magic "BLT"
-//! 3       1     version (1)
+//! 3       1     version (2: client requests and replies carry a session)
 //! 4       1     kind: 1 server-to-server message, 2 client request, 3 reply to a client
 //! 5       4     payload length, big-endian, at most MAX_PAYLOAD
 //! 9       n     payload: JSON of the kind's type
@@ -28,8 +28,9 @@ use thiserror::Error;
 
 /// The first three bytes of every frame.
 pub const MAGIC: [u8; 3] = *b"BLT";
-/// The wire format version this build speaks.
-pub const VERSION: u8 = 1;
+/// The wire format version this build speaks. Version 1 had no client sessions: a server knew
+/// a client by its address. Frames of another version are refused (`DecodeError::Version`).
+pub const VERSION: u8 = 2;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 9;
 /// Bytes of the MAC trailer, when a key is configured.
@@ -76,12 +77,20 @@ impl Kind {
     }
 }
 
+/// The bit every client session id has set, and no address-derived actor `Id` has (the top 16
+/// bits of those are zero): a session can never be taken for a server or an address.
+pub const SESSION_BIT: u64 = 1 << 63;
+
 /// A client's request, the same for every protocol: the node turns it into its actor's message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireRequest {
     /// Perform a key-value operation (Paxos: `put` proposes, `get` reads the decision).
     Op {
-        /// The client's request id; a retry re-uses it, so the service applies it once.
+        /// The client's session: a random number with [`SESSION_BIT`] set, drawn when the
+        /// client starts. The servers know the client by it (not by its address).
+        session: u64,
+        /// The request's number in the session (1, 2, …); a retry re-uses it, so the service
+        /// applies it once.
         req: RequestId,
         /// The operation.
         op: KvOp<String, String>,
@@ -104,6 +113,8 @@ pub enum WireRet {
 pub enum WireReply {
     /// The operation took effect (once) and returned `ret`.
     Done {
+        /// The session of the request answered.
+        session: u64,
         /// The request answered.
         req: RequestId,
         /// The answer.
@@ -111,6 +122,8 @@ pub enum WireReply {
     },
     /// Ask the leader instead (`None`: this node knows of none yet).
     NotLeader {
+        /// The session of the request refused.
+        session: u64,
         /// The request refused.
         req: RequestId,
         /// The leader's address, if known.
@@ -118,6 +131,8 @@ pub enum WireReply {
     },
     /// The protocol cannot perform this operation (e.g. `cas` on Paxos's write-once register).
     Refused {
+        /// The session of the request refused.
+        session: u64,
         /// The request refused.
         req: RequestId,
         /// Why.
@@ -125,6 +140,24 @@ pub enum WireReply {
     },
     /// The node's counters (answer to [`WireRequest::Stats`]).
     Stats(serde_json::Value),
+}
+
+impl WireReply {
+    /// Whether this answers request `req` of `session` (an answer, a redirect or a refusal).
+    pub fn answers(&self, session: u64, req: RequestId) -> bool {
+        match self {
+            WireReply::Done {
+                session: s, req: r, ..
+            }
+            | WireReply::NotLeader {
+                session: s, req: r, ..
+            }
+            | WireReply::Refused {
+                session: s, req: r, ..
+            } => (*s, *r) == (session, req),
+            WireReply::Stats(_) => false,
+        }
+    }
 }
 
 /// Why a datagram was not accepted.
@@ -159,6 +192,9 @@ pub enum DecodeError {
     /// The payload is not valid JSON of the expected type.
     #[error("payload does not parse: {0}")]
     Payload(String),
+    /// A client request whose session lacks [`SESSION_BIT`].
+    #[error("client session {0:#x} lacks the session bit")]
+    Session(u64),
 }
 
 impl DecodeError {
@@ -173,6 +209,7 @@ impl DecodeError {
             DecodeError::LengthMismatch { .. } => "length_mismatch",
             DecodeError::BadMac => "bad_mac",
             DecodeError::Payload(_) => "payload",
+            DecodeError::Session(_) => "session",
         }
     }
 }
@@ -194,6 +231,14 @@ pub enum KeyError {
     /// The file cannot be read.
     #[error("--key-file {path}: {source}")]
     Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The key file cannot be created.
+    #[error("cannot create the key file {path}: {source}")]
+    Create {
         /// The file.
         path: String,
         /// The cause.
@@ -230,6 +275,34 @@ impl Key {
             path: path.display().to_string(),
             len,
         })
+    }
+
+    /// The key in the file at `path`; if there is no such file, a new key first written there:
+    /// 32 random bytes as 64 hexadecimal digits, in a file only its owner can read or write
+    /// (mode 0600). Returns the key and whether the file was created.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), KeyError> {
+        use std::io::Write as _;
+        let create_error = |source| KeyError::Create {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let created = match options.open(path) {
+            Ok(mut file) => {
+                let secret: [u8; 32] = rand::random();
+                let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+                file.write_all(format!("{hex}\n").as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(create_error)?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(create_error(e)),
+        };
+        Ok((Self::load(path)?, created))
     }
 
     /// A key from raw bytes (surrounding whitespace removed); `Err(len)` if shorter than 16.
@@ -337,6 +410,7 @@ mod tests {
     fn frames_round_trip_with_and_without_a_key() {
         for codec in [Codec::new(None), Codec::new(Some(key()))] {
             let req = WireRequest::Op {
+                session: SESSION_BIT | 99,
                 req: 7,
                 op: KvOp::Put("x".into(), "1".into()),
             };
@@ -358,9 +432,12 @@ mod tests {
         let mut bad = good.clone();
         bad[0] = b'X';
         assert_eq!(codec.decode_frame(&bad), Err(DecodeError::BadMagic));
-        let mut bad = good.clone();
-        bad[3] = 2;
-        assert_eq!(codec.decode_frame(&bad), Err(DecodeError::Version(2)));
+        // Version 1 (before sessions) and any other version are refused.
+        for version in [1, 3] {
+            let mut bad = good.clone();
+            bad[3] = version;
+            assert_eq!(codec.decode_frame(&bad), Err(DecodeError::Version(version)));
+        }
         let mut bad = good.clone();
         bad[4] = 9;
         assert_eq!(codec.decode_frame(&bad), Err(DecodeError::UnknownKind(9)));
@@ -401,6 +478,36 @@ mod tests {
         let other = Codec::new(Some(Key::from_bytes(b"another key of 16+ bytes").unwrap()));
         let signed = other.encode(Kind::Request, &WireRequest::Stats).unwrap();
         assert_eq!(keyed.decode_frame(&signed), Err(DecodeError::BadMac));
+    }
+
+    #[test]
+    fn a_request_without_a_session_does_not_parse() {
+        let old = br#"{"Op":{"req":1,"op":{"Get":"x"}}}"#;
+        assert!(matches!(
+            parse::<WireRequest>(old),
+            Err(DecodeError::Payload(_))
+        ));
+    }
+
+    #[test]
+    fn a_created_key_file_is_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("ballot-key-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cluster.key");
+        let (first, created) = Key::load_or_create(&path).unwrap();
+        assert!(created);
+        assert_eq!(first.0.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, created) = Key::load_or_create(&path).unwrap();
+        assert!(!created);
+        assert_eq!(again.0, first.0);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -36,8 +36,11 @@ pub enum Event {
         op: KvOp<String, String>,
         /// Microseconds since the history started.
         t_us: u64,
-        /// The client's address (its identity for the servers).
+        /// The client's address (where the servers answer).
         addr: String,
+        /// The client's session (its identity for the servers).
+        #[serde(default)]
+        session: u64,
     },
     /// The operation was answered.
     Ok {
@@ -157,12 +160,14 @@ impl RecordingClient {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let invoked = op.clone();
+        let session = self.client.session();
         self.recorder.record(|t_us| Event::Invoke {
             client,
             req,
             op: invoked,
             t_us,
             addr,
+            session,
         });
         let result = self.client.call(op, deadline);
         match &result {
@@ -284,6 +289,7 @@ mod tests {
             op,
             t_us: 0,
             addr: String::new(),
+            session: 0,
         }
     }
 

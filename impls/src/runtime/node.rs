@@ -7,12 +7,20 @@
 //! a server-to-server message from an address that is not a configured peer, or a reply meant for
 //! a client is dropped and counted. A panic inside the actor's handler (an actor bug) discards the
 //! step: the state, the storage and the network are left as they were, and it is counted.
+//!
+//! The actor knows a client by its session ([`session_id`]), not by its address: two client
+//! processes that send from the same address one after the other are two clients. The node
+//! remembers the address it last heard each session from ([`ROUTE_CAP`] sessions at most) and
+//! sends the actor's replies there.
 
 use super::codec::{self, Codec, Kind, WireReply, WireRequest};
 use super::journal::Journaled;
-use super::served::{ActorMsg, ActorStorage, Served, addr, id};
+use super::served::{ActorMsg, ActorStorage, Served, addr, id, session_id, session_of};
 use super::storage::{StorageError, Store};
 use super::transport::{Counters, Faults, Transport};
+use ballot_models::kv::Recency;
+use ballot_properties::kv::KvOp;
+use ballot_properties::linearizability::RequestId;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stateright::actor::{Actor, Command, Id, Out};
@@ -118,6 +126,31 @@ pub enum Received {
     Panicked,
 }
 
+/// The most client sessions a node remembers an address for: the ones it heard from most
+/// recently. A reply to a session it forgot is dropped (and counted); the client's retry, from
+/// its address, teaches the node the address again.
+pub const ROUTE_CAP: usize = 100_000;
+
+/// Where to send a client session's replies: the address the session was last heard from.
+#[derive(Default)]
+struct Routes {
+    addrs: HashMap<u64, SocketAddrV4>,
+    recency: Recency<u64>,
+}
+
+impl Routes {
+    fn heard(&mut self, session: u64, from: SocketAddrV4) {
+        self.addrs.insert(session, from);
+        if let Some(forgotten) = self.recency.touch_capped(&session, ROUTE_CAP) {
+            self.addrs.remove(&forgotten);
+        }
+    }
+
+    fn get(&self, session: u64) -> Option<SocketAddrV4> {
+        self.addrs.get(&session).copied()
+    }
+}
+
 /// A running server.
 pub struct Node<S: Served>
 where
@@ -134,6 +167,7 @@ where
     store: Store<ActorStorage<S>>,
     timers: HashMap<<S::Actor as Actor>::Timer, Instant>,
     randoms: BTreeMap<String, <S::Actor as Actor>::Random>,
+    routes: Routes,
     codec: Codec,
     transport: Transport,
     rng: SmallRng,
@@ -190,6 +224,7 @@ where
             store,
             timers: HashMap::new(),
             randoms: BTreeMap::new(),
+            routes: Routes::default(),
             codec: cfg.codec,
             transport,
             rng,
@@ -256,7 +291,7 @@ where
                     Err(e) => return Ok(self.malformed(src, &e)),
                 };
                 tracing::debug!(%src, ?msg, "received");
-                self.deliver(src, msg)
+                self.deliver(id(src), msg)
             }
             Kind::Request => {
                 let request: WireRequest = match codec::parse(payload) {
@@ -269,33 +304,55 @@ where
                         self.reply(src, &WireReply::Stats(stats));
                         Ok(Received::Stats)
                     }
-                    WireRequest::Op { req, op } => match S::request(req, op).and_then(|msg| {
-                        let len = serde_json::to_vec(&msg).map_or(usize::MAX, |b| b.len());
-                        if len > codec::MAX_OPERATION {
-                            Err(format!(
-                                "operation too large: {len} bytes encoded, the limit is {}",
-                                codec::MAX_OPERATION
-                            ))
-                        } else {
-                            Ok(msg)
-                        }
-                    }) {
-                        Ok(msg) => {
-                            self.counters.client_requests += 1;
-                            tracing::debug!(%src, ?msg, "client request");
-                            self.deliver(src, msg)
-                        }
-                        Err(reason) => {
-                            self.reply(src, &WireReply::Refused { req, reason });
-                            Ok(Received::Refused)
-                        }
-                    },
+                    WireRequest::Op { session, req, op } => self.request(src, session, req, op),
                 }
             }
             Kind::Reply => {
                 // Replies are meant for clients; a server sends no requests.
                 self.counters.dropped_unexpected += 1;
                 Ok(Received::Unexpected)
+            }
+        }
+    }
+
+    /// A client's operation: delivered to the actor from the client's session, or refused with
+    /// a reply if the protocol cannot perform it.
+    fn request(
+        &mut self,
+        src: SocketAddrV4,
+        session: u64,
+        req: RequestId,
+        op: KvOp<String, String>,
+    ) -> Result<Received, NodeError> {
+        let Some(client) = session_id(session) else {
+            return Ok(self.malformed(src, &codec::DecodeError::Session(session)));
+        };
+        let msg = S::request(req, op).and_then(|msg| {
+            let len = serde_json::to_vec(&msg).map_or(usize::MAX, |b| b.len());
+            if len > codec::MAX_OPERATION {
+                Err(format!(
+                    "operation too large: {len} bytes encoded, the limit is {}",
+                    codec::MAX_OPERATION
+                ))
+            } else {
+                Ok(msg)
+            }
+        });
+        match msg {
+            Ok(msg) => {
+                self.counters.client_requests += 1;
+                tracing::debug!(%src, session, ?msg, "client request");
+                self.routes.heard(session, src);
+                self.deliver(client, msg)
+            }
+            Err(reason) => {
+                let refused = WireReply::Refused {
+                    session,
+                    req,
+                    reason,
+                };
+                self.reply(src, &refused);
+                Ok(Received::Refused)
             }
         }
     }
@@ -309,9 +366,10 @@ where
         Received::Malformed
     }
 
-    fn deliver(&mut self, src: SocketAddrV4, msg: ActorMsg<S>) -> Result<Received, NodeError> {
+    /// Delivers `msg` from `src` (a peer's address-derived id or a client's session id).
+    fn deliver(&mut self, src: Id, msg: ActorMsg<S>) -> Result<Received, NodeError> {
         self.counters.delivered += 1;
-        let (me, src) = (self.me, id(src));
+        let me = self.me;
         let ok = self.step(|actor, state, out| actor.on_msg(me, state, src, msg, out))?;
         Ok(if ok {
             Received::Delivered
@@ -406,20 +464,32 @@ where
         Ok(())
     }
 
-    fn send(&mut self, dst: Id, msg: ActorMsg<S>) {
+    fn send(&mut self, to: Id, msg: ActorMsg<S>) {
         self.counters.messages_out += 1;
-        let dst = addr(dst);
-        let encoded = if self.peers.contains(&dst) {
-            self.encode_peer(msg)
-        } else {
-            match S::reply(&msg) {
-                Some(reply) => self.codec.encode(Kind::Reply, &reply),
+        let (dst, encoded) = if let Some(session) = session_of(to) {
+            let Some(dst) = self.routes.get(session) else {
+                self.counters.replies_unknown_session += 1;
+                tracing::debug!(
+                    session,
+                    ?msg,
+                    "a reply to a session never heard from: dropped"
+                );
+                return;
+            };
+            match S::reply(session, &msg) {
+                Some(reply) => (dst, self.codec.encode(Kind::Reply, &reply)),
                 None => {
                     self.counters.send_failures += 1;
-                    tracing::warn!(%dst, ?msg, "a non-reply message to a non-peer: not sent");
+                    tracing::warn!(session, ?msg, "a non-reply message to a client: not sent");
                     return;
                 }
             }
+        } else if self.peers.contains(&addr(to)) {
+            (addr(to), self.encode_peer(msg))
+        } else {
+            self.counters.send_failures += 1;
+            tracing::warn!(dst = %addr(to), ?msg, "a message to neither a peer nor a client: not sent");
+            return;
         };
         match encoded {
             Ok(bytes) => self.transport.send(dst, bytes, &mut self.counters),

@@ -6,8 +6,11 @@
 //! request message, and a message the actor sends to a client becomes a reply. Multi-Paxos and
 //! Raft, whose messages implement [`KvMsg`], get both translations from [`kv_request`] and
 //! [`kv_reply`].
+//!
+//! The actor knows a client by an [`Id`]: a server's is its address ([`id`]), a client's is its
+//! session ([`session_id`]), whose top bit no address-derived `Id` has.
 
-use super::codec::{WireReply, WireRet};
+use super::codec::{SESSION_BIT, WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
@@ -43,8 +46,8 @@ pub trait Served: 'static {
     /// The actor message for a client's request, or why the protocol cannot perform it.
     fn request(req: RequestId, op: KvOp<String, String>) -> Result<ActorMsg<Self>, String>;
 
-    /// The reply a client receives for `msg`, if `msg` is a reply to a client.
-    fn reply(msg: &ActorMsg<Self>) -> Option<WireReply>;
+    /// The reply a client of `session` receives for `msg`, if `msg` is a reply to a client.
+    fn reply(session: u64, msg: &ActorMsg<Self>) -> Option<WireReply>;
 
     /// A shorter server-to-server message that the receiver may get instead of `msg`, which is
     /// too long for one datagram; `None` if there is none (the message is then not sent). The
@@ -82,19 +85,34 @@ pub fn id(addr: SocketAddrV4) -> Id {
     Id::from(addr)
 }
 
+/// The actor [`Id`] of a client session, or `None` if `session` lacks [`SESSION_BIT`] (it
+/// could then be taken for a server's address).
+pub fn session_id(session: u64) -> Option<Id> {
+    let as_usize = usize::try_from(session).ok()?;
+    (session & SESSION_BIT != 0).then(|| Id::from(as_usize))
+}
+
+/// The client session an actor [`Id`] stands for, if it is one ([`session_id`]'s inverse).
+pub fn session_of(id: Id) -> Option<u64> {
+    let raw = usize::from(id) as u64;
+    (raw & SESSION_BIT != 0).then_some(raw)
+}
+
 /// [`Served::request`] for protocols whose messages implement [`KvMsg`].
 pub fn kv_request<M: KvMsg<String, String>>(req: RequestId, op: KvOp<String, String>) -> M {
     M::request(ClientRequest { req, op })
 }
 
 /// [`Served::reply`] for protocols whose messages implement [`KvMsg`].
-pub fn kv_reply<M: KvMsg<String, String>>(msg: &M) -> Option<WireReply> {
+pub fn kv_reply<M: KvMsg<String, String>>(session: u64, msg: &M) -> Option<WireReply> {
     Some(match msg.as_reply()? {
         ClientReply::Done { req, ret } => WireReply::Done {
+            session,
             req: *req,
             ret: WireRet::Kv(ret.clone()),
         },
         ClientReply::NotLeader { req, leader } => WireReply::NotLeader {
+            session,
             req: *req,
             leader: leader.map(addr),
         },
@@ -130,13 +148,15 @@ impl Served for Paxos {
         }
     }
 
-    fn reply(msg: &PaxosMsg<String>) -> Option<WireReply> {
+    fn reply(session: u64, msg: &PaxosMsg<String>) -> Option<WireReply> {
         match msg {
             PaxosMsg::PutOk { req, decided } => Some(WireReply::Done {
+                session,
                 req: *req,
                 ret: WireRet::Decided(decided.clone()),
             }),
             PaxosMsg::GetOk { req, decided } => Some(WireReply::Done {
+                session,
                 req: *req,
                 ret: WireRet::Kv(KvRet::GetOk(Some(decided.clone()))),
             }),
@@ -175,8 +195,8 @@ impl Served for MultiPaxos {
         Ok(kv_request(req, op))
     }
 
-    fn reply(msg: &MpMsg<String, String>) -> Option<WireReply> {
-        kv_reply(msg)
+    fn reply(session: u64, msg: &MpMsg<String, String>) -> Option<WireReply> {
+        kv_reply(session, msg)
     }
 
     /// A Chosen with the first half of its entries: a learner far behind is owed more entries
@@ -248,8 +268,8 @@ impl Served for Raft {
         Ok(kv_request(req, op))
     }
 
-    fn reply(msg: &RaftMsg<String, String>) -> Option<WireReply> {
-        kv_reply(msg)
+    fn reply(session: u64, msg: &RaftMsg<String, String>) -> Option<WireReply> {
+        kv_reply(session, msg)
     }
 
     /// Without storage, a Raft node rejoins: it grants no vote and starts no election until it
@@ -299,5 +319,21 @@ impl Served for Raft {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn sessions_and_addresses_never_share_an_id() {
+        let highest = id(SocketAddrV4::new(Ipv4Addr::BROADCAST, u16::MAX));
+        assert_eq!(session_of(highest), None);
+        assert_eq!(session_id(usize::from(highest) as u64), None);
+        let s = SESSION_BIT | 12345;
+        assert_eq!(session_id(s).and_then(session_of), Some(s));
+        assert_eq!(session_id(12345), None);
     }
 }

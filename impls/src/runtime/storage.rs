@@ -10,9 +10,12 @@
 //! amortized cost of a save does not grow with the storage.
 //!
 //! Loading = the snapshot, then the journal's records replayed in order. It tells apart: no
-//! files (a fresh node); valid files; a torn last record (a crash in the middle of an append:
-//! the save it belonged to never returned, so nothing that depended on it was sent) — discarded
-//! with a warning, the journal cut back to its last whole record; and everything else that is
+//! files (a fresh node); valid files; an incomplete (torn) last record — discarded with a
+//! warning, the journal cut back to its last whole record: that is what a crash in the middle
+//! of an append leaves, and then the save it belonged to never returned and nothing that
+//! depended on it was sent, but the same bytes can come from damage to the file (cut or
+//! zeroed from outside the node), which would lose saves that had returned, so the warning says
+//! both; and everything else that is
 //! damaged, missing or someone else's — an error naming the file, never a silent reset (a Raft
 //! node that forgot its vote would break Election Safety).
 //!
@@ -230,7 +233,7 @@ pub struct JournalReport {
     pub records: u64,
     /// Bytes of the journal up to the end of its last whole record.
     pub valid_len: u64,
-    /// Bytes after it: a torn last record, discarded.
+    /// Bytes after it: an incomplete (torn) last record, discarded.
     pub torn: u64,
 }
 
@@ -360,8 +363,9 @@ impl<T: Journaled> Store<T> {
 
     /// Loads the saved storage to run the node from it, and makes the store ready to save:
     /// `None` if there are no files (a fresh node), an error if a file is damaged, missing or
-    /// someone else's. A torn last journal record is discarded with a warning naming the file
-    /// and the byte count, and the journal is cut back to its last whole record.
+    /// someone else's. An incomplete (torn) last journal record is discarded with a warning
+    /// naming the file and the byte count, and the journal is cut back to its last whole
+    /// record.
     ///
     /// Only the node that owns the directory may call this (it may write the journal); to look
     /// at a running node's storage, use [`Self::read`].
@@ -394,8 +398,11 @@ impl<T: Journaled> Store<T> {
                     bytes = report.torn,
                     kept = report.valid_len,
                     records = report.records,
-                    "torn last journal record (a save interrupted by a crash, never \
-                     acknowledged): discarded, journal cut back to its last whole record"
+                    "the last journal record is incomplete (torn): discarded, journal cut back \
+                     to its last whole record. A crash during that append leaves this, and then \
+                     nothing that depended on it was sent; if the file was damaged otherwise \
+                     (cut or overwritten from outside the node), saves that had been \
+                     acknowledged may be lost"
                 );
                 file.set_len(report.valid_len)
                     .and_then(|()| file.sync_all())

@@ -39,6 +39,10 @@ pub struct Counters {
     pub injected_delays: u64,
     /// Messages that could not be sent (too large, no route to a client, socket error).
     pub send_failures: u64,
+    /// Replies to a client session the node has no address for (it never heard from it since
+    /// it started, or forgot it: it keeps the last address of the
+    /// [`ROUTE_CAP`](super::node::ROUTE_CAP) sessions heard from most recently): dropped.
+    pub replies_unknown_session: u64,
     /// Server-to-server messages too long for a datagram, sent shortened instead
     /// ([`Served::shrink`](super::served::Served::shrink): Raft's AppendEntries).
     pub messages_shrunk: u64,

@@ -5,23 +5,47 @@
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BALLOT: &str = env!("CARGO_BIN_EXE_ballot");
 
 /// `n` loopback addresses whose ports were free a moment ago.
 pub fn free_addrs(n: usize) -> Vec<SocketAddrV4> {
+    loopback_sockets(n).1
+}
+
+/// Runs `ballot ARGS` to its end.
+pub fn ballot(args: &[&str]) -> Output {
+    Command::new(BALLOT)
+        .args(args)
+        .output()
+        .expect("run ballot")
+}
+
+/// A finished command's standard output, trimmed.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// A finished command's standard error.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `n` sockets bound to free loopback ports, and their addresses.
+pub fn loopback_sockets(n: usize) -> (Vec<UdpSocket>, Vec<SocketAddrV4>) {
     let sockets: Vec<UdpSocket> = (0..n)
         .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0"))
         .collect();
-    sockets
+    let addrs = sockets
         .iter()
         .map(|s| match s.local_addr().unwrap() {
             std::net::SocketAddr::V4(a) => a,
             other => panic!("not IPv4: {other}"),
         })
-        .collect()
+        .collect();
+    (sockets, addrs)
 }
 
 /// A base port P such that 127.0.0.1:P..P+n are free now.
@@ -67,23 +91,62 @@ pub struct Nodes {
     pub peers: Vec<SocketAddrV4>,
     pub dir: PathBuf,
     pub extra: Vec<String>,
+    /// The cluster's key file (`None`: the nodes run with `--insecure`).
+    pub key: Option<PathBuf>,
     pub children: Vec<Option<Child>>,
 }
 
 impl Nodes {
-    /// Starts `n` nodes of `protocol` with `extra` flags (e.g. fault injection).
+    /// Starts `n` nodes of `protocol` with `extra` flags (e.g. fault injection). As
+    /// `ballot cluster` does, they share a key (`DIR/cluster.key`, created) unless `extra`
+    /// names one with `--key-file` or asks for `--insecure`.
     pub fn start(protocol: &str, n: usize, dir: &Path, extra: &[&str]) -> Self {
+        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let key = match extra.iter().position(|a| a == "--key-file") {
+            Some(i) => Some(PathBuf::from(&extra[i + 1])),
+            None if extra.iter().any(|a| a == "--insecure") => None,
+            None => {
+                let path = dir.join("cluster.key");
+                Key::load_or_create(&path).unwrap();
+                extra.extend(["--key-file".into(), path.display().to_string()]);
+                Some(path)
+            }
+        };
         let mut nodes = Self {
             protocol: protocol.into(),
             peers: free_addrs(n),
             dir: dir.to_path_buf(),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
+            extra,
+            key,
             children: (0..n).map(|_| None).collect(),
         };
         for i in 0..n {
             nodes.restart(i);
         }
         nodes
+    }
+
+    /// The codec of the cluster's clients (with its key).
+    pub fn codec(&self) -> Codec {
+        match &self.key {
+            Some(k) => Codec::new(Some(Key::load(k).unwrap())),
+            None => Codec::default(),
+        }
+    }
+
+    /// A client of every node.
+    pub fn client(&self) -> Client {
+        Client::new(self.peers.clone(), self.codec()).unwrap()
+    }
+
+    /// The `ballot client` flags that reach these nodes: `--peers` and the key.
+    pub fn client_args(&self) -> Vec<String> {
+        let mut v = vec!["--peers".to_string(), peers_arg(&self.peers)];
+        match &self.key {
+            Some(k) => v.extend(["--key-file".into(), k.display().to_string()]),
+            None => v.push("--insecure".into()),
+        }
+        v
     }
 
     pub fn data(&self, i: usize) -> PathBuf {
@@ -169,18 +232,55 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::Exi
 }
 
 use ballot::runtime::client::Client;
-use ballot::runtime::codec::{Codec, WireReply, WireRet};
+use ballot::runtime::codec::{Codec, Key, WireReply, WireRet};
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot::runtime::journal::Journaled;
+use ballot::runtime::node::{Node, NodeConfig};
+use ballot::runtime::served::{ActorStorage, Served};
 use ballot::runtime::storage::Store;
+use ballot::runtime::transport::Faults;
 use ballot_properties::kv::{KvOp, KvRet};
+
+/// A node of protocol `S` at index 0 of three, run in this process on a loopback socket (data in
+/// `dir`); the two other servers are sockets returned to the caller, with every address.
+///
+/// A protocol whose node without storage rejoins before it takes part (Raft,
+/// `Served::lost_storage`) would wait for answers from peers that the test plays; the node is
+/// given the empty storage of a member that started before instead.
+pub fn node_at_0<S: Served>(
+    dir: &Path,
+    codec: Codec,
+) -> (Node<S>, Vec<SocketAddrV4>, Vec<UdpSocket>)
+where
+    ActorStorage<S>: Journaled + Default,
+{
+    let (sockets, peers) = loopback_sockets(3);
+    if S::lost_storage().is_some() {
+        let mut store = Store::<ActorStorage<S>>::open(dir, S::NAME, peers[0]).unwrap();
+        if store.load().unwrap().is_none() {
+            store.save(&ActorStorage::<S>::default()).unwrap();
+        }
+    }
+    let mut sockets = sockets.into_iter();
+    let cfg = NodeConfig {
+        index: 0,
+        peers: peers.clone(),
+        data: dir.to_path_buf(),
+        codec,
+        faults: Faults::default(),
+        stats_every: None,
+    };
+    let node = Node::<S>::with_socket(cfg, sockets.next().unwrap()).unwrap();
+    (node, peers, sockets.collect())
+}
 
 /// Asks the nodes for their counters until they show injected drops and duplicates (the stats
 /// replies themselves go through fault injection, so a few rounds suffice even on nodes that were
 /// just restarted and lost their counters), at most 10 s. Asserts that no handler panicked.
-pub fn assert_faults_injected(peers: &[SocketAddrV4]) {
-    let mut stats = Client::new(peers.to_vec(), Codec::default())
-        .unwrap()
+pub fn assert_faults_injected(nodes: &Nodes) {
+    let peers = &nodes.peers;
+    let mut stats = nodes
+        .client()
         .with_attempt_timeout(Duration::from_millis(50));
     let end = Instant::now() + Duration::from_secs(10);
     let (mut drops, mut dups) = (0, 0);
@@ -198,8 +298,9 @@ pub fn assert_faults_injected(peers: &[SocketAddrV4]) {
 
 /// The index of the node that currently answers as leader (asking each node once, following
 /// its hint), if one is known.
-pub fn find_leader(peers: &[SocketAddrV4]) -> Option<usize> {
-    let mut client = Client::new(peers.to_vec(), Codec::default()).ok()?;
+pub fn find_leader(nodes: &Nodes) -> Option<usize> {
+    let peers = &nodes.peers;
+    let mut client = nodes.client();
     for i in 0..peers.len() {
         match client
             .probe(i, KvOp::Get("probe".into()), Duration::from_millis(300))
@@ -241,7 +342,7 @@ pub fn leave_one_far_behind(nodes: &mut Nodes, client: &mut Client) -> (usize, u
     client
         .call(KvOp::Put("x".into(), "0".into()), deadline)
         .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
-    let leader = find_leader(&nodes.peers).expect("a leader answers after a write");
+    let leader = find_leader(nodes).expect("a leader answers after a write");
     let behind = (leader + 1) % nodes.peers.len();
     nodes.kill(behind);
     for j in 1..=FAR_BEHIND_WRITES {
@@ -258,8 +359,8 @@ pub fn leave_one_far_behind(nodes: &mut Nodes, client: &mut Client) -> (usize, u
 /// show messages cut to fit a datagram (what the server lacked did not fit in one), and with the
 /// leader SIGKILLed the two others still answer the last write.
 pub fn read_back_without_the_leader(nodes: &mut Nodes, client: &mut Client, leader: usize) {
-    let stats = Client::new(nodes.peers.clone(), Codec::default())
-        .unwrap()
+    let stats = nodes
+        .client()
         .stats(leader, Duration::from_secs(2))
         .unwrap();
     assert!(
@@ -307,15 +408,12 @@ pub fn kv_fault_test(protocol: &str, name: &str) {
     let dir = tmp_dir(name);
     let faults = ["--drop", "0.1", "--duplicate", "0.1", "--delay-ms", "0..2"];
     let mut nodes = Nodes::start(protocol, 3, &dir, &faults);
-    let peers = nodes.peers.clone();
     let recorder = Recorder::create(&history_path(name)).unwrap();
     let deadline = Duration::from_secs(4);
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
-            let client = Client::new(peers.clone(), Codec::default())
-                .unwrap()
-                .with_first(c);
+            let client = nodes.client().with_first(c);
             let mut client = RecordingClient::new(client, recorder.clone());
             let progress = progress.clone();
             std::thread::spawn(move || {
@@ -342,7 +440,7 @@ pub fn kv_fault_test(protocol: &str, name: &str) {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        let victim = find_leader(&peers).unwrap_or(round % 3);
+        let victim = find_leader(&nodes).unwrap_or(round % 3);
         nodes.kill(victim);
         killed.push(victim);
         std::thread::sleep(Duration::from_millis(400));
@@ -350,10 +448,7 @@ pub fn kv_fault_test(protocol: &str, name: &str) {
     }
     let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
     // Final reads of both keys close the history: a lost acknowledged write would show here.
-    let mut last = RecordingClient::new(
-        Client::new(peers.clone(), Codec::default()).unwrap(),
-        recorder.clone(),
-    );
+    let mut last = RecordingClient::new(nodes.client(), recorder.clone());
     for key in ["x", "y"] {
         let got = last
             .call(KvOp::Get(key.into()), Duration::from_secs(10))
@@ -376,7 +471,7 @@ pub fn kv_fault_test(protocol: &str, name: &str) {
     );
     assert_eq!(checked.answered, answered + 2);
     // The faults were on, and no handler panicked.
-    assert_faults_injected(&peers);
+    assert_faults_injected(&nodes);
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "{:?}",

@@ -41,19 +41,20 @@
 //! UDP: handlers only receive messages and emit commands (send, set timer, save).
 
 use crate::cluster::{
-    BugInfo, ClusterConfig, ClusterModel, ServerRole, ServerSet, lossy, rewrite_server_index,
+    BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
+    rewrite_server_index,
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, SmCache, model_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, SmCache, record_reply, record_request,
 };
 pub use crate::paxos::{Ballot, Value};
 use crate::shared_vec::SharedVec;
-use ballot_properties::kv::{KvOp, KvSpec};
+use ballot_properties::kv::KvSpec;
 use ballot_properties::linearizability::{ClientHistory, ClientId, RequestId};
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{Actor, ActorModel, ActorModelState, Id, Out};
+use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, Out};
 use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -403,10 +404,13 @@ impl<K, V> ServerRole for MpState<K, V> {
 mod bugs;
 mod model;
 mod server;
+mod suite;
 mod symmetry;
 #[cfg(test)]
 mod tests;
 
+pub use crate::kv::client_ops;
 pub use bugs::*;
 pub use model::*;
 pub use server::*;
+pub use suite::*;

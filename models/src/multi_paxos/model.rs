@@ -9,8 +9,26 @@ pub type ModelEntry = Entry<ModelKey, ModelValue>;
 /// The model's votes.
 pub type ModelVote = Vote<ModelKey, ModelValue>;
 
-/// The client history checked for linearizability against the key-value specification.
-pub type MpHistory = KvHistory<ModelKey, ModelValue>;
+/// What the model records besides the actors: the client history checked for
+/// linearizability against the key-value specification, and (ghost) the messages discarded as
+/// obsolete.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct MpHistory {
+    /// Client operations, invoked and answered.
+    pub clients: KvHistory<ModelKey, ModelValue>,
+    /// Ghost: the messages discarded as obsolete on the path (not part of the state's
+    /// identity; see [`ClusterModel::discard_obsolete`]).
+    pub discarded: Discarded<MpMsg<ModelKey, ModelValue>>,
+}
+
+impl Rewrite<Id> for MpHistory {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        MpHistory {
+            clients: self.clients.rewrite(plan),
+            discarded: self.discarded.rewrite(plan),
+        }
+    }
+}
 
 /// The model's actor.
 pub type MpModelActor = MpActor<ModelKey, ModelValue>;
@@ -46,7 +64,7 @@ impl Default for MultiPaxosConfig {
     fn default() -> Self {
         Self {
             cluster: ClusterConfig::default(),
-            max_round: 2,
+            max_round: 3,
             requests: 1,
             retries: 0,
             max_slots: None,
@@ -119,20 +137,38 @@ impl MultiPaxosConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let heartbeats = self.heartbeats > 0;
-        let inner = ActorModel::new(self, ClientHistory::new(KvSpec::default()))
+        let history = MpHistory {
+            clients: ClientHistory::new(KvSpec::default()),
+            discarded: Discarded::default(),
+        };
+        let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
             .actors(clients)
             .init_network(network)
             .lossy_network(lossy_net)
             .max_crashes(crashes)
-            .record_msg_out(record_request)
-            .record_msg_in(record_reply)
+            .record_msg_out(|c, h, env| {
+                Some(MpHistory {
+                    clients: record_request(c, &h.clients, env)?,
+                    ..h.clone()
+                })
+            })
+            .record_msg_in(|c, h, env| {
+                Some(MpHistory {
+                    clients: record_reply(c, &h.clients, env)?,
+                    ..h.clone()
+                })
+            })
             .within_boundary(one_ballot_per_round);
         let model = ClusterModel::new(inner, n)
+            .discard_obsolete(obsolete, |h| &mut h.discarded)
+            .restart_on_crash()
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))
-            .always("Linearizability", |_, s| s.history.is_linearizable())
+            .always("Linearizability", |_, s| {
+                s.history.clients.is_linearizable()
+            })
             .sometimes("Commit", committed)
             .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
         if heartbeats {
@@ -141,18 +177,6 @@ impl MultiPaxosConfig {
         } else {
             model
         }
-    }
-}
-
-/// Client `c`'s operations: [`model_ops`] (put, cas, get, …), except that odd clients read
-/// first, so that even one request per client gives the linearizability check a read to judge.
-pub fn client_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> {
-    if c % 2 == 1 && requests > 0 {
-        let mut ops = vec![KvOp::Get('x')];
-        ops.extend(model_ops(c, requests - 1));
-        ops
-    } else {
-        model_ops(c, requests)
     }
 }
 
@@ -191,6 +215,29 @@ fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
     crate::cluster::in_flight(&state.network)
         .into_iter()
         .all(|(env, _)| in_flight(env.msg))
+}
+
+/// The messages the model discards: those their receiver ignores in every reachable state
+/// ([`MpServer::ignores_forever`]; a client ignores the answers to requests it has done).
+fn obsolete(
+    model: &MpModel,
+    state: &MpModelState,
+    env: Envelope<&MpMsg<ModelKey, ModelValue>>,
+) -> bool {
+    let dst = usize::from(env.dst);
+    match (
+        model.inner.actors.get(dst),
+        state.actor_states.get(dst).map(|a| &**a),
+    ) {
+        (Some(MpActor::Server(server)), Some(MpState::Server(s))) => {
+            server.ignores_forever(s, state.actor_storages[dst].as_ref(), env.src, env.msg)
+        }
+        (Some(MpActor::Client(_)), Some(MpState::Client(c))) => match env.msg {
+            MpMsg::Reply(r) => r.req() <= c.done as u32,
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// The servers' states, in index order.

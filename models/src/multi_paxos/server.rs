@@ -663,6 +663,62 @@ impl MpServer {
     }
 }
 
+impl MpServer {
+    /// Whether this server, now in state `s` with `saved` storage, ignores `msg` from `src` in
+    /// every state it can reach: the model then discards the message
+    /// ([`ClusterModel::discard_obsolete`], which also checks the claim against the handler).
+    /// The argument: the saved promise only grows (it is saved before any answer that depends
+    /// on it, and a recovered server starts from it), so a Prepare at or below it, and an
+    /// Accept or a heartbeat below it, stay unanswered (P1a); a server prepares and leads each
+    /// of its ballots at most once (a new Phase 1 takes a round above its saved promise), so a
+    /// Promise for a ballot it is not preparing, and an Accepted for a ballot it is not
+    /// leading, stay late; within a ballot the leader proposes each slot once, so an Accepted
+    /// for a slot no longer in flight, or from an acceptor already counted, stays a duplicate.
+    pub fn ignores_forever<K, V>(
+        &self,
+        s: &ServerState<K, V>,
+        saved: Option<&MpStorage<K, V>>,
+        src: Id,
+        msg: &MpMsg<K, V>,
+    ) -> bool {
+        let promised = saved.and_then(|d| d.promised);
+        // The mutant that lets a heartbeat lower the promise breaks the first argument.
+        let monotone = !self.has(MpBug::HeartbeatSetsPromise);
+        let Some(from) = self.index_of(src) else {
+            return false;
+        };
+        match msg {
+            MpMsg::Prepare { ballot, .. } => monotone && promised.is_some_and(|p| *ballot <= p),
+            MpMsg::Accept { ballot, .. } | MpMsg::Heartbeat { ballot, .. } => {
+                monotone && promised.is_some_and(|p| *ballot < p)
+            }
+            // A server with a lowered promise could prepare the same ballot again.
+            MpMsg::Promise { ballot, .. } => {
+                monotone
+                    && !matches!(
+                        &s.role,
+                        Role::Preparing { ballot: b, promises, .. }
+                            if b == ballot && !promises.contains(from)
+                    )
+            }
+            MpMsg::Accepted { ballot, slot } => {
+                monotone
+                    && !matches!(
+                        &s.role,
+                        Role::Leading { ballot: b, in_flight, .. }
+                            if b == ballot
+                                && in_flight.iter().any(|p| p.slot == *slot && !p.acks.contains(from))
+                    )
+            }
+            MpMsg::Request(_) | MpMsg::Reply(_) | MpMsg::CatchUp { .. } | MpMsg::Chosen { .. } => {
+                // A request may be answered later, a catch-up is always answered, chosen
+                // entries may still be news: never obsolete for sure.
+                false
+            }
+        }
+    }
+}
+
 /// The votes an acceptor reports for the slots from `from` on.
 fn votes_from<K, V>(
     votes: &SharedVec<Vote<K, V>>,

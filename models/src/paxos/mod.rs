@@ -23,7 +23,7 @@
 //! The same actor runs in the model checker ([`PaxosConfig::into_model`]) and over UDP: handlers only
 //! receive messages and emit commands (send, set timer, save).
 
-use crate::cluster::{BugInfo, ClusterConfig, ClusterModel, ServerSet, lossy};
+use crate::cluster::{BugInfo, ClusterConfig, ClusterModel, Discarded, ServerSet, lossy};
 use ballot_properties::linearizability::{
     ClientHistory, RegisterOp, RegisterRet, RequestId, WriteOnceRegister,
 };
@@ -238,9 +238,11 @@ pub enum PaxosState<V> {
 mod bugs;
 mod model;
 mod server;
+mod suite;
 #[cfg(test)]
 mod tests;
 
 pub use bugs::*;
 pub use model::*;
 pub use server::*;
+pub use suite::*;

@@ -6,8 +6,17 @@ use super::*;
 /// The model's value type: client `c` proposes the letter `'A' + c`.
 pub type ModelValue = char;
 
-/// The client history checked for linearizability against a write-once register.
-pub type PaxosHistory = ClientHistory<WriteOnceRegister<ModelValue>>;
+/// What the model records besides the actors: the client history checked for
+/// linearizability against a write-once register, and (ghost) the messages discarded as
+/// obsolete.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct PaxosHistory {
+    /// Client operations, invoked and answered.
+    pub clients: ClientHistory<WriteOnceRegister<ModelValue>>,
+    /// Ghost: the messages discarded as obsolete on the path (not part of the state's
+    /// identity; see [`ClusterModel::discard_obsolete`]).
+    pub discarded: Discarded<PaxosMsg<ModelValue>>,
+}
 
 /// The checked model.
 pub type PaxosModel = ClusterModel<PaxosActor<ModelValue>, PaxosConfig, PaxosHistory>;
@@ -30,7 +39,7 @@ impl Default for PaxosConfig {
     fn default() -> Self {
         Self {
             cluster: ClusterConfig::default(),
-            max_round: 2,
+            max_round: 3,
             bug: None,
         }
     }
@@ -73,7 +82,11 @@ impl PaxosConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
-        let inner = ActorModel::new(self, ClientHistory::new(WriteOnceRegister(None)))
+        let history = PaxosHistory {
+            clients: ClientHistory::new(WriteOnceRegister(None)),
+            discarded: Discarded::default(),
+        };
+        let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| PaxosActor::Server(server.clone())))
             .actors(clients)
             .init_network(network)
@@ -82,11 +95,41 @@ impl PaxosConfig {
             .record_msg_out(record_invocations)
             .record_msg_in(record_returns);
         ClusterModel::new(inner, n)
+            .discard_obsolete(obsolete, |h| &mut h.discarded)
+            .restart_on_crash()
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))
-            .always("Linearizability", |_, s| s.history.is_linearizable())
+            .always("Linearizability", |_, s| {
+                s.history.clients.is_linearizable()
+            })
             .sometimes("Decision", |m, s| props::decided_somewhere(&View(m, s)))
+    }
+}
+
+/// The messages the model discards: those their receiver ignores in every reachable state
+/// ([`PaxosServer::ignores_forever`]; a client ignores answers to requests no longer in
+/// flight, and its request ids only grow).
+fn obsolete(
+    model: &PaxosModel,
+    state: &PaxosModelState,
+    env: Envelope<&PaxosMsg<ModelValue>>,
+) -> bool {
+    let dst = usize::from(env.dst);
+    match (
+        model.inner.actors.get(dst),
+        state.actor_states.get(dst).map(|a| &**a),
+    ) {
+        (Some(PaxosActor::Server(server)), Some(PaxosState::Server(s))) => {
+            server.ignores_forever(s, state.actor_storages[dst].as_ref(), env.src, env.msg)
+        }
+        (Some(PaxosActor::Client { .. }), Some(PaxosState::Client(c))) => match env.msg {
+            PaxosMsg::PutOk { req, .. } | PaxosMsg::GetOk { req, .. } => {
+                c.awaiting.is_none_or(|a| *req < a)
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -95,11 +138,18 @@ fn record_invocations(
     h: &PaxosHistory,
     env: Envelope<&PaxosMsg<ModelValue>>,
 ) -> Option<PaxosHistory> {
-    match env.msg {
-        PaxosMsg::Put { req, value } => h.invoke(env.src.into(), *req, RegisterOp::Propose(*value)),
-        PaxosMsg::Get { req } => h.invoke(env.src.into(), *req, RegisterOp::Read),
+    let clients = match env.msg {
+        PaxosMsg::Put { req, value } => {
+            h.clients
+                .invoke(env.src.into(), *req, RegisterOp::Propose(*value))
+        }
+        PaxosMsg::Get { req } => h.clients.invoke(env.src.into(), *req, RegisterOp::Read),
         _ => None,
-    }
+    }?;
+    Some(PaxosHistory {
+        clients,
+        ..h.clone()
+    })
 }
 
 fn record_returns(
@@ -107,15 +157,21 @@ fn record_returns(
     h: &PaxosHistory,
     env: Envelope<&PaxosMsg<ModelValue>>,
 ) -> Option<PaxosHistory> {
-    match env.msg {
+    let clients = match env.msg {
         PaxosMsg::PutOk { req, decided } => {
-            h.respond(env.dst.into(), *req, RegisterRet::Decided(*decided))
+            h.clients
+                .respond(env.dst.into(), *req, RegisterRet::Decided(*decided))
         }
         PaxosMsg::GetOk { req, decided } => {
-            h.respond(env.dst.into(), *req, RegisterRet::ReadOk(Some(*decided)))
+            h.clients
+                .respond(env.dst.into(), *req, RegisterRet::ReadOk(Some(*decided)))
         }
         _ => None,
-    }
+    }?;
+    Some(PaxosHistory {
+        clients,
+        ..h.clone()
+    })
 }
 
 /// The consensus view of a model state: servers' decision logs, clients' values.

@@ -354,6 +354,58 @@ impl PaxosServer {
     }
 }
 
+impl PaxosServer {
+    /// Whether this server, now in state `s` with `saved` storage, ignores `msg` from `src` in
+    /// every state it can reach: the model then discards the message
+    /// ([`ClusterModel::discard_obsolete`], which also checks the claim against the handler).
+    /// The argument: the saved promise only grows (a recovered acceptor starts from it, and its
+    /// volatile promise is never below it), so a Prepare at or below it and an Accept below it
+    /// stay unanswered (P1a); a proposer runs each of its ballots at most once (a new Phase 1
+    /// takes a round above its saved last round and promise), so a Promise for a ballot it is
+    /// not preparing, and an Accepted for a ballot it is not collecting, stay late, and one from
+    /// an acceptor already counted stays a duplicate; a decision is saved, so once decided a
+    /// learner ignores every further decision.
+    pub fn ignores_forever<V: Value>(
+        &self,
+        s: &ServerState<V>,
+        saved: Option<&PaxosStorage<V>>,
+        src: Id,
+        msg: &PaxosMsg<V>,
+    ) -> bool {
+        let promised = saved.and_then(|d| d.promised);
+        let Some(from) = self.index_of(src) else {
+            return false;
+        };
+        match msg {
+            PaxosMsg::Prepare { ballot } => promised.is_some_and(|p| *ballot <= p),
+            PaxosMsg::Accept { ballot, .. } => {
+                !self.has(PaxosBug::AcceptBelowPromise) && promised.is_some_and(|p| *ballot < p)
+            }
+            PaxosMsg::Promise { ballot, .. } => !matches!(
+                &s.proposal,
+                Some(Proposal { ballot: b, phase: Phase::Preparing { promises, .. }, .. })
+                    if b == ballot && !promises.contains(from)
+            ),
+            PaxosMsg::Accepted { ballot } => !matches!(
+                &s.proposal,
+                Some(Proposal { ballot: b, phase: Phase::Accepting { accepted, .. }, .. })
+                    if b == ballot && !accepted.contains(from)
+            ),
+            PaxosMsg::Decided { .. } => {
+                !self.has(PaxosBug::Redecide) && saved.is_some_and(|d| d.decided().is_some())
+            }
+            PaxosMsg::Put { .. } | PaxosMsg::Get { .. } => {
+                // Client requests are answered (once decided, at once).
+                false
+            }
+            PaxosMsg::PutOk { .. } | PaxosMsg::GetOk { .. } => {
+                // Answers meant for clients never reach a server from a peer.
+                false
+            }
+        }
+    }
+}
+
 impl<V: Value> Actor for PaxosActor<V> {
     type Msg = PaxosMsg<V>;
     type State = PaxosState<V>;

@@ -23,8 +23,9 @@ pub enum RaftBug {
     /// A candidate counts a granted vote from an earlier term as a vote in its current one
     /// (the term rule of §5.1 skipped for RequestVote results).
     CountStaleVote,
-    /// A server rejoining after a loss of storage grants votes before it has rejoined.
-    RejoinVotesEarly,
+    /// A server that lost its storage votes at once, as if it were a member of a new cluster
+    /// (it grants votes while rejoining).
+    RejoinVotesAtOnce,
     /// A rejoining server acknowledges AppendEntries before every peer has answered its probe
     /// (and of terms below those reported).
     RejoinAcksEarly,
@@ -37,9 +38,6 @@ pub enum RaftBug {
     /// A candidate counts a vote meant for an earlier incarnation of itself (before it lost its
     /// storage).
     CountEarlierIncarnationVote,
-    /// A leader ignores a failure at or below a follower's `matchIndex` (the follower's log
-    /// shrank), keeping the old `matchIndex`: the behaviour before rejoining was added.
-    ForgetShrunkFollower,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -140,12 +138,21 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
         },
     ),
     (
-        RaftBug::RejoinVotesEarly,
+        RaftBug::RejoinVotesAtOnce,
         BugInfo {
-            name: "rejoin-votes-early",
+            name: "rejoin-votes-at-once",
             breaks: "Election Safety",
-            args: &["--clients", "0", "--crashes", "0", "--max-term", "1", "--wipes", "1"],
-            summary: "a server that lost its storage grants votes before it has rejoined",
+            args: &[
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "1",
+                "--wipes",
+                "1",
+            ],
+            summary: "a server that lost its storage votes at once, before it has rejoined",
         },
     ),
     (
@@ -153,7 +160,16 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
         BugInfo {
             name: "rejoin-hears-any-message",
             breaks: "Election Safety",
-            args: &["--clients", "0", "--crashes", "0", "--max-term", "2", "--wipes", "1"],
+            args: &[
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--wipes",
+                "1",
+            ],
             summary: "a rejoining server takes a message sent before its loss of storage for an answer to its probe",
         },
     ),
@@ -163,6 +179,8 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
             name: "rejoin-on-stale-append",
             breaks: "Leader Completeness",
             args: &[
+                "--clients",
+                "1",
                 "--requests",
                 "1",
                 "--crashes",
@@ -175,6 +193,46 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "1",
             ],
             summary: "a rejoining server finishes on an AppendEntries sent before the leader answered its probe",
+        },
+    ),
+    (
+        RaftBug::RejoinAcksEarly,
+        BugInfo {
+            name: "rejoin-acks-early",
+            breaks: "Leader Completeness",
+            args: &[
+                "--clients",
+                "1",
+                "--requests",
+                "1",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+                "--wipes",
+                "1",
+            ],
+            summary: "a rejoining server acknowledges AppendEntries before every peer has answered its probe",
+        },
+    ),
+    (
+        RaftBug::CountEarlierIncarnationVote,
+        BugInfo {
+            name: "count-earlier-incarnation-vote",
+            breaks: "Election Safety",
+            args: &[
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--wipes",
+                "2",
+            ],
+            summary: "a candidate counts a vote meant for its incarnation before it lost its storage",
         },
     ),
 ];

@@ -47,7 +47,7 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, SmCache, model_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, SmCache, client_ops, record_reply, record_request,
 };
 use crate::paxos::Value;
 use crate::shared_vec::SharedVec;
@@ -289,7 +289,12 @@ impl Rejoin {
 
     /// The highest term any peer reported.
     pub fn max_term(&self) -> Term {
-        self.heard.iter().flatten().map(|(t, _)| *t).max().unwrap_or(0)
+        self.heard
+            .iter()
+            .flatten()
+            .map(|(t, _)| *t)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -477,6 +482,7 @@ impl<K, V> ServerRole for RaftState<K, V> {
 mod bugs;
 mod model;
 mod server;
+mod suite;
 mod symmetry;
 #[cfg(test)]
 mod tests;
@@ -484,4 +490,5 @@ mod tests;
 pub use bugs::*;
 pub use model::*;
 pub use server::*;
+pub use suite::*;
 pub use symmetry::*;

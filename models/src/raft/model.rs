@@ -69,13 +69,13 @@ impl Default for RaftConfig {
         Self {
             cluster: ClusterConfig {
                 servers: 3,
-                clients: 1,
+                clients: 2,
                 crashes: 1,
                 ..ClusterConfig::default()
             },
-            max_term: 3,
+            max_term: 2,
             max_log: 2,
-            requests: 2,
+            requests: 1,
             retries: 0,
             noop: false,
             discard_obsolete: true,
@@ -142,7 +142,7 @@ impl RaftConfig {
             .map(|c| {
                 RaftActor::Client(KvClient {
                     servers: peers.clone(),
-                    ops: model_ops(c, self.requests),
+                    ops: client_ops(c, self.requests),
                     first: c % n,
                     max_retries: self.retries,
                 })
@@ -151,6 +151,9 @@ impl RaftConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
+        // Two commands in flight at once (two clients) can both reach a leader before either
+        // commits; the commit rule is then exercised with several uncommitted entries.
+        let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
         let history = RaftHistory {
             clients: KvHistory::new(KvSpec::default()),
             leaders: Arc::default(),
@@ -164,15 +167,13 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        let mut model = ClusterModel::new(inner, n)
-            .restart_on_crash()
-            .wipes(Wipes {
-                max: wipes,
-                at_once: 1,
-                lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
-                losses: |d| d.incarnation as usize,
-                rejoining: |d| d.rejoin.is_some(),
-            });
+        let mut model = ClusterModel::new(inner, n).restart_on_crash().wipes(Wipes {
+            max: wipes,
+            at_once: 1,
+            lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
+            losses: |d| d.incarnation as usize,
+            rejoining: |d| d.rejoin.is_some(),
+        });
         if discard {
             model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
         }
@@ -206,6 +207,14 @@ impl RaftConfig {
             model.sometimes("A server that lost its storage rejoins", |m, s| {
                 servers(m, s).any(|(_, s)| s.rejoined)
             })
+        };
+        let model = if two_uncommitted {
+            model.sometimes("Leader holds two uncommitted entries", |m, s| {
+                servers(m, s)
+                    .any(|(_, s)| s.is_leader() && s.durable.last_log_index() >= s.commit_index + 2)
+            })
+        } else {
+            model
         };
         if crashes == 0 {
             // Without crashes there is no crash scenario to witness: a configuration without

@@ -280,7 +280,7 @@ impl RaftServer {
         incarnation: u64,
         o: &mut RaftOut<K, V>,
     ) {
-        if s.is_rejoining() && !self.has(RaftBug::RejoinVotesEarly) {
+        if s.is_rejoining() && !self.has(RaftBug::RejoinVotesAtOnce) {
             // Rejoining after a loss of storage: it may have voted in this term already, and
             // may lack entries committed with its acknowledgement ([`Rejoin`]). No vote, no
             // answer.
@@ -317,8 +317,7 @@ impl RaftServer {
         incarnation: u64,
         o: &mut RaftOut<K, V>,
     ) {
-        if incarnation != s.durable.incarnation && !self.has(RaftBug::CountEarlierIncarnationVote)
-        {
+        if incarnation != s.durable.incarnation && !self.has(RaftBug::CountEarlierIncarnationVote) {
             // A vote for this server's candidacy before it lost its storage (and, maybe, its
             // term): that incarnation counted it or never will. Counted now, it could make a
             // second leader of its term, whose voter has since lost its storage and learned only
@@ -562,7 +561,7 @@ impl RaftServer {
                 // Index 0 always matches; otherwise the result of an earlier probe.
                 return;
             }
-            if index <= match_index[follower] && !self.has(RaftBug::ForgetShrunkFollower) {
+            if index <= match_index[follower] {
                 // The follower no longer holds an entry it acknowledged: its log shrank.
                 match_index[follower] = 0;
             }
@@ -876,9 +875,7 @@ impl RaftServer {
                     // Without storage losses and without duplicates, `matchIndex` only grows
                     // while this server leads: a failure at or below it (which lowers it) was
                     // sent before the success it answers, and is delivered once.
-                    *success
-                        && !match_may_drop
-                        && match_index.get(from).is_some_and(|m| index <= m)
+                    *success && !match_may_drop && match_index.get(from).is_some_and(|m| index <= m)
                 }
                 Role::Leader { .. } | Role::Follower { .. } | Role::Candidate { .. } => {
                     *term <= saved_term
