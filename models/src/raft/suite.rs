@@ -126,6 +126,7 @@ pub const SUITE: &[SuiteEntry] = &[
                     acknowledge until it has heard from every peer and copied a current \
                     leader's log; leaders lower matchIndex when a follower's log shrank",
         budget_secs: 150,
+        unreachable: &[],
     },
     SuiteEntry {
         name: "five-servers",
