@@ -281,6 +281,7 @@ impl ModelArgs {
             retries: self.retries.unwrap_or(d.retries),
             noop: self.raft.noop.unwrap_or(d.noop),
             discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
+            wipes: self.raft.wipes.unwrap_or(d.wipes),
             bug,
         };
         cfg.validate()?;
@@ -304,6 +305,10 @@ struct RaftArgs {
     /// checking; `false` checks without this reduction) [default: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     discard_obsolete: Option<bool>,
+    /// Raft: servers may lose their storage and restart rejoining, up to N times in a run, one
+    /// server rejoining at a time [default: 0].
+    #[arg(long, value_name = "N")]
+    wipes: Option<usize>,
 }
 
 impl RaftArgs {
@@ -314,6 +319,7 @@ impl RaftArgs {
             (self.max_log.is_some(), "--max-log"),
             (self.noop.is_some(), "--noop"),
             (self.discard_obsolete.is_some(), "--discard-obsolete"),
+            (self.wipes.is_some(), "--wipes"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -322,7 +328,7 @@ impl RaftArgs {
     fn summary(&self, requests: Option<usize>, retries: Option<u8>) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} request(s) per client, {} retries, no-op {}",
+            "max term {}, max log {}, {} request(s) per client, {} retries, no-op {}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             requests.unwrap_or(d.requests),
@@ -331,6 +337,10 @@ impl RaftArgs {
                 "on"
             } else {
                 "off"
+            },
+            match self.wipes.unwrap_or(d.wipes) {
+                0 => String::new(),
+                n => format!(", up to {n} loss(es) of storage (one server rejoining at a time)"),
             }
         )
     }

@@ -38,6 +38,12 @@ enum RaftOp {
     Noop,
     Truncate(u16),
     Apply,
+    /// The storage is lost: the node restarts empty, rejoining, of a new incarnation.
+    Lose(u64),
+    /// A peer answers the rejoining node's probe.
+    Heard(u8, u8),
+    /// The node has rejoined.
+    Rejoined,
 }
 
 fn raft_op() -> impl Strategy<Value = RaftOp> {
@@ -48,6 +54,9 @@ fn raft_op() -> impl Strategy<Value = RaftOp> {
         1 => Just(RaftOp::Noop),
         1 => (0..200u16).prop_map(RaftOp::Truncate),
         3 => Just(RaftOp::Apply),
+        1 => any::<u64>().prop_map(RaftOp::Lose),
+        1 => (0..3u8, 0..4u8).prop_map(|(p, t)| RaftOp::Heard(p, t)),
+        1 => Just(RaftOp::Rejoined),
     ]
 }
 
@@ -80,6 +89,14 @@ fn raft_step(s: &mut RaftStorage<String, String>, op: &RaftOp, n: u64) {
                 });
             }
         }
+        RaftOp::Lose(incarnation) => *s = RaftStorage::lost(*incarnation),
+        RaftOp::Heard(peer, term) => {
+            if let Some(r) = &mut s.rejoin {
+                r.heard.resize(3, None);
+                r.heard[*peer as usize] = Some((*term as u64, s.log.len() as u64));
+            }
+        }
+        RaftOp::Rejoined => s.rejoin = None,
     }
 }
 

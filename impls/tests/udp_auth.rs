@@ -29,6 +29,7 @@ fn heartbeat(term: Term) -> RaftMsg<String, String> {
         prev_log_term: 0,
         entries: Arc::new(Vec::new()),
         leader_commit: 0,
+        leader_last: 0,
     }
 }
 

@@ -126,6 +126,7 @@ fn replies_go_where_the_session_was_last_heard_from() {
         prev_log_term: 0,
         entries: Arc::new(vec![entry]),
         leader_commit: 0,
+        leader_last: 1,
     };
     assert_eq!(from_peer(&mut node, peers[1], &append), Received::Delivered);
     // The election timer fires: node 0 asks for votes in term 2; server 2 grants it, and then
@@ -137,6 +138,7 @@ fn replies_go_where_the_session_was_last_heard_from() {
     let vote = RaftMsg::RequestVoteReply {
         term: 2,
         vote_granted: true,
+        incarnation: 0,
     };
     assert_eq!(from_peer(&mut node, peers[2], &vote), Received::Delivered);
     let ack = RaftMsg::AppendEntriesReply {

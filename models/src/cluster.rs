@@ -6,7 +6,8 @@
 //!   also crash clients, which are the test harness, not part of the system under test);
 //! - its properties see the whole model, so a property can read the configuration and the actors
 //!   (Stateright's `Property` conditions are plain `fn` pointers);
-//! - actions are printed with role names ("server 1", "client 0") for counterexamples.
+//! - actions are printed with role names ("server 1", "client 0") for counterexamples;
+//! - optionally, a server may lose its storage and restart without it ([`ClusterModel::wipes`]).
 
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
@@ -196,6 +197,8 @@ where
     pub obsolete: Option<Discard<A, C, H>>,
     /// A crash is followed at once by recovery (see [`Self::restart_on_crash`]).
     pub restart_on_crash: bool,
+    /// Servers may lose their storage (see [`Self::wipes`]).
+    pub wipes: Option<Wipes<A>>,
     /// The first message the model discarded as obsolete and then had to bring back, because
     /// delivering it was no longer a no-op: the handler acts on a message the protocol's rule
     /// says it ignores forever, and the reduction is not exact for it. Shared by the checker's
@@ -264,6 +267,41 @@ where
         Self {
             obsolete: self.obsolete,
             ghost: self.ghost,
+        }
+    }
+}
+
+/// How servers lose their storage in a model ([`ClusterModel::wipes`]): how many times, what a
+/// server restarts with, and how to tell that it has not finished rejoining.
+pub struct Wipes<A: Actor> {
+    /// At most this many losses of storage in a run (`--wipes N`), counted by `losses`. A bound
+    /// on the total keeps the state space finite: a server that lost its storage may send again
+    /// what it sent before, while the old copies are still in flight.
+    pub max: usize,
+    /// At most this many servers rejoining at once: a server may lose its storage only while
+    /// fewer than `at_once` *other* servers are rejoining (a protocol's safety argument may
+    /// assume 1).
+    pub at_once: usize,
+    /// The storage a server restarts with after losing `previous`: what a real node passes to
+    /// `on_start` when it finds no storage. Only an incarnation number may be carried over, as
+    /// the model's stand-in for the random number a real node draws at each start without
+    /// storage (fresh each time, so that messages to an earlier incarnation are told apart).
+    pub lost: fn(Option<&A::Storage>) -> A::Storage,
+    /// How many times the server with this storage lost its storage (its incarnation).
+    pub losses: fn(&A::Storage) -> usize,
+    /// Whether a server with this saved storage is still rejoining (it counts towards
+    /// `at_once`).
+    pub rejoining: fn(&A::Storage) -> bool,
+}
+
+impl<A: Actor> Clone for Wipes<A> {
+    fn clone(&self) -> Self {
+        Self {
+            max: self.max,
+            at_once: self.at_once,
+            lost: self.lost,
+            losses: self.losses,
+            rejoining: self.rejoining,
         }
     }
 }
@@ -367,6 +405,7 @@ where
             properties: Vec::new(),
             obsolete: None,
             restart_on_crash: false,
+            wipes: None,
             revived: Arc::default(),
             symmetry_check: None,
             symmetry_broken: Arc::default(),
@@ -386,6 +425,60 @@ where
     pub fn restart_on_crash(mut self) -> Self {
         self.restart_on_crash = true;
         self
+    }
+
+    /// Lets servers lose their storage: a server crashes, restarts with `wipes.lost` instead of
+    /// what it saved, and is *rejoining* until `wipes.rejoining` says otherwise; at most
+    /// `wipes.max` losses in a run, at most `wipes.at_once` servers rejoining at once (the
+    /// protocol's safety argument may assume one). The action is Stateright's `Recover(id)`,
+    /// which in restart mode ([`Self::restart_on_crash`], required) is otherwise unused; it
+    /// reads "server 1 loses its storage and restarts".
+    ///
+    /// Messages in flight stay in flight, to and from the server, as in a real network: its new
+    /// incarnation receives what was sent to the old one, and the answers to what the old one
+    /// sent.
+    pub fn wipes(mut self, wipes: Wipes<A>) -> Self {
+        assert!(
+            self.restart_on_crash,
+            "storage loss is modelled in restart mode only"
+        );
+        if wipes.max > 0 {
+            self.wipes = Some(wipes);
+        }
+        self
+    }
+
+    /// How many servers are rejoining in `state`, by their saved storage.
+    pub fn rejoining(&self, state: &ActorModelState<A, H>) -> usize {
+        let Some(w) = &self.wipes else { return 0 };
+        (0..self.servers)
+            .filter(|&i| state.actor_storages[i].as_ref().is_some_and(w.rejoining))
+            .count()
+    }
+
+    /// How many more times a server may lose its storage on a path from `state` (0 without
+    /// [`Self::wipes`]).
+    pub fn wipes_left(&self, state: &ActorModelState<A, H>) -> usize {
+        let Some(w) = &self.wipes else { return 0 };
+        let done: usize = (0..self.servers)
+            .filter_map(|i| state.actor_storages[i].as_ref())
+            .map(w.losses)
+            .sum();
+        w.max.saturating_sub(done)
+    }
+
+    /// `last` with server `id` down and its storage replaced by the lost one: the state from
+    /// which it restarts without its storage.
+    fn wiped(
+        &self,
+        w: &Wipes<A>,
+        last: &ActorModelState<A, H>,
+        id: Id,
+    ) -> Option<ActorModelState<A, H>> {
+        let mut down = self.inner.next_state(last, ActorModelAction::Crash(id))?;
+        let i = usize::from(id);
+        down.actor_storages[i] = Some((w.lost)(last.actor_storages[i].as_ref()));
+        Some(down)
     }
 
     /// After every step, removes from the network the messages that `obsolete` recognizes (a
@@ -550,6 +643,19 @@ where
         actions.retain(
             |a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) >= self.servers),
         );
+        if let Some(w) = &self.wipes
+            && self.wipes_left(state) > 0
+        {
+            // In restart mode no server is ever down, so Stateright offers no `Recover`: here
+            // it is the loss of a server's storage.
+            let rejoining = self.rejoining(state);
+            for i in (0..self.servers).filter(|&i| !state.crashed[i]) {
+                let itself = state.actor_storages[i].as_ref().is_some_and(w.rejoining);
+                if rejoining - usize::from(itself) < w.at_once {
+                    actions.push(ActorModelAction::Recover(Id::from(i)));
+                }
+            }
+        }
     }
 
     /// The symmetry check at one state (sampled by hash): the state's successors within the
@@ -687,13 +793,18 @@ where
             ActorModelAction::SelectRandom { actor, .. } => Some(*actor),
             ActorModelAction::Drop(_) => None,
         };
-        let mut next = match action {
-            ActorModelAction::Crash(id) if self.restart_on_crash => {
+        let mut next = match (action, &self.wipes) {
+            (ActorModelAction::Recover(id), Some(w)) => {
+                let down = self.wiped(w, last, id)?;
+                self.inner
+                    .next_state(&down, ActorModelAction::Recover(id))?
+            }
+            (ActorModelAction::Crash(id), _) if self.restart_on_crash => {
                 let down = self.inner.next_state(last, ActorModelAction::Crash(id))?;
                 self.inner
                     .next_state(&down, ActorModelAction::Recover(id))?
             }
-            action => self.inner.next_state(last, action)?,
+            (action, _) => self.inner.next_state(last, action)?,
         };
         if let Some(discard) = &self.obsolete {
             // Whether a message is a no-op depends only on its receiver's state: re-check the
@@ -728,6 +839,9 @@ where
                 self.actor_name(*id)
             ),
             ActorModelAction::Crash(id) => format!("{} crashes", self.actor_name(*id)),
+            ActorModelAction::Recover(id) if self.wipes.is_some() => {
+                format!("{} loses its storage and restarts", self.actor_name(*id))
+            }
             ActorModelAction::Recover(id) => {
                 format!("{} recovers from its saved state", self.actor_name(*id))
             }
@@ -741,7 +855,13 @@ where
     where
         Self::State: Debug,
     {
-        self.inner.format_step(last, action)
+        match (action, &self.wipes) {
+            (ActorModelAction::Recover(id), Some(w)) => {
+                let down = self.wiped(w, last, id)?;
+                self.inner.format_step(&down, ActorModelAction::Recover(id))
+            }
+            (action, _) => self.inner.format_step(last, action),
+        }
     }
 
     fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {

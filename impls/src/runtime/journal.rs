@@ -16,7 +16,7 @@
 use ballot_models::kv::{Entry, KvStateMachine};
 use ballot_models::multi_paxos::{MpStorage, SlotSet, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage, Value};
-use ballot_models::raft::{Applied, LogEntry, RaftStorage, Term};
+use ballot_models::raft::{Applied, LogEntry, RaftStorage, Rejoin, Term};
 use ballot_models::shared_vec::SharedVec;
 use ballot_properties::Slot;
 use serde::de::DeserializeOwned;
@@ -154,14 +154,20 @@ where
     }
 }
 
-/// A Raft record: `currentTerm` and `votedFor` whole, the log and the applied entries as
-/// changes (absent: unchanged).
+/// A Raft record: `currentTerm`, `votedFor`, the rejoining state and the incarnation whole, the
+/// log and the applied entries as changes (absent: unchanged).
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, V: Serialize"))]
 #[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
 pub struct RaftDelta<K, V> {
     current_term: Term,
     voted_for: Option<u8>,
+    /// Whole, absent when `None` (records written before rejoining existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejoin: Option<Rejoin>,
+    /// Whole, absent when 0 (as in records written before incarnations existed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    incarnation: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     log: Option<VecDelta<LogEntry<K, V>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,12 +187,16 @@ where
         let d = RaftDelta {
             current_term: next.current_term,
             voted_for: next.voted_for,
+            rejoin: next.rejoin.clone(),
+            incarnation: next.incarnation,
             log: VecDelta::between_shared(&self.log, &next.log),
             applied: VecDelta::between_shared(&self.applied, &next.applied),
             applied_terms: VecDelta::between_shared(&self.applied_terms, &next.applied_terms),
         };
         let same = d.current_term == self.current_term
             && d.voted_for == self.voted_for
+            && d.rejoin == self.rejoin
+            && d.incarnation == self.incarnation
             && d.log.is_none()
             && d.applied.is_none()
             && d.applied_terms.is_none();
@@ -196,12 +206,18 @@ where
     fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
         self.current_term = d.current_term;
         self.voted_for = d.voted_for;
+        self.rejoin = d.rejoin;
+        self.incarnation = d.incarnation;
         VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))?;
         VecDelta::apply_shared(d.applied, &mut self.applied)
             .map_err(|e| format!("applied: {e}"))?;
         VecDelta::apply_shared(d.applied_terms, &mut self.applied_terms)
             .map_err(|e| format!("applied_terms: {e}"))
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A Multi-Paxos record: the promise and the executed slots whole, the votes (sorted by slot:

@@ -201,8 +201,14 @@ where
                 tracing::info!(file = %store.path().display(), "recovered");
                 tracing::debug!(storage = ?s, "recovered storage");
             }
+            None if S::lost_storage().is_some() => tracing::info!(
+                file = %store.path().display(),
+                "no storage: rejoining — no vote until it has heard from every peer and caught up"
+            ),
             None => tracing::info!(file = %store.path().display(), "no storage file: a fresh node"),
         }
+        // A node without storage may have lost it: the protocol says what it starts with.
+        let saved = saved.or_else(S::lost_storage);
         let me = id(addr);
         let actor = S::server(cfg.peers.iter().copied().map(id).collect());
         let mut rng = SmallRng::from_os_rng();

@@ -14,7 +14,7 @@ use super::codec::{SESSION_BIT, WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
-use ballot_models::raft::{Index, RaftActor, RaftMsg, RaftServer, Term};
+use ballot_models::raft::{Index, RaftActor, RaftMsg, RaftServer, RaftStorage, Term};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use serde::Serialize;
@@ -54,6 +54,18 @@ pub trait Served: 'static {
     /// node asks again until the message fits. By default there is none.
     fn shrink(msg: &ActorMsg<Self>) -> Option<ActorMsg<Self>> {
         let _ = msg;
+        None
+    }
+
+    /// What the actor starts with when the node finds no storage, if the protocol tells a node
+    /// that lost its storage from a member of a new cluster (they look the same: no storage
+    /// file). `Some(lost)`: the node calls `on_start(Some(lost))`, and the actor rejoins the
+    /// cluster before it takes part in decisions again (Raft: [`RaftStorage::lost`]). By
+    /// default `None`: `on_start(None)`, a member of a new cluster, which is safe only if a
+    /// node never loses its storage.
+    ///
+    /// [`RaftStorage::lost`]: ballot_models::raft::RaftStorage::lost
+    fn lost_storage() -> Option<ActorStorage<Self>> {
         None
     }
 }
@@ -260,6 +272,14 @@ impl Served for Raft {
         kv_reply(session, msg)
     }
 
+    /// Without storage, a Raft node rejoins: it grants no vote and starts no election until it
+    /// has heard from every peer and caught up with a leader (a new cluster's nodes find out
+    /// from each other that they all start empty). The nonce is drawn at random, so that an
+    /// answer to the probe of an earlier start is not taken for an answer to this one.
+    fn lost_storage() -> Option<RaftStorage<String, String>> {
+        Some(RaftStorage::lost(rand::random::<u64>().max(1)))
+    }
+
     /// An AppendEntries with the first half of its entries. The leader sends every entry from
     /// a follower's `nextIndex` on, which after a restart or a long loss can exceed a datagram;
     /// a prefix is an AppendEntries as valid as the whole (same `prevLogIndex`, `prevLogTerm`
@@ -273,12 +293,16 @@ impl Served for Raft {
                 prev_log_term,
                 entries,
                 leader_commit,
+                leader_last,
             } if entries.len() > 1 => Some(RaftMsg::AppendEntries {
                 term: *term,
                 prev_log_index: *prev_log_index,
                 prev_log_term: *prev_log_term,
                 entries: Arc::new(entries[..entries.len() / 2].to_vec()),
                 leader_commit: *leader_commit,
+                // Unchanged: the prefix does not reach it, so a rejoining follower does not
+                // take it for the leader's whole log.
+                leader_last: *leader_last,
             }),
             RaftMsg::AppendEntries { .. } => {
                 // One entry (or none) cannot be split: too long, it is not sent.
@@ -288,7 +312,9 @@ impl Served for Raft {
             | RaftMsg::Reply(_)
             | RaftMsg::RequestVote { .. }
             | RaftMsg::RequestVoteReply { .. }
-            | RaftMsg::AppendEntriesReply { .. } => {
+            | RaftMsg::AppendEntriesReply { .. }
+            | RaftMsg::Probe { .. }
+            | RaftMsg::ProbeReply { .. } => {
                 // No log entries: nothing to leave out.
                 None
             }

@@ -243,14 +243,24 @@ use ballot_properties::kv::{KvOp, KvRet};
 
 /// A node of protocol `S` at index 0 of three, run in this process on a loopback socket (data in
 /// `dir`); the two other servers are sockets returned to the caller, with every address.
+///
+/// A protocol whose node without storage rejoins before it takes part (Raft,
+/// `Served::lost_storage`) would wait for answers from peers that the test plays; the node is
+/// given the empty storage of a member that started before instead.
 pub fn node_at_0<S: Served>(
     dir: &Path,
     codec: Codec,
 ) -> (Node<S>, Vec<SocketAddrV4>, Vec<UdpSocket>)
 where
-    ActorStorage<S>: Journaled,
+    ActorStorage<S>: Journaled + Default,
 {
     let (sockets, peers) = loopback_sockets(3);
+    if S::lost_storage().is_some() {
+        let mut store = Store::<ActorStorage<S>>::open(dir, S::NAME, peers[0]).unwrap();
+        if store.load().unwrap().is_none() {
+            store.save(&ActorStorage::<S>::default()).unwrap();
+        }
+    }
     let mut sockets = sockets.into_iter();
     let cfg = NodeConfig {
         index: 0,

@@ -23,6 +23,21 @@ pub enum RaftBug {
     /// A candidate counts a granted vote from an earlier term as a vote in its current one
     /// (the term rule of §5.1 skipped for RequestVote results).
     CountStaleVote,
+    /// A server that lost its storage votes at once, as if it were a member of a new cluster
+    /// (it grants votes while rejoining).
+    RejoinVotesAtOnce,
+    /// A rejoining server acknowledges AppendEntries before every peer has answered its probe
+    /// (and of terms below those reported).
+    RejoinAcksEarly,
+    /// A rejoining server takes any message with a term from a peer for that peer's answer to
+    /// its probe, although the message may have been sent before the loss.
+    RejoinHearsAnyMessage,
+    /// A rejoining server finishes on an AppendEntries that reaches the leader's last index
+    /// when it was sent, without checking that it was sent after the leader answered the probe.
+    RejoinOnStaleAppend,
+    /// A candidate counts a vote meant for an earlier incarnation of itself (before it lost its
+    /// storage).
+    CountEarlierIncarnationVote,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -120,6 +135,104 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
             breaks: "Election Safety",
             args: &[],
             summary: "a candidate counts a vote granted in an earlier term (caught by the default check)",
+        },
+    ),
+    (
+        RaftBug::RejoinVotesAtOnce,
+        BugInfo {
+            name: "rejoin-votes-at-once",
+            breaks: "Election Safety",
+            args: &[
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "1",
+                "--wipes",
+                "1",
+            ],
+            summary: "a server that lost its storage votes at once, before it has rejoined",
+        },
+    ),
+    (
+        RaftBug::RejoinHearsAnyMessage,
+        BugInfo {
+            name: "rejoin-hears-any-message",
+            breaks: "Election Safety",
+            args: &[
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--wipes",
+                "1",
+            ],
+            summary: "a rejoining server takes a message sent before its loss of storage for an answer to its probe",
+        },
+    ),
+    (
+        RaftBug::RejoinOnStaleAppend,
+        BugInfo {
+            name: "rejoin-on-stale-append",
+            breaks: "Leader Completeness",
+            args: &[
+                "--clients",
+                "1",
+                "--requests",
+                "1",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+                "--wipes",
+                "1",
+            ],
+            summary: "a rejoining server finishes on an AppendEntries sent before the leader answered its probe",
+        },
+    ),
+    (
+        RaftBug::RejoinAcksEarly,
+        BugInfo {
+            name: "rejoin-acks-early",
+            breaks: "Leader Completeness",
+            args: &[
+                "--clients",
+                "1",
+                "--requests",
+                "1",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+                "--wipes",
+                "1",
+            ],
+            summary: "a rejoining server acknowledges AppendEntries before every peer has answered its probe",
+        },
+    ),
+    (
+        RaftBug::CountEarlierIncarnationVote,
+        BugInfo {
+            name: "count-earlier-incarnation-vote",
+            breaks: "Election Safety",
+            args: &[
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--wipes",
+                "2",
+            ],
+            summary: "a candidate counts a vote meant for its incarnation before it lost its storage",
         },
     ),
 ];

@@ -23,6 +23,12 @@
 //! - **Persistence** (Figure 2, "Persistent state on all servers"): `currentTerm`, `votedFor` and
 //!   the log are saved before any message that depends on them is sent ([`RaftStorage`]); a
 //!   crashed server recovers from what it saved and loses the rest.
+//! - **Rejoining after a loss of storage** (not in the paper; docs/raft.md): a server that starts
+//!   without its storage has forgotten its votes and the entries it acknowledged, on which the
+//!   paper's safety argument relies. Until it has heard from every peer and copied the log of a
+//!   current leader it grants no vote and starts no election ([`Rejoin`]); a leader that sees a
+//!   follower's log shrink counts its replication again from zero. At most one server loses its
+//!   storage at a time.
 //!
 //! Clients submit get/put/cas commands with request ids ([`crate::kv`]): a follower redirects to
 //! the leader it knows, a leader appends the command and answers when it applies it; the state
@@ -36,8 +42,8 @@
 //! only receive messages and emit commands (send, set timer, save).
 
 use crate::cluster::{
-    BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
-    rewrite_server_index,
+    BugInfo, ClusterConfig, ClusterModel, Discarded, NetworkKind, ServerRole, ServerSet, Wipes,
+    lossy, rewrite_server_index,
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
@@ -122,6 +128,8 @@ pub enum RaftMsg<K, V> {
         last_log_index: Index,
         /// Term of the candidate's last log entry (§5.4.1).
         last_log_term: Term,
+        /// The candidate's [`RaftStorage::incarnation`] (not in Figure 2), echoed in the result.
+        incarnation: u64,
     },
     /// RequestVote result.
     RequestVoteReply {
@@ -129,6 +137,9 @@ pub enum RaftMsg<K, V> {
         term: Term,
         /// Whether the candidate received the vote.
         vote_granted: bool,
+        /// The request's `incarnation`: a vote for an incarnation of the candidate that has
+        /// since lost its storage is not counted by the next one (docs/raft.md).
+        incarnation: u64,
     },
     /// AppendEntries RPC (§5.3), leader → followers; with no entries, a heartbeat. The leader is
     /// the sender.
@@ -144,6 +155,10 @@ pub enum RaftMsg<K, V> {
         entries: Arc<Vec<LogEntry<K, V>>>,
         /// The leader's commit index.
         leader_commit: Index,
+        /// The index of the leader's last log entry when it sent this (not in Figure 2): the
+        /// entries reach it, unless the runtime sent a prefix of them (`Served::shrink`). A
+        /// rejoining server finishes only on entries that reach it ([`Rejoin`]).
+        leader_last: Index,
     },
     /// AppendEntries result.
     AppendEntriesReply {
@@ -155,6 +170,26 @@ pub enum RaftMsg<K, V> {
         /// matches the leader's up to it); on failure, the request's `prev_log_index`. Replies may
         /// arrive in any order, so the leader needs to know which request a reply answers.
         index: Index,
+    },
+    /// A rejoining server asks a peer for its state (not in the paper; [`Rejoin`]). It carries
+    /// no term and is not subject to the term rule; a server answers it in any role.
+    Probe {
+        /// The asker's [`RaftStorage::incarnation`], echoed in the answer.
+        incarnation: u64,
+    },
+    /// The answer to a [`RaftMsg::Probe`].
+    ProbeReply {
+        /// The probe's `incarnation`: an answer to an earlier start's probe is not taken for
+        /// an answer to this one.
+        incarnation: u64,
+        /// The answering server's current term.
+        term: Term,
+        /// The index of its last log entry.
+        last_log_index: Index,
+        /// It is itself rejoining and has learned nothing: no term above 0, no entry. Two
+        /// servers without storage at once are a new cluster (at most one server loses its
+        /// storage at a time).
+        rejoining_empty: bool,
     },
 }
 
@@ -187,6 +222,9 @@ pub enum RaftTimer {
     Heartbeat,
     /// A client's request is unanswered: try the next server.
     Client(ClientRetry),
+    /// A rejoining server, in a real run: send the probe again to the peers that have not
+    /// answered (the model sends it once).
+    Probe,
 }
 
 impl From<ClientRetry> for RaftTimer {
@@ -210,10 +248,61 @@ pub fn heartbeat_interval() -> Range<Duration> {
 // State
 // ---------------------------------------------------------------------------------------------
 
+/// A server that started without its storage and has not finished rejoining (durable, in
+/// [`RaftStorage::rejoin`]; not in the paper).
+///
+/// A server that lost its storage has forgotten the votes it gave and the entries it
+/// acknowledged, on which Raft's safety rests (a vote per term; a committed entry is on a
+/// majority). While rejoining it grants no vote and starts no election; it answers
+/// AppendEntries (the consistency check and repair fill its log) and redirects clients like a
+/// follower. It asks every peer for its state ([`RaftMsg::Probe`]), and finishes:
+/// - (a) when a peer answers that it is itself rejoining and has learned nothing: two servers
+///   without storage are a new cluster, since at most one server loses its storage at a time;
+/// - (b) when every peer has answered, and it then accepts an AppendEntries from a leader whose
+///   term is at least every term the peers reported, whose entries reach that leader's last
+///   index, and which that leader sent after answering the probe (if it answered in the same
+///   term, its entries reach the last index it reported). It then counts its vote in that
+///   term as given to that leader, so it votes only in later terms.
+///
+/// Why (b) is safe (docs/raft.md): every term in which it voted before the loss is at most the
+/// current term of the server it voted for, which answered the probe since; and every entry
+/// committed with its lost acknowledgement is in the log of any leader of a term at least that
+/// entry's (Leader Completeness, which holds while it does not vote), which it copied.
+///
+/// The answers are told from answers to an earlier start's probe by the server's
+/// [`RaftStorage::incarnation`], which its probe carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Rejoin {
+    /// Per server index, the highest `(term, last log index)` it reported in an answer to this
+    /// probe; `None` until it answers (and for this server itself).
+    pub heard: Vec<Option<(Term, Index)>>,
+    /// The probe was sent. The model sends it once (so that repeated crash-restarts do not
+    /// fill the network); a real node re-sends it on a timer until every peer has answered.
+    pub probed: bool,
+}
+
+impl Rejoin {
+    /// What server `i` reported, if it answered.
+    pub fn heard_from(&self, i: usize) -> Option<(Term, Index)> {
+        self.heard.get(i).copied().flatten()
+    }
+
+    /// The highest term any peer reported.
+    pub fn max_term(&self) -> Term {
+        self.heard
+            .iter()
+            .flatten()
+            .map(|(t, _)| *t)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 /// Persistent state (Figure 2), saved before any message that depends on it is sent, and what a
 /// crashed server recovers. Besides the paper's three fields, the server keeps its applied
 /// entries durably (its state machine is rebuilt from them), so that a recovered server does not
-/// apply an entry a second time: `lastApplied` is `applied.len()`.
+/// apply an entry a second time: `lastApplied` is `applied.len()`; and, while it rejoins after
+/// a loss of storage, what it learned from its peers (`rejoin`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RaftStorage<K, V> {
     /// `currentTerm`: the latest term this server has seen.
@@ -226,9 +315,47 @@ pub struct RaftStorage<K, V> {
     pub applied: SharedVec<(Slot, Entry<K, V>)>,
     /// Ghost: for each applied entry, its term and the term in which it was applied.
     pub applied_terms: SharedVec<Applied>,
+    /// Set while the server rejoins after starting without storage ([`Rejoin`]); `None` for a
+    /// member of a new cluster and once rejoined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejoin: Option<Rejoin>,
+    /// Which start without storage this storage began with: a number drawn at random by a real
+    /// node (`Served::lost_storage`); in the model, how many times this server lost its
+    /// storage (0: a member of the initial cluster), a fresh number each time as the random
+    /// one is. RequestVote and Probe carry it, and their answers echo it: an answer meant for
+    /// an earlier incarnation is ignored ([`RaftServer`]'s vote counting and
+    /// [`Rejoin`]). Not in the paper.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub incarnation: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl<K, V> RaftStorage<K, V> {
+    /// What a server starts with when it finds no storage in a cluster that may exist: empty,
+    /// rejoining ([`Rejoin`]), and of a new `incarnation`.
+    pub fn lost(incarnation: u64) -> Self {
+        RaftStorage {
+            current_term: 0,
+            voted_for: None,
+            log: SharedVec::default(),
+            applied: SharedVec::default(),
+            applied_terms: SharedVec::default(),
+            rejoin: Some(Rejoin::default()),
+            incarnation,
+        }
+    }
+
+    /// Whether the server is rejoining and has learned nothing: no term above 0 (its own or a
+    /// peer's), no entry.
+    pub fn rejoining_empty(&self) -> bool {
+        self.rejoin.as_ref().is_some_and(|r| r.max_term() == 0)
+            && self.current_term == 0
+            && self.log.is_empty()
+    }
+
     /// The index of the last log entry (0 if the log is empty).
     pub fn last_log_index(&self) -> Index {
         self.log.len() as Index
@@ -283,6 +410,9 @@ pub struct ServerState<K, V> {
     /// Ghost, for Leader Append-Only: set if, while this server was leader, a step changed its
     /// log other than by appending. Only a mutant sets it.
     pub leader_overwrote: bool,
+    /// Ghost, for the sometimes-property "A server that lost its storage rejoins": set when
+    /// this server finishes rejoining (until it restarts).
+    pub rejoined: bool,
     /// The state machine: the applied entries replayed, kept so that a step does not replay
     /// them all again. A cache: it takes no part in comparisons, hashing, `Debug` or
     /// serialization.
@@ -298,6 +428,7 @@ impl<K: Debug, V: Debug> Debug for ServerState<K, V> {
             .field("role", &self.role)
             .field("commit_index", &self.commit_index)
             .field("leader_overwrote", &self.leader_overwrote)
+            .field("rejoined", &self.rejoined)
             .finish()
     }
 }
@@ -325,6 +456,11 @@ impl<K, V> ServerState<K, V> {
     /// Whether this server is the leader of its current term.
     pub fn is_leader(&self) -> bool {
         matches!(self.role, Role::Leader { .. })
+    }
+
+    /// Whether this server is rejoining after a loss of storage ([`Rejoin`]).
+    pub fn is_rejoining(&self) -> bool {
+        self.durable.rejoin.is_some()
     }
 }
 

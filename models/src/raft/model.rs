@@ -57,6 +57,9 @@ pub struct RaftConfig {
     /// Discard messages that the term rule makes obsolete (`--discard-obsolete`; see
     /// [`ClusterModel::discard_obsolete`]).
     pub discard_obsolete: bool,
+    /// At most this many losses of storage in a run, one server rejoining at a time (`--wipes`;
+    /// 0: storage is never lost). See [`Rejoin`] and [`ClusterModel::wipes`].
+    pub wipes: usize,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -76,6 +79,7 @@ impl Default for RaftConfig {
             retries: 0,
             noop: false,
             discard_obsolete: true,
+            wipes: 0,
             bug: None,
         }
     }
@@ -108,6 +112,9 @@ impl RaftConfig {
                 "--requests must be at most 9, got {}",
                 self.requests
             ));
+        }
+        if self.wipes > 9 {
+            return Err(format!("--wipes must be at most 9, got {}", self.wipes));
         }
         Ok(())
     }
@@ -143,7 +150,7 @@ impl RaftConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
-        let discard = self.discard_obsolete;
+        let (discard, wipes) = (self.discard_obsolete, self.wipes);
         // Two commands in flight at once (two clients) can both reach a leader before either
         // commits; the commit rule is then exercised with several uncommitted entries.
         let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
@@ -160,7 +167,13 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        let mut model = ClusterModel::new(inner, n).restart_on_crash();
+        let mut model = ClusterModel::new(inner, n).restart_on_crash().wipes(Wipes {
+            max: wipes,
+            at_once: 1,
+            lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
+            losses: |d| d.incarnation as usize,
+            rejoining: |d| d.rejoin.is_some(),
+        });
         if discard {
             model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
         }
@@ -188,6 +201,13 @@ impl RaftConfig {
             .sometimes("Entry committed", |m, s| {
                 props::decided_somewhere(&View(m, s))
             });
+        let model = if wipes == 0 {
+            model
+        } else {
+            model.sometimes("A server that lost its storage rejoins", |m, s| {
+                servers(m, s).any(|(_, s)| s.rejoined)
+            })
+        };
         let model = if two_uncommitted {
             model.sometimes("Leader holds two uncommitted entries", |m, s| {
                 servers(m, s)
@@ -222,7 +242,14 @@ pub(super) fn obsolete(
             let Some(from) = server.index_of(env.src) else {
                 return false;
             };
-            server.ignores_forever(state, s.actor_storages[dst].as_ref(), from, env.msg)
+            server.ignores_forever(
+                state,
+                s.actor_storages[dst].as_ref(),
+                from,
+                env.msg,
+                m.wipes_left(s) > 0,
+                m.cfg().wipes > 0 || m.cfg().cluster.network == NetworkKind::Duplicating,
+            )
         }
         (Some(RaftActor::Client(_)), Some(RaftState::Client(c))) => match env.msg {
             // A client answered `done` requests and never goes back.

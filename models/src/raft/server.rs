@@ -17,8 +17,10 @@ pub struct RaftServer {
     /// A new leader appends a no-op (§8) when its log holds entries it does not know to be
     /// committed, so that it can commit them without waiting for a client.
     pub noop: bool,
-    /// Leaders send heartbeats on a timer. Real runs need them (messages get lost, idle
-    /// followers must not time out); the model leaves them out (see [`RaftConfig::into_model`]).
+    /// Leaders send heartbeats on a timer, and a rejoining server re-sends its probe on a timer
+    /// until every peer has answered. Real runs need them (messages get lost, idle followers
+    /// must not time out); the model leaves them out (see [`RaftConfig::into_model`]) and sends
+    /// a rejoining server's probe once.
     pub heartbeats: bool,
     /// The mutant to run, if any.
     pub bug: Option<RaftBug>,
@@ -50,9 +52,10 @@ impl RaftServer {
     }
 
     /// Whether a server in this state keeps an election timer: followers and candidates do,
-    /// unless the model's term bound forbids another election.
+    /// unless the model's term bound forbids another election, or they are rejoining after a
+    /// loss of storage ([`Rejoin`]: no election until rejoined).
     fn wants_election_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
-        !s.is_leader() && s.durable.current_term < self.max_term
+        !s.is_leader() && !s.is_rejoining() && s.durable.current_term < self.max_term
     }
 
     /// Rules for Followers (Figure 2): the election timeout counts from the last AppendEntries
@@ -71,23 +74,165 @@ impl RaftServer {
     }
 
     /// Recovery (and the first start): persistent state from storage, volatile state reset.
+    /// No storage (`None`) is a member of a new cluster; a server that lost its storage starts
+    /// from [`RaftStorage::lost`] instead, and rejoins: it sends its probe (see
+    /// [`Self::send_probes`]).
     fn on_start<K: Value, V: Value>(
         &self,
+        me: usize,
         storage: &Option<RaftStorage<K, V>>,
         o: &mut RaftOut<K, V>,
     ) -> ServerState<K, V> {
         let durable = storage.clone().unwrap_or_default();
-        let s = ServerState {
+        let mut s = ServerState {
             commit_index: durable.applied.len() as Index,
             durable,
             role: Role::Follower { leader: None },
             leader_overwrote: false,
+            rejoined: false,
             sm: SmCache::default(),
         };
+        if s.is_rejoining() {
+            let before = s.durable.clone();
+            if self.peers.len() == 1 {
+                // A cluster of one that lost its storage: nobody to learn from, nothing left
+                // to protect. It starts anew.
+                s.durable.rejoin = None;
+            } else if self.heartbeats {
+                self.send_probes(me, &s, o);
+                o.set_timer(RaftTimer::Probe, heartbeat_interval());
+            } else if s.durable.rejoin.as_ref().is_some_and(|r| !r.probed) {
+                self.send_probes(me, &s, o);
+                if let Some(r) = &mut s.durable.rejoin {
+                    r.probed = true;
+                }
+            }
+            if s.durable != before {
+                o.save(s.durable.clone());
+            }
+        }
         if self.wants_election_timer(&s) {
             o.set_timer(RaftTimer::Election, election_timeout());
         }
         s
+    }
+
+    /// A rejoining server asks each peer that has not answered yet for its state.
+    fn send_probes<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let Some(r) = &s.durable.rejoin else {
+            unreachable!("only a rejoining server probes")
+        };
+        let incarnation = s.durable.incarnation;
+        for peer in self.others(me).filter(|&p| r.heard_from(p).is_none()) {
+            o.send(self.peers[peer], RaftMsg::Probe { incarnation });
+        }
+    }
+
+    /// Rejoining, any role: a peer that rejoins asks for this server's state; answered with
+    /// the current term and last log index, and whether this server is itself rejoining with
+    /// nothing learned. Not subject to the term rule (the probe carries no term).
+    fn on_probe<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        from: usize,
+        incarnation: u64,
+        o: &mut RaftOut<K, V>,
+    ) {
+        o.send(
+            self.peers[from],
+            RaftMsg::ProbeReply {
+                incarnation,
+                term: s.durable.current_term,
+                last_log_index: s.durable.last_log_index(),
+                rejoining_empty: s.durable.rejoining_empty(),
+            },
+        );
+    }
+
+    /// Rejoining: a peer's answer to this server's probe. A peer that is itself rejoining with
+    /// nothing learned means a new cluster (rule (a) of [`Rejoin`]): rejoined. Otherwise the
+    /// answer is recorded; rule (b) is checked when an AppendEntries arrives
+    /// ([`Self::on_append_entries`]).
+    fn on_probe_reply<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        from: usize,
+        incarnation: u64,
+        reported: (Term, Index),
+        rejoining_empty: bool,
+    ) {
+        let n = self.peers.len();
+        let mine = s.durable.incarnation;
+        let Some(r) = &mut s.durable.rejoin else {
+            // Not rejoining (any more): a repeated answer, or one that arrived after this
+            // server rejoined by another answer or an AppendEntries. Nothing to learn.
+            return;
+        };
+        if incarnation != mine {
+            // The answer to the probe of an earlier start without storage: what the peer
+            // reported then may predate votes this server gave since (docs/raft.md).
+            return;
+        }
+        if rejoining_empty {
+            self.finish_rejoining(s, None);
+            return;
+        }
+        Self::record_heard(r, n, from, reported);
+    }
+
+    /// Records what server `from` reported while this server rejoins: the highest
+    /// `(term, last index)`.
+    fn record_heard(r: &mut Rejoin, n: usize, from: usize, reported: (Term, Index)) {
+        if r.heard.len() < n {
+            r.heard.resize(n, None);
+        }
+        let slot = &mut r.heard[from];
+        if slot.is_none_or(|old| old < reported) {
+            *slot = Some(reported);
+        }
+    }
+
+    /// Rule (b) of [`Rejoin`]: a rejoining server that has just accepted an AppendEntries from
+    /// `leader` of its current term `term`, whose entries end at `last_new`, has rejoined if
+    /// every peer has answered its probe, no peer reported a later term, the entries reach the
+    /// leader's last index, and the leader sent them after answering (if it answered in this
+    /// term, they reach the last index it reported then).
+    fn may_finish_rejoining(
+        &self,
+        me: usize,
+        r: &Rejoin,
+        leader: usize,
+        term: Term,
+        last_new: Index,
+        leader_last: Index,
+    ) -> bool {
+        let fresh = match r.heard_from(leader) {
+            Some((t, reported_last)) => {
+                t < term || leader_last >= reported_last || self.has(RaftBug::RejoinOnStaleAppend)
+            }
+            None => false,
+        };
+        self.heard_all(me, r) && term >= r.max_term() && last_new == leader_last && fresh
+    }
+
+    /// Whether every peer has answered this server's probe.
+    fn heard_all(&self, me: usize, r: &Rejoin) -> bool {
+        self.others(me).all(|p| r.heard_from(p).is_some())
+    }
+
+    /// The end of rejoining: `rejoin` cleared (saved with the step). Under rule (b) the vote in
+    /// the current term counts as given to `leader`, so the server votes only in later terms.
+    fn finish_rejoining<K, V>(&self, s: &mut ServerState<K, V>, leader: Option<usize>) {
+        s.durable.rejoin = None;
+        if let Some(l) = leader {
+            s.durable.voted_for = Some(l as u8);
+        }
+        s.rejoined = true;
     }
 
     /// Rules for Candidates (§5.2), on conversion to candidate: increment `currentTerm`, vote
@@ -98,8 +243,9 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        if s.is_leader() || s.durable.current_term >= self.max_term {
-            // A leader has no election timer; past the bound, the model starts no election.
+        if s.is_leader() || s.is_rejoining() || s.durable.current_term >= self.max_term {
+            // A leader, and a server rejoining after a loss of storage, have no election timer;
+            // past the bound, the model starts no election.
             return;
         }
         s.durable.current_term += 1;
@@ -111,6 +257,7 @@ impl RaftServer {
             term: s.durable.current_term,
             last_log_index: s.durable.last_log_index(),
             last_log_term: s.durable.last_log_term(),
+            incarnation: s.durable.incarnation,
         };
         for peer in self.others(me) {
             o.send(self.peers[peer], msg.clone());
@@ -130,8 +277,15 @@ impl RaftServer {
         candidate: usize,
         last_log_index: Index,
         last_log_term: Term,
+        incarnation: u64,
         o: &mut RaftOut<K, V>,
     ) {
+        if s.is_rejoining() && !self.has(RaftBug::RejoinVotesAtOnce) {
+            // Rejoining after a loss of storage: it may have voted in this term already, and
+            // may lack entries committed with its acknowledgement ([`Rejoin`]). No vote, no
+            // answer.
+            return;
+        }
         let free = match s.durable.voted_for {
             None => true,
             Some(v) => v as usize == candidate || self.has(RaftBug::VoteTwice),
@@ -146,21 +300,30 @@ impl RaftServer {
                 RaftMsg::RequestVoteReply {
                     term: s.durable.current_term,
                     vote_granted: true,
+                    incarnation,
                 },
             );
         }
     }
 
     /// Rules for Candidates (§5.2): a vote in the current term; votes from a majority of servers
-    /// make this candidate the leader.
+    /// make this candidate the leader. Only votes for this incarnation count.
     fn on_request_vote_reply<K: Value, V: Value>(
         &self,
         me: usize,
         s: &mut ServerState<K, V>,
         voter: usize,
         vote_granted: bool,
+        incarnation: u64,
         o: &mut RaftOut<K, V>,
     ) {
+        if incarnation != s.durable.incarnation && !self.has(RaftBug::CountEarlierIncarnationVote) {
+            // A vote for this server's candidacy before it lost its storage (and, maybe, its
+            // term): that incarnation counted it or never will. Counted now, it could make a
+            // second leader of its term, whose voter has since lost its storage and learned only
+            // the lower term of this server (docs/raft.md).
+            return;
+        }
         let Role::Candidate { votes } = &mut s.role else {
             // A late vote: this server already won (leader) or a leader of this term exists
             // (follower). Either way the vote changes nothing.
@@ -246,6 +409,7 @@ impl RaftServer {
                 prev_log_term,
                 entries: Arc::new(s.durable.log.to_vec_from(prev_log_index as usize)),
                 leader_commit: s.commit_index,
+                leader_last: s.durable.last_log_index(),
             },
         );
     }
@@ -259,7 +423,9 @@ impl RaftServer {
     /// 5. if `leaderCommit > commitIndex`, set `commitIndex = min(leaderCommit, index of last
     ///    new entry)`.
     ///
-    /// A candidate that hears from the leader of its term becomes a follower (§5.2).
+    /// A candidate that hears from the leader of its term becomes a follower (§5.2). A
+    /// rejoining server that accepts entries reaching the leader's last index may have rejoined
+    /// (rule (b) of [`Rejoin`]).
     #[allow(clippy::too_many_arguments)]
     fn on_append_entries<K: Value, V: Value>(
         &self,
@@ -271,9 +437,20 @@ impl RaftServer {
         prev_log_term: Term,
         entries: Arc<Vec<LogEntry<K, V>>>,
         leader_commit: Index,
+        leader_last: Index,
         o: &mut RaftOut<K, V>,
     ) {
         let current = s.durable.current_term;
+        if let Some(r) = &s.durable.rejoin
+            && !(self.heard_all(me, r) && term >= r.max_term())
+            && !self.has(RaftBug::RejoinAcksEarly)
+        {
+            // Rejoining, and not every peer has answered the probe, or one reported a later
+            // term: this server may have voted in a later term before it lost its storage, and
+            // an acknowledgement in this term could then help commit an entry that the leader
+            // it voted for lacks ([`Rejoin`]). Nothing stored, no answer.
+            return;
+        }
         if term == current {
             match &mut s.role {
                 Role::Leader { .. } => {
@@ -327,13 +504,22 @@ impl RaftServer {
             s.commit_index = s.commit_index.max(leader_commit.min(last_new as Index));
         }
         self.apply_committed(s, o);
-        let _ = me;
+        if term == current
+            && s.durable.rejoin.as_ref().is_some_and(|r| {
+                self.may_finish_rejoining(me, r, leader, term, last_new as Index, leader_last)
+            })
+        {
+            self.finish_rejoining(s, Some(leader));
+        }
         o.send(self.peers[leader], reply(true, last_new as Index));
     }
 
     /// Rules for Leaders: a follower's AppendEntries result. On success, update its `nextIndex`
     /// and `matchIndex`, then try to commit, and send what it still lacks; on a failure because
-    /// of log inconsistency, decrement `nextIndex` and retry.
+    /// of log inconsistency, decrement `nextIndex` and retry. A failure at or below the
+    /// follower's `matchIndex` means that its log shrank (it lost its storage, [`Rejoin`]; not
+    /// in the paper): its `matchIndex` goes back to 0 and the probe goes on, so that its
+    /// successes count again.
     fn on_append_entries_reply<K: Value, V: Value>(
         &self,
         me: usize,
@@ -374,6 +560,10 @@ impl RaftServer {
             if index == 0 || next_index[follower] != index + 1 {
                 // Index 0 always matches; otherwise the result of an earlier probe.
                 return;
+            }
+            if index <= match_index[follower] {
+                // The follower no longer holds an entry it acknowledged: its log shrank.
+                match_index[follower] = 0;
             }
             next_index[follower] = index;
             self.send_append_entries(s, follower, o);
@@ -524,10 +714,20 @@ impl RaftServer {
             | RaftMsg::RequestVoteReply { term, .. }
             | RaftMsg::AppendEntries { term, .. }
             | RaftMsg::AppendEntriesReply { term, .. } => *term,
-            RaftMsg::Request(_) | RaftMsg::Reply(_) => {
-                unreachable!("client messages are dispatched before the term rule")
+            RaftMsg::Request(_)
+            | RaftMsg::Reply(_)
+            | RaftMsg::Probe { .. }
+            | RaftMsg::ProbeReply { .. } => {
+                unreachable!("client messages and probes are dispatched before the term rule")
             }
         };
+        if self.has(RaftBug::RejoinHearsAnyMessage)
+            && let Some(r) = &mut s.durable.rejoin
+        {
+            // The mutant takes any message with a term for an answer to its probe, although
+            // it may have been sent before this server lost its storage.
+            Self::record_heard(r, self.peers.len(), from, (term, 0));
+        }
         if term > s.durable.current_term {
             s.durable.current_term = term;
             s.durable.voted_for = None;
@@ -541,10 +741,12 @@ impl RaftServer {
             RaftMsg::AppendEntries { .. } if stale && !self.has(RaftBug::AcceptStaleAppend) => {
                 // A leader of an earlier term: rejected (nothing stored, no answer).
             }
-            RaftMsg::RequestVoteReply { vote_granted, .. }
-                if stale && self.has(RaftBug::CountStaleVote) =>
-            {
-                self.on_request_vote_reply(me, s, from, vote_granted, o)
+            RaftMsg::RequestVoteReply {
+                vote_granted,
+                incarnation,
+                ..
+            } if stale && self.has(RaftBug::CountStaleVote) => {
+                self.on_request_vote_reply(me, s, from, vote_granted, incarnation, o)
             }
             RaftMsg::RequestVoteReply { .. } | RaftMsg::AppendEntriesReply { .. } if stale => {
                 // The result of a request from an earlier term: this server has moved on.
@@ -552,17 +754,21 @@ impl RaftServer {
             RaftMsg::RequestVote {
                 last_log_index,
                 last_log_term,
+                incarnation,
                 ..
-            } => self.on_request_vote(s, from, last_log_index, last_log_term, o),
-            RaftMsg::RequestVoteReply { vote_granted, .. } => {
-                self.on_request_vote_reply(me, s, from, vote_granted, o)
-            }
+            } => self.on_request_vote(s, from, last_log_index, last_log_term, incarnation, o),
+            RaftMsg::RequestVoteReply {
+                vote_granted,
+                incarnation,
+                ..
+            } => self.on_request_vote_reply(me, s, from, vote_granted, incarnation, o),
             RaftMsg::AppendEntries {
                 term,
                 prev_log_index,
                 prev_log_term,
                 entries,
                 leader_commit,
+                leader_last,
             } => self.on_append_entries(
                 me,
                 s,
@@ -572,13 +778,17 @@ impl RaftServer {
                 prev_log_term,
                 entries,
                 leader_commit,
+                leader_last,
                 o,
             ),
             RaftMsg::AppendEntriesReply { success, index, .. } => {
                 self.on_append_entries_reply(me, s, from, success, index, o)
             }
-            RaftMsg::Request(_) | RaftMsg::Reply(_) => {
-                unreachable!("client messages are dispatched before the term rule")
+            RaftMsg::Request(_)
+            | RaftMsg::Reply(_)
+            | RaftMsg::Probe { .. }
+            | RaftMsg::ProbeReply { .. } => {
+                unreachable!("client messages and probes are dispatched before the term rule")
             }
         }
     }
@@ -589,15 +799,51 @@ impl RaftServer {
     /// recovers to it), so a message of a lower term stays stale; a result of the saved term is
     /// useful only to a server that is *now* the candidate (or leader) of that term, since no
     /// server becomes candidate or leader of a term it already holds.
+    ///
+    /// Answers to its probe are ignored forever if they answer an earlier incarnation of this
+    /// server (it never gets that incarnation back), or once it has rejoined (it becomes
+    /// rejoining again only as a new incarnation), or if they report nothing above what it
+    /// holds; vote results for an earlier incarnation, once their term is not above its saved
+    /// term.
+    ///
+    /// Where a server may still lose its storage (`loss_ahead`), it *does* go below its saved
+    /// term: it restarts at term 0, where every message with a term is news to it; then no
+    /// rule on terms applies. Where servers may lose their storage at all, or messages be
+    /// duplicated (`match_may_drop`), a leader's `matchIndex` may go down (a failure at or below
+    /// it shows that the follower's log shrank, and a duplicate of an old failure looks the
+    /// same), so that a success it ignores now may count later.
     pub fn ignores_forever<K, V>(
         &self,
         s: &ServerState<K, V>,
         saved: Option<&RaftStorage<K, V>>,
         from: usize,
         msg: &RaftMsg<K, V>,
+        loss_ahead: bool,
+        match_may_drop: bool,
     ) -> bool {
         let now = s.durable.current_term;
         let saved_term = saved.map_or(0, |d| d.current_term);
+        let incarnation = saved.map_or(0, |d| d.incarnation);
+        match msg {
+            RaftMsg::ProbeReply {
+                incarnation: i,
+                term,
+                last_log_index,
+                rejoining_empty,
+            } => {
+                return *i != incarnation
+                    || match saved.and_then(|d| d.rejoin.as_ref()) {
+                        None => true,
+                        Some(r) => {
+                            !rejoining_empty
+                                && r.heard_from(from)
+                                    .is_some_and(|h| (*term, *last_log_index) <= h)
+                        }
+                    };
+            }
+            _ if loss_ahead => return false,
+            _ => {}
+        }
         match msg {
             RaftMsg::RequestVote { term, .. } => {
                 // Also ignored for good: a request in a term whose saved vote went to another
@@ -610,10 +856,15 @@ impl RaftServer {
             RaftMsg::AppendEntries { term, .. } => {
                 *term < saved_term && !self.has(RaftBug::AcceptStaleAppend)
             }
-            RaftMsg::RequestVoteReply { term, .. } => {
+            RaftMsg::RequestVoteReply {
+                term,
+                incarnation: i,
+                ..
+            } => {
+                let for_me = *i == incarnation || self.has(RaftBug::CountEarlierIncarnationVote);
                 *term < saved_term
                     || (*term == saved_term
-                        && !(now == *term && matches!(s.role, Role::Candidate { .. })))
+                        && !(for_me && now == *term && matches!(s.role, Role::Candidate { .. })))
             }
             RaftMsg::AppendEntriesReply {
                 term,
@@ -621,14 +872,17 @@ impl RaftServer {
                 index,
             } => match &s.role {
                 Role::Leader { match_index, .. } if now == *term => {
-                    // `matchIndex` only grows while this server leads.
-                    *success && match_index.get(from).is_some_and(|m| index <= m)
+                    // Without storage losses and without duplicates, `matchIndex` only grows
+                    // while this server leads: a failure at or below it (which lowers it) was
+                    // sent before the success it answers, and is delivered once.
+                    *success && !match_may_drop && match_index.get(from).is_some_and(|m| index <= m)
                 }
                 Role::Leader { .. } | Role::Follower { .. } | Role::Candidate { .. } => {
                     *term <= saved_term
                 }
             },
-            RaftMsg::Request(_) | RaftMsg::Reply(_) => false,
+            RaftMsg::Request(_) | RaftMsg::Reply(_) | RaftMsg::Probe { .. } => false,
+            RaftMsg::ProbeReply { .. } => unreachable!("probe answers are decided above"),
         }
     }
 
@@ -666,6 +920,9 @@ impl RaftServer {
         }
         if self.heartbeats && before.is_leader() && !after.is_leader() {
             o.cancel_timer(RaftTimer::Heartbeat);
+        }
+        if self.heartbeats && before.is_rejoining() && !after.is_rejoining() {
+            o.cancel_timer(RaftTimer::Probe);
         }
         o.append(&mut out);
         (after != *before).then_some(after)
@@ -707,9 +964,12 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
         }
     }
 
-    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self {
-            Self::Server(server) => RaftState::Server(server.on_start(storage, o)),
+            Self::Server(server) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                RaftState::Server(server.on_start(me, storage, o))
+            }
             Self::Client(client) => RaftState::Client(client.on_start(o)),
         }
     }
@@ -737,6 +997,32 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     }),
                     (RaftMsg::Reply(_), _) => {
                         // Answers meant for clients; a server sends no requests.
+                        None
+                    }
+                    (RaftMsg::Probe { incarnation }, Some(from)) => {
+                        // Answered without a change of state (not even a save).
+                        server.on_probe(before, from, incarnation, o);
+                        None
+                    }
+                    (
+                        RaftMsg::ProbeReply {
+                            incarnation,
+                            term,
+                            last_log_index,
+                            rejoining_empty,
+                        },
+                        Some(from),
+                    ) => server.step(before, event, o, |s, _| {
+                        server.on_probe_reply(
+                            s,
+                            from,
+                            incarnation,
+                            (term, last_log_index),
+                            rejoining_empty,
+                        )
+                    }),
+                    (RaftMsg::Probe { .. } | RaftMsg::ProbeReply { .. }, None) => {
+                        // Probes count only between configured peers.
                         None
                     }
                     (
@@ -773,7 +1059,9 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 | RaftMsg::RequestVote { .. }
                 | RaftMsg::RequestVoteReply { .. }
                 | RaftMsg::AppendEntries { .. }
-                | RaftMsg::AppendEntriesReply { .. } => {
+                | RaftMsg::AppendEntriesReply { .. }
+                | RaftMsg::Probe { .. }
+                | RaftMsg::ProbeReply { .. } => {
                     // Server messages; a client takes part in none of them.
                 }
             },
@@ -810,12 +1098,25 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 }
                 o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
             }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Probe) => {
+                if !before.is_rejoining() {
+                    // Rejoined since the timer was set.
+                    return;
+                }
+                let me = server.index_of(id).expect("a server is among its peers");
+                server.send_probes(me, before, o);
+                o.set_timer(RaftTimer::Probe, heartbeat_interval());
+            }
             (Self::Client(client), RaftState::Client(c), RaftTimer::Client(_)) => {
                 if let Some(next) = client.on_retry(c, o) {
                     *state = Cow::Owned(RaftState::Client(next));
                 }
             }
-            (Self::Client(_), RaftState::Client(_), RaftTimer::Election | RaftTimer::Heartbeat)
+            (
+                Self::Client(_),
+                RaftState::Client(_),
+                RaftTimer::Election | RaftTimer::Heartbeat | RaftTimer::Probe,
+            )
             | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {
                 // Each role sets only its own timers.
             }

@@ -107,6 +107,28 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 90,
     },
     SuiteEntry {
+        name: "wipes",
+        args: &[
+            "--wipes",
+            "1",
+            "--clients",
+            "1",
+            "--requests",
+            "1",
+            "--max-term",
+            "2",
+            "--max-log",
+            "1",
+            "--crashes",
+            "0",
+        ],
+        exercises: "a server loses its storage and restarts empty: it must not vote or \
+                    acknowledge until it has heard from every peer and copied a current \
+                    leader's log; leaders lower matchIndex when a follower's log shrank",
+        budget_secs: 150,
+        unreachable: &[],
+    },
+    SuiteEntry {
         name: "five-servers",
         args: &[
             "--servers",

@@ -3,12 +3,23 @@
 
 use super::*;
 
-fn permute_servers<S>(per_server: &[Index], plan: &RewritePlan<Id, S>) -> Vec<Index> {
-    let mut out = vec![0; per_server.len()];
+fn permute_servers<T: Clone + Default, S>(per_server: &[T], plan: &RewritePlan<Id, S>) -> Vec<T> {
+    let mut out = vec![T::default(); per_server.len()];
     for (i, v) in per_server.iter().enumerate() {
-        out[rewrite_server_index(i as u8, plan) as usize] = *v;
+        out[rewrite_server_index(i as u8, plan) as usize] = v.clone();
     }
     out
+}
+
+impl Rewrite<Id> for Rejoin {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        // `heard` is sized to the servers as soon as the server has started (an empty one
+        // permutes to itself).
+        Rejoin {
+            heard: permute_servers(&self.heard, plan),
+            probed: self.probed,
+        }
+    }
 }
 
 impl<K: Clone, V: Clone> Rewrite<Id> for LogEntry<K, V> {
@@ -30,6 +41,8 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
             log: self.log.clone(),
             applied: self.applied.clone(),
             applied_terms: self.applied_terms.clone(),
+            rejoin: self.rejoin.as_ref().map(|r| r.rewrite(plan)),
+            incarnation: self.incarnation,
         }
     }
 }
@@ -62,6 +75,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftState<K, V> {
                 role: s.role.rewrite(plan),
                 commit_index: s.commit_index,
                 leader_overwrote: s.leader_overwrote,
+                rejoined: s.rejoined,
                 sm: s.sm.clone(),
             }),
             RaftState::Client(c) => RaftState::Client(c.rewrite(plan)),
@@ -80,6 +94,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
                 prev_log_term,
                 entries,
                 leader_commit,
+                leader_last,
             } => RaftMsg::AppendEntries {
                 term: *term,
                 prev_log_index: *prev_log_index,
@@ -87,10 +102,13 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
                 // Entries name clients only, which keep their ids under server symmetry.
                 entries: Arc::clone(entries),
                 leader_commit: *leader_commit,
+                leader_last: *leader_last,
             },
             RaftMsg::RequestVote { .. }
             | RaftMsg::RequestVoteReply { .. }
-            | RaftMsg::AppendEntriesReply { .. } => self.clone(),
+            | RaftMsg::AppendEntriesReply { .. }
+            | RaftMsg::Probe { .. }
+            | RaftMsg::ProbeReply { .. } => self.clone(),
         }
     }
 }

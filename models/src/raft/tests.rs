@@ -22,6 +22,7 @@ fn cfg(clients: usize, requests: usize, max_term: Term, max_log: Index) -> RaftC
         retries: 0,
         noop: false,
         discard_obsolete: true,
+        wipes: 0,
         bug: None,
     }
 }
@@ -86,6 +87,31 @@ fn correct_raft_holds_with_pinned_state_counts() {
     );
 }
 
+/// With a server losing its storage once (`--wipes 1`), every always-property holds and the
+/// server rejoins; counts pinned (DFS with symmetry).
+#[test]
+fn a_server_that_lost_its_storage_rejoins_safely() {
+    let wipe = |c: &mut RaftConfig| c.wipes = 1;
+    let rejoins = "A server that lost its storage rejoins";
+    // Pure elections, two terms: no entry to commit.
+    assert_eq!(
+        safe(with(cfg(0, 0, 2, 1), wipe), true),
+        (PURE_ELECTIONS_WIPE, vec!["Leader elected", rejoins])
+    );
+    // One write, two terms: an entry committed, elected leaders must hold it.
+    assert_eq!(
+        safe(with(cfg(1, 1, 2, 1), wipe), true),
+        (
+            ONE_WRITE_WIPE,
+            vec!["Leader elected", "Entry committed", rejoins]
+        )
+    );
+}
+
+/// Unique states of the two `--wipes 1` configurations above.
+const PURE_ELECTIONS_WIPE: usize = 42_302;
+const ONE_WRITE_WIPE: usize = 1_146_928;
+
 /// The always-properties violated when single-threaded BFS stops, and the length of the
 /// (first) counterexample.
 fn violated(c: RaftConfig) -> (Vec<&'static str>, usize) {
@@ -120,6 +146,12 @@ fn smallest(bug: RaftBug) -> RaftConfig {
         RaftBug::AcceptStaleAppend => cfg(2, 1, 2, 1),
         RaftBug::CommitPreviousTerm => cfg(2, 1, 4, 1),
         RaftBug::CountStaleVote => cfg(0, 0, 2, 1),
+        RaftBug::RejoinVotesAtOnce => with(cfg(0, 0, 1, 1), |c| c.wipes = 1),
+        RaftBug::RejoinHearsAnyMessage => with(cfg(0, 0, 2, 1), |c| c.wipes = 1),
+        RaftBug::CountEarlierIncarnationVote => with(cfg(0, 0, 2, 1), |c| c.wipes = 2),
+        RaftBug::RejoinAcksEarly | RaftBug::RejoinOnStaleAppend => {
+            with(cfg(1, 1, 2, 1), |c| c.wipes = 1)
+        }
     };
     RaftConfig {
         bug: Some(bug),
@@ -347,6 +379,12 @@ fn discarding_obsolete_messages_hides_no_behaviour() {
         obsolete_messages_are_ignored_forever(small(Some(bug)), 20_000);
     }
     assert!(obsolete_messages_are_ignored_forever(cfg(0, 0, 2, 1), 20_000) > 0);
+    // With losses of storage: the predicate's rules for probe answers, and its other rules
+    // once no loss is left.
+    for wipes in [1, 2] {
+        let c = with(cfg(1, 1, 2, 1), |c| c.wipes = wipes);
+        assert!(obsolete_messages_are_ignored_forever(c, 20_000) > 0);
+    }
 }
 
 #[test]
