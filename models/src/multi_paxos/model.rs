@@ -219,7 +219,11 @@ fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
     crate::cluster::in_flight(&state.network)
         .into_iter()
         .all(|(env, _)| in_flight(env.msg))
-        && state.history.discarded.messages().all(|env| in_flight(&env.msg))
+        && state
+            .history
+            .discarded
+            .messages()
+            .all(|env| in_flight(&env.msg))
 }
 
 /// The messages the model discards: those their receiver ignores in every reachable state
