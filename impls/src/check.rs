@@ -339,8 +339,8 @@ impl std::fmt::Display for ModelPanic {
 
 impl std::error::Error for ModelPanic {}
 
-type Shortest<'a, A, H> = dyn Fn(&'static str, Option<ModelPath<A, H>>, Kind) -> Option<ModelPath<A, H>>
-    + 'a;
+type Shortest<'a, A, H> =
+    dyn Fn(&'static str, Option<ModelPath<A, H>>, Kind) -> Option<ModelPath<A, H>> + 'a;
 
 fn drive<A, C, H, K>(
     mut checker: K,
@@ -487,7 +487,8 @@ where
             t.kind = kind;
             t.protocol = opts.protocol.clone();
             t.property = p.name.to_string();
-            t.explanation = (ctx.explain)(model, path.last_state(), p.name);
+            t.explanation = (ctx.explain)(model, path.last_state(), p.name)
+                .map(|e| ballot_traces::names::humanize(&e, model.servers));
             t.command = opts.command.clone();
             t.model_flags = opts.model_flags.clone();
             t.model = opts.summary.clone();

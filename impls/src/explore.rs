@@ -221,7 +221,10 @@ where
             ));
         };
         let Some(next) = model.next_state(&state, action) else {
-            return Err(format!("step {} is an action the model ignores there", k + 1));
+            return Err(format!(
+                "step {} is an action the model ignores there",
+                k + 1
+            ));
         };
         state = next;
     }

@@ -678,7 +678,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let width = bugs.iter().map(|b| b.name.len()).max().unwrap_or(0);
                 let breaks = bugs.iter().map(|b| b.breaks.len()).max().unwrap_or(0);
                 for b in &bugs {
-                    println!("{:width$}  breaks {:breaks$}  {}", b.name, b.breaks, b.summary);
+                    println!(
+                        "{:width$}  breaks {:breaks$}  {}",
+                        b.name, b.breaks, b.summary
+                    );
                     let mut cmd = format!("ballot check {}", protocol.name());
                     for a in b.args {
                         cmd.push(' ');
@@ -751,7 +754,9 @@ fn explore(
         Some(file) => {
             let given: Vec<String> = std::env::args()
                 .skip(2)
-                .filter(|a| a.starts_with("--") && !a.starts_with("--trace") && !a.starts_with("--addr"))
+                .filter(|a| {
+                    a.starts_with("--") && !a.starts_with("--trace") && !a.starts_with("--addr")
+                })
                 .collect();
             if protocol.is_some() || !given.is_empty() {
                 bail!(UsageError(format!(
@@ -841,19 +846,33 @@ fn trace_model(t: &ballot_traces::Trace) -> Result<(Protocol, ModelArgs), String
     if t.model_flags.is_empty() {
         // The first layout: keep the model flags of the recorded `check` command.
         let cmd = &t.command;
-        let mut i = cmd.iter().position(|a| *a == t.protocol).map_or(0, |p| p + 1);
+        let mut i = cmd
+            .iter()
+            .position(|a| *a == t.protocol)
+            .map_or(0, |p| p + 1);
         while i < cmd.len() {
             let a = &cmd[i];
-            let takes_value = |f: &str| {
-                !matches!(f, "--lossy" | "--json") && !f.contains('=')
-            };
+            let takes_value = |f: &str| !matches!(f, "--lossy" | "--json") && !f.contains('=');
             let run_flag = matches!(
                 a.as_str(),
-                "--strategy" | "--symmetry" | "--threads" | "--timeout" | "--max-states" | "--seed"
-                    | "--json" | "--trace-out" | "--progress-every" | "--witness" | "--render"
+                "--strategy"
+                    | "--symmetry"
+                    | "--threads"
+                    | "--timeout"
+                    | "--max-states"
+                    | "--seed"
+                    | "--json"
+                    | "--trace-out"
+                    | "--progress-every"
+                    | "--witness"
+                    | "--render"
             );
             if run_flag {
-                i += if takes_value(a) && a != "--symmetry" { 2 } else { 1 };
+                i += if takes_value(a) && a != "--symmetry" {
+                    2
+                } else {
+                    1
+                };
                 continue;
             }
             argv.push(a.clone());
@@ -1007,5 +1026,8 @@ fn flags_hash(protocol: Protocol, flags: &[String]) -> String {
         h.update([0u8]);
         h.update(f.as_bytes());
     }
-    h.finalize()[..4].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

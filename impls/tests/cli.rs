@@ -121,10 +121,28 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
             violated.contains(&breaks),
             "bug {name} broke {violated:?}, not {breaks}"
         );
-        let file = dir.join(format!(
-            "{protocol}-{name}-{}.json",
+        // Saved as <protocol>-<bug>-<property>-<hash of the model flags>.json.
+        let file = v["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == breaks)
+            .and_then(|p| p["trace"].as_str())
+            .map(PathBuf::from)
+            .expect("the violated property names its saved trace");
+        let stem = format!(
+            "{protocol}-{name}-{}-",
             breaks.to_lowercase().replace(' ', "-")
-        ));
+        );
+        assert!(
+            file.starts_with(&dir)
+                && file
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| f.starts_with(&stem) && f.ends_with(".json")),
+            "{}",
+            file.display()
+        );
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(saved["property"], breaks);

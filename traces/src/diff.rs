@@ -281,7 +281,10 @@ fn walk(path: String, a: &Node, b: &Node, variants: &BTreeSet<String>, out: &mut
                 ..
             },
         ) if ha == hb && !ha.is_empty() && ia.len() == 1 && ib.len() == 1 => {
-            let inner_structured = |n: &Node| !matches!(n, Node::Leaf(_));
+            // Fields of a struct or items of a list are worth a path; a tuple inside `Some` is
+            // shown whole (`Some((b1.0, 'A')) → Some((b2.1, 'B'))`), not stripped of `Some`.
+            let inner_structured =
+                |n: &Node| matches!(n, Node::Braced { .. } | Node::Listed { list: true, .. });
             if inner_structured(&ia[0]) && inner_structured(&ib[0]) {
                 let here = if path.is_empty() || *ha == "Some" {
                     path.clone()
@@ -347,6 +350,15 @@ mod tests {
             vec!["p.n: 1 → 2"]
         );
         assert!(field_changes("S { a: 1 }", "S { a: 1 }", &v).is_empty());
+        // A tuple inside `Some` keeps its `Some`.
+        assert_eq!(
+            field_changes(
+                "S { accepted: Some((b1.0, 'A')) }",
+                "S { accepted: Some((b2.1, 'B')) }",
+                &v
+            ),
+            vec!["accepted: Some((b1.0, 'A')) → Some((b2.1, 'B'))"]
+        );
     }
 
     #[test]

@@ -275,7 +275,11 @@ impl Trace {
                     } else {
                         ""
                     };
-                    format!("{}{down}: {}", model.actor_name(i.into()), human(format!("{s:?}")))
+                    format!(
+                        "{}{down}: {}",
+                        model.actor_name(i.into()),
+                        human(format!("{s:?}"))
+                    )
                 })
                 .collect(),
             action_path: path.encode(model),
@@ -340,8 +344,7 @@ impl Trace {
 /// `a` quoted for a POSIX shell if it needs it.
 pub fn shell_word(a: &str) -> String {
     if !a.is_empty()
-        && a
-            .chars()
+        && a.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
     {
         a.to_string()

@@ -7,11 +7,11 @@
 //! nothing from the network).
 
 use crate::{Event, Kind, Trace};
-use std::fmt::Write as _;
 use ::svg::Document;
 use ::svg::node::element::{
     Definitions, Group, Line, Marker, Polygon, Rectangle, Style, Text as SvgText, Title,
 };
+use std::fmt::Write as _;
 
 /// A diagram format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -475,10 +475,7 @@ fn svg_document(t: &Trace) -> Document {
                 if a == b {
                     row = row.add(
                         ::svg::node::element::Path::new()
-                            .set(
-                                "d",
-                                format!("M {a} {y} h 30 v 12 h -28", a = a, y = y),
-                            )
+                            .set("d", format!("M {a} {y} h 30 v 12 h -28", a = a, y = y))
                             .set("class", "arrow")
                             .set("marker-end", "url(#head)"),
                     );
@@ -493,7 +490,10 @@ fn svg_document(t: &Trace) -> Document {
                             .set("x2", end + if lost { 0.0 } else { dir * 2.0 })
                             .set("y2", y)
                             .set("class", if lost { "arrow lost" } else { "arrow" })
-                            .set("marker-end", if lost { "url(#cross)" } else { "url(#head)" }),
+                            .set(
+                                "marker-end",
+                                if lost { "url(#cross)" } else { "url(#head)" },
+                            ),
                     );
                 }
                 y += 12.0;
@@ -813,10 +813,7 @@ mod tests {
     #[test]
     fn wrap_breaks_at_spaces_and_splits_long_words() {
         assert_eq!(wrap("a b c", 20), vec!["a b c"]);
-        assert_eq!(
-            wrap("aaaa bbbb cccc", 12),
-            vec!["aaaa bbbb", "cccc"]
-        );
+        assert_eq!(wrap("aaaa bbbb cccc", 12), vec!["aaaa bbbb", "cccc"]);
         assert_eq!(wrap(&"x".repeat(30), 12).len(), 3);
     }
 
