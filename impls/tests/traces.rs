@@ -226,3 +226,163 @@ fn trace_file_names_hold_a_hash_of_the_model_flags() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// A saved trace records the complete model flags; the check prints the `ballot explore`
+/// command and URL that reopen it; `ballot explore --trace FILE` serves that model (titled in
+/// words), checks the path replays, prints its URL, and shows the trace's path as the
+/// property's discovery. It refuses model flags given besides, and a trace whose path does not
+/// replay on the model of its flags.
+#[test]
+fn explore_trace_reopens_the_saved_path_exactly() {
+    let dir = tmp("reopen");
+    let d = dir.to_str().unwrap();
+    let check = [
+        "check",
+        "raft",
+        "--clients",
+        "0",
+        "--crashes",
+        "0",
+        "--max-term",
+        "1",
+        "--bug",
+        "vote-twice",
+        "--trace-out",
+        d,
+    ];
+    let o = ballot(&check);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let file = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Saved to "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        out.contains(&format!("ballot explore --trace {}", file.display())),
+        "{out}"
+    );
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let path = t["action_path"].as_str().unwrap().to_string();
+    let flags: Vec<&str> = t["model_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    // Every model flag, defaults spelled out.
+    for f in [
+        "--servers",
+        "--clients",
+        "--max-term",
+        "--max-log",
+        "--noop",
+        "--bug",
+    ] {
+        assert!(flags.contains(&f), "{f}: {flags:?}");
+    }
+    assert_eq!(t["command"][0], "check");
+    assert!(
+        out.contains(&format!(
+            "ballot explore raft {}, then open http://127.0.0.1:3000/#/steps/{path}",
+            flags.join(" ")
+        )),
+        "{out}"
+    );
+
+    let addr = free_addr();
+    let log = dir.join("explore.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args([
+            "explore",
+            "--trace",
+            file.to_str().unwrap(),
+            "--addr",
+            &addr,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(r) = http_get(&addr, "/.status") {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "explorer did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let page = http_get(&addr, "/").unwrap();
+    let states = http_get(&addr, &format!("/.states/{path}")).unwrap();
+    let initial = http_get(&addr, "/.states").unwrap();
+    let app = http_get(&addr, "/app.js").unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let printed = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        printed.contains(&format!("http://{addr}/#/steps/{path}")),
+        "{printed}"
+    );
+    assert!(printed.contains("replayed and checked"), "{printed}");
+    assert!(
+        status.contains("\"model\":\"Raft — 3 servers, 0 clients"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("\"Election Safety\",\"{path}\"")),
+        "{status}"
+    );
+    assert!(page.contains("<title>Raft — 3 servers"), "{page}");
+    assert!(!page.contains("ClusterModel<"), "{page}");
+    assert!(page.contains("Counterexample to Election Safety"), "{page}");
+    assert!(states.contains(" 200 "), "{states}");
+    assert!(initial.contains("\"initial state\""), "{initial}");
+    assert!(
+        app.contains("Not checked yet") && !app.contains("Searching: "),
+        "a property not checked yet is not shown as being searched"
+    );
+
+    // Flags besides --trace are refused; so is a trace whose path does not replay.
+    let both = ballot(&["explore", "raft", "--trace", file.to_str().unwrap()]);
+    assert_eq!(code(&both), 2);
+    assert!(String::from_utf8_lossy(&both.stderr).contains("give neither"));
+    let mut other = t.clone();
+    let at = flags.iter().position(|f| *f == "--max-term").unwrap();
+    other["model_flags"][at + 1] = "3".into();
+    other["action_path"] = "0/9/9/9".into();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, serde_json::to_string(&other).unwrap()).unwrap();
+    let o = ballot(&["explore", "--trace", bad.to_str().unwrap(), "--addr", &addr]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("does not replay"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
