@@ -386,3 +386,117 @@ fn explore_trace_reopens_the_saved_path_exactly() {
     assert!(err.contains("does not replay"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `ballot check --render svg,html` draws each saved trace next to its JSON and says where;
+/// `ballot trace render FILE --format F` draws a saved trace the same, on standard output or
+/// into `--out`; an unknown format or a missing file is a usage error. Where Chromium is
+/// installed, the SVG and the HTML page are opened headless and must paint.
+#[test]
+fn trace_render_draws_a_saved_trace_in_every_format() {
+    let dir = tmp("render");
+    let o = ballot(&[
+        "check",
+        "paxos",
+        "--bug",
+        "ignore-promised-values",
+        "--render",
+        "svg,html",
+        "--trace-out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let file = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Saved to "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{out}"));
+    for ext in ["svg", "html"] {
+        let drawn = file.with_extension(ext);
+        assert!(
+            out.contains(&format!("Drawn in {}", drawn.display())),
+            "{out}"
+        );
+        assert!(drawn.exists());
+    }
+    let f = file.to_str().unwrap();
+    for (format, ext) in [("svg", "svg"), ("html", "html")] {
+        let o = ballot(&["trace", "render", f, "--format", format]);
+        assert_eq!(code(&o), 0);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            std::fs::read_to_string(file.with_extension(ext)).unwrap(),
+            "{format}"
+        );
+    }
+    let text = ballot(&["trace", "render", f]);
+    assert_eq!(code(&text), 0);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.starts_with("Counterexample to Agreement — paxos (10 steps)"),
+        "{text}"
+    );
+    assert!(text.contains("run:   ballot check paxos --bug ignore-promised-values"));
+    assert!(text.contains("reply discarded: obsolete"), "{text}");
+    assert!(text.contains("Violation: server 0 decided 'A'"), "{text}");
+    let md = dir.join("cx.md");
+    let o = ballot(&[
+        "trace",
+        "render",
+        f,
+        "--format",
+        "mermaid",
+        "--out",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0);
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(md.contains("```mermaid\nsequenceDiagram\n"), "{md}");
+    assert!(
+        md.contains("rect rgb(255, 225, 225)"),
+        "the last step highlighted: {md}"
+    );
+    assert!(md.contains("--x"), "the discarded reply drawn: {md}");
+
+    let bad = ballot(&["trace", "render", f, "--format", "png"]);
+    assert_eq!(code(&bad), 2);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("png"));
+    let missing = ballot(&["trace", "render", "no-such-trace.json"]);
+    assert_eq!(code(&missing), 2);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-trace.json"));
+
+    if let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    {
+        for ext in ["svg", "html"] {
+            let png = dir.join(format!("shot-{ext}.png"));
+            let o = Command::new(chromium)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--window-size=1100,900",
+                    &format!("--screenshot={}", png.display()),
+                    &format!("file://{}", file.with_extension(ext).display()),
+                ])
+                .output()
+                .unwrap();
+            let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+            // A blank 1100×900 page compresses to a few kilobytes; a drawn diagram does not.
+            assert!(
+                size > 20_000,
+                "{ext}: {size} bytes; {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    } else {
+        eprintln!("no Chromium: the diagrams were not opened in a browser");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -619,7 +619,7 @@ fn svg_document(t: &Trace) -> Document {
     let legend = "arrow: a message delivered · ✕: lost · dashed ⊘: sent and discarded at once \
                   as obsolete · box: a timer, crash or recovery · [saved]: the actor saved its \
                   durable state · hover a step for its changes";
-    let legend_lines = wrap(legend, ((width - 20.0) / (CHAR * 0.9)) as usize);
+    let legend_lines = wrap(legend, ((width - 20.0) / CHAR) as usize);
     body = body.add(text_lines(10.0, y + 12.0, &legend_lines, "legend", "start"));
     y += legend_lines.len() as f64 * LINE + 10.0;
     let _ = head_top;
