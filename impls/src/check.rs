@@ -203,8 +203,13 @@ where
         let first = best.clone().into_actions().len();
         if chatty && first > 0 {
             eprintln!(
-                "{name}: found a {first}-step {what}; Stateright's BFS reports the last of a batch \
+                "{name}: found {} {first}-step {what}; Stateright's BFS reports the last of a batch \
                  of states, not the first, so re-checking with at most {} steps for a shorter one",
+                if [8, 11, 18].contains(&first) || (80..90).contains(&first) {
+                    "an"
+                } else {
+                    "a"
+                },
                 first - 1
             );
         }
@@ -569,11 +574,13 @@ fn trace_path(
     kind: Kind,
     saved: &mut std::collections::BTreeSet<PathBuf>,
 ) -> PathBuf {
+    // "Happy path: a client's request" → "happy-path-a-client-s-request".
     let slug = property
         .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect::<String>();
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
     let prefix = match kind {
         Kind::Counterexample => "",
         Kind::Witness => "witness-",

@@ -500,3 +500,138 @@ fn trace_render_draws_a_saved_trace_in_every_format() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `--witness all` prints and saves a shortest path to every "sometimes" property, the
+/// lecture's scenarios included, each with a sentence saying how its last state satisfies the
+/// property; the lengths are pinned (single-threaded breadth-first search gives the shortest).
+/// `--witness NAME` takes one property, in any case; an unknown name is a usage error that
+/// lists the names.
+#[test]
+fn witnesses_are_shortest_paths_to_every_sometimes_property() {
+    let dir = tmp("witness");
+    let d = dir.to_str().unwrap();
+    let cases: [(&str, &[&str], &[(&str, usize)]); 3] = [
+        (
+            "paxos",
+            &["--max-round", "2"],
+            &[("Decision", 5), ("Dueling proposers, then a decision", 7)],
+        ),
+        (
+            "multi-paxos",
+            &["--max-round", "2"],
+            &[
+                ("Commit", 3),
+                ("Leader change", 12),
+                ("Takeover re-proposes an accepted value", 4),
+            ],
+        ),
+        (
+            "raft",
+            &[
+                "--clients",
+                "2",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+                "--crashes",
+                "0",
+            ],
+            &[
+                ("Leader elected", 3),
+                ("Entry committed", 6),
+                ("Happy path: a client's request committed and answered", 7),
+                ("Re-election: another leader in a later term", 6),
+                (
+                    "Repair: a leader overwrites a follower's conflicting entry",
+                    8,
+                ),
+            ],
+        ),
+    ];
+    for (protocol, flags, expected) in cases {
+        let mut args = vec![
+            "check",
+            protocol,
+            "--witness",
+            "all",
+            "--json",
+            "--trace-out",
+            d,
+        ];
+        args.extend(flags);
+        let o = ballot(&args);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let v = json(&o);
+        let found: Vec<(String, usize)> = v["witnesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                assert_eq!(w["kind"], "witness");
+                let e = w["explanation"].as_str().unwrap_or_default();
+                assert!(
+                    !e.is_empty() && !e.starts_with("no reachable"),
+                    "{protocol}: {w}"
+                );
+                (
+                    w["property"].as_str().unwrap().to_string(),
+                    w["steps"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, usize)> =
+            expected.iter().map(|(n, l)| (n.to_string(), *l)).collect();
+        assert_eq!(found, expected, "{protocol}");
+        for (name, len) in &expected {
+            let file = saved(&v, name);
+            assert!(
+                file.file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .starts_with(&format!("{protocol}-correct-witness-")),
+                "{}",
+                file.display()
+            );
+            let p = v["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name.as_str())
+                .unwrap();
+            assert_eq!(p["path_length"], *len as u64);
+        }
+    }
+
+    // One witness by name, in any case, printed like a counterexample.
+    let o = ballot(&[
+        "check",
+        "paxos",
+        "--max-round",
+        "2",
+        "--witness",
+        "dueling proposers, then a decision",
+        "--trace-out",
+        d,
+    ]);
+    assert_eq!(code(&o), 0);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Witness of Dueling proposers, then a decision (7 steps):"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Witnessed: servers 0 and 1 both ran Phase 1"),
+        "{out}"
+    );
+    assert!(!out.contains("Witness of Decision"), "{out}");
+    let o = ballot(&["check", "paxos", "--witness", "Nope"]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("'Nope'") && err.contains("'Decision'") && err.contains("or all"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
