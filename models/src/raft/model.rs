@@ -531,10 +531,8 @@ fn conflicting_entry_overwritten(m: &RaftModel, s: &RaftModelState) -> Option<St
             {
                 return Some(format!(
                     "server {src}'s AppendEntries of term {term} to server {dst} is in flight: \
-                     delivered, it replaces server {dst}'s entry {} at index {} by {}",
-                    format!("{old:?}"),
+                     delivered, it replaces server {dst}'s entry {old:?} at index {} by {new:?}",
                     prev + k + 1,
-                    format!("{new:?}")
                 ));
             }
         }
