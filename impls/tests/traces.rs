@@ -501,6 +501,13 @@ fn trace_render_draws_a_saved_trace_in_every_format() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A protocol, its model flags, and the witnesses expected with their lengths.
+type Case = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, usize)],
+);
+
 /// `--witness all` prints and saves a shortest path to every "sometimes" property, the
 /// lecture's scenarios included, each with a sentence saying how its last state satisfies the
 /// property; the lengths are pinned (single-threaded breadth-first search gives the shortest).
@@ -510,7 +517,7 @@ fn trace_render_draws_a_saved_trace_in_every_format() {
 fn witnesses_are_shortest_paths_to_every_sometimes_property() {
     let dir = tmp("witness");
     let d = dir.to_str().unwrap();
-    let cases: [(&str, &[&str], &[(&str, usize)]); 3] = [
+    let cases: [Case; 3] = [
         (
             "paxos",
             &["--max-round", "2"],
