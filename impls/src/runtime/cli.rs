@@ -617,7 +617,7 @@ pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
             };
             match stats["protocol"].as_str() {
                 Some(running) if running != protocol => {
-                    return usage(&format!(
+                    return usage(format!(
                         "the node at {peer} runs {running}, not {protocol}: run `ballot bench \
                          {running} …`"
                     ));
