@@ -363,11 +363,15 @@ impl ModelArgs {
             );
         }
         if self.cluster(protocol).clients == 0 {
-            h.push(
+            h.push(format!(
                 "--clients 0: no client sends a request, so no value or command is ever \
-                 proposed; use --clients 1 or more (leader elections are still explored)"
-                    .to_string(),
-            );
+                 proposed; use --clients 1 or more{}",
+                match protocol {
+                    Protocol::Paxos => "",
+                    Protocol::MultiPaxos | Protocol::Raft =>
+                        " (leader elections are still explored)",
+                }
+            ));
         }
         if self.max_round == Some(1) && protocol == Protocol::MultiPaxos {
             h.push(

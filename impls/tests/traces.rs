@@ -141,6 +141,12 @@ fn steps_name_fields_and_clients_and_show_discarded_replies() {
         explanation.contains("client: client 0") && !explanation.contains("Id("),
         "{explanation}"
     );
+    // Its decision events are positions in the executed log, counted from 1, not slots: the
+    // mutant executed slot 1's Get as its first entry.
+    assert!(
+        explanation.ends_with("for log position 1 (executed entry 1)"),
+        "{explanation}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -641,4 +647,85 @@ fn witnesses_are_shortest_paths_to_every_sometimes_property() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The small things of issue 13: `check --help` gives each protocol's default strategy, the
+/// top-level help lists exit code 4, counts are pluralised ("1 client", "1 request"), a flag
+/// refused for Paxos names every protocol that takes it, a bound that makes a "sometimes"
+/// property unreachable gets a hint, and `ballot bugs paxos | head -1` ends quietly.
+#[test]
+fn small_things_read_right() {
+    let help = String::from_utf8_lossy(&ballot(&["check", "--help"]).stdout).into_owned();
+    assert!(
+        help.contains("[default: paxos and multi-paxos bfs; raft dfs]"),
+        "{help}"
+    );
+    let top = String::from_utf8_lossy(&ballot(&["--help"]).stdout).into_owned();
+    assert!(top.contains("4 the model panicked"), "{top}");
+
+    let o = ballot(&[
+        "check",
+        "raft",
+        "--clients",
+        "1",
+        "--max-term",
+        "1",
+        "--max-log",
+        "1",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.contains("3 servers, 1 client,")
+            && header.contains("1 request per client, 0 retries"),
+        "{header}"
+    );
+    assert!(!out.contains("(s)"), "{out}");
+
+    let o = ballot(&["check", "paxos", "--requests", "2"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--requests is a multi-paxos and raft flag")
+    );
+
+    for (args, hint) in [
+        (
+            &["check", "paxos", "--max-round", "0"][..],
+            "Hint: --max-round 0",
+        ),
+        (
+            &["check", "paxos", "--clients", "0"][..],
+            "Hint: --clients 0",
+        ),
+        (
+            &["check", "multi-paxos", "--max-round", "1", "--clients", "1"][..],
+            "Hint: --max-round 1: no server can take over",
+        ),
+    ] {
+        let o = ballot(args);
+        assert_eq!(code(&o), 1, "{args:?}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("Never witnessed"), "{args:?}: {out}");
+        assert!(out.contains(hint), "{args:?}: {out}");
+    }
+
+    // A reader that stopped reading (`ballot bugs paxos | head`): the pipe's read end is
+    // closed before ballot writes, so its first write fails. It dies of SIGPIPE, as Unix tools
+    // do, instead of panicking with "failed printing to stdout".
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_ballot"))
+        .args(["bugs", "paxos"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    use std::os::unix::process::ExitStatusExt;
+    const SIGPIPE: i32 = 13;
+    assert_eq!(o.status.signal(), Some(SIGPIPE), "{:?}", o.status);
 }

@@ -366,6 +366,12 @@ impl View<'_> {
 impl ConsensusView for View<'_> {
     type Value = ModelEntry;
 
+    /// A decision event is the `i`-th entry a replica executed (0-based), which is not always
+    /// Paxos slot `i` (the `out-of-order` mutant executes slot 1 first): "log position i+1".
+    fn slot_name(&self, slot: Slot) -> String {
+        format!("log position {} (executed entry {})", slot + 1, slot + 1)
+    }
+
     fn server_count(&self) -> usize {
         self.0.servers
     }
