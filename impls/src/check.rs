@@ -113,6 +113,9 @@ pub struct Outcome {
     /// acts on a message the protocol's rule says it ignores, so the reduction is not exact for
     /// it and a verdict of "holds" cannot be given.
     pub reduction_broken: Option<Revival>,
+    /// A step the handlers do not take alike once the servers are renumbered: the symmetry
+    /// reduction is not exact for these handlers (see `ClusterModel::check_symmetry`).
+    pub symmetry_broken: Option<String>,
     /// 0 all good, 1 violated or not witnessed, 3 stopped before finishing (or a reduction
     /// that the handler contradicts).
     pub exit_code: u8,
@@ -525,9 +528,10 @@ where
     }
     let unwitnessed = properties.iter().any(|p| p.verdict == "not witnessed");
     let reduction_broken = model.revived.lock().ok().and_then(|r| r.clone());
+    let symmetry_broken = model.symmetry_broken.lock().ok().and_then(|r| r.clone());
     let exit_code = if failed || unwitnessed {
         1
-    } else if reduction_broken.is_some() {
+    } else if reduction_broken.is_some() || symmetry_broken.is_some() {
         3
     } else if opts.strategy == Strategy::Simulation || exhaustive {
         0
@@ -552,6 +556,7 @@ where
         counterexamples,
         witnesses,
         reduction_broken,
+        symmetry_broken,
         exit_code,
     };
     if opts.quiet {
@@ -694,6 +699,14 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
             r.message, r.receiver_state
         );
     }
+    if let Some(r) = &o.symmetry_broken {
+        println!();
+        println!(
+            "The handlers do not treat the servers alike, which the symmetry reduction assumes: \
+             {r}. States merged as renumberings of each other may hide behaviour, so no \
+             \"holds\" verdict is given; check with --symmetry false."
+        );
+    }
     println!();
     let violated: Vec<&str> = o
         .properties
@@ -715,6 +728,9 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
         }
         _ if o.reduction_broken.is_some() => {
             "inconclusive: the handler contradicts the obsolete-message reduction".to_string()
+        }
+        _ if o.symmetry_broken.is_some() => {
+            "inconclusive: the handlers contradict the symmetry reduction".to_string()
         }
         _ => "inconclusive: the check did not finish".to_string(),
     };

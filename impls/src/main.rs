@@ -12,7 +12,9 @@ mod walks;
 
 use anyhow::{Context, Result, bail};
 use ballot::runtime;
-use ballot_models::cluster::{BugInfo, ClusterConfig, NetworkKind, server_symmetry};
+use ballot_models::cluster::{
+    BugInfo, ClusterConfig, ClusterModel, NetworkKind, ServerRole, server_symmetry,
+};
 use ballot_models::multi_paxos::{self, MpBug, MultiPaxosConfig};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
 use ballot_models::raft::{self, RaftBug, RaftConfig};
@@ -917,8 +919,9 @@ fn run_check(
         Protocol::MultiPaxos => {
             let cfg = model.multi_paxos().map_err(UsageError)?;
             opts.summary = multi_paxos_summary(&cfg);
+            let symmetry = opts.symmetry;
             check::run(
-                || cfg.clone().into_model(),
+                || with_symmetry_check(cfg.clone().into_model(), symmetry),
                 &opts,
                 multi_paxos::explain,
                 Some(server_symmetry),
@@ -933,13 +936,35 @@ fn run_check(
                         .into()
                 ));
             }
+            let symmetry = opts.symmetry;
             check::run(
-                || cfg.clone().into_model(),
+                || with_symmetry_check(cfg.clone().into_model(), symmetry),
                 &opts,
                 raft::explain,
                 Some(raft::symmetry),
             )
         }
+    }
+}
+
+/// One state in this many is checked for the symmetry reduction's assumption (the handlers
+/// treat servers alike) when the reduction is on; see `ClusterModel::check_symmetry`.
+const SYMMETRY_CHECK_EVERY: u64 = 8;
+
+fn with_symmetry_check<A, C, H>(model: ClusterModel<A, C, H>, on: bool) -> ClusterModel<A, C, H>
+where
+    A: stateright::actor::Actor,
+    A::Msg: Ord + stateright::Rewrite<stateright::actor::Id>,
+    A::Timer: Ord,
+    A::State: Ord + stateright::Rewrite<stateright::actor::Id> + ServerRole,
+    A::Random: stateright::Rewrite<stateright::actor::Id>,
+    A::Storage: stateright::Rewrite<stateright::actor::Id>,
+    H: Clone + std::fmt::Debug + std::hash::Hash + stateright::Rewrite<stateright::actor::Id>,
+{
+    if on {
+        model.check_symmetry(SYMMETRY_CHECK_EVERY)
+    } else {
+        model
     }
 }
 

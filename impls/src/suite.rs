@@ -151,13 +151,20 @@ fn list(protocol: Protocol, chosen: &[&SuiteEntry], json: bool) -> Result<ExitCo
     }
     for e in chosen {
         println!(
-            "{}  (budget {} s)\n    ballot check {} {}\n    {}\n",
+            "{}  (budget {} s)\n    ballot check {} {}\n    {}",
             e.name,
             e.budget_secs,
             protocol.name(),
             e.args.join(" "),
             e.exercises
         );
+        if !e.unreachable.is_empty() {
+            println!(
+                "    not reachable within these bounds (not required): {}",
+                e.unreachable.join(", ")
+            );
+        }
+        println!();
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -201,11 +208,26 @@ fn run_one(protocol: Protocol, entry: &SuiteEntry, args: &SuiteArgs) -> Result<C
         })
         .collect();
     let violated = outcome.properties.iter().any(|p| p.verdict == "violated");
-    let verdict = match outcome.exit_code {
+    // A complete check whose only failures are sometimes-properties the bounds cannot reach
+    // passes.
+    let only_unreachable = !violated
+        && outcome
+            .properties
+            .iter()
+            .filter(|p| p.verdict == "not witnessed")
+            .all(|p| entry.unreachable.contains(&p.name.as_str()));
+    let exit_code = match outcome.exit_code {
+        1 if only_unreachable => 0,
+        code => code,
+    };
+    let failed: Vec<String> = if exit_code == 0 { Vec::new() } else { failed };
+    let verdict = match exit_code {
         0 => "holds",
         1 if violated => "violated",
         1 => "not witnessed",
-        _ if outcome.reduction_broken.is_some() => "inconclusive",
+        _ if outcome.reduction_broken.is_some() || outcome.symmetry_broken.is_some() => {
+            "inconclusive"
+        }
         _ => "out of time",
     };
     Ok(ConfigResult {
@@ -222,7 +244,7 @@ fn run_one(protocol: Protocol, entry: &SuiteEntry, args: &SuiteArgs) -> Result<C
             .iter()
             .filter_map(|p| p.trace.clone())
             .collect(),
-        exit_code: outcome.exit_code,
+        exit_code,
     })
 }
 
@@ -230,7 +252,9 @@ fn print_line(r: &ConfigResult) {
     let detail = match r.verdict.as_str() {
         "holds" => String::new(),
         "out of time" => format!("  (budget {} s)", r.budget_seconds),
-        "inconclusive" => "  (the handler acts on a message the reduction discards)".into(),
+        "inconclusive" => {
+            "  (a reduction is not exact for these handlers: run its `ballot check` for why)".into()
+        }
         _ => format!("  {}", r.failed.join(", ")),
     };
     println!(

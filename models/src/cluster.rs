@@ -13,6 +13,7 @@ use stateright::actor::{
     Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
     is_no_op,
 };
+use stateright::util::DenseNatMap;
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt::{self, Debug, Display};
@@ -146,6 +147,9 @@ pub struct SuiteEntry {
     pub args: &'static [&'static str],
     /// The class of behaviour it exercises, in one sentence.
     pub exercises: &'static str,
+    /// "Sometimes" properties these bounds cannot reach (a leader change at `--max-round 1`):
+    /// the configuration passes without witnessing them. Every other one must be witnessed.
+    pub unreachable: &'static [&'static str],
     /// Its time budget on the project's 2-core machine; past it, the suite reports it out of
     /// time (exit code 3).
     pub budget_secs: u32,
@@ -197,6 +201,36 @@ where
     /// says it ignores forever, and the reduction is not exact for it. Shared by the checker's
     /// threads and read by the report after a run.
     pub revived: Arc<Mutex<Option<Revival>>>,
+    /// Checks, on sampled states while the model is checked, that the handlers treat servers
+    /// alike, which the checker's symmetry reduction assumes (see [`Self::check_symmetry`]).
+    pub symmetry_check: Option<SymmetryCheck<A, H>>,
+    /// The first step found that the handlers do not treat alike under a renumbering of the
+    /// servers: the symmetry reduction is not exact for these handlers. Read by the report.
+    pub symmetry_broken: Arc<Mutex<Option<String>>>,
+}
+
+/// A renumbering of the actors (servers among themselves; clients stay in place).
+pub type ServerPlan = RewritePlan<Id, DenseNatMap<Id, Id>>;
+
+/// How a model checks its symmetry reduction against the handlers (see
+/// [`ClusterModel::check_symmetry`]).
+pub struct SymmetryCheck<A: Actor, H> {
+    /// The renumbering that takes a state to its representative, `None` if it is one already.
+    plan: fn(&ActorModelState<A, H>) -> Option<ServerPlan>,
+    /// A state with its servers renumbered by a plan.
+    apply: fn(&ActorModelState<A, H>, &ServerPlan) -> ActorModelState<A, H>,
+    /// One state in `every` (by hash) is checked.
+    every: u64,
+}
+
+impl<A: Actor, H> Clone for SymmetryCheck<A, H> {
+    fn clone(&self) -> Self {
+        Self {
+            plan: self.plan,
+            apply: self.apply,
+            every: self.every,
+        }
+    }
 }
 
 /// A predicate on a message in flight, given the model and the state: true if, by the
@@ -327,6 +361,8 @@ where
             obsolete: None,
             restart_on_crash: false,
             revived: Arc::default(),
+            symmetry_check: None,
+            symmetry_broken: Arc::default(),
         }
     }
 
@@ -500,6 +536,104 @@ where
         self.properties.push(p);
     }
 
+    /// Stateright's actions, without crashes of clients: clients are the test harness, they
+    /// never crash.
+    fn server_actions(&self, state: &ActorModelState<A, H>, actions: &mut Vec<ClusterAction<A>>) {
+        self.inner.actions(state, actions);
+        actions.retain(
+            |a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) >= self.servers),
+        );
+    }
+
+    /// The symmetry check at one state (sampled by hash): the state's successors within the
+    /// model's boundary, renumbered like the state is to reach its representative, must be
+    /// exactly the representative's successors within the boundary (states outside it are
+    /// never expanded, so they need not agree: Multi-Paxos's one ballot per round orders two
+    /// ballots of one round by proposer, which a renumbering does not preserve). If a handler treats some server differently from the others (a test of a
+    /// server's number, a loop over the servers below it), the two sets differ, and
+    /// [`Self::symmetry_broken`] records the first step that shows it.
+    fn verify_symmetry(
+        &self,
+        check: &SymmetryCheck<A, H>,
+        state: &ActorModelState<A, H>,
+        actions: &[ClusterAction<A>],
+    ) {
+        use std::hash::BuildHasher;
+        let fixed = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
+        if fixed.hash_one(state) % check.every != 0 {
+            return;
+        }
+        if self
+            .symmetry_broken
+            .lock()
+            .map(|b| b.is_some())
+            .unwrap_or(true)
+        {
+            return;
+        }
+        let Some(plan) = (check.plan)(state) else {
+            return;
+        };
+        let rep = (check.apply)(state, &plan);
+        let mut rep_actions = Vec::new();
+        self.server_actions(&rep, &mut rep_actions);
+        let rep_next: std::collections::HashSet<u64> = rep_actions
+            .into_iter()
+            .filter_map(|a| self.next_state(&rep, a))
+            .filter(|n| self.within_boundary(n))
+            .map(|n| fixed.hash_one(&n))
+            .collect();
+        let mut mapped = std::collections::HashSet::new();
+        for a in actions {
+            let Some(next) = self
+                .next_state(state, a.clone())
+                .filter(|n| self.within_boundary(n))
+            else {
+                continue;
+            };
+            let h = fixed.hash_one((check.apply)(&next, &plan));
+            if !rep_next.contains(&h) {
+                self.report_asymmetry(state, &plan, a, "");
+                return;
+            }
+            mapped.insert(h);
+        }
+        if mapped.len() != rep_next.len() {
+            let mut rep_actions = Vec::new();
+            self.server_actions(&rep, &mut rep_actions);
+            if let Some(a) = rep_actions.iter().find(|a| {
+                self.next_state(&rep, (*a).clone()).is_some_and(|n| {
+                    self.within_boundary(&n) && !mapped.contains(&fixed.hash_one(&n))
+                })
+            }) {
+                self.report_asymmetry(&rep, &plan, a, " (the state renumbered)");
+            }
+        }
+    }
+
+    fn report_asymmetry(
+        &self,
+        state: &ActorModelState<A, H>,
+        plan: &ServerPlan,
+        action: &ClusterAction<A>,
+        which: &str,
+    ) {
+        let renumbering: Vec<String> = (0..self.servers)
+            .map(|i| format!("{i}→{}", usize::from(plan.rewrite(&Id::from(i)))))
+            .collect();
+        if let Ok(mut first) = self.symmetry_broken.lock()
+            && first.is_none()
+        {
+            *first = Some(format!(
+                "the step \"{}\" from a state{which} with actor states {:?} has no \
+                 counterpart once the servers are renumbered ({})",
+                self.format_action(action),
+                state.actor_states,
+                renumbering.join(", ")
+            ));
+        }
+    }
+
     /// The model's configuration.
     pub fn cfg(&self) -> &C {
         &self.inner.cfg
@@ -531,11 +665,10 @@ where
     }
 
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
-        self.inner.actions(state, actions);
-        // Clients are the test harness: they never crash.
-        actions.retain(
-            |a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) >= self.servers),
-        );
+        self.server_actions(state, actions);
+        if let Some(check) = &self.symmetry_check {
+            self.verify_symmetry(check, state, actions);
+        }
     }
 
     fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
@@ -614,6 +747,34 @@ where
 
     fn within_boundary(&self, state: &Self::State) -> bool {
         Model::within_boundary(&self.inner, state)
+    }
+}
+
+impl<A, C, H> ClusterModel<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + Rewrite<Id>,
+    A::Timer: Ord,
+    A::State: Ord + Rewrite<Id> + ServerRole,
+    A::Random: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    H: Clone + Debug + Hash + Rewrite<Id>,
+{
+    /// Checks the symmetry reduction ([`server_symmetry`]) against the handlers while the model
+    /// is checked: at one state in `every` (chosen by hash), the successors of the state,
+    /// renumbered, must be exactly the successors of its representative. The reduction assumes
+    /// that the handlers treat every server alike; an edited handler that does not (a test of
+    /// a server's number) would otherwise be checked on representatives only, and could hide.
+    /// A broken check is recorded in [`Self::symmetry_broken`], and the report then withholds
+    /// "holds".
+    pub fn check_symmetry(mut self, every: u64) -> Self {
+        assert!(every > 0);
+        self.symmetry_check = Some(SymmetryCheck {
+            plan: server_plan::<A, H>,
+            apply: renumber_servers::<A, H>,
+            every,
+        });
+        self
     }
 }
 
@@ -714,7 +875,19 @@ where
     A::Storage: Rewrite<Id>,
     H: Clone + Rewrite<Id>,
 {
-    // Sort key: servers first, ordered by state; then clients, in their own order.
+    match server_plan(state) {
+        None => state.clone(),
+        Some(plan) => renumber_servers(state, &plan),
+    }
+}
+
+/// The renumbering that takes `state` to its representative under [`server_symmetry`]: servers
+/// first, ordered by state, then clients in their own order. `None` if it changes nothing.
+pub fn server_plan<A, H>(state: &ActorModelState<A, H>) -> Option<ServerPlan>
+where
+    A: Actor,
+    A::State: Ord + ServerRole,
+{
     let keys: Vec<(bool, Option<&A::State>, usize)> = state
         .actor_states
         .iter()
@@ -729,17 +902,33 @@ where
         .collect();
     let plan = RewritePlan::<Id, _>::from_values_to_sort(&keys);
     if (0..keys.len()).all(|i| plan.rewrite(&Id::from(i)) == Id::from(i)) {
-        // Already the representative: nothing to renumber.
-        return state.clone();
+        None
+    } else {
+        Some(plan)
     }
+}
+
+/// `state` with every server identity renumbered by `plan`.
+pub fn renumber_servers<A, H>(
+    state: &ActorModelState<A, H>,
+    plan: &ServerPlan,
+) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::Msg: Rewrite<Id>,
+    A::State: Rewrite<Id>,
+    A::Random: Rewrite<Id>,
+    A::Storage: Rewrite<Id>,
+    H: Clone + Rewrite<Id>,
+{
     ActorModelState {
         actor_states: plan.reindex(&state.actor_states),
-        network: state.network.rewrite(&plan),
+        network: state.network.rewrite(plan),
         timers_set: plan.reindex(&state.timers_set),
         random_choices: plan.reindex(&state.random_choices),
         crashed: plan.reindex(&state.crashed),
         actor_storages: plan.reindex(&state.actor_storages),
-        history: state.history.rewrite(&plan),
+        history: state.history.rewrite(plan),
     }
 }
 
@@ -921,6 +1110,9 @@ mod tests {
     struct Greeter {
         servers: usize,
         client: bool,
+        /// A handler mistake that treats one server differently: server 0 ignores greetings
+        /// from the server numbered just above it.
+        deaf_zero: bool,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -982,12 +1174,15 @@ mod tests {
 
         fn on_msg(
             &self,
-            _: Id,
+            id: Id,
             state: &mut std::borrow::Cow<GreeterState>,
             src: Id,
             _: (),
             _: &mut stateright::actor::Out<Self>,
         ) {
+            if self.deaf_zero && usize::from(id) == 0 && usize::from(src) == 1 {
+                return;
+            }
             if let GreeterState::Server {
                 heard,
                 client_heard,
@@ -1003,14 +1198,20 @@ mod tests {
     }
 
     fn greeters(n: usize) -> ClusterModel<Greeter, (), ()> {
+        greeters_with(n, false)
+    }
+
+    fn greeters_with(n: usize, deaf_zero: bool) -> ClusterModel<Greeter, (), ()> {
         let inner = ActorModel::new((), ())
             .actors((0..n).map(|_| Greeter {
                 servers: n,
                 client: false,
+                deaf_zero,
             }))
             .actor(Greeter {
                 servers: n,
                 client: true,
+                deaf_zero,
             })
             .init_network(Network::new_unordered_nonduplicating([]));
         ClusterModel::new(inner, n).always("no server hears from itself", |m, s| {
@@ -1045,6 +1246,37 @@ mod tests {
         let init = &greeters(3).init_states()[0];
         let rep = server_symmetry(init);
         assert_eq!(*rep.actor_states[3], GreeterState::Client);
+    }
+
+    /// The symmetry check passes symmetric handlers, checking every state, and catches a
+    /// handler that treats one server differently, however few states it samples.
+    #[test]
+    fn symmetry_check_catches_a_handler_that_treats_one_server_differently() {
+        use stateright::Checker;
+        let fair = greeters_with(3, false).check_symmetry(1);
+        let broken = Arc::clone(&fair.symmetry_broken);
+        let run = fair
+            .checker()
+            .symmetry_fn(server_symmetry)
+            .spawn_dfs()
+            .join();
+        run.assert_properties();
+        assert_eq!(*broken.lock().unwrap(), None);
+
+        for every in [1, 4] {
+            let unfair = greeters_with(3, true).check_symmetry(every);
+            let broken = Arc::clone(&unfair.symmetry_broken);
+            unfair
+                .checker()
+                .symmetry_fn(server_symmetry)
+                .spawn_dfs()
+                .join();
+            let found = broken.lock().unwrap().clone();
+            assert!(
+                found.as_deref().is_some_and(|m| m.contains("renumbered")),
+                "every {every}: {found:?}"
+            );
+        }
     }
 
     proptest! {

@@ -1,0 +1,74 @@
+//! Every catalog bug is caught by its protocol's suite with no extra flags: `ballot suite
+//! <protocol> --bug NAME --fail-fast` must exit 1 with a violated property.
+//!
+//! These runs take tens of minutes in all (a bug that only one configuration reaches lets the
+//! cheaper configurations before it run to the end), so the tests are ignored by the README's
+//! test command and run by `.ci/run` after it:
+//! `cargo test --release -p ballot --test suite_bugs -- --ignored --test-threads 1`.
+
+use std::process::Command;
+
+/// Runs every catalog bug of `protocol` through its suite and returns the ones not caught,
+/// with what the suite said.
+fn uncaught(protocol: &str) -> Vec<String> {
+    let bin = env!("CARGO_BIN_EXE_ballot");
+    let list = Command::new(bin)
+        .args(["bugs", protocol, "--json"])
+        .output()
+        .expect("run ballot bugs");
+    assert!(list.status.success());
+    let bugs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let dir = std::env::temp_dir().join(format!("ballot-suite-bugs-{}", std::process::id()));
+    let mut missed = Vec::new();
+    for bug in bugs.as_array().expect("a list") {
+        let name = bug["name"].as_str().unwrap();
+        let started = std::time::Instant::now();
+        let o = Command::new(bin)
+            .args(["suite", protocol, "--bug", name, "--fail-fast", "--json"])
+            .arg("--trace-out")
+            .arg(&dir)
+            .output()
+            .expect("run ballot suite");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+        let last = v["configurations"]
+            .as_array()
+            .and_then(|c| c.last())
+            .cloned()
+            .unwrap_or_default();
+        eprintln!(
+            "{protocol} --bug {name}: exit {:?}, configuration {} {} ({}), {:.1} s",
+            o.status.code(),
+            last["name"],
+            last["verdict"],
+            last["failed"],
+            started.elapsed().as_secs_f64()
+        );
+        if o.status.code() != Some(1) || last["verdict"] != "violated" {
+            missed.push(format!("{name}: {v}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    missed
+}
+
+#[test]
+#[ignore = "tens of minutes: run by .ci/run after the test command"]
+fn paxos_suite_catches_every_catalog_bug() {
+    let missed = uncaught("paxos");
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+#[test]
+#[ignore = "tens of minutes: run by .ci/run after the test command"]
+fn multi_paxos_suite_catches_every_catalog_bug() {
+    let missed = uncaught("multi-paxos");
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+#[test]
+#[ignore = "tens of minutes: run by .ci/run after the test command"]
+fn raft_suite_catches_every_catalog_bug() {
+    let missed = uncaught("raft");
+    assert!(missed.is_empty(), "{missed:#?}");
+}
