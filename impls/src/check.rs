@@ -1,11 +1,13 @@
 //! `ballot check`: runs Stateright's checker on a [`ClusterModel`], prints progress while it runs,
 //! then each property's verdict and, for a violated property, the counterexample (also saved as
-//! JSON).
+//! JSON, and drawn with `--render`). With `--witness`, also a shortest path to each "sometimes"
+//! property named, printed and saved the same way.
 
 use crate::walks::RandomWalks;
 use anyhow::{Context, Result};
 use ballot_models::cluster::{ClusterAction, ClusterModel, Revival};
-use ballot_traces::Counterexample;
+use ballot_traces::render::{self, Format};
+use ballot_traces::{Kind, Trace};
 use clap::ValueEnum;
 use serde::Serialize;
 use stateright::actor::{Actor, ActorModelState};
@@ -46,12 +48,27 @@ pub struct CheckOptions {
     pub seed: u64,
     pub json: bool,
     pub trace_dir: PathBuf,
+    /// Whether `--trace-out` named the directory (witnesses then go there too).
+    pub trace_dir_given: bool,
     pub trace_file: Option<PathBuf>,
     pub progress_every: Duration,
     /// The arguments that reproduce this run.
     pub command: Vec<String>,
     /// Print nothing (no header, progress or report): the caller reports (`ballot suite`).
     pub quiet: bool,
+    /// "Sometimes" properties to find a shortest witness of (`--witness`; "all" for every one).
+    pub witness: Vec<String>,
+    /// Where to save witnesses when `trace_out` is not given.
+    pub witness_dir: PathBuf,
+    /// Every model flag with its value (defaults spelled out), saved with each trace.
+    pub model_flags: Vec<String>,
+    /// A short hash of `model_flags`, part of each trace's file name.
+    pub flags_hash: String,
+    /// Diagrams to write next to each saved trace (`--render`).
+    pub render: Vec<Format>,
+    /// What to say when a "sometimes" property is never witnessed (a bound that makes it
+    /// unreachable, e.g. `--max-round 0`).
+    pub hints: Vec<String>,
 }
 
 /// The verdict on one property.
@@ -62,10 +79,12 @@ pub struct PropertyResult {
     pub kind: String,
     /// "holds", "violated", "witnessed", "not witnessed", or "unknown" (check incomplete).
     pub verdict: String,
-    /// Steps of the counterexample or example found.
+    /// Steps of the counterexample, or of the shortest witness (with `--witness`).
     pub path_length: Option<usize>,
-    /// Where the counterexample was saved.
+    /// Where the counterexample (or, with `--witness`, the witness) was saved.
     pub trace: Option<PathBuf>,
+    /// Diagrams written next to it (`--render`).
+    pub rendered: Vec<PathBuf>,
 }
 
 /// The result of a check.
@@ -87,7 +106,9 @@ pub struct Outcome {
     pub seconds: f64,
     pub states_per_second: f64,
     pub properties: Vec<PropertyResult>,
-    pub counterexamples: Vec<Counterexample>,
+    pub counterexamples: Vec<Trace>,
+    /// Shortest paths to the "sometimes" properties asked for with `--witness`.
+    pub witnesses: Vec<Trace>,
     /// Set if the model had to bring back a message it had discarded as obsolete: the handler
     /// acts on a message the protocol's rule says it ignores, so the reduction is not exact for
     /// it and a verdict of "holds" cannot be given.
@@ -121,7 +142,7 @@ where
     A: Actor + Send + Sync + 'static,
     A::Msg: Ord + Send + Sync,
     A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
+    A::State: Send + Sync + Serialize,
     A::Storage: Send + Sync,
     A::Random: Send + Sync,
     C: Send + Sync + 'static,
@@ -133,6 +154,8 @@ where
         (None, _) => None,
     };
     let chatty = !opts.json && !opts.quiet;
+    let model = make();
+    let witnesses = witness_names(&model, &opts.witness)?;
     if chatty {
         println!(
             "Checking {} ({}) — {}",
@@ -154,37 +177,86 @@ where
         );
         let _ = std::io::stdout().flush();
     }
-    let no_shrink = |_: &'static str, _: usize| None;
-    let model = make();
-    if opts.strategy == Strategy::Simulation {
-        let walks = RandomWalks::spawn(model, opts.seed, max_states.unwrap_or(usize::MAX));
-        return drive(walks, opts, max_states, explain, &no_shrink);
-    }
-    // Stateright's BFS keeps the last violation of a batch, not the first: find the shortest by
-    // bisecting on a depth bound.
-    let shrink = |name: &'static str, len: usize| {
-        let (mut lo, mut hi, mut best) = (0usize, len, None);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if chatty {
-                eprintln!("(looking for a counterexample to {name} of at most {mid} steps)");
+    // The shortest path to a state where `name` is discovered (violated or witnessed), by
+    // breadth-first search with one thread. Stateright's BFS keeps the last discovery of a batch
+    // of states, not the first, so a path it reports may be a step or two longer than the
+    // shortest: re-check with a depth bound one below it until none is found.
+    let shortest = |name: &'static str, found: Option<ModelPath<A, H>>, kind: Kind| {
+        let what = match kind {
+            Kind::Counterexample => "counterexample",
+            Kind::Witness => "witness",
+        };
+        let started = Instant::now();
+        let mut best = match found {
+            Some(p) => p,
+            None => {
+                if chatty {
+                    eprintln!(
+                        "{name}: looking for a shortest {what} by breadth-first search (one thread)"
+                    );
+                }
+                make()
+                    .checker()
+                    .finish_when(HasDiscoveries::AnyOf([name].into()))
+                    .spawn_bfs()
+                    .join()
+                    .discovery(name)?
             }
+        };
+        let first = best.clone().into_actions().len();
+        if chatty && first > 0 {
+            eprintln!(
+                "{name}: found {} {first}-step {what}; Stateright's BFS reports the last of a batch \
+                 of states, not the first, so re-checking with at most {} steps for a shorter one",
+                if [8, 11, 18].contains(&first) || (80..90).contains(&first) {
+                    "an"
+                } else {
+                    "a"
+                },
+                first - 1
+            );
+        }
+        let mut rechecks = 0;
+        loop {
+            let len = best.clone().into_actions().len();
+            if len == 0 {
+                break;
+            }
+            rechecks += 1;
             let c = make()
                 .checker()
-                .target_max_depth(mid + 2)
+                .target_max_depth(len - 1 + 2)
                 .finish_when(HasDiscoveries::AnyOf([name].into()))
                 .spawn_bfs()
                 .join();
             match c.discovery(name) {
-                Some(p) => {
-                    hi = p.clone().into_actions().len();
-                    best = Some(p);
-                }
-                None => lo = mid + 1,
+                Some(p) if p.clone().into_actions().len() < len => best = p,
+                _ => break,
             }
         }
-        best
+        if chatty && first > 0 {
+            let len = best.clone().into_actions().len();
+            eprintln!(
+                "{name}: the shortest {what} has {len} step{} ({rechecks} bounded re-check{}, \
+                 {:.1} s)",
+                if len == 1 { "" } else { "s" },
+                if rechecks == 1 { "" } else { "s" },
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Some(best)
     };
+    let ctx = RunContext {
+        opts,
+        max_states,
+        explain,
+        witnesses,
+        chatty,
+    };
+    if opts.strategy == Strategy::Simulation {
+        let walks = RandomWalks::spawn(model, opts.seed, max_states.unwrap_or(usize::MAX));
+        return drive(walks, &ctx, &shortest);
+    }
     let mut builder = model
         .checker()
         .threads(opts.threads)
@@ -201,10 +273,60 @@ where
         builder = builder.symmetry_fn(representative);
     }
     if opts.strategy == Strategy::Bfs {
-        drive(builder.spawn_bfs(), opts, max_states, explain, &shrink)
+        drive(builder.spawn_bfs(), &ctx, &shortest)
     } else {
-        drive(builder.spawn_dfs(), opts, max_states, explain, &no_shrink)
+        drive(builder.spawn_dfs(), &ctx, &shortest)
     }
+}
+
+/// The "sometimes" properties named by `--witness` ("all": every one), or a usage error that
+/// lists them.
+fn witness_names<M: Model>(model: &M, asked: &[String]) -> Result<Vec<&'static str>> {
+    let sometimes: Vec<&'static str> = model
+        .properties()
+        .iter()
+        .filter(|p| p.expectation == Expectation::Sometimes)
+        .map(|p| p.name)
+        .collect();
+    let mut out = Vec::new();
+    for a in asked {
+        if a == "all" {
+            out.extend(sometimes.iter().copied());
+            continue;
+        }
+        match sometimes.iter().find(|n| n.eq_ignore_ascii_case(a)) {
+            Some(n) => out.push(*n),
+            None => {
+                return Err(crate::UsageError(format!(
+                    "--witness: '{a}' is not a \"sometimes\" property of this model; it has: {} \
+                     (or all)",
+                    sometimes
+                        .iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .into());
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|n| seen.insert(*n));
+    Ok(out)
+}
+
+struct RunContext<'a, A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    opts: &'a CheckOptions,
+    max_states: Option<usize>,
+    explain: Explain<A, C, H>,
+    witnesses: Vec<&'static str>,
+    chatty: bool,
 }
 
 /// A checker thread panicked: a handler's `assert!` met a state the protocol declares impossible
@@ -225,20 +347,23 @@ impl std::fmt::Display for ModelPanic {
 
 impl std::error::Error for ModelPanic {}
 
+type Shortest<'a, A, H> =
+    dyn Fn(&'static str, Option<ModelPath<A, H>>, Kind) -> Option<ModelPath<A, H>> + 'a;
+
 fn drive<A, C, H, K>(
     mut checker: K,
-    opts: &CheckOptions,
-    max_states: Option<usize>,
-    explain: Explain<A, C, H>,
-    shrink: &dyn Fn(&'static str, usize) -> Option<ModelPath<A, H>>,
+    ctx: &RunContext<A, C, H>,
+    shortest: &Shortest<A, H>,
 ) -> Result<Outcome>
 where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
+    A::State: Serialize,
     H: Clone + Debug + Hash + Eq,
     K: Checker<ClusterModel<A, C, H>>,
 {
+    let opts = ctx.opts;
     let start = Instant::now();
     let (mut last_print, mut last_states) = (start, 0usize);
     let mut timed_out = false;
@@ -286,23 +411,64 @@ where
     timed_out |= opts.timeout.is_some_and(|t| start.elapsed() >= t) && !checker.is_done();
     let mut discoveries = checker.discoveries();
     let model = checker.model();
-    for p in model.properties() {
-        if p.expectation == Expectation::Always
-            && let Some(path) = discoveries.get_mut(p.name)
-            && let Some(shorter) = shrink(p.name, path.clone().into_actions().len())
-        {
-            *path = shorter;
-        }
-    }
     let failed = model
         .properties()
         .iter()
         .any(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name));
-    let budget_hit = max_states.is_some_and(|n| states >= n);
+    let budget_hit = ctx.max_states.is_some_and(|n| states >= n);
     let exhaustive = !timed_out && !failed && !budget_hit && opts.strategy != Strategy::Simulation;
+    let how = if exhaustive {
+        "exhaustive".to_string()
+    } else if timed_out {
+        "STOPPED BY TIMEOUT before finishing".to_string()
+    } else if !failed && budget_hit {
+        "stopped at the state budget (--max-states); not exhaustive".to_string()
+    } else if !failed {
+        "simulation; not exhaustive".to_string()
+    } else {
+        "stopped at the first violation".to_string()
+    };
+    let done_line = format!(
+        "Done ({how}): {} unique states, {} states, max depth {}, {:.2} s, {} states/s",
+        group(unique_states),
+        group(states),
+        max_depth,
+        seconds,
+        group((states as f64 / seconds.max(1e-9)) as usize)
+    );
+    if ctx.chatty {
+        // Printed before any search for a shorter path, which then says what it does.
+        println!("{done_line}");
+        let _ = std::io::stdout().flush();
+    }
+    if opts.strategy == Strategy::Bfs && opts.threads == 1 {
+        for p in model.properties() {
+            if p.expectation == Expectation::Always
+                && let Some(path) = discoveries.get_mut(p.name)
+                && let Some(shorter) = shortest(p.name, Some(path.clone()), Kind::Counterexample)
+            {
+                *path = shorter;
+            }
+        }
+    }
+    let mut witness_paths = std::collections::BTreeMap::new();
+    for &name in &ctx.witnesses {
+        // From a single-threaded BFS the discovery is nearly the shortest; otherwise (DFS,
+        // several threads, simulation) search afresh, breadth-first.
+        let found = discoveries
+            .get(name)
+            .filter(|_| opts.strategy == Strategy::Bfs && opts.threads == 1)
+            .cloned();
+        if let Some(p) = shortest(name, found, Kind::Witness) {
+            discoveries.entry(name).or_insert_with(|| p.clone());
+            witness_paths.insert(name, p);
+        }
+    }
 
     let mut properties = Vec::new();
     let mut counterexamples = Vec::new();
+    let mut witnesses = Vec::new();
+    let mut saved_names = std::collections::BTreeSet::new();
     for p in model.properties() {
         let found = discoveries.get(p.name);
         let (kind, verdict) = match (&p.expectation, found) {
@@ -316,27 +482,48 @@ where
             }
             (_, None) => ("always", "unknown"),
         };
+        let shown = match verdict {
+            "violated" => found.map(|path| (path, Kind::Counterexample)),
+            "witnessed" => witness_paths.get(p.name).map(|path| (path, Kind::Witness)),
+            _ => None,
+        };
         let mut trace = None;
-        if let (Some(path), "violated") = (found, verdict) {
-            let mut cx = Counterexample::from_path(model, path);
-            cx.protocol = opts.protocol.clone();
-            cx.property = p.name.to_string();
-            cx.explanation = explain(model, path.last_state(), p.name);
-            cx.command = opts.command.clone();
-            let file = trace_path(opts, p.name);
-            cx.save(&file)
-                .with_context(|| format!("saving the counterexample to {}", file.display()))?;
+        let mut rendered = Vec::new();
+        let mut path_length = None;
+        if let Some((path, kind)) = shown {
+            let mut t = Trace::from_path(model, path);
+            t.kind = kind;
+            t.protocol = opts.protocol.clone();
+            t.property = p.name.to_string();
+            t.explanation = (ctx.explain)(model, path.last_state(), p.name)
+                .map(|e| ballot_traces::names::humanize(&e, model.servers));
+            t.command = opts.command.clone();
+            t.model_flags = opts.model_flags.clone();
+            t.model = opts.summary.clone();
+            t.flags_hash = opts.flags_hash.clone();
+            let file = trace_path(opts, p.name, kind, &mut saved_names);
+            t.save(&file)
+                .with_context(|| format!("saving the trace to {}", file.display()))?;
+            for f in &opts.render {
+                let out = file.with_extension(f.extension());
+                std::fs::write(&out, render::render(&t, *f))
+                    .with_context(|| format!("writing {}", out.display()))?;
+                rendered.push(out);
+            }
+            path_length = Some(t.steps.len());
             trace = Some(file);
-            counterexamples.push(cx);
+            match kind {
+                Kind::Counterexample => counterexamples.push(t),
+                Kind::Witness => witnesses.push(t),
+            }
         }
         properties.push(PropertyResult {
             name: p.name.to_string(),
             kind: kind.to_string(),
             verdict: verdict.to_string(),
-            path_length: found
-                .filter(|_| verdict == "violated")
-                .map(|path| path.clone().into_actions().len()),
+            path_length,
             trace,
+            rendered,
         });
     }
     let unwitnessed = properties.iter().any(|p| p.verdict == "not witnessed");
@@ -367,6 +554,7 @@ where
         states_per_second: states as f64 / seconds.max(1e-9),
         properties,
         counterexamples,
+        witnesses,
         reduction_broken,
         symmetry_broken,
         exit_code,
@@ -376,44 +564,54 @@ where
     } else if opts.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        print_report(&outcome, budget_hit);
+        print_report(&outcome, opts);
     }
     Ok(outcome)
 }
 
-fn trace_path(opts: &CheckOptions, property: &str) -> PathBuf {
-    let name = format!(
-        "{}-{}-{}.json",
-        opts.protocol,
-        opts.variant,
-        property.to_lowercase().replace(' ', "-")
-    );
-    match &opts.trace_file {
-        Some(f) => f.clone(),
-        None => opts.trace_dir.join(name),
-    }
+/// Where a trace is saved: `--trace-out FILE.json` (with the property added to its name if
+/// this run saves more than one trace), or a directory with a file name made of the protocol,
+/// the variant, the property and a hash of the model flags (so that runs with other flags do
+/// not overwrite it).
+fn trace_path(
+    opts: &CheckOptions,
+    property: &str,
+    kind: Kind,
+    saved: &mut std::collections::BTreeSet<PathBuf>,
+) -> PathBuf {
+    // "Happy path: a client's request" → "happy-path-a-client-s-request".
+    let slug = property
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let prefix = match kind {
+        Kind::Counterexample => "",
+        Kind::Witness => "witness-",
+    };
+    let file = match &opts.trace_file {
+        Some(f) if saved.is_empty() => f.clone(),
+        Some(f) => {
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("trace");
+            f.with_file_name(format!("{stem}-{prefix}{slug}.json"))
+        }
+        None => {
+            let dir = match (kind, opts.trace_dir_given) {
+                (Kind::Witness, false) => &opts.witness_dir,
+                _ => &opts.trace_dir,
+            };
+            dir.join(format!(
+                "{}-{}-{prefix}{slug}-{}.json",
+                opts.protocol, opts.variant, opts.flags_hash
+            ))
+        }
+    };
+    saved.insert(file.clone());
+    file
 }
 
-fn print_report(o: &Outcome, budget_hit: bool) {
-    let how = if o.exhaustive {
-        "exhaustive".to_string()
-    } else if o.timed_out {
-        "STOPPED BY TIMEOUT before finishing".to_string()
-    } else if o.counterexamples.is_empty() && budget_hit {
-        "stopped at the state budget (--max-states); not exhaustive".to_string()
-    } else if o.counterexamples.is_empty() {
-        "simulation; not exhaustive".to_string()
-    } else {
-        "stopped at the first violation".to_string()
-    };
-    println!(
-        "Done ({how}): {} unique states, {} states, max depth {}, {:.2} s, {} states/s",
-        group(o.unique_states),
-        group(o.states),
-        o.max_depth,
-        o.seconds,
-        group(o.states_per_second as usize)
-    );
+fn print_report(o: &Outcome, opts: &CheckOptions) {
     println!();
     let width = o
         .properties
@@ -427,27 +625,68 @@ fn print_report(o: &Outcome, budget_hit: bool) {
         "Property", "Kind", "Verdict"
     );
     for p in &o.properties {
-        let path = p
-            .path_length
-            .map(|n| format!("{n} steps"))
-            .unwrap_or_default();
+        let path = match (p.path_length, p.verdict.as_str()) {
+            (Some(n), _) => format!("{n} steps"),
+            (None, "witnessed") => "(--witness prints one)".to_string(),
+            _ => String::new(),
+        };
         println!("{:<width$} {:<10} {:<14} {path}", p.name, p.kind, p.verdict);
     }
-    for (cx, p) in o
-        .counterexamples
-        .iter()
-        .zip(o.properties.iter().filter(|p| p.trace.is_some()))
-    {
-        println!();
-        print!("{cx}");
-        if let Some(t) = &p.trace {
-            println!("Saved to {}", t.display());
+    let shown = o.counterexamples.iter().chain(&o.witnesses);
+    let files = o.properties.iter().filter(|p| p.trace.is_some());
+    let mut order: Vec<(&Trace, &PropertyResult)> = Vec::new();
+    for p in files {
+        if let Some(t) = shown.clone().find(|t| t.property == p.name) {
+            order.push((t, p));
         }
+    }
+    for (t, p) in order {
+        println!();
+        print!("{t}");
+        if let Some(file) = &p.trace {
+            println!("Saved to {}", file.display());
+            for r in &p.rendered {
+                println!("Drawn in {}", r.display());
+            }
+            println!(
+                "To step through it in the Explorer: ballot explore --trace {}",
+                ballot_traces::shell_word(&file.display().to_string())
+            );
+            println!(
+                "  (the same as: {}, then open {})",
+                t.explore_command(),
+                t.explorer_url("127.0.0.1:3000")
+            );
+            if p.rendered.is_empty() {
+                println!(
+                    "To draw it: ballot trace render {} --format svg (or text, mermaid, html)",
+                    ballot_traces::shell_word(&file.display().to_string())
+                );
+            }
+        }
+        if t.kind == Kind::Counterexample && o.strategy != Strategy::Bfs {
+            println!(
+                "(found by {}: it may be longer than the shortest; --strategy bfs finds the shortest)",
+                format!("{:?}", o.strategy).to_lowercase()
+            );
+        }
+    }
+    let unwitnessed: Vec<&str> = o
+        .properties
+        .iter()
+        .filter(|p| p.verdict == "not witnessed")
+        .map(|p| p.name.as_str())
+        .collect();
+    if !unwitnessed.is_empty() {
+        println!();
         println!(
-            "To step through it: ballot explore {} <the same model flags>, then open \
-             http://127.0.0.1:3000/#/steps/{}",
-            o.protocol, cx.action_path
+            "Never witnessed: {} — no reachable state of this configuration satisfies {}.",
+            unwitnessed.join(", "),
+            if unwitnessed.len() == 1 { "it" } else { "them" }
         );
+        for h in &opts.hints {
+            println!("Hint: {h}");
+        }
     }
     if let Some(r) = &o.reduction_broken {
         println!();
@@ -469,20 +708,33 @@ fn print_report(o: &Outcome, budget_hit: bool) {
         );
     }
     println!();
-    println!(
-        "Result: {}",
-        match o.exit_code {
-            0 => "every property holds",
-            1 => "a property is violated or was never witnessed",
-            _ if o.reduction_broken.is_some() => {
-                "inconclusive: the handler contradicts the obsolete-message reduction"
+    let violated: Vec<&str> = o
+        .properties
+        .iter()
+        .filter(|p| p.verdict == "violated")
+        .map(|p| p.name.as_str())
+        .collect();
+    let result = match o.exit_code {
+        0 => "every property holds".to_string(),
+        1 => {
+            let mut parts = Vec::new();
+            if !violated.is_empty() {
+                parts.push(format!("violated: {}", violated.join(", ")));
             }
-            _ if o.symmetry_broken.is_some() => {
-                "inconclusive: the handlers contradict the symmetry reduction"
+            if !unwitnessed.is_empty() {
+                parts.push(format!("never witnessed: {}", unwitnessed.join(", ")));
             }
-            _ => "inconclusive: the check did not finish",
+            parts.join("; ")
         }
-    );
+        _ if o.reduction_broken.is_some() => {
+            "inconclusive: the handler contradicts the obsolete-message reduction".to_string()
+        }
+        _ if o.symmetry_broken.is_some() => {
+            "inconclusive: the handlers contradict the symmetry reduction".to_string()
+        }
+        _ => "inconclusive: the check did not finish".to_string(),
+    };
+    println!("Result: {result}");
 }
 
 /// 1234567 → "1,234,567".

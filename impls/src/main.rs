@@ -2,13 +2,15 @@
 //!
 //! Exit codes: 0 every "always" property holds and every "sometimes" property was witnessed;
 //! 1 a property is violated (or a "sometimes" property was never witnessed in a complete check);
-//! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished.
+//! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished; 4 the
+//! model panicked (no verdict).
 
 mod check;
+mod explore;
 mod suite;
 mod walks;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use ballot::runtime;
 use ballot_models::cluster::{
     BugInfo, ClusterConfig, ClusterModel, NetworkKind, ServerRole, server_symmetry,
@@ -16,6 +18,7 @@ use ballot_models::cluster::{
 use ballot_models::multi_paxos::{self, MpBug, MultiPaxosConfig};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
 use ballot_models::raft::{self, RaftBug, RaftConfig};
+use ballot_traces::render::Format;
 use check::{CheckOptions, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{SocketAddr, TcpListener};
@@ -36,7 +39,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Executable, model-checked specifications of consensus protocols",
     after_help = "Exit codes: 0 every property holds (and every \"sometimes\" property was witnessed); \
                   1 a property is violated or never witnessed; 2 usage or configuration error; \
-                  3 stopped by --timeout or --max-states before the check finished. \
+                  3 stopped by --timeout or --max-states before the check finished; \
+                  4 the model panicked (a handler's assert! met a state it declares impossible): \
+                  no verdict. \
                   node, cluster, client, bench: 0 success; 1 damaged storage or no answer; \
                   2 usage error."
 )]
@@ -72,15 +77,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve Stateright's web Explorer for a protocol's model.
+    /// Serve Stateright's web Explorer for a protocol's model, or (--trace) for the model of a
+    /// saved counterexample or witness, opened at its path.
     Explore {
-        /// The protocol to explore.
-        protocol: Protocol,
+        /// The protocol to explore (not with --trace, which names it).
+        protocol: Option<Protocol>,
         #[command(flatten)]
         model: ModelArgs,
         /// Address to serve the Explorer on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
+        /// A trace saved by `ballot check` (counterexample or witness): serve its model with the
+        /// flags it was found with, check that its path replays there, and print the URL of the
+        /// path. Model flags may not be given with it.
+        #[arg(long, value_name = "FILE.json")]
+        trace: Option<PathBuf>,
+    },
+    /// Work with saved traces (counterexamples and witnesses).
+    Trace {
+        #[command(subcommand)]
+        command: TraceCommand,
     },
     /// Run one server of a protocol over UDP (the same actor the checker checks); needs
     /// --key-file FILE, or --insecure to run without authentication.
@@ -113,6 +129,34 @@ enum Command {
     },
 }
 
+/// `ballot trace …`.
+#[derive(Subcommand, Debug)]
+enum TraceCommand {
+    /// Draw a saved trace as a sequence diagram: one lane per actor, an arrow per delivered
+    /// message, lost messages, timers, crashes and messages discarded as obsolete marked, the
+    /// last state highlighted, the property and the command in the caption.
+    Render {
+        /// The trace (a JSON file written by `ballot check`).
+        file: PathBuf,
+        /// text (a terminal), mermaid (a Markdown block GitHub draws as is), svg, or html (a
+        /// self-contained page with the diagram and every step's changes).
+        #[arg(long, default_value = "text", value_parser = parse_format)]
+        format: Format,
+        /// Write the diagram to this file instead of standard output.
+        #[arg(long, short, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown format '{s}': expected {}",
+            Format::ALL.map(|f| f.name()).join(", ")
+        )
+    })
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Protocol {
     /// Single-decree Paxos (Paxos Made Simple).
@@ -129,6 +173,15 @@ impl Protocol {
             Protocol::Paxos => "paxos",
             Protocol::MultiPaxos => "multi-paxos",
             Protocol::Raft => "raft",
+        }
+    }
+
+    /// The protocol's name as a title: "Paxos", "Multi-Paxos", "Raft".
+    fn display_name(self) -> &'static str {
+        match self {
+            Protocol::Paxos => "Paxos",
+            Protocol::MultiPaxos => "Multi-Paxos",
+            Protocol::Raft => "Raft",
         }
     }
 
@@ -215,23 +268,121 @@ impl ModelArgs {
                 self.max_round.unwrap_or(PaxosConfig::default().max_round)
             ),
             Protocol::MultiPaxos => format!(
-                "max round {}, {} request(s) per client, {} retries",
+                "max round {}, {} per client, {}",
                 self.max_round
                     .unwrap_or(MultiPaxosConfig::default().max_round),
-                self.requests
-                    .unwrap_or(MultiPaxosConfig::default().requests),
-                self.retries.unwrap_or(MultiPaxosConfig::default().retries)
+                plural(
+                    self.requests
+                        .unwrap_or(MultiPaxosConfig::default().requests),
+                    "request"
+                ),
+                plural(
+                    self.retries.unwrap_or(MultiPaxosConfig::default().retries) as usize,
+                    "retry"
+                )
             ),
             Protocol::Raft => self.raft.summary(self.requests, self.retries),
         };
         format!(
-            "{} servers, {} clients, {} network{}, crashes {}, {bounds}",
-            cluster.servers,
-            cluster.clients,
+            "{}, {}, {} network{}, crashes {}, {bounds}",
+            plural(cluster.servers, "server"),
+            plural(cluster.clients, "client"),
             cluster.network,
             if cluster.lossy { " (lossy)" } else { "" },
             cluster.crashes,
         )
+    }
+
+    /// Every model flag with its value, defaults spelled out, in a fixed order: the model is
+    /// `ballot check <protocol> <these flags>` whatever the defaults become. Saved with each
+    /// trace and hashed into its file name.
+    fn model_flags(&self, protocol: Protocol) -> Result<Vec<String>, String> {
+        let mut f: Vec<String> = Vec::new();
+        let mut push = |flag: &str, value: String| {
+            f.push(flag.to_string());
+            f.push(value);
+        };
+        let (cluster, bug) = match protocol {
+            Protocol::Paxos => {
+                let c = self.paxos()?;
+                (c.cluster.clone(), c.bug.map(|b| b.info().name))
+            }
+            Protocol::MultiPaxos => {
+                let c = self.multi_paxos()?;
+                (c.cluster.clone(), c.bug.map(|b| b.info().name))
+            }
+            Protocol::Raft => {
+                let c = self.raft()?;
+                (c.cluster.clone(), c.bug.map(|b| b.info().name))
+            }
+        };
+        push("--servers", cluster.servers.to_string());
+        push("--clients", cluster.clients.to_string());
+        push("--network", cluster.network.to_string());
+        push("--crashes", cluster.crashes.to_string());
+        match protocol {
+            Protocol::Paxos => {
+                let c = self.paxos()?;
+                push("--max-round", c.max_round.to_string());
+            }
+            Protocol::MultiPaxos => {
+                let c = self.multi_paxos()?;
+                push("--max-round", c.max_round.to_string());
+                push("--requests", c.requests.to_string());
+                push("--retries", c.retries.to_string());
+                push("--max-slots", c.slots().to_string());
+                push("--heartbeats", c.heartbeats.to_string());
+            }
+            Protocol::Raft => {
+                let c = self.raft()?;
+                push("--max-term", c.max_term.to_string());
+                push("--max-log", c.max_log.to_string());
+                push("--requests", c.requests.to_string());
+                push("--retries", c.retries.to_string());
+                push("--noop", c.noop.to_string());
+                push("--discard-obsolete", c.discard_obsolete.to_string());
+            }
+        }
+        if cluster.lossy {
+            f.push("--lossy".into());
+        }
+        if let Some(b) = bug {
+            f.push("--bug".into());
+            f.push(b.into());
+        }
+        Ok(f)
+    }
+
+    /// What to say when a "sometimes" property is never witnessed because a bound makes it
+    /// unreachable.
+    fn hints(&self, protocol: Protocol) -> Vec<String> {
+        let mut h = Vec::new();
+        if self.max_round == Some(0) {
+            h.push(
+                "--max-round 0: no server may start a ballot, so nothing is ever proposed or \
+                 decided; use --max-round 1 or more"
+                    .to_string(),
+            );
+        }
+        if self.cluster(protocol).clients == 0 {
+            h.push(format!(
+                "--clients 0: no client sends a request, so no value or command is ever \
+                 proposed; use --clients 1 or more{}",
+                match protocol {
+                    Protocol::Paxos => "",
+                    Protocol::MultiPaxos | Protocol::Raft =>
+                        " (leader elections are still explored)",
+                }
+            ));
+        }
+        if self.max_round == Some(1) && protocol == Protocol::MultiPaxos {
+            h.push(
+                "--max-round 1: no server can take over, so there is no leader change; use \
+                 --max-round 2 or more"
+                    .to_string(),
+            );
+        }
+        h
     }
 
     fn paxos(&self) -> Result<PaxosConfig, String> {
@@ -328,11 +479,11 @@ impl RaftArgs {
     fn summary(&self, requests: Option<usize>, retries: Option<u8>) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} request(s) per client, {} retries, no-op {}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
-            requests.unwrap_or(d.requests),
-            retries.unwrap_or(d.retries),
+            plural(requests.unwrap_or(d.requests), "request"),
+            plural(retries.unwrap_or(d.retries) as usize, "retry"),
             if self.noop.unwrap_or(d.noop) {
                 "on"
             } else {
@@ -340,7 +491,10 @@ impl RaftArgs {
             },
             match self.wipes.unwrap_or(d.wipes) {
                 0 => String::new(),
-                n => format!(", up to {n} loss(es) of storage (one server rejoining at a time)"),
+                n => format!(
+                    ", storage lost up to {} (one server rejoining at a time)",
+                    plural(n, "time")
+                ),
             }
         )
     }
@@ -403,12 +557,11 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{} servers, {} clients × {} requests ({} retries), {} network{}, crashes {}, \
-         max round {}, max slots {}{}",
-        c.servers,
-        c.clients,
-        cfg.requests,
-        cfg.retries,
+        "{}, {} × {} ({}), {} network{}, crashes {}, max round {}, max slots {}{}",
+        plural(c.servers, "server"),
+        plural(c.clients, "client"),
+        plural(cfg.requests, "request"),
+        plural(cfg.retries as usize, "retry"),
         c.network,
         if c.lossy { " (lossy)" } else { "" },
         c.crashes,
@@ -416,9 +569,20 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         cfg.slots(),
         match cfg.heartbeats {
             0 => String::new(),
-            n => format!(", {n} heartbeats per ballot"),
+            n => format!(", {} per ballot", plural(n as usize, "heartbeat")),
         }
     )
+}
+
+/// "1 client", "2 clients", "1 retry", "0 retries".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else if let Some(stem) = word.strip_suffix('y') {
+        format!("{n} {stem}ies")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn unknown_bug(protocol: Protocol, name: &str) -> String {
@@ -459,16 +623,31 @@ struct RunArgs {
     /// Print the result as one JSON object on stdout (progress stays on stderr).
     #[arg(long)]
     json: bool,
-    /// Where to save counterexamples (a .json file, or a directory). Default:
-    /// traces/counterexamples/<protocol>-<bug or correct>-<property>.json
+    /// Where to save counterexamples and witnesses (a .json file, or a directory). Default:
+    /// traces/counterexamples/<protocol>-<bug or correct>-<property>-<hash of the model
+    /// flags>.json, and traces/witnesses/<protocol>-<bug or correct>-witness-<property>-<hash>.json
     #[arg(long, value_name = "PATH")]
     trace_out: Option<PathBuf>,
+    /// Also find, print and save a shortest path to the "sometimes" property NAME (a witness:
+    /// e.g. 'Leader elected'), or to every one with `all`. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    witness: Vec<String>,
+    /// Also draw each saved trace next to its JSON file: text, mermaid, svg or html (comma
+    /// separated or repeated); `ballot trace render` draws a saved one.
+    #[arg(long, value_name = "FORMAT", value_delimiter = ',', value_parser = parse_format)]
+    render: Vec<Format>,
     /// Seconds between progress lines on stderr.
     #[arg(long, default_value_t = 2.0, value_name = "SECS")]
     progress_every: f64,
 }
 
 fn main() -> ExitCode {
+    // Die quietly when a reader stops reading (`ballot bugs paxos | head`), as Unix tools do,
+    // instead of panicking at the next write to a closed pipe.
+    // SAFETY: restoring the default action of a signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -516,21 +695,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&bugs)?);
             } else {
                 let width = bugs.iter().map(|b| b.name.len()).max().unwrap_or(0);
+                let breaks = bugs.iter().map(|b| b.breaks.len()).max().unwrap_or(0);
                 for b in &bugs {
-                    let args = if b.args.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  [needs {}]", b.args.join(" "))
-                    };
                     println!(
-                        "{:width$}  breaks {:16} {}{args}",
+                        "{:width$}  breaks {:breaks$}  {}",
                         b.name, b.breaks, b.summary
                     );
+                    let mut cmd = format!("ballot check {}", protocol.name());
+                    for a in b.args {
+                        cmd.push(' ');
+                        cmd.push_str(a);
+                    }
+                    println!("{:width$}  run: {cmd} --bug {}", "", b.name);
                 }
-                println!(
-                    "\nRun one: ballot check {} --bug NAME [its extra flags]",
-                    protocol.name()
-                );
+                println!();
+                match protocol {
+                    Protocol::Raft => println!(
+                        "Raft checks by DFS by default: it finds each bug in seconds, with a longer \
+                         path than the shortest. Add --strategy bfs for the shortest counterexample \
+                         (the one docs/raft.md walks through; figure-8 takes a minute or two)."
+                    ),
+                    _ => println!(
+                        "Each run prints the shortest counterexample (BFS), saves it as JSON, and \
+                         says how to reopen it in the Explorer and draw it."
+                    ),
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -538,58 +727,183 @@ fn run(cli: Cli) -> Result<ExitCode> {
             protocol,
             model,
             addr,
-        } => {
-            // Stateright's Explorer panics if the port is taken: check first and say so.
-            TcpListener::bind(addr)
-                .map_err(|e| UsageError(format!("--addr {addr}: cannot listen there ({e})")))?;
-            match protocol {
-                Protocol::Paxos => {
-                    let cfg = model.paxos().map_err(UsageError)?;
-                    eprintln!(
-                        "Explorer for {} ({} servers, {} clients, {} network{}) on http://{addr}/ — Ctrl-C to stop",
-                        protocol.name(),
-                        cfg.cluster.servers,
-                        cfg.cluster.clients,
-                        cfg.cluster.network,
-                        cfg.bug
-                            .map(|b| format!(", bug {}", b.info().name))
-                            .unwrap_or_default()
-                    );
-                    use stateright::Model;
-                    cfg.into_model().checker().serve(addr);
+            trace,
+        } => explore(protocol, model, addr, trace),
+        Command::Trace { command } => match command {
+            TraceCommand::Render { file, format, out } => {
+                let t = ballot_traces::Trace::load(&file)
+                    .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+                let text = ballot_traces::render::render(&t, format);
+                match out {
+                    Some(path) => {
+                        std::fs::write(&path, text)
+                            .with_context(|| format!("writing {}", path.display()))?;
+                        eprintln!("Wrote {}", path.display());
+                    }
+                    None => print!("{text}"),
                 }
-                Protocol::MultiPaxos => {
-                    let cfg = model.multi_paxos().map_err(UsageError)?;
-                    eprintln!(
-                        "Explorer for {} ({}{}) on http://{addr}/ — Ctrl-C to stop",
-                        protocol.name(),
-                        multi_paxos_summary(&cfg),
-                        cfg.bug
-                            .map(|b| format!(", bug {}", b.info().name))
-                            .unwrap_or_default()
-                    );
-                    use stateright::Model;
-                    cfg.into_model().checker().serve(addr);
-                }
-                Protocol::Raft => {
-                    let cfg = model.raft().map_err(UsageError)?;
-                    eprintln!(
-                        "Explorer for raft ({}{}) on http://{addr}/ — Ctrl-C to stop",
-                        model.summary(protocol),
-                        cfg.bug
-                            .map(|b| format!(", bug {}", b.info().name))
-                            .unwrap_or_default()
-                    );
-                    use stateright::Model;
-                    cfg.into_model().checker().serve(addr);
-                }
+                Ok(ExitCode::SUCCESS)
             }
-            Ok(ExitCode::SUCCESS)
-        }
+        },
         Command::Node { protocol, args } => Ok(runtime::cli::node(protocol.name(), args)),
         Command::Cluster { protocol, args } => Ok(runtime::cli::cluster(protocol.name(), args)),
         Command::Client { args } => Ok(runtime::cli::client(args)),
         Command::Bench { protocol, args } => Ok(runtime::cli::bench(protocol.name(), args)),
+    }
+}
+
+/// `ballot explore`: the Explorer for a protocol's model, or for a saved trace's model opened
+/// at its path.
+fn explore(
+    protocol: Option<Protocol>,
+    model: ModelArgs,
+    addr: SocketAddr,
+    trace: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let (protocol, model, trace) = match trace {
+        None => {
+            let Some(protocol) = protocol else {
+                bail!(UsageError(
+                    "explore needs a protocol (paxos, multi-paxos, raft) or --trace FILE.json"
+                        .into()
+                ));
+            };
+            (protocol, model, None)
+        }
+        Some(file) => {
+            let given: Vec<String> = std::env::args()
+                .skip(2)
+                .filter(|a| {
+                    a.starts_with("--") && !a.starts_with("--trace") && !a.starts_with("--addr")
+                })
+                .collect();
+            if protocol.is_some() || !given.is_empty() {
+                bail!(UsageError(format!(
+                    "--trace {}: the trace names its protocol and model flags; give neither (got {})",
+                    file.display(),
+                    protocol
+                        .map(|p| p.name().to_string())
+                        .into_iter()
+                        .chain(given)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )));
+            }
+            let t = ballot_traces::Trace::load(&file)
+                .map_err(|e| UsageError(format!("--trace {}: {e}", file.display())))?;
+            let (protocol, model) = trace_model(&t)
+                .map_err(|e| UsageError(format!("--trace {}: {e}", file.display())))?;
+            (protocol, model, Some((file, t)))
+        }
+    };
+    // Stateright's Explorer panics if the port is taken: bind first and say so.
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| UsageError(format!("--addr {addr}: cannot listen there ({e})")))?;
+    let bound = listener.local_addr()?;
+    let summary = match protocol {
+        Protocol::MultiPaxos => multi_paxos_summary(&model.multi_paxos().map_err(UsageError)?),
+        _ => model.summary(protocol),
+    };
+    let bug = model
+        .bug
+        .as_ref()
+        .map(|b| format!(", bug {b}"))
+        .unwrap_or_default();
+    let title = format!("{} — {summary}{bug}", protocol.display_name());
+    let flags = model.model_flags(protocol).map_err(UsageError)?;
+    eprintln!("Explorer: {title}");
+    eprintln!(
+        "  model:  ballot check {} {}",
+        protocol.name(),
+        flags.join(" ")
+    );
+    let front = explore::Front {
+        title,
+        trace: trace
+            .as_ref()
+            .map(|(_, t)| (t.property.clone(), t.kind, t.action_path.clone())),
+    };
+    macro_rules! go {
+        ($model:expr) => {{
+            let m = $model;
+            if let Some((file, t)) = &trace {
+                explore::check_replay(&m, t).map_err(|e| {
+                    UsageError(format!(
+                        "--trace {}: its path does not replay on the model of its flags ({e}); \
+                         the model has changed since it was saved: run `{}` again",
+                        file.display(),
+                        t.command_line()
+                    ))
+                })?;
+                eprintln!(
+                    "  opened: {} ({} steps), replayed and checked",
+                    t.title(),
+                    t.steps.len()
+                );
+                eprintln!("  open:   {}", t.explorer_url(&bound.to_string()));
+            } else {
+                eprintln!("  open:   http://{bound}/");
+            }
+            eprintln!("Ctrl-C stops it.");
+            explore::serve(m, listener, front)?;
+        }};
+    }
+    match protocol {
+        Protocol::Paxos => go!(model.paxos().map_err(UsageError)?.into_model()),
+        Protocol::MultiPaxos => go!(model.multi_paxos().map_err(UsageError)?.into_model()),
+        Protocol::Raft => go!(model.raft().map_err(UsageError)?.into_model()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The protocol and model flags of a saved trace: its complete model flags, or for a trace
+/// saved before they were recorded, the flags of the command that found it.
+fn trace_model(t: &ballot_traces::Trace) -> Result<(Protocol, ModelArgs), String> {
+    let protocol = Protocol::from_str(&t.protocol, true)
+        .map_err(|_| format!("unknown protocol '{}'", t.protocol))?;
+    let mut argv = vec!["ballot".to_string(), "explore".into(), t.protocol.clone()];
+    if t.model_flags.is_empty() {
+        // The first layout: keep the model flags of the recorded `check` command.
+        let cmd = &t.command;
+        let mut i = cmd
+            .iter()
+            .position(|a| *a == t.protocol)
+            .map_or(0, |p| p + 1);
+        while i < cmd.len() {
+            let a = &cmd[i];
+            let takes_value = |f: &str| !matches!(f, "--lossy" | "--json") && !f.contains('=');
+            let run_flag = matches!(
+                a.as_str(),
+                "--strategy"
+                    | "--symmetry"
+                    | "--threads"
+                    | "--timeout"
+                    | "--max-states"
+                    | "--seed"
+                    | "--json"
+                    | "--trace-out"
+                    | "--progress-every"
+                    | "--witness"
+                    | "--render"
+            );
+            if run_flag {
+                i += if takes_value(a) && a != "--symmetry" {
+                    2
+                } else {
+                    1
+                };
+                continue;
+            }
+            argv.push(a.clone());
+            i += 1;
+        }
+    } else {
+        argv.extend(t.model_flags.iter().cloned());
+    }
+    let cli = Cli::try_parse_from(&argv).map_err(|e| format!("its model flags: {e}"))?;
+    match cli.command {
+        Command::Explore { model, .. } => Ok((protocol, model)),
+        _ => unreachable!("parsed as explore"),
     }
 }
 
@@ -712,6 +1026,8 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         Some(p) if p.extension().is_some_and(|e| e == "json") => (PathBuf::new(), Some(p.clone())),
         Some(p) => (p.clone(), None),
     };
+    let model_flags = model.model_flags(protocol).map_err(UsageError)?;
+    let flags_hash = flags_hash(protocol, &model_flags);
     let mut command: Vec<String> = std::env::args().skip(1).collect();
     if command.is_empty() {
         command.push("check".into());
@@ -728,9 +1044,32 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         seed: run.seed,
         json: run.json,
         trace_dir,
+        trace_dir_given: run.trace_out.is_some(),
         trace_file,
         progress_every: Duration::from_secs_f64(run.progress_every),
         command,
         quiet: false,
+        witness: run.witness.clone(),
+        witness_dir: PathBuf::from("traces").join("witnesses"),
+        model_flags,
+        flags_hash,
+        render: run.render.clone(),
+        hints: model.hints(protocol),
     })
+}
+
+/// The first 8 hex digits of the SHA-256 of the protocol and its complete model flags: part of
+/// a trace's file name, so that runs with other flags do not overwrite it.
+fn flags_hash(protocol: Protocol, flags: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(protocol.name().as_bytes());
+    for f in flags {
+        h.update([0u8]);
+        h.update(f.as_bytes());
+    }
+    h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -91,6 +91,8 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
             "check",
             protocol,
             "--json",
+            "--render",
+            "text,mermaid,svg,html",
             "--trace-out",
             dir.to_str().unwrap(),
         ];
@@ -121,13 +123,33 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
             violated.contains(&breaks),
             "bug {name} broke {violated:?}, not {breaks}"
         );
-        let file = dir.join(format!(
-            "{protocol}-{name}-{}.json",
+        // Saved as <protocol>-<bug>-<property>-<hash of the model flags>.json.
+        let file = v["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == breaks)
+            .and_then(|p| p["trace"].as_str())
+            .map(PathBuf::from)
+            .expect("the violated property names its saved trace");
+        let stem = format!(
+            "{protocol}-{name}-{}-",
             breaks.to_lowercase().replace(' ', "-")
-        ));
+        );
+        assert!(
+            file.starts_with(&dir)
+                && file
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .is_some_and(|f| f.starts_with(&stem) && f.ends_with(".json")),
+            "{}",
+            file.display()
+        );
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(saved["property"], breaks);
+        let steps = saved["steps"].as_array().unwrap().len();
+        check_drawings(&file, breaks, steps);
         assert!(!saved["steps"].as_array().unwrap().is_empty());
         assert!(
             saved["command"]
@@ -138,6 +160,67 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
         );
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The four drawings `--render` wrote next to a counterexample to `property` with `steps`
+/// steps: the caption names the property, every step is drawn, the SVG is well-formed XML, and
+/// the HTML page loads nothing from the network.
+fn check_drawings(json: &std::path::Path, property: &str, steps: usize) {
+    let read = |ext: &str| {
+        let f = json.with_extension(ext);
+        std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+    };
+    let title = format!("Counterexample to {property}");
+    let text = read("txt");
+    assert!(text.starts_with(&title), "{text}");
+    assert!(
+        text.contains(&format!("{steps}. ")),
+        "step {steps} drawn: {text}"
+    );
+    let md = read("md");
+    assert!(md.contains("```mermaid\nsequenceDiagram\n"), "{md}");
+    let drawn = md
+        .lines()
+        .filter(|l| l.contains("->>") || l.contains("-x") || l.contains("Note over"))
+        .count();
+    assert!(drawn >= steps, "{drawn} < {steps}: {md}");
+    let svg = read("svg");
+    assert!(svg.contains(&title), "{svg}");
+    well_formed_svg(&svg);
+    let html = read("html");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
+    for network in ["<script", "<link", " src=", "url(http", "@import"] {
+        assert!(!html.contains(network), "{network} in {}", json.display());
+    }
+}
+
+/// Every tag of `svg` is closed in order, and the parser meets no error.
+fn well_formed_svg(svg: &str) {
+    use svg::node::element::tag::Type;
+    use svg::parser::Event;
+    let mut open: Vec<String> = Vec::new();
+    let mut roots = 0;
+    for event in svg::read(svg).unwrap() {
+        match event {
+            Event::Error(e) => panic!("{e}: {svg}"),
+            Event::Tag(name, Type::Start, _) => {
+                if open.is_empty() {
+                    roots += 1;
+                }
+                open.push(name.to_string());
+            }
+            Event::Tag(name, Type::End, _) => {
+                assert_eq!(open.pop().as_deref(), Some(name), "{svg}");
+            }
+            Event::Tag(_, Type::Empty, _)
+            | Event::Text(_)
+            | Event::Comment(_)
+            | Event::Declaration(_)
+            | Event::Instruction(_) => {}
+        }
+    }
+    assert!(open.is_empty(), "unclosed {open:?}");
+    assert_eq!(roots, 1);
 }
 
 /// The main job, as the README runs it: exhaustive, green, with a pinned count. On a quiet

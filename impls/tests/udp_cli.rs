@@ -329,3 +329,46 @@ fn bench_reports_throughput_and_latency() {
     assert!(v["ops_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["p50_ms"].as_f64().unwrap() <= v["p99_ms"].as_f64().unwrap());
 }
+
+/// `ballot bench` asks the cluster which protocol it runs: a bench of another protocol is a
+/// usage error naming both (issue 13: `bench multi-paxos` against Raft nodes reported success).
+/// `ballot client stats` shows each node's role, term and leader.
+#[test]
+fn bench_refuses_a_cluster_of_another_protocol_and_stats_show_the_role() {
+    let dir = tmp_dir("cli-bench-protocol");
+    let nodes = Nodes::start("raft", 3, &dir, &[]);
+    let reach = nodes.client_args();
+    let mut args = vec!["bench", "multi-paxos", "--clients", "1", "--ops", "2"];
+    args.extend(reach.iter().map(String::as_str));
+    let o = ballot(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("runs raft, not multi-paxos"),
+        "{}",
+        stderr(&o)
+    );
+    // A write commits, so some node is leader and the others know it.
+    let mut put = vec!["client"];
+    put.extend(reach.iter().map(String::as_str));
+    put.extend(["put", "x", "1"]);
+    let o = ballot(&put);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut stats = vec!["client"];
+    stats.extend(reach.iter().map(String::as_str));
+    stats.push("stats");
+    let o = ballot(&stats);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let states: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["state"].clone())
+        .collect();
+    assert_eq!(states.len(), 3);
+    assert!(states.iter().any(|s| s["role"] == "leader"), "{states:?}");
+    for s in &states {
+        assert!(s["term"].as_u64() >= Some(1), "{s}");
+        assert!(
+            s.get("leader").is_some() && s.get("commit_index").is_some(),
+            "{s}"
+        );
+    }
+}

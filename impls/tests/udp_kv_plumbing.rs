@@ -110,6 +110,12 @@ impl Served for PrimaryServed {
     fn reply(session: u64, msg: &PrimaryMsg) -> Option<WireReply> {
         served::kv_reply(session, msg)
     }
+    fn summary(
+        _state: &<Primary as stateright::actor::Actor>::State,
+        _peers: &[SocketAddrV4],
+    ) -> serde_json::Value {
+        serde_json::json!({ "role": "primary" })
+    }
 }
 
 #[test]

@@ -357,6 +357,27 @@ fn another_nodes_file_is_refused() {
     assert!(err.to_string().contains("127.0.0.1:7000"), "{err}");
 }
 
+/// Another protocol's data directory is refused as such, not as a storage that does not
+/// decode (issue 13: a Raft node pointed at a Paxos directory said "missing field
+/// `current_term`").
+#[test]
+fn another_protocols_file_is_refused_naming_the_protocol() {
+    let dir = tmp_dir("storage-protocol");
+    store(&dir).save(&sample()).unwrap();
+    let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7000);
+    let err = Store::<ballot_models::raft::RaftStorage<String, String>>::open(&dir, "raft", addr)
+        .unwrap()
+        .load()
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Owner { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("belongs to paxos 127.0.0.1:7000, not to raft 127.0.0.1:7000"),
+        "{text}"
+    );
+    assert!(!text.contains("missing field"), "{text}");
+}
+
 /// Runs an `n`-node Paxos cluster until it decides (node 0 proposes), kills node 0, damages
 /// its file `file` with `damage`, and restarts it. Returns the nodes (node 0 running or
 /// exited).

@@ -43,6 +43,12 @@ pub trait ConsensusView {
     /// Server `server`'s decision events, oldest first.
     fn decision_log(&self, server: usize) -> &[(Slot, Self::Value)];
 
+    /// How a slot is named in explanations: "slot 0" by default. A protocol whose decision
+    /// events are positions in an executed log (Multi-Paxos) says "log position 1".
+    fn slot_name(&self, slot: Slot) -> String {
+        format!("slot {slot}")
+    }
+
     /// Whether `value` may be decided: a client proposed it, or the protocol itself made it (a
     /// no-op filling a gap).
     fn is_proposed(&self, value: &Self::Value) -> bool;
@@ -81,7 +87,8 @@ pub fn agreement_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violat
                         return Some(Violation {
                             property: "Agreement",
                             explanation: format!(
-                                "server {a} decided {va:?} and server {b} decided {vb:?} for slot {slot}"
+                                "server {a} decided {va:?} and server {b} decided {vb:?} for {}",
+                                view.slot_name(*slot)
                             ),
                         });
                     }
@@ -106,7 +113,8 @@ pub fn validity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violati
             .map(|(slot, v)| Violation {
                 property: "Validity",
                 explanation: format!(
-                    "server {s} decided {v:?} for slot {slot}, which no client proposed"
+                    "server {s} decided {v:?} for {}, which no client proposed",
+                    view.slot_name(*slot)
                 ),
             })
     })
@@ -131,7 +139,8 @@ pub fn integrity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violat
                     .map(|(_, again)| Violation {
                         property: "Integrity",
                         explanation: format!(
-                            "server {s} decided slot {slot} twice: {first:?}, then {again:?}"
+                            "server {s} decided {} twice: {first:?}, then {again:?}",
+                            view.slot_name(*slot)
                         ),
                     })
             })

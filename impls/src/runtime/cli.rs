@@ -607,6 +607,25 @@ pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
     if args.clients == 0 || args.ops == 0 || args.keys == 0 {
         return usage("--clients, --ops and --keys must be at least 1");
     }
+    // Requests look alike on the wire for every key-value protocol: ask the first node that
+    // answers which protocol it runs, so that a bench of the wrong protocol is refused instead
+    // of reported as a success.
+    if let Ok(mut probe) = Client::new(args.peers.clone(), codec.clone()) {
+        for (i, peer) in args.peers.iter().enumerate() {
+            let Ok(stats) = probe.stats(i, Duration::from_secs(1)) else {
+                continue;
+            };
+            match stats["protocol"].as_str() {
+                Some(running) if running != protocol => {
+                    return usage(format!(
+                        "the node at {peer} runs {running}, not {protocol}: run `ballot bench \
+                         {running} …`"
+                    ));
+                }
+                Some(_) | None => break,
+            }
+        }
+    }
     let cfg = BenchConfig {
         peers: args.peers,
         codec,

@@ -541,6 +541,7 @@ where
             "protocol": S::NAME,
             "node": self.addr.to_string(),
             "uptime_s": self.started.elapsed().as_secs_f64(),
+            "state": S::summary(&self.state, &self.peers),
             "counters": self.counters,
         })
     }

@@ -12,9 +12,11 @@
 
 use super::codec::{SESSION_BIT, WireReply, WireRet};
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
-use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer};
-use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer};
-use ballot_models::raft::{Index, RaftActor, RaftMsg, RaftServer, RaftStorage, Term};
+use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer, MpState};
+use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer, PaxosState};
+use ballot_models::raft::{
+    self, Index, RaftActor, RaftMsg, RaftServer, RaftState, RaftStorage, Term,
+};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use serde::Serialize;
@@ -48,6 +50,11 @@ pub trait Served: 'static {
 
     /// The reply a client of `session` receives for `msg`, if `msg` is a reply to a client.
     fn reply(session: u64, msg: &ActorMsg<Self>) -> Option<WireReply>;
+
+    /// What `ballot client stats` shows of a server's state besides its counters: its role,
+    /// term or ballot, the leader it knows (as an address among `peers`), and how far its log
+    /// or decision got.
+    fn summary(state: &<Self::Actor as Actor>::State, peers: &[SocketAddrV4]) -> serde_json::Value;
 
     /// A shorter server-to-server message that the receiver may get instead of `msg`, which is
     /// too long for one datagram; `None` if there is none (the message is then not sent). The
@@ -129,6 +136,21 @@ impl Served for Paxos {
     const NAME: &'static str = "paxos";
     const KEY_VALUE: bool = false;
 
+    fn summary(
+        state: &<Self::Actor as Actor>::State,
+        _peers: &[SocketAddrV4],
+    ) -> serde_json::Value {
+        match state {
+            PaxosState::Server(s) => serde_json::json!({
+                "role": if s.proposal.is_some() { "proposer" } else { "acceptor" },
+                "promised": s.durable.promised.map(|b| format!("{b:?}")),
+                "accepted": s.durable.accepted.as_ref().map(|(b, v)| format!("{b:?} {v}")),
+                "decided": s.durable.decided(),
+            }),
+            PaxosState::Client(_) => serde_json::json!({ "role": "client" }),
+        }
+    }
+
     fn server(peers: Vec<Id>) -> Self::Actor {
         PaxosActor::Server(PaxosServer {
             peers,
@@ -179,6 +201,32 @@ impl Served for MultiPaxos {
     type Actor = MpActor<String, String>;
     const NAME: &'static str = "multi-paxos";
     const KEY_VALUE: bool = true;
+
+    fn summary(state: &<Self::Actor as Actor>::State, peers: &[SocketAddrV4]) -> serde_json::Value {
+        match state {
+            MpState::Server(s) => {
+                let (role, ballot) = match &s.role {
+                    multi_paxos::Role::Follower => ("follower", None),
+                    multi_paxos::Role::Preparing { ballot, .. } => ("preparing", Some(*ballot)),
+                    multi_paxos::Role::Leading { ballot, .. } => ("leader", Some(*ballot)),
+                };
+                // The leader a server follows is the proposer of the ballot it promised.
+                let leader = s
+                    .durable
+                    .promised
+                    .and_then(|b| peers.get(usize::from(b.proposer)))
+                    .map(|a| a.to_string());
+                serde_json::json!({
+                    "role": role,
+                    "ballot": ballot.map(|b| format!("{b:?}")),
+                    "promised": s.durable.promised.map(|b| format!("{b:?}")),
+                    "leader": leader,
+                    "executed": s.durable.log.len(),
+                })
+            }
+            MpState::Client(_) => serde_json::json!({ "role": "client" }),
+        }
+    }
 
     fn server(peers: Vec<Id>) -> Self::Actor {
         // The model's bounds are lifted: rounds and slots are unbounded in a real run.
@@ -245,6 +293,27 @@ impl Served for Raft {
     type Actor = RaftActor<String, String>;
     const NAME: &'static str = "raft";
     const KEY_VALUE: bool = true;
+
+    fn summary(state: &<Self::Actor as Actor>::State, peers: &[SocketAddrV4]) -> serde_json::Value {
+        match state {
+            RaftState::Server(s) => {
+                let (role, leader) = match &s.role {
+                    raft::Role::Follower { leader } => ("follower", leader.map(usize::from)),
+                    raft::Role::Candidate { .. } => ("candidate", None),
+                    raft::Role::Leader { .. } => ("leader", None),
+                };
+                let leader = leader.and_then(|i| peers.get(i)).map(|a| a.to_string());
+                serde_json::json!({
+                    "role": role,
+                    "term": s.durable.current_term,
+                    "leader": leader,
+                    "log_length": s.durable.last_log_index(),
+                    "commit_index": s.commit_index,
+                })
+            }
+            RaftState::Client(_) => serde_json::json!({ "role": "client" }),
+        }
+    }
 
     fn server(peers: Vec<Id>) -> Self::Actor {
         // The model's bounds are lifted; a new leader appends a no-op so that it commits the

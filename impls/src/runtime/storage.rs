@@ -203,6 +203,13 @@ struct ContentOut<'a, T> {
     storage: &'a T,
 }
 
+/// The owner of a snapshot, read before its storage.
+#[derive(Deserialize)]
+struct OwnerIn {
+    protocol: String,
+    node: String,
+}
+
 #[derive(Deserialize)]
 struct ContentIn<T> {
     protocol: String,
@@ -490,6 +497,17 @@ impl<T: Journaled> Store<T> {
 
     fn parse_snapshot(&self, bytes: &[u8]) -> Result<Snapshot<T>, StorageError> {
         let (format, checksum, payload) = check_snapshot(&self.path, bytes)?;
+        // The owner first: another protocol's storage does not decode as this one's, and
+        // "missing field `current_term`" would not say why.
+        if let Ok(owner) = serde_json::from_slice::<OwnerIn>(payload)
+            && (owner.protocol != self.protocol || owner.node != self.node)
+        {
+            return Err(StorageError::Owner {
+                path: self.path.clone(),
+                expected: format!("{} {}", self.protocol, self.node),
+                found: format!("{} {}", owner.protocol, owner.node),
+            });
+        }
         let content: ContentIn<T> =
             serde_json::from_slice(payload).map_err(|e| StorageError::Decode {
                 path: self.path.clone(),

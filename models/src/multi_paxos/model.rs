@@ -137,6 +137,7 @@ impl MultiPaxosConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let heartbeats = self.heartbeats > 0;
+        let takeover = self.max_round >= 2 && self.cluster.clients >= 1 && n >= 2;
         let history = MpHistory {
             clients: ClientHistory::new(KvSpec::default()),
             discarded: Discarded::default(),
@@ -171,6 +172,15 @@ impl MultiPaxosConfig {
             })
             .sometimes("Commit", committed)
             .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+        // The lecture's takeover (`ballot check multi-paxos --witness all`): a new leader
+        // learns an accepted value from the Promises and proposes it again in its own ballot.
+        let model = if takeover {
+            model.sometimes("Takeover re-proposes an accepted value", |m, s| {
+                re_proposed(m, s).is_some()
+            })
+        } else {
+            model
+        };
         if heartbeats {
             // Only heartbeats make learners ask: without them the catch-up is never exercised.
             model.sometimes("Catch-up", |_, s| caught_up(s))
@@ -321,6 +331,35 @@ pub fn leader_changed<'a>(
     })
 }
 
+/// A takeover that re-proposes (Paxos Made Simple §3): an acceptor holds a vote for a client
+/// command in a slot in one leader's ballot, and another acceptor a vote for the same command
+/// in the same slot in a higher ballot of another leader, which learned it from the Promises.
+fn re_proposed(model: &MpModel, state: &MpModelState) -> Option<String> {
+    let all: Vec<_> = servers(model, state).collect();
+    for (a, sa) in all.iter().enumerate() {
+        for old in sa.durable.votes.iter() {
+            if !matches!(old.entry, Entry::Cmd(_)) {
+                continue;
+            }
+            for (b, sb) in all.iter().enumerate() {
+                if let Some(new) = sb.durable.votes.iter().find(|v| {
+                    v.slot == old.slot
+                        && v.entry == old.entry
+                        && v.ballot > old.ballot
+                        && v.ballot.proposer != old.ballot.proposer
+                }) {
+                    return Some(format!(
+                        "server {a} accepted {:?} in slot {} in ballot {:?}; after the takeover, \
+                         server {b} accepted the same entry in the new leader's ballot {:?}",
+                        old.entry, old.slot, old.ballot, new.ballot
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
 /// The consensus view of a model state: replicas' executed entries, clients' commands.
 pub struct View<'a>(pub &'a MpModel, pub &'a MpModelState);
 
@@ -335,6 +374,12 @@ impl View<'_> {
 
 impl ConsensusView for View<'_> {
     type Value = ModelEntry;
+
+    /// A decision event is the `i`-th entry a replica executed (0-based), which is not always
+    /// Paxos slot `i` (the `out-of-order` mutant executes slot 1 first): "log position i+1".
+    fn slot_name(&self, slot: Slot) -> String {
+        format!("log position {} (executed entry {})", slot + 1, slot + 1)
+    }
 
     fn server_count(&self) -> usize {
         self.0.servers
@@ -367,7 +412,8 @@ impl ConsensusView for View<'_> {
     }
 }
 
-/// Why `state` violates `property`, in words, for counterexamples.
+/// Why `state` violates `property` (an "always" property), or how it satisfies it (a
+/// "sometimes" property), in words, for counterexamples and witnesses.
 pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<String> {
     match property {
         "Linearizability" => Some(
@@ -375,12 +421,21 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
              key-value specification (compare what each client was told in the final state)"
                 .into(),
         ),
-        "Commit" => Some("no reachable state has a client command executed".into()),
-        "Leader change" => Some(
-            "no reachable state has a command chosen by a second leader after one chosen by the \
-             first"
-                .into(),
-        ),
+        "Commit" => servers(model, state).enumerate().find_map(|(i, s)| {
+            s.durable
+                .log
+                .iter()
+                .find(|(_, e)| matches!(e, Entry::Cmd(_)))
+                .map(|(slot, e)| format!("server {i} executed {e:?} from slot {slot}"))
+        }),
+        "Leader change" => leader_changed(model, state).map(|(early, late)| {
+            format!(
+                "{:?} was chosen in ballot {:?} and, after a leader change, {:?} in ballot {:?}",
+                early.entry, early.ballot, late.entry, late.ballot
+            )
+        }),
+        "Catch-up" => Some("a server answered a catch-up request with chosen entries".into()),
+        "Takeover re-proposes an accepted value" => re_proposed(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

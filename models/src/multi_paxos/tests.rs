@@ -66,18 +66,39 @@ fn correct_multi_paxos_holds_with_pinned_state_counts() {
     // One client, put then cas, one takeover: a command commits after a leader change.
     assert_eq!(
         exhaustive(cfg(1, 2, 2, Unordered, 0, None)),
-        (5_051, vec!["Commit", "Leader change"])
+        (
+            5_051,
+            vec![
+                "Commit",
+                "Leader change",
+                "Takeover re-proposes an accepted value"
+            ]
+        )
     );
     // A put and a read from two clients, one takeover (`ballot check multi-paxos`, whose
     // default allows two, is pinned by the CLI tests).
     assert_eq!(
         exhaustive(cfg(2, 1, 2, Unordered, 0, None)),
-        (33_025, vec!["Commit", "Leader change"])
+        (
+            33_025,
+            vec![
+                "Commit",
+                "Leader change",
+                "Takeover re-proposes an accepted value"
+            ]
+        )
     );
     // Two takeovers: a slot can hold votes of two ballots when the third leader prepares it.
     assert_eq!(
         exhaustive(cfg(1, 2, 3, Unordered, 0, None)),
-        (89_078, vec!["Commit", "Leader change"])
+        (
+            89_078,
+            vec![
+                "Commit",
+                "Leader change",
+                "Takeover re-proposes an accepted value"
+            ]
+        )
     );
     // Heartbeats (one per ballot): re-sent Accepts, commit points, and learners catching up
     // on entries they missed.
@@ -85,7 +106,17 @@ fn correct_multi_paxos_holds_with_pinned_state_counts() {
         heartbeats: 1,
         ..cfg(1, 1, 2, Unordered, 0, None)
     };
-    assert_eq!(exhaustive(heartbeats), (15_849, vec!["Commit", "Catch-up"]));
+    assert_eq!(
+        exhaustive(heartbeats),
+        (
+            15_849,
+            vec![
+                "Commit",
+                "Takeover re-proposes an accepted value",
+                "Catch-up"
+            ]
+        )
+    );
 }
 
 /// The property `bug` breaks, and the length of the counterexample single-threaded BFS finds.

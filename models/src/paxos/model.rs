@@ -67,6 +67,9 @@ impl PaxosConfig {
     /// and reads from server `(c + 1) mod n`.
     pub fn into_model(self) -> PaxosModel {
         let n = self.cluster.servers;
+        // The lecture's scenario (`ballot check paxos --witness all`): two proposers, and a
+        // retry in a later round after the first round was contended.
+        let dueling = self.cluster.clients >= 2 && n >= 2 && self.max_round >= 2;
         let peers: Vec<Id> = (0..n).map(Id::from).collect();
         let server = PaxosServer {
             peers,
@@ -94,7 +97,7 @@ impl PaxosConfig {
             .max_crashes(crashes)
             .record_msg_out(record_invocations)
             .record_msg_in(record_returns);
-        ClusterModel::new(inner, n)
+        let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
             .restart_on_crash()
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
@@ -103,8 +106,54 @@ impl PaxosConfig {
             .always("Linearizability", |_, s| {
                 s.history.clients.is_linearizable()
             })
-            .sometimes("Decision", |m, s| props::decided_somewhere(&View(m, s)))
+            .sometimes("Decision", |m, s| props::decided_somewhere(&View(m, s)));
+        if dueling {
+            model.sometimes("Dueling proposers, then a decision", |m, s| {
+                dueling_then_decision(m, s).is_some()
+            })
+        } else {
+            model
+        }
     }
+}
+
+fn servers<'a>(
+    m: &PaxosModel,
+    s: &'a PaxosModelState,
+) -> impl Iterator<Item = (usize, &'a ServerState<ModelValue>)> {
+    s.actor_states[..m.servers]
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match &**a {
+            PaxosState::Server(x) => (i, x),
+            PaxosState::Client(_) => unreachable!("actors 0..servers are servers"),
+        })
+}
+
+/// Dueling proposers (Paxos Made Simple §2.5): two servers have run Phase 1, and a value was
+/// decided in a ballot of a later round than the first, so the first round was contended.
+fn dueling_then_decision(m: &PaxosModel, s: &PaxosModelState) -> Option<String> {
+    let proposers: Vec<usize> = servers(m, s)
+        .filter(|(_, x)| x.durable.last_round >= 1)
+        .map(|(i, _)| i)
+        .collect();
+    if proposers.len() < 2 {
+        return None;
+    }
+    let (decider, value) = servers(m, s).find_map(|(i, x)| x.durable.decided().map(|v| (i, *v)))?;
+    let (ballot, _) = servers(m, s)
+        .filter_map(|(_, x)| x.durable.accepted)
+        .find(|(b, v)| b.round >= 2 && *v == value)?;
+    Some(format!(
+        "servers {} both ran Phase 1; server {decider} decided {value:?}, accepted in ballot \
+         {ballot:?} of round {}",
+        proposers
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        ballot.round
+    ))
 }
 
 /// The messages the model discards: those their receiver ignores in every reachable state
@@ -200,7 +249,8 @@ impl ConsensusView for View<'_> {
     }
 }
 
-/// Why `state` violates `property`, in words, for counterexamples.
+/// Why `state` violates `property` (an "always" property), or how it satisfies it (a
+/// "sometimes" property), in words, for counterexamples and witnesses.
 pub fn explain(model: &PaxosModel, state: &PaxosModelState, property: &str) -> Option<String> {
     match property {
         "Linearizability" => Some(
@@ -208,7 +258,12 @@ pub fn explain(model: &PaxosModel, state: &PaxosModelState, property: &str) -> O
              write-once register (compare what each client was told in the final state)"
                 .into(),
         ),
-        "Decision" => Some("no reachable state has a decision".into()),
+        "Decision" => servers(model, state).find_map(|(i, x)| {
+            x.durable
+                .decided()
+                .map(|v| format!("server {i} decided {v:?}"))
+        }),
+        "Dueling proposers, then a decision" => dueling_then_decision(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

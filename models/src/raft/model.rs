@@ -154,6 +154,15 @@ impl RaftConfig {
         // Two commands in flight at once (two clients) can both reach a leader before either
         // commits; the commit rule is then exercised with several uncommitted entries.
         let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
+        // The lecture's scenarios, as runs to reach (`ballot check raft --witness all`). A
+        // conflict needs a leader of a later term with an entry of its own and a follower
+        // holding an entry of an earlier term at the same index: two clients (or a new
+        // leader's no-op) give both.
+        let happy = self.cluster.clients >= 1;
+        let re_elect = self.max_term >= 2;
+        let conflict = self.max_term >= 2
+            && self.max_log >= 1
+            && (self.cluster.clients >= 2 || (self.noop && self.cluster.clients >= 1));
         let history = RaftHistory {
             clients: KvHistory::new(KvSpec::default()),
             leaders: Arc::default(),
@@ -207,6 +216,29 @@ impl RaftConfig {
             model.sometimes("A server that lost its storage rejoins", |m, s| {
                 servers(m, s).any(|(_, s)| s.rejoined)
             })
+        };
+        let model = if happy {
+            model.sometimes(
+                "Happy path: a client's request committed and answered",
+                |m, s| happy_path(m, s).is_some(),
+            )
+        } else {
+            model
+        };
+        let model = if re_elect {
+            model.sometimes("Re-election: another leader in a later term", |m, s| {
+                re_election(m, s).is_some()
+            })
+        } else {
+            model
+        };
+        let model = if conflict {
+            model.sometimes(
+                "Repair: a leader overwrites a follower's conflicting entry",
+                |m, s| conflicting_entry_overwritten(m, s).is_some(),
+            )
+        } else {
+            model
         };
         let model = if two_uncommitted {
             model.sometimes("Leader holds two uncommitted entries", |m, s| {
@@ -451,6 +483,90 @@ fn new_leader_commits_after_crash(m: &RaftModel, s: &RaftModelState) -> bool {
     })
 }
 
+/// The happy path (§5.3): a client's request was committed and the client has its answer.
+fn happy_path(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let answered = (m.servers..s.actor_states.len())
+        .find(|&c| matches!(&*s.actor_states[c], RaftState::Client(k) if k.done >= 1))?;
+    let (leader, server) = servers(m, s).find(|(_, x)| x.commit_index >= 1)?;
+    Some(format!(
+        "client {} has the answer to its first request; server {leader} (term {}) has committed \
+         {} entr{}",
+        answered - m.servers,
+        server.durable.current_term,
+        server.commit_index,
+        if server.commit_index == 1 { "y" } else { "ies" }
+    ))
+}
+
+/// A leader failure and re-election (§5.2): a server leads a later term than another server
+/// led.
+fn re_election(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let leaders = &s.history.leaders;
+    let _ = m;
+    leaders.iter().find_map(|&(t1, a)| {
+        leaders
+            .iter()
+            .find(|&&(t2, b)| t2 > t1 && b != a)
+            .map(|&(t2, b)| {
+                format!("server {a} led term {t1}; server {b} was elected leader of term {t2}")
+            })
+    })
+}
+
+/// A follower's log repaired (§5.3): an AppendEntries in flight from a leader will, when
+/// delivered, replace an entry of the follower's log by a different one of a later term (the
+/// follower accepts it: the term is current and the entry before matches). The witness ends
+/// just before that delivery, with the conflict still visible.
+fn conflicting_entry_overwritten(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    // Cheap first (this runs on every state): some server's log must end in an entry older
+    // than the latest term.
+    let latest = servers(m, s)
+        .map(|(_, x)| x.durable.current_term)
+        .max()
+        .unwrap_or(0);
+    if !servers(m, s).any(|(_, x)| x.durable.log.last().is_some_and(|e| e.term < latest)) {
+        return None;
+    }
+    let all: Vec<_> = servers(m, s).collect();
+    for (env, _) in crate::cluster::in_flight(&s.network) {
+        let RaftMsg::AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            ..
+        } = env.msg
+        else {
+            continue;
+        };
+        let (src, dst) = (usize::from(env.src), usize::from(env.dst));
+        let Some((_, follower)) = all.get(dst) else {
+            continue;
+        };
+        if src >= m.servers || *term < follower.durable.current_term {
+            continue;
+        }
+        let log = follower.durable.log.as_slice();
+        let prev = *prev_log_index as usize;
+        let matches = prev == 0 || log.get(prev - 1).is_some_and(|e| e.term == *prev_log_term);
+        if !matches {
+            continue;
+        }
+        for (k, new) in entries.iter().enumerate() {
+            if let Some(old) = log.get(prev + k)
+                && old.term != new.term
+            {
+                return Some(format!(
+                    "server {src}'s AppendEntries of term {term} to server {dst} is in flight: \
+                     delivered, it replaces server {dst}'s entry {old:?} at index {} by {new:?}",
+                    prev + k + 1,
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The consensus view of a model state: servers' decision logs (applied entries), clients'
 /// commands.
 pub struct View<'a>(pub &'a RaftModel, pub &'a RaftModelState);
@@ -486,7 +602,8 @@ impl ConsensusView for View<'_> {
     // so no request runs twice (`KvStateMachine::apply` with `dedup` never records one).
 }
 
-/// Why `state` violates `property`, in words, for counterexamples.
+/// Why `state` violates `property` (an "always" property), or how it satisfies it (a
+/// "sometimes" property), in words, for counterexamples and witnesses.
 pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Option<String> {
     match property {
         "Election Safety" => election_safety(model, state),
@@ -494,6 +611,32 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
         "Log Matching" => log_matching(model, state),
         "Leader Completeness" => leader_completeness(model, state),
         "State Machine Safety" => state_machine_safety(model, state),
+        "Leader elected" => servers(model, state)
+            .find(|(_, s)| s.is_leader())
+            .map(|(i, s)| format!("server {i} is leader of term {}", s.durable.current_term)),
+        "Entry committed" => servers(model, state)
+            .find(|(_, s)| !s.durable.applied.is_empty())
+            .map(|(i, s)| format!("server {i} applied {:?}", s.durable.applied.as_slice())),
+        "Leader holds two uncommitted entries" => servers(model, state)
+            .find(|(_, s)| s.is_leader() && s.durable.last_log_index() >= s.commit_index + 2)
+            .map(|(i, s)| {
+                format!(
+                    "server {i}, leader of term {}, holds {:?} with commit index {}",
+                    s.durable.current_term,
+                    s.durable.log.as_slice(),
+                    s.commit_index
+                )
+            }),
+        "New leader commits after a leader crash" => Some(
+            "a server that led an earlier term is no longer leader, and the leader of a later \
+             term has applied an entry in its own term"
+                .into(),
+        ),
+        "Happy path: a client's request committed and answered" => happy_path(model, state),
+        "Re-election: another leader in a later term" => re_election(model, state),
+        "Repair: a leader overwrites a follower's conflicting entry" => {
+            conflicting_entry_overwritten(model, state)
+        }
         "Linearizability" => Some(
             "no order of the clients' operations, consistent with real time, is allowed by a \
              key-value map (compare what each client was told)"
