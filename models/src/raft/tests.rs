@@ -99,14 +99,27 @@ fn a_server_that_lost_its_storage_rejoins_safely() {
     // Pure elections, two terms: no entry to commit.
     assert_eq!(
         safe(with(cfg(0, 0, 2, 1), wipe), true),
-        (PURE_ELECTIONS_WIPE, vec!["Leader elected", rejoins])
+        (
+            PURE_ELECTIONS_WIPE,
+            vec![
+                "Leader elected",
+                rejoins,
+                "Re-election: another leader in a later term"
+            ]
+        )
     );
     // One write, two terms: an entry committed, elected leaders must hold it.
     assert_eq!(
         safe(with(cfg(1, 1, 2, 1), wipe), true),
         (
             ONE_WRITE_WIPE,
-            vec!["Leader elected", "Entry committed", rejoins]
+            vec![
+                "Leader elected",
+                "Entry committed",
+                rejoins,
+                "Happy path: a client's request committed and answered",
+                "Re-election: another leader in a later term"
+            ]
         )
     );
 }
