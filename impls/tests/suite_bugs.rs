@@ -3,8 +3,8 @@
 //!
 //! These runs take tens of minutes in all (a bug that only one configuration reaches lets the
 //! cheaper configurations before it run to the end), so the tests are ignored by the README's
-//! test command and run by `.ci/run` after it:
-//! `cargo test --release -p ballot --test suite_bugs -- --ignored --test-threads 1`.
+//! test command; run them with
+//! `cargo test --release -p ballot --test suite_bugs -- --ignored --test-threads 1 --nocapture`.
 
 use std::process::Command;
 
