@@ -69,6 +69,11 @@ pub struct CheckOptions {
     /// What to say when a "sometimes" property is never witnessed (a bound that makes it
     /// unreachable, e.g. `--max-round 0`).
     pub hints: Vec<String>,
+    /// Properties the model is expected to break (`--expect`): an "always" property violated,
+    /// a "sometimes" property never witnessed. With any, the check explores the whole state
+    /// space past their counterexamples (it stops early only at an unexpected violation) and
+    /// exits 0 exactly when these break and every other property holds (or is witnessed).
+    pub expect: Vec<String>,
 }
 
 /// The verdict on one property.
@@ -85,6 +90,8 @@ pub struct PropertyResult {
     pub trace: Option<PathBuf>,
     /// Diagrams written next to it (`--render`).
     pub rendered: Vec<PathBuf>,
+    /// Named by `--expect`: the model is expected to break it.
+    pub expected: bool,
 }
 
 /// The result of a check.
@@ -116,6 +123,8 @@ pub struct Outcome {
     /// A step the handlers do not take alike once the servers are renumbered: the symmetry
     /// reduction is not exact for these handlers (see `ClusterModel::check_symmetry`).
     pub symmetry_broken: Option<String>,
+    /// The properties named by `--expect`.
+    pub expected: Vec<String>,
     /// 0 all good, 1 violated or not witnessed, 3 stopped before finishing (or a reduction
     /// that the handler contradicts).
     pub exit_code: u8,
@@ -156,6 +165,7 @@ where
     let chatty = !opts.json && !opts.quiet;
     let model = make();
     let witnesses = witness_names(&model, &opts.witness)?;
+    let expected = expected_names(&model, &opts.expect)?;
     if chatty {
         println!(
             "Checking {} ({}) — {}",
@@ -246,21 +256,33 @@ where
         }
         Some(best)
     };
+    // Stop at the first violation, unless some are expected: then only at an unexpected one,
+    // so that every other property gets an exhaustive verdict.
+    let finish = if expected.is_empty() {
+        HasDiscoveries::AnyFailures
+    } else {
+        HasDiscoveries::AnyOf(
+            model
+                .properties()
+                .iter()
+                .filter(|p| p.expectation == Expectation::Always && !expected.contains(&p.name))
+                .map(|p| p.name)
+                .collect(),
+        )
+    };
     let ctx = RunContext {
         opts,
         max_states,
         explain,
         witnesses,
+        expected,
         chatty,
     };
     if opts.strategy == Strategy::Simulation {
         let walks = RandomWalks::spawn(model, opts.seed, max_states.unwrap_or(usize::MAX));
         return drive(walks, &ctx, &shortest);
     }
-    let mut builder = model
-        .checker()
-        .threads(opts.threads)
-        .finish_when(HasDiscoveries::AnyFailures);
+    let mut builder = model.checker().threads(opts.threads).finish_when(finish);
     if let Some(n) = max_states {
         builder = builder.target_state_count(n);
     }
@@ -277,6 +299,29 @@ where
     } else {
         drive(builder.spawn_dfs(), &ctx, &shortest)
     }
+}
+
+/// The properties named by `--expect`, or a usage error that lists the model's properties.
+fn expected_names<M: Model>(model: &M, asked: &[String]) -> Result<Vec<&'static str>> {
+    let all: Vec<&'static str> = model.properties().iter().map(|p| p.name).collect();
+    let mut out = Vec::new();
+    for a in asked {
+        match all.iter().find(|n| n.eq_ignore_ascii_case(a.trim())) {
+            Some(n) if !out.contains(n) => out.push(*n),
+            Some(_) => {}
+            None => {
+                return Err(crate::UsageError(format!(
+                    "--expect: '{a}' is not a property of this model; it has: {}",
+                    all.iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The "sometimes" properties named by `--witness` ("all": every one), or a usage error that
@@ -326,6 +371,8 @@ where
     max_states: Option<usize>,
     explain: Explain<A, C, H>,
     witnesses: Vec<&'static str>,
+    /// The properties named by `--expect`.
+    expected: Vec<&'static str>,
     chatty: bool,
 }
 
@@ -411,10 +458,12 @@ where
     timed_out |= opts.timeout.is_some_and(|t| start.elapsed() >= t) && !checker.is_done();
     let mut discoveries = checker.discoveries();
     let model = checker.model();
-    let failed = model
-        .properties()
-        .iter()
-        .any(|p| p.expectation == Expectation::Always && discoveries.contains_key(p.name));
+    // An unexpected violation (any violation without --expect) ends the search early.
+    let failed = model.properties().iter().any(|p| {
+        p.expectation == Expectation::Always
+            && discoveries.contains_key(p.name)
+            && !ctx.expected.contains(&p.name)
+    });
     let budget_hit = ctx.max_states.is_some_and(|n| states >= n);
     let exhaustive = !timed_out && !failed && !budget_hit && opts.strategy != Strategy::Simulation;
     let how = if exhaustive {
@@ -524,12 +573,21 @@ where
             path_length,
             trace,
             rendered,
+            expected: ctx.expected.contains(&p.name),
         });
     }
-    let unwitnessed = properties.iter().any(|p| p.verdict == "not witnessed");
+    let unwitnessed = properties
+        .iter()
+        .any(|p| p.verdict == "not witnessed" && !p.expected);
+    // With --expect: every expected property broke (violated, or never witnessed in a
+    // complete check), every other one held; otherwise the usual verdict.
+    let broke = |p: &PropertyResult| p.verdict == "violated" || p.verdict == "not witnessed";
+    let expectation_unmet = !ctx.expected.is_empty()
+        && exhaustive
+        && properties.iter().any(|p| p.expected && !broke(p));
     let reduction_broken = model.revived.lock().ok().and_then(|r| r.clone());
     let symmetry_broken = model.symmetry_broken.lock().ok().and_then(|r| r.clone());
-    let exit_code = if failed || unwitnessed {
+    let exit_code = if failed || unwitnessed || expectation_unmet {
         1
     } else if reduction_broken.is_some() || symmetry_broken.is_some() {
         3
@@ -557,6 +615,7 @@ where
         witnesses,
         reduction_broken,
         symmetry_broken,
+        expected: ctx.expected.iter().map(|n| n.to_string()).collect(),
         exit_code,
     };
     if opts.quiet {
@@ -630,7 +689,18 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
             (None, "witnessed") => "(--witness prints one)".to_string(),
             _ => String::new(),
         };
-        println!("{:<width$} {:<10} {:<14} {path}", p.name, p.kind, p.verdict);
+        let path = if p.expected {
+            format!("{path:<10} (expected to break)")
+        } else {
+            path
+        };
+        println!(
+            "{:<width$} {:<10} {:<14} {}",
+            p.name,
+            p.kind,
+            p.verdict,
+            path.trim_end()
+        );
     }
     let shown = o.counterexamples.iter().chain(&o.witnesses);
     let files = o.properties.iter().filter(|p| p.trace.is_some());
@@ -677,7 +747,10 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
         .filter(|p| p.verdict == "not witnessed")
         .map(|p| p.name.as_str())
         .collect();
-    if !unwitnessed.is_empty() {
+    if unwitnessed
+        .iter()
+        .any(|n| !o.expected.iter().any(|e| e == n))
+    {
         println!();
         println!(
             "Never witnessed: {} — no reachable state of this configuration satisfies {}.",
@@ -714,7 +787,26 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
         .filter(|p| p.verdict == "violated")
         .map(|p| p.name.as_str())
         .collect();
+    let broke = |p: &&PropertyResult| p.verdict == "violated" || p.verdict == "not witnessed";
+    let held_unexpectedly: Vec<&str> = o
+        .properties
+        .iter()
+        .filter(|p| p.expected && (p.verdict == "holds" || p.verdict == "witnessed"))
+        .map(|p| p.name.as_str())
+        .collect();
     let result = match o.exit_code {
+        0 if !o.expected.is_empty() => format!(
+            "as expected: {} broke, every other property holds{}",
+            o.expected.join(", "),
+            if o.properties
+                .iter()
+                .any(|p| p.kind == "sometimes" && !p.expected)
+            {
+                " (or is witnessed)"
+            } else {
+                ""
+            }
+        ),
         0 => "every property holds".to_string(),
         1 => {
             let mut parts = Vec::new();
@@ -723,6 +815,21 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
             }
             if !unwitnessed.is_empty() {
                 parts.push(format!("never witnessed: {}", unwitnessed.join(", ")));
+            }
+            if !held_unexpectedly.is_empty() {
+                parts.push(format!(
+                    "expected to break but held: {}",
+                    held_unexpectedly.join(", ")
+                ));
+            }
+            let unexpected: Vec<&str> = o
+                .properties
+                .iter()
+                .filter(|p| broke(p) && !p.expected)
+                .map(|p| p.name.as_str())
+                .collect();
+            if !o.expected.is_empty() && !unexpected.is_empty() {
+                parts.push(format!("not expected: {}", unexpected.join(", ")));
             }
             parts.join("; ")
         }

@@ -7,6 +7,7 @@
 
 mod check;
 mod explore;
+mod lecture;
 mod suite;
 mod walks;
 
@@ -17,6 +18,7 @@ use ballot_models::cluster::{
 };
 use ballot_models::multi_paxos::{self, MpBug, MultiPaxosConfig};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
+use ballot_models::primary_backup::{self, Replication};
 use ballot_models::raft::{self, RaftBug, RaftConfig};
 use ballot_traces::render::Format;
 use check::{CheckOptions, Strategy};
@@ -165,6 +167,9 @@ enum Protocol {
     MultiPaxos,
     /// Raft (Ongaro and Ousterhout, 2014) with a key-value state machine.
     Raft,
+    /// Primary/backup replication, sync, async or semi-sync, with failover on a heartbeat
+    /// timeout (Budhiraja et al., 1993).
+    PrimaryBackup,
 }
 
 impl Protocol {
@@ -173,6 +178,7 @@ impl Protocol {
             Protocol::Paxos => "paxos",
             Protocol::MultiPaxos => "multi-paxos",
             Protocol::Raft => "raft",
+            Protocol::PrimaryBackup => "primary-backup",
         }
     }
 
@@ -182,6 +188,7 @@ impl Protocol {
             Protocol::Paxos => "Paxos",
             Protocol::MultiPaxos => "Multi-Paxos",
             Protocol::Raft => "Raft",
+            Protocol::PrimaryBackup => "Primary/backup",
         }
     }
 
@@ -190,6 +197,8 @@ impl Protocol {
             Protocol::Paxos => paxos::BUGS.iter().map(|(_, i)| *i).collect(),
             Protocol::MultiPaxos => multi_paxos::BUGS.iter().map(|(_, i)| *i).collect(),
             Protocol::Raft => raft::BUGS.iter().map(|(_, i)| *i).collect(),
+            // Its expected failures are its replication modes, not mutants.
+            Protocol::PrimaryBackup => Vec::new(),
         }
     }
 }
@@ -197,9 +206,9 @@ impl Protocol {
 /// The model's configuration.
 #[derive(Args, Debug, Clone)]
 struct ModelArgs {
-    /// Number of servers.
-    #[arg(long, default_value_t = 3)]
-    servers: usize,
+    /// Number of servers [default: 3; primary-backup: 2].
+    #[arg(long)]
+    servers: Option<usize>,
     /// Number of clients. paxos: client c proposes the value 'A'+c to server c mod n, then
     /// reads the decision; multi-paxos, raft: even clients put 'A'+c to key x, then
     /// compare-and-swap it, then read it; odd clients read first [default: 2].
@@ -239,16 +248,24 @@ struct ModelArgs {
     /// real nodes do without a bound [default: 0].
     #[arg(long, value_name = "N")]
     heartbeats: Option<u32>,
+    /// primary-backup: when the primary answers a write: sync (after the backup acknowledged
+    /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
+    #[arg(long, value_name = "KIND")]
+    replication: Option<Replication>,
 }
 
 impl ModelArgs {
     fn cluster(&self, protocol: Protocol) -> ClusterConfig {
         ClusterConfig {
-            servers: self.servers,
+            servers: self.servers.unwrap_or(match protocol {
+                Protocol::PrimaryBackup => primary_backup::PbConfig::default().cluster.servers,
+                _ => ClusterConfig::default().servers,
+            }),
             clients: self.clients.unwrap_or(match protocol {
                 Protocol::Paxos => ClusterConfig::default().clients,
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.clients,
                 Protocol::Raft => RaftConfig::default().cluster.clients,
+                Protocol::PrimaryBackup => primary_backup::PbConfig::default().cluster.clients,
             }),
             network: self.network,
             lossy: self.lossy,
@@ -256,6 +273,7 @@ impl ModelArgs {
                 Protocol::Paxos => 0,
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.crashes,
                 Protocol::Raft => RaftConfig::default().cluster.crashes,
+                Protocol::PrimaryBackup => primary_backup::PbConfig::default().cluster.crashes,
             }),
         }
     }
@@ -282,6 +300,10 @@ impl ModelArgs {
                 )
             ),
             Protocol::Raft => self.raft.summary(self.requests, self.retries),
+            Protocol::PrimaryBackup => match lecture::primary_backup(self) {
+                Ok(c) => lecture::primary_backup_bounds(&c),
+                Err(e) => e,
+            },
         };
         format!(
             "{}, {}, {} network{}, crashes {}, {bounds}",
@@ -297,6 +319,7 @@ impl ModelArgs {
     /// `ballot check <protocol> <these flags>` whatever the defaults become. Saved with each
     /// trace and hashed into its file name.
     fn model_flags(&self, protocol: Protocol) -> Result<Vec<String>, String> {
+        lecture::refuse_replication(self, protocol)?;
         let mut f: Vec<String> = Vec::new();
         let mut push = |flag: &str, value: String| {
             f.push(flag.to_string());
@@ -315,6 +338,7 @@ impl ModelArgs {
                 let c = self.raft()?;
                 (c.cluster.clone(), c.bug.map(|b| b.info().name))
             }
+            Protocol::PrimaryBackup => (lecture::primary_backup(self)?.cluster, None),
         };
         push("--servers", cluster.servers.to_string());
         push("--clients", cluster.clients.to_string());
@@ -341,6 +365,12 @@ impl ModelArgs {
                 push("--retries", c.retries.to_string());
                 push("--noop", c.noop.to_string());
                 push("--discard-obsolete", c.discard_obsolete.to_string());
+            }
+            Protocol::PrimaryBackup => {
+                for (flag, value) in lecture::primary_backup_flags(&lecture::primary_backup(self)?)
+                {
+                    push(flag, value);
+                }
             }
         }
         if cluster.lossy {
@@ -369,7 +399,7 @@ impl ModelArgs {
                 "--clients 0: no client sends a request, so no value or command is ever \
                  proposed; use --clients 1 or more{}",
                 match protocol {
-                    Protocol::Paxos => "",
+                    Protocol::Paxos | Protocol::PrimaryBackup => "",
                     Protocol::MultiPaxos | Protocol::Raft =>
                         " (leader elections are still explored)",
                 }
@@ -639,6 +669,13 @@ struct RunArgs {
     /// Seconds between progress lines on stderr.
     #[arg(long, default_value_t = 2.0, value_name = "SECS")]
     progress_every: f64,
+    /// The model is expected to break property NAME (an "always" property violated, or a
+    /// "sometimes" property never witnessed), as the lecture's models do on purpose: the check
+    /// then explores past that violation and exits 0 exactly when every expected property
+    /// breaks and every other one holds (1 otherwise). Without it the same run reports the
+    /// violation and exits 1. Comma separated or repeated.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    expect: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -764,7 +801,7 @@ fn explore(
         None => {
             let Some(protocol) = protocol else {
                 bail!(UsageError(
-                    "explore needs a protocol (paxos, multi-paxos, raft) or --trace FILE.json"
+                    "explore needs a protocol (paxos, multi-paxos, raft, primary-backup, ...) or --trace FILE.json"
                         .into()
                 ));
             };
@@ -852,6 +889,11 @@ fn explore(
         Protocol::Paxos => go!(model.paxos().map_err(UsageError)?.into_model()),
         Protocol::MultiPaxos => go!(model.multi_paxos().map_err(UsageError)?.into_model()),
         Protocol::Raft => go!(model.raft().map_err(UsageError)?.into_model()),
+        Protocol::PrimaryBackup => {
+            go!(lecture::primary_backup(&model)
+                .map_err(UsageError)?
+                .into_model())
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -885,6 +927,7 @@ fn trace_model(t: &ballot_traces::Trace) -> Result<(Protocol, ModelArgs), String
                     | "--progress-every"
                     | "--witness"
                     | "--render"
+                    | "--expect"
             );
             if run_flag {
                 i += if takes_value(a) && a != "--symmetry" {
@@ -957,7 +1000,29 @@ fn run_check(
                 Some(raft::symmetry),
             )
         }
+        Protocol::PrimaryBackup => {
+            let cfg = lecture::primary_backup(model).map_err(UsageError)?;
+            refuse_symmetry(&opts, protocol)?;
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                primary_backup::explain,
+                None,
+            )
+        }
     }
+}
+
+/// The models of the lecture's problems (primary-backup, active-active, two-phase commit)
+/// have no symmetry reduction: their servers play different roles.
+fn refuse_symmetry(opts: &CheckOptions, protocol: Protocol) -> Result<()> {
+    if opts.symmetry {
+        bail!(UsageError(format!(
+            "--symmetry: {}'s servers play different roles, so they are not interchangeable",
+            protocol.name()
+        )));
+    }
+    Ok(())
 }
 
 /// One state in this many is checked for the symmetry reduction's assumption (the handlers
@@ -985,7 +1050,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
     // Raft's default check is DFS with symmetry reduction: the only way its default
     // configuration (crashes, three terms, two writes) is exhaustive within a minute.
     let strategy = run.strategy.unwrap_or(match protocol {
-        Protocol::Paxos | Protocol::MultiPaxos => Strategy::Bfs,
+        Protocol::Paxos | Protocol::MultiPaxos | Protocol::PrimaryBackup => Strategy::Bfs,
         Protocol::Raft => Strategy::Dfs,
     });
     let symmetry = run
@@ -1055,6 +1120,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         flags_hash,
         render: run.render.clone(),
         hints: model.hints(protocol),
+        expect: run.expect.clone(),
     })
 }
 

@@ -57,6 +57,8 @@ struct ConfigResult {
     failed: Vec<String>,
     /// Where the counterexamples were saved.
     traces: Vec<PathBuf>,
+    /// The properties it broke that its `--expect` named (the configuration passes).
+    expected_broken: Vec<String>,
     exit_code: u8,
 }
 
@@ -76,6 +78,7 @@ pub fn entries(protocol: Protocol) -> &'static [SuiteEntry] {
         Protocol::Paxos => ballot_models::paxos::SUITE,
         Protocol::MultiPaxos => ballot_models::multi_paxos::SUITE,
         Protocol::Raft => ballot_models::raft::SUITE,
+        Protocol::PrimaryBackup => ballot_models::primary_backup::SUITE,
     }
 }
 
@@ -221,7 +224,13 @@ fn run_one(protocol: Protocol, entry: &SuiteEntry, args: &SuiteArgs) -> Result<C
         code => code,
     };
     let failed: Vec<String> = if exit_code == 0 { Vec::new() } else { failed };
+    // A configuration with `--expect` passes when exactly the expected properties broke.
+    let as_expected = outcome
+        .properties
+        .iter()
+        .any(|p| p.expected && (p.verdict == "violated" || p.verdict == "not witnessed"));
     let verdict = match exit_code {
+        0 if as_expected => "as expected",
         0 => "holds",
         1 if violated => "violated",
         1 => "not witnessed",
@@ -244,6 +253,12 @@ fn run_one(protocol: Protocol, entry: &SuiteEntry, args: &SuiteArgs) -> Result<C
             .iter()
             .filter_map(|p| p.trace.clone())
             .collect(),
+        expected_broken: outcome
+            .properties
+            .iter()
+            .filter(|p| p.expected && (p.verdict == "violated" || p.verdict == "not witnessed"))
+            .map(|p| p.name.clone())
+            .collect(),
         exit_code,
     })
 }
@@ -251,6 +266,7 @@ fn run_one(protocol: Protocol, entry: &SuiteEntry, args: &SuiteArgs) -> Result<C
 fn print_line(r: &ConfigResult) {
     let detail = match r.verdict.as_str() {
         "holds" => String::new(),
+        "as expected" => format!("  broke as expected: {}", r.expected_broken.join(", ")),
         "out of time" => format!("  (budget {} s)", r.budget_seconds),
         "inconclusive" => {
             "  (a reduction is not exact for these handlers: run its `ballot check` for why)".into()
@@ -274,11 +290,15 @@ fn print_summary(o: &SuiteOutcome) {
     let count = |v: &str| o.configurations.iter().filter(|r| r.verdict == v).count();
     println!();
     println!(
-        "{} configuration{}: {} hold, {} violated, {} not witnessed, {} out of time, {} \
+        "{} configuration{}: {} hold{}, {} violated, {} not witnessed, {} out of time, {} \
          inconclusive; {:.1} s",
         o.configurations.len(),
         if o.configurations.len() == 1 { "" } else { "s" },
         count("holds"),
+        match count("as expected") {
+            0 => String::new(),
+            n => format!(", {n} broke as expected"),
+        },
         count("violated"),
         count("not witnessed"),
         count("out of time"),
@@ -288,6 +308,9 @@ fn print_summary(o: &SuiteOutcome) {
     println!(
         "Result: {}",
         match o.exit_code {
+            0 if o.configurations.iter().any(|r| r.verdict == "as expected") => {
+                "every configuration behaves as documented (expected failures only where named)"
+            }
             0 => "every property holds in every configuration",
             1 => "a property is violated (or never witnessed) in a configuration",
             _ => {

@@ -210,7 +210,18 @@ where
     /// The first step found that the handlers do not treat alike under a renumbering of the
     /// servers: the symmetry reduction is not exact for these handlers. Read by the report.
     pub symmetry_broken: Arc<Mutex<Option<String>>>,
+    /// A crashed server stays down (crash-stop): Stateright's `Recover` is never offered (see
+    /// [`Self::crash_stop`]).
+    pub crash_stop: bool,
+    /// The model's timing assumption: a timer may fire only where this says so (see
+    /// [`Self::timers_when`]).
+    pub timer_guard: Option<TimerGuard<A, C, H>>,
 }
+
+/// A timing assumption (see [`ClusterModel::timers_when`]): whether `timer` of actor `id` may
+/// fire in `state`.
+pub type TimerGuard<A, C, H> =
+    fn(&ClusterModel<A, C, H>, &ActorModelState<A, H>, Id, &<A as Actor>::Timer) -> bool;
 
 /// A renumbering of the actors (servers among themselves; clients stay in place).
 pub type ServerPlan = RewritePlan<Id, DenseNatMap<Id, Id>>;
@@ -409,7 +420,46 @@ where
             revived: Arc::default(),
             symmetry_check: None,
             symmetry_broken: Arc::default(),
+            crash_stop: false,
+            timer_guard: None,
         }
+    }
+
+    /// Makes every crash permanent (crash-stop, the fail-stop model of the lecture): a crashed
+    /// server never recovers, and the messages sent to it stay undelivered. The primary/backup
+    /// and two-phase-commit models use it to show what happens while a server is down for good
+    /// (failover, blocking).
+    pub fn crash_stop(mut self) -> Self {
+        assert!(!self.restart_on_crash, "crash-stop or restart, not both");
+        self.crash_stop = true;
+        self
+    }
+
+    /// A timing assumption: a timer fires only in the states where `guard` allows it. The
+    /// checker otherwise lets any set timer fire at any moment (it ignores durations), which
+    /// is the right model of an asynchronous system; a failure detector built on a timeout
+    /// (a heartbeat) is only accurate under an assumption of synchrony, which `guard` states
+    /// (for example: "a backup suspects its primary only if no heartbeat between them is
+    /// still in flight").
+    pub fn timers_when(mut self, guard: TimerGuard<A, C, H>) -> Self {
+        self.timer_guard = Some(guard);
+        self
+    }
+
+    /// Whether nothing can happen any more in `state` except crashes and losses (which never
+    /// help anyone decide): every delivery, timer and random choice is a no-op. Termination
+    /// properties ("a write completes", "every participant decides") are checked on such
+    /// states: the bounded models have no infinite run that does not cycle, so a run that
+    /// never completes either ends in such a state (a counterexample) or cycles through states
+    /// that can still act (which these properties do not catch: they find deadlocks, not
+    /// livelocks).
+    pub fn quiescent(&self, state: &ActorModelState<A, H>) -> bool {
+        let mut actions = Vec::new();
+        self.server_actions(state, &mut actions);
+        actions
+            .into_iter()
+            .filter(|a| !matches!(a, ActorModelAction::Crash(_) | ActorModelAction::Drop(_)))
+            .all(|a| self.inner.next_state(state, a).is_none())
     }
 
     /// Makes every crash a restart: the server crashes and at once recovers from what it saved.
@@ -643,6 +693,15 @@ where
         actions.retain(
             |a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) >= self.servers),
         );
+        if self.crash_stop {
+            actions.retain(|a| !matches!(a, ActorModelAction::Recover(_)));
+        }
+        if let Some(guard) = self.timer_guard {
+            actions.retain(|a| match a {
+                ActorModelAction::Timeout(id, timer) => guard(self, state, *id, timer),
+                _ => true,
+            });
+        }
         if let Some(w) = &self.wipes
             && self.wipes_left(state) > 0
         {
@@ -838,6 +897,9 @@ where
                 "{} crashes and restarts from its saved state",
                 self.actor_name(*id)
             ),
+            ActorModelAction::Crash(id) if self.crash_stop => {
+                format!("{} crashes (and stays down)", self.actor_name(*id))
+            }
             ActorModelAction::Crash(id) => format!("{} crashes", self.actor_name(*id)),
             ActorModelAction::Recover(id) if self.wipes.is_some() => {
                 format!("{} loses its storage and restarts", self.actor_name(*id))

@@ -9,6 +9,8 @@
 //! - [`multi_paxos`]: Multi-Paxos (Paxos Made Simple §3), a replicated key-value log.
 //! - [`raft`]: Raft (Ongaro and Ousterhout, 2014), Figure 2 rule by rule, with a key-value state
 //!   machine.
+//! - [`primary_backup`]: primary/backup replication (sync, async, semi-sync) with failover
+//!   by heartbeat timeout (Budhiraja et al., 1993).
 //! - [`shared_vec`]: a vector cheap to clone, append to and compare (Raft's logs).
 //!
 //! Each protocol is a directory of the same files, read in this order: `mod.rs` (the paper, what
@@ -22,5 +24,6 @@ pub mod cluster;
 pub mod kv;
 pub mod multi_paxos;
 pub mod paxos;
+pub mod primary_backup;
 pub mod raft;
 pub mod shared_vec;
