@@ -3,7 +3,9 @@
 //! into model configurations, and the one-line summaries of the check report.
 
 use crate::{ModelArgs, Protocol, plural, unknown_bug};
+use ballot_models::active_active::AaConfig;
 use ballot_models::primary_backup::PbConfig;
+use ballot_models::two_phase_commit::{TpcBug, TpcConfig};
 
 /// The flags every model of this module takes besides the shared ones; any other model flag
 /// given is refused, naming it.
@@ -77,5 +79,52 @@ pub fn primary_backup_bounds(cfg: &PbConfig) -> String {
         cfg.replication,
         plural(cfg.requests, "request"),
         plural(cfg.retries as usize, "retry"),
+    )
+}
+
+/// The active-active configuration.
+pub fn active_active(m: &ModelArgs) -> Result<AaConfig, String> {
+    let p = Protocol::ActiveActive;
+    refuse_others(m, p, &["--requests", "--bug"])?;
+    if let Some(name) = &m.bug {
+        return Err(unknown_bug(p, name));
+    }
+    let cfg = AaConfig {
+        cluster: m.cluster(p),
+        requests: m.requests.unwrap_or(AaConfig::default().requests),
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Active-active's bounds, for the report's model line.
+pub fn active_active_bounds(cfg: &AaConfig) -> String {
+    format!(
+        "last writer wins, {} per client",
+        plural(cfg.requests, "request")
+    )
+}
+
+/// The two-phase-commit configuration.
+pub fn two_phase_commit(m: &ModelArgs) -> Result<TpcConfig, String> {
+    let p = Protocol::TwoPhaseCommit;
+    refuse_others(m, p, &["--bug"])?;
+    let bug = match &m.bug {
+        None => None,
+        Some(name) => Some(TpcBug::from_name(name).ok_or_else(|| unknown_bug(p, name))?),
+    };
+    let cfg = TpcConfig {
+        cluster: m.cluster(p),
+        bug,
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Two-phase commit's bounds, for the report's model line.
+pub fn two_phase_commit_bounds(cfg: &TpcConfig) -> String {
+    format!(
+        "a coordinator and {}, crash-stop",
+        plural(cfg.cluster.servers - 1, "participant")
     )
 }

@@ -20,6 +20,7 @@ use ballot_models::multi_paxos::{self, MpBug, MultiPaxosConfig};
 use ballot_models::paxos::{self, PaxosBug, PaxosConfig};
 use ballot_models::primary_backup::{self, Replication};
 use ballot_models::raft::{self, RaftBug, RaftConfig};
+use ballot_models::{active_active, two_phase_commit};
 use ballot_traces::render::Format;
 use check::{CheckOptions, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -170,6 +171,11 @@ enum Protocol {
     /// Primary/backup replication, sync, async or semi-sync, with failover on a heartbeat
     /// timeout (Budhiraja et al., 1993).
     PrimaryBackup,
+    /// Active-active replication: two replicas both take writes, last writer wins.
+    ActiveActive,
+    /// Two-phase commit with the cooperative termination protocol (Gray 1978; Bernstein,
+    /// Hadzilacos and Goodman 1987, ch. 7).
+    TwoPhaseCommit,
 }
 
 impl Protocol {
@@ -179,6 +185,8 @@ impl Protocol {
             Protocol::MultiPaxos => "multi-paxos",
             Protocol::Raft => "raft",
             Protocol::PrimaryBackup => "primary-backup",
+            Protocol::ActiveActive => "active-active",
+            Protocol::TwoPhaseCommit => "two-phase-commit",
         }
     }
 
@@ -189,6 +197,8 @@ impl Protocol {
             Protocol::MultiPaxos => "Multi-Paxos",
             Protocol::Raft => "Raft",
             Protocol::PrimaryBackup => "Primary/backup",
+            Protocol::ActiveActive => "Active-active",
+            Protocol::TwoPhaseCommit => "Two-phase commit",
         }
     }
 
@@ -198,7 +208,8 @@ impl Protocol {
             Protocol::MultiPaxos => multi_paxos::BUGS.iter().map(|(_, i)| *i).collect(),
             Protocol::Raft => raft::BUGS.iter().map(|(_, i)| *i).collect(),
             // Its expected failures are its replication modes, not mutants.
-            Protocol::PrimaryBackup => Vec::new(),
+            Protocol::PrimaryBackup | Protocol::ActiveActive => Vec::new(),
+            Protocol::TwoPhaseCommit => two_phase_commit::BUGS.iter().map(|(_, i)| *i).collect(),
         }
     }
 }
@@ -206,7 +217,8 @@ impl Protocol {
 /// The model's configuration.
 #[derive(Args, Debug, Clone)]
 struct ModelArgs {
-    /// Number of servers [default: 3; primary-backup: 2].
+    /// Number of servers [default: 3; primary-backup, active-active: 2; two-phase-commit:
+    /// the coordinator and the participants, 3].
     #[arg(long)]
     servers: Option<usize>,
     /// Number of clients. paxos: client c proposes the value 'A'+c to server c mod n, then
@@ -259,6 +271,7 @@ impl ModelArgs {
         ClusterConfig {
             servers: self.servers.unwrap_or(match protocol {
                 Protocol::PrimaryBackup => primary_backup::PbConfig::default().cluster.servers,
+                Protocol::ActiveActive => active_active::AaConfig::default().cluster.servers,
                 _ => ClusterConfig::default().servers,
             }),
             clients: self.clients.unwrap_or(match protocol {
@@ -266,6 +279,8 @@ impl ModelArgs {
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.clients,
                 Protocol::Raft => RaftConfig::default().cluster.clients,
                 Protocol::PrimaryBackup => primary_backup::PbConfig::default().cluster.clients,
+                Protocol::ActiveActive => active_active::AaConfig::default().cluster.clients,
+                Protocol::TwoPhaseCommit => 0,
             }),
             network: self.network,
             lossy: self.lossy,
@@ -274,6 +289,8 @@ impl ModelArgs {
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.crashes,
                 Protocol::Raft => RaftConfig::default().cluster.crashes,
                 Protocol::PrimaryBackup => primary_backup::PbConfig::default().cluster.crashes,
+                Protocol::ActiveActive => 0,
+                Protocol::TwoPhaseCommit => two_phase_commit::TpcConfig::default().cluster.crashes,
             }),
         }
     }
@@ -302,6 +319,14 @@ impl ModelArgs {
             Protocol::Raft => self.raft.summary(self.requests, self.retries),
             Protocol::PrimaryBackup => match lecture::primary_backup(self) {
                 Ok(c) => lecture::primary_backup_bounds(&c),
+                Err(e) => e,
+            },
+            Protocol::ActiveActive => match lecture::active_active(self) {
+                Ok(c) => lecture::active_active_bounds(&c),
+                Err(e) => e,
+            },
+            Protocol::TwoPhaseCommit => match lecture::two_phase_commit(self) {
+                Ok(c) => lecture::two_phase_commit_bounds(&c),
                 Err(e) => e,
             },
         };
@@ -339,6 +364,11 @@ impl ModelArgs {
                 (c.cluster.clone(), c.bug.map(|b| b.info().name))
             }
             Protocol::PrimaryBackup => (lecture::primary_backup(self)?.cluster, None),
+            Protocol::ActiveActive => (lecture::active_active(self)?.cluster, None),
+            Protocol::TwoPhaseCommit => {
+                let c = lecture::two_phase_commit(self)?;
+                (c.cluster.clone(), c.bug.map(|b| b.info().name))
+            }
         };
         push("--servers", cluster.servers.to_string());
         push("--clients", cluster.clients.to_string());
@@ -372,6 +402,13 @@ impl ModelArgs {
                     push(flag, value);
                 }
             }
+            Protocol::ActiveActive => {
+                push(
+                    "--requests",
+                    lecture::active_active(self)?.requests.to_string(),
+                );
+            }
+            Protocol::TwoPhaseCommit => {}
         }
         if cluster.lossy {
             f.push("--lossy".into());
@@ -399,7 +436,10 @@ impl ModelArgs {
                 "--clients 0: no client sends a request, so no value or command is ever \
                  proposed; use --clients 1 or more{}",
                 match protocol {
-                    Protocol::Paxos | Protocol::PrimaryBackup => "",
+                    Protocol::Paxos
+                    | Protocol::PrimaryBackup
+                    | Protocol::ActiveActive
+                    | Protocol::TwoPhaseCommit => "",
                     Protocol::MultiPaxos | Protocol::Raft =>
                         " (leader elections are still explored)",
                 }
@@ -730,6 +770,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let bugs = protocol.bugs();
             if json {
                 println!("{}", serde_json::to_string_pretty(&bugs)?);
+            } else if bugs.is_empty() {
+                println!(
+                    "{} has no bug catalog: the failures it shows are its design's own, named \
+                     with --expect (ballot suite {} --list; docs/{}.md)",
+                    protocol.name(),
+                    protocol.name(),
+                    protocol.name()
+                );
             } else {
                 let width = bugs.iter().map(|b| b.name.len()).max().unwrap_or(0);
                 let breaks = bugs.iter().map(|b| b.breaks.len()).max().unwrap_or(0);
@@ -801,7 +849,7 @@ fn explore(
         None => {
             let Some(protocol) = protocol else {
                 bail!(UsageError(
-                    "explore needs a protocol (paxos, multi-paxos, raft, primary-backup, ...) or --trace FILE.json"
+                    "explore needs a protocol (paxos, multi-paxos, raft, primary-backup, active-active, two-phase-commit) or --trace FILE.json"
                         .into()
                 ));
             };
@@ -891,6 +939,16 @@ fn explore(
         Protocol::Raft => go!(model.raft().map_err(UsageError)?.into_model()),
         Protocol::PrimaryBackup => {
             go!(lecture::primary_backup(&model)
+                .map_err(UsageError)?
+                .into_model())
+        }
+        Protocol::ActiveActive => {
+            go!(lecture::active_active(&model)
+                .map_err(UsageError)?
+                .into_model())
+        }
+        Protocol::TwoPhaseCommit => {
+            go!(lecture::two_phase_commit(&model)
                 .map_err(UsageError)?
                 .into_model())
         }
@@ -1010,6 +1068,26 @@ fn run_check(
                 None,
             )
         }
+        Protocol::ActiveActive => {
+            let cfg = lecture::active_active(model).map_err(UsageError)?;
+            refuse_symmetry(&opts, protocol)?;
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                active_active::explain,
+                None,
+            )
+        }
+        Protocol::TwoPhaseCommit => {
+            let cfg = lecture::two_phase_commit(model).map_err(UsageError)?;
+            refuse_symmetry(&opts, protocol)?;
+            check::run(
+                || cfg.clone().into_model(),
+                &opts,
+                two_phase_commit::explain,
+                None,
+            )
+        }
     }
 }
 
@@ -1050,7 +1128,11 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
     // Raft's default check is DFS with symmetry reduction: the only way its default
     // configuration (crashes, three terms, two writes) is exhaustive within a minute.
     let strategy = run.strategy.unwrap_or(match protocol {
-        Protocol::Paxos | Protocol::MultiPaxos | Protocol::PrimaryBackup => Strategy::Bfs,
+        Protocol::Paxos
+        | Protocol::MultiPaxos
+        | Protocol::PrimaryBackup
+        | Protocol::ActiveActive
+        | Protocol::TwoPhaseCommit => Strategy::Bfs,
         Protocol::Raft => Strategy::Dfs,
     });
     let symmetry = run

@@ -79,6 +79,8 @@ pub fn entries(protocol: Protocol) -> &'static [SuiteEntry] {
         Protocol::MultiPaxos => ballot_models::multi_paxos::SUITE,
         Protocol::Raft => ballot_models::raft::SUITE,
         Protocol::PrimaryBackup => ballot_models::primary_backup::SUITE,
+        Protocol::ActiveActive => ballot_models::active_active::SUITE,
+        Protocol::TwoPhaseCommit => ballot_models::two_phase_commit::SUITE,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The consensus protocols of Ballot, each written once as a Stateright actor, with its model
 //! configuration and bug catalog.
 //!
+//! - [`active_active`]: two replicas that both take writes, reconciled by last writer wins.
 //! - [`cluster`]: what every protocol model shares (configuration, [`cluster::ClusterModel`],
 //!   bug catalog entries).
 //! - [`kv`]: the replicated key-value service shared by Multi-Paxos and Raft (log entries, the
@@ -11,6 +12,8 @@
 //!   machine.
 //! - [`primary_backup`]: primary/backup replication (sync, async, semi-sync) with failover
 //!   by heartbeat timeout (Budhiraja et al., 1993).
+//! - [`two_phase_commit`]: two-phase commit with the cooperative termination protocol (Gray
+//!   1978; Bernstein, Hadzilacos and Goodman 1987, ch. 7).
 //! - [`shared_vec`]: a vector cheap to clone, append to and compare (Raft's logs).
 //!
 //! Each protocol is a directory of the same files, read in this order: `mod.rs` (the paper, what
@@ -20,6 +23,7 @@
 //! history and properties), `tests.rs` (the model-check tests).
 #![deny(missing_docs)]
 
+pub mod active_active;
 pub mod cluster;
 pub mod kv;
 pub mod multi_paxos;
@@ -27,3 +31,4 @@ pub mod paxos;
 pub mod primary_backup;
 pub mod raft;
 pub mod shared_vec;
+pub mod two_phase_commit;
