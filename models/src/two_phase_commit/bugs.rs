@@ -22,7 +22,7 @@ pub const BUGS: &[(TpcBug, BugInfo)] = &[
             name: "majority-commit",
             breaks: "Atomicity",
             args: &["--servers", "4", "--crashes", "0"],
-            summary: "the coordinator commits on a majority of Yes votes (a participant that voted No has aborted)",
+            summary: "the coordinator commits on a majority of Yes votes, without waiting for the other participants' votes",
         },
     ),
     (
