@@ -210,8 +210,9 @@ impl Trace {
             let Some(action) = action else { continue };
             let actor = acting(action);
             let idx = usize::from(actor);
-            let changes = if matches!(action, ActorModelAction::Crash(_)) && !model.restart_on_crash
-            {
+            let changes = if matches!(action, ActorModelAction::Crash(_)) && model.crash_stop {
+                vec!["(down for good: crashes are crash-stop in this model)".to_string()]
+            } else if matches!(action, ActorModelAction::Crash(_)) && !model.restart_on_crash {
                 vec!["(down until it recovers; its volatile state will be lost)".to_string()]
             } else {
                 let old = human(format!("{:?}", before.actor_states[idx]));

@@ -85,31 +85,3 @@ fn pinned_state_counts() {
     .collect();
     assert_eq!(counts, [453, 1_590, 2_626, 6_967]);
 }
-
-#[test]
-#[ignore]
-fn print_lossy() {
-    for r in Replication::ALL {
-        for crashes in [0, 1] {
-            for clients in [1, 2] {
-                let mut c = cfg(r, crashes, true);
-                c.cluster.clients = clients;
-                let t = std::time::Instant::now();
-                let ch = c
-                    .into_model()
-                    .checker()
-                    .finish_when(stateright::HasDiscoveries::AnyOf(Default::default()))
-                    .target_state_count(2_000_000)
-                    .spawn_bfs()
-                    .join();
-                println!(
-                    "{r} crashes {crashes} lossy clients {clients}: {} depth {} done {} {:?}",
-                    ch.unique_state_count(),
-                    ch.max_depth(),
-                    ch.is_done(),
-                    t.elapsed()
-                );
-            }
-        }
-    }
-}
