@@ -321,13 +321,25 @@ fn http_get(addr: &str, path: &str) -> Option<String> {
     Some(out)
 }
 
+/// Each model is served, and so is a saved counterexample of each (its path replays on the
+/// model of its saved flags, or `explore --trace` refuses to start).
 #[test]
 fn the_explorer_serves_each_lecture_model() {
-    for (protocol, property) in [
-        ("primary-backup", "Single primary"),
-        ("active-active", "Convergence"),
-        ("two-phase-commit", "Atomicity"),
+    let mut runs: Vec<(Vec<String>, &str)> = Vec::new();
+    for (protocol, expect, property) in [
+        ("primary-backup", "Writes complete", "Single primary"),
+        ("active-active", "Linearizability", "Convergence"),
+        ("two-phase-commit", "Termination", "Atomicity"),
     ] {
+        runs.push((vec!["explore".into(), protocol.into()], property));
+        let file = format!("{}.json", tmp(&format!("explore-{protocol}")));
+        let o = ballot(&["check", protocol, "--expect", expect, "--trace-out", &file]);
+        assert_eq!(code(&o), 0, "{protocol}");
+        assert!(std::path::Path::new(&file).exists(), "{file}");
+        runs.push((vec!["explore".into(), "--trace".into(), file], property));
+    }
+    for (args, property) in runs {
+        let protocol = args.join(" ");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -335,7 +347,8 @@ fn the_explorer_serves_each_lecture_model() {
             .port();
         let addr = format!("127.0.0.1:{port}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ballot"))
-            .args(["explore", protocol, "--addr", &addr])
+            .args(&args)
+            .args(["--addr", &addr])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
