@@ -72,3 +72,10 @@ fn raft_suite_catches_every_catalog_bug() {
     let missed = uncaught("raft");
     assert!(missed.is_empty(), "{missed:#?}");
 }
+
+/// Two-phase commit's suite takes seconds, so this one is not ignored.
+#[test]
+fn two_phase_commit_suite_catches_every_catalog_bug() {
+    let missed = uncaught("two-phase-commit");
+    assert!(missed.is_empty(), "{missed:#?}");
+}
