@@ -25,7 +25,10 @@ pub struct SuiteArgs {
     /// Run only the configuration NAME (repeatable).
     #[arg(long, value_name = "NAME")]
     only: Vec<String>,
-    /// Stop at the first configuration that does not pass.
+    /// Stop at the first configuration in which a property fails (violated, or never witnessed).
+    /// A configuration that runs out of its budget, or whose reduction is not exact, does not
+    /// stop the run: a later configuration may still find the failure (a mutant often makes the
+    /// state space of one configuration larger than its budget, and is caught by the next).
     #[arg(long)]
     fail_fast: bool,
     /// Print the results as one JSON object on stdout.
@@ -121,7 +124,8 @@ pub fn run(protocol: Protocol, args: &SuiteArgs) -> Result<ExitCode> {
         if !args.json {
             print_line(&result);
         }
-        let stop = args.fail_fast && result.exit_code != 0;
+        // Only a failed property stops a --fail-fast run (see the flag's doc).
+        let stop = args.fail_fast && result.exit_code == 1;
         results.push(result);
         if stop {
             break;

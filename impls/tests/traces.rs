@@ -527,7 +527,11 @@ fn witnesses_are_shortest_paths_to_every_sometimes_property() {
         (
             "paxos",
             &["--max-round", "2"],
-            &[("Decision", 5), ("Dueling proposers, then a decision", 7)],
+            &[
+                ("Decision", 5),
+                ("Dueling proposers, then a decision", 7),
+                ("A read learns the decision", 12),
+            ],
         ),
         (
             "multi-paxos",

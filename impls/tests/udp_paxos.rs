@@ -109,3 +109,49 @@ fn clients_and_nodes_agree_on_one_value_across_kill_restart_loss_and_duplication
     assert_eq!(checked.answered, 12);
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+/// Issue 12, "Paxos reads learn": a node that missed the decision answers `get` on its own. Node
+/// 2 is down while a put is decided by nodes 0 and 1 (the Decided sent to it is lost), then
+/// restarted; a client of node 2 alone asks `get`, and nothing else happens in the cluster. The
+/// node runs a read ballot (Paxos Made Simple §2.2 with no value of its own: Phase 1 reports the
+/// accepted value, Phase 2 gets it chosen in its ballot) and answers the decided value. Before
+/// the fix the node only waited for a Decided that never came, and the read timed out.
+#[test]
+fn a_get_at_a_node_that_missed_the_decision_learns_it() {
+    let started = Instant::now();
+    let dir = tmp_dir("paxos-read-learns");
+    let mut nodes = Nodes::start("paxos", 3, &dir, &[]);
+    let peers = nodes.peers.clone();
+    nodes.kill(2);
+    let recorder = Recorder::create(&history_path("paxos-read-learns")).unwrap();
+    let codec = nodes.codec();
+    let only = |i: usize| Client::new(vec![peers[i]], codec.clone()).unwrap();
+    let mut writer = RecordingClient::new(only(0), recorder.clone());
+    let put = writer
+        .call(KvOp::Put("r".into(), "written".into()), DEADLINE)
+        .unwrap_or_else(|e| panic!("put: {e}\n{}", nodes.logs()));
+    assert_eq!(decided(&put), "written");
+
+    // Node 2 comes back without the decision: its storage never saw it.
+    nodes.restart(2);
+    let before: PaxosStorage<String> = saved(&nodes, 2);
+    assert_eq!(before.decided(), None, "node 2 knew the decision already");
+    let mut reader = RecordingClient::new(only(2), recorder.clone());
+    let asked = Instant::now();
+    let got = reader
+        .call(KvOp::Get("r".into()), Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("get at node 2: {e}\n{}", nodes.logs()));
+    assert_eq!(decided(&got), "written");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    let after: PaxosStorage<String> = saved(&nodes, 2);
+    assert_eq!(after.decisions, vec![(0, "written".to_string())]);
+
+    let checked = history::check_register(&recorder.events())
+        .unwrap_or_else(|e| panic!("{e}; see traces/histories/paxos-read-learns.jsonl"));
+    assert_eq!((checked.answered, checked.timed_out), (2, 0));
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

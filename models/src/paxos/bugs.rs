@@ -22,6 +22,9 @@ pub enum PaxosBug {
     Redecide,
     /// A server answers Get with its acceptor's accepted value before the value is decided.
     ReadAccepted,
+    /// A read ballot answers its Get with the value the first peer's Promise reports, without
+    /// a majority of Promises or Phase 2.
+    ReadOnePromise,
 }
 
 /// The catalog printed by `ballot bugs paxos`: each entry is exposed by
@@ -97,6 +100,15 @@ pub const BUGS: &[(PaxosBug, BugInfo)] = &[
             breaks: "Linearizability",
             args: &[],
             summary: "a server answers Get with a value it accepted but that is not yet decided",
+        },
+    ),
+    (
+        PaxosBug::ReadOnePromise,
+        BugInfo {
+            name: "read-one-promise",
+            breaks: "Linearizability",
+            args: &[],
+            summary: "a server that does not know the decision answers Get with the value one peer's Promise reports, without a majority or Phase 2",
         },
     ),
 ];

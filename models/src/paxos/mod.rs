@@ -15,6 +15,14 @@
 //! Clients propose a value (`Put`, answered with the *decided* value, which may be another
 //! client's) and then read the decision (`Get`). The single slot is slot 0.
 //!
+//! A server asked to `Get` before it knows the decision (it was down, or the Decided to it was
+//! lost) finds out as §2.3 says a learner can: "it can have a proposer issue a proposal". It runs
+//! a *read ballot*, a ballot with no value of its own. Once a majority promised: if some Promise
+//! reported an accepted proposal, it runs Phase 2 with the highest-numbered one, and when a
+//! majority accepted, that value is chosen — it is the decision (P2c) — and the server learns
+//! it and answers; if none reported one, nothing has been chosen, and the `Get` waits for the
+//! decision as before.
+//!
 //! The files read in the paper's order: this one (types, messages, state), `bugs` (the
 //! catalog of mutants), `server` (the handlers, Phase 1a to learning, then the clients'
 //! requests, and the [`Actor`]), `model` (configuration, client history and the
@@ -85,7 +93,8 @@ pub enum PaxosMsg<V> {
         /// The decision.
         decided: V,
     },
-    /// Client → server: read the decision (answered once the server knows it).
+    /// Client → server: read the decision (answered once the server knows it; a server that
+    /// does not runs a read ballot to learn it).
     Get {
         /// The client's request id.
         req: RequestId,
@@ -172,8 +181,11 @@ impl<V> PaxosStorage<V> {
 pub struct Proposal<V> {
     /// The ballot of this attempt.
     pub ballot: Ballot,
-    /// The value of the client that asked this server.
-    pub own_value: V,
+    /// The value of the client that asked this server, or `None` for a *read ballot*: one a
+    /// `Get` started at a server that does not know the decision (§2.3: "it can have a proposer
+    /// issue a proposal"), which proposes only a value reported in Phase 1. A `Put` arriving during a
+    /// read ballot gives it its value.
+    pub own_value: Option<V>,
     /// Which phase the ballot is in.
     pub phase: Phase<V>,
 }

@@ -16,6 +16,10 @@ pub struct PaxosHistory {
     /// Ghost: the messages discarded as obsolete on the path (not part of the state's
     /// identity; see [`ClusterModel::discard_obsolete`]).
     pub discarded: Discarded<PaxosMsg<ModelValue>>,
+    /// The servers that no client proposes to which decided in a ballot of their own (they sent
+    /// Decided): a read ballot, the only kind they run ([`PaxosConfig::reads_only`]). Part of
+    /// the state's identity, so that the witness of "A read learns the decision" is exact.
+    pub read_learners: ServerSet,
 }
 
 /// The checked model.
@@ -63,6 +67,27 @@ impl PaxosConfig {
         (b'A' + c as u8) as char
     }
 
+    /// The server client `c` proposes to.
+    pub fn put_to(&self, c: usize) -> usize {
+        c % self.cluster.servers
+    }
+
+    /// The server client `c` reads from: another than the one it proposed to, when there are
+    /// two servers or more.
+    pub fn get_from(&self, c: usize) -> usize {
+        (c + 1) % self.cluster.servers
+    }
+
+    /// Whether server `i` is asked to `Get` by some client but to `Put` by none: a server that
+    /// runs only read ballots, and that, asked before a Decided reached it, must learn the
+    /// decision itself. With fewer clients than servers, server `clients` is one (the default:
+    /// server 2, read by client 1).
+    pub fn reads_only(&self, i: usize) -> bool {
+        let clients = 0..self.cluster.clients;
+        clients.clone().any(|c| self.get_from(c) == i)
+            && clients.into_iter().all(|c| self.put_to(c) != i)
+    }
+
     /// Builds the model: servers `0..n`, then clients; client `c` proposes to server `c mod n`
     /// and reads from server `(c + 1) mod n`.
     pub fn into_model(self) -> PaxosModel {
@@ -79,15 +104,19 @@ impl PaxosConfig {
         let clients: Vec<_> = (0..self.cluster.clients)
             .map(|c| PaxosActor::Client {
                 value: Self::client_value(c),
-                put_to: Id::from(c % n),
-                get_from: Id::from((c + 1) % n),
+                put_to: Id::from(self.put_to(c)),
+                get_from: Id::from(self.get_from(c)),
             })
             .collect();
+        // The read path (issue 12): a Get at a server that only reads, before a Decided reached
+        // it, is answered after the server's own read ballot decided.
+        let read_learning = (0..n).any(|i| self.reads_only(i));
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let history = PaxosHistory {
             clients: ClientHistory::new(WriteOnceRegister(None)),
             discarded: Discarded::default(),
+            read_learners: ServerSet::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| PaxosActor::Server(server.clone())))
@@ -107,9 +136,16 @@ impl PaxosConfig {
                 s.history.clients.is_linearizable()
             })
             .sometimes("Decision", |m, s| props::decided_somewhere(&View(m, s)));
-        if dueling {
+        let model = if dueling {
             model.sometimes("Dueling proposers, then a decision", |m, s| {
                 dueling_then_decision(m, s).is_some()
+            })
+        } else {
+            model
+        };
+        if read_learning {
+            model.sometimes("A read learns the decision", |m, s| {
+                read_learned(m, s).is_some()
             })
         } else {
             model
@@ -156,6 +192,21 @@ fn dueling_then_decision(m: &PaxosModel, s: &PaxosModelState) -> Option<String> 
     ))
 }
 
+/// A read that learned (Paxos Made Simple §2.3, [`PaxosServer::on_get`]): a client's `Get` was
+/// answered by a server that no client proposes to, after that server decided in its own read
+/// ballot. Returns the client, the server and the value.
+fn read_learned(m: &PaxosModel, s: &PaxosModelState) -> Option<(usize, usize, ModelValue)> {
+    let cfg = m.cfg();
+    (0..cfg.cluster.clients).find_map(|c| {
+        let server = cfg.get_from(c);
+        let PaxosState::Client(client) = &*s.actor_states[m.servers + c] else {
+            unreachable!("actors after the servers are clients")
+        };
+        let read = client.awaiting.is_none() && s.history.read_learners.contains(server);
+        read.then_some((c, server, client.decided?))
+    })
+}
+
 /// The messages the model discards: those their receiver ignores in every reachable state
 /// ([`PaxosServer::ignores_forever`]; a client ignores answers to requests no longer in
 /// flight, and its request ids only grow).
@@ -183,10 +234,26 @@ fn obsolete(
 }
 
 fn record_invocations(
-    _: &PaxosConfig,
+    cfg: &PaxosConfig,
     h: &PaxosHistory,
     env: Envelope<&PaxosMsg<ModelValue>>,
 ) -> Option<PaxosHistory> {
+    let sender = usize::from(env.src);
+    if let PaxosMsg::Decided { .. } = env.msg {
+        // Only a proposer whose ballot a majority accepted sends Decided.
+        if sender < cfg.cluster.servers
+            && cfg.reads_only(sender)
+            && !h.read_learners.contains(sender)
+        {
+            let mut read_learners = h.read_learners;
+            read_learners.insert(sender);
+            return Some(PaxosHistory {
+                read_learners,
+                ..h.clone()
+            });
+        }
+        return None;
+    }
     let clients = match env.msg {
         PaxosMsg::Put { req, value } => {
             h.clients
@@ -264,6 +331,12 @@ pub fn explain(model: &PaxosModel, state: &PaxosModelState, property: &str) -> O
                 .map(|v| format!("server {i} decided {v:?}"))
         }),
         "Dueling proposers, then a decision" => dueling_then_decision(model, state),
+        "A read learns the decision" => read_learned(model, state).map(|(c, server, v)| {
+            format!(
+                "server {server}, which no client proposes to, missed the decision, ran a read \
+                 ballot that decided {v:?}, and answered client {c}'s Get"
+            )
+        }),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

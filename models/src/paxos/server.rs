@@ -1,7 +1,8 @@
 //! The handlers: a Paxos server's rules from §2.2 and §2.3, one function per step, in the
 //! paper's order — Phase 1a (`prepare`), Phase 1b (`on_prepare`), Phase 2a (`on_promise`),
 //! Phase 2b (`on_accept`), learning (`on_accepted`, `on_decided`) — then the clients'
-//! requests, and the [`Actor`] that dispatches messages and the retry timer to them.
+//! requests (`on_put`, and `on_get`, which learns through a read ballot), and the [`Actor`] that
+//! dispatches messages and the retry timer to them.
 
 use super::*;
 
@@ -60,11 +61,12 @@ impl PaxosServer {
     /// Phase 1a (§2.2): choose a new proposal number n and send a prepare request to the
     /// acceptors. The proposer's own acceptor promises at once (no message to itself), and the
     /// round is saved first, so a recovered proposer never reuses a ballot with another value.
+    /// `own_value` is `None` for a read ballot ([`Self::on_get`]).
     fn prepare<V: Value>(
         &self,
         me: usize,
         s: &mut ServerState<V>,
-        own_value: V,
+        own_value: Option<V>,
         o: &mut Out<PaxosActor<V>>,
     ) {
         let seen = s.durable.promised.map_or(0, |b| b.round);
@@ -134,6 +136,11 @@ impl PaxosServer {
     /// from a majority of acceptors, then it sends an accept request to each of those acceptors
     /// for a proposal numbered n with a value v, where v is the value of the highest-numbered
     /// proposal among the responses, or is any value if the responses reported no proposals."
+    ///
+    /// A read ballot ([`Self::on_get`]) has no value of its own: with a reported proposal it
+    /// goes on like any ballot; with none, no value has been chosen (a chosen value was accepted
+    /// by a majority, which would intersect this one), so there is nothing to learn yet and it
+    /// ends the ballot, its `Get`s waiting for the decision.
     fn on_promise<V: Value>(
         &self,
         me: usize,
@@ -155,6 +162,24 @@ impl PaxosServer {
             // A Promise for an earlier ballot of this proposer.
             return;
         }
+        if self.has(PaxosBug::ReadOnePromise) && from != me && !promises.contains(from) {
+            // The mutant: a waiting Get is answered with the first value a peer reports.
+            if let Some((_, v)) = &reported {
+                s.waiting.retain(|(client, req, why)| {
+                    let answered = *why == Waiting::Get;
+                    if answered {
+                        o.send(
+                            *client,
+                            PaxosMsg::GetOk {
+                                req: *req,
+                                decided: v.clone(),
+                            },
+                        );
+                    }
+                    !answered
+                });
+            }
+        }
         promises.insert(from);
         if let Some((b, v)) = reported {
             let adopt = match self.bug {
@@ -169,10 +194,16 @@ impl PaxosServer {
         if promises.len() < self.quorum() {
             return;
         }
-        let value = match highest.take() {
-            Some((_, v)) => v,
-            None if self.has(PaxosBug::UnproposedValue) => V::default(),
-            None => p.own_value.clone(),
+        let value = match (highest.take(), &p.own_value) {
+            (Some((_, v)), _) => v,
+            (None, None) => {
+                // A read ballot, and nothing accepted in a majority: nothing chosen to learn.
+                s.proposal = None;
+                o.cancel_timer(PaxosTimer::Retry);
+                return;
+            }
+            (None, Some(_)) if self.has(PaxosBug::UnproposedValue) => V::default(),
+            (None, Some(own)) => own.clone(),
         };
         p.phase = Phase::Accepting {
             value: value.clone(),
@@ -303,7 +334,8 @@ impl PaxosServer {
     }
 
     /// A client proposes a value: answer at once if decided, else start a ballot (unless one is
-    /// running) and answer when the decision is known.
+    /// running) and answer when the decision is known. A read ballot that is running takes the
+    /// client's value as its own, to propose if Phase 1 reports none.
     fn on_put<V: Value>(
         &self,
         me: usize,
@@ -326,14 +358,42 @@ impl PaxosServer {
         if !s.waiting.contains(&(src, req, Waiting::Put)) {
             s.waiting.push((src, req, Waiting::Put));
         }
-        if s.proposal.is_none() {
-            self.prepare(me, s, value, o);
+        match &mut s.proposal {
+            None => self.prepare(me, s, Some(value), o),
+            Some(p) if p.own_value.is_none() => p.own_value = Some(value),
+            Some(_) => {
+                // Already proposing another client's value: this client gets the decision.
+            }
         }
     }
 
-    /// A client reads the decision: answer once it is known.
+    /// A client reads the decision: answer at once if it is known; otherwise learn it, as
+    /// Paxos Made Simple §2.3 says a learner that needs to know whether a value has been chosen
+    /// can: "it can have a proposer issue a proposal, using the algorithm described above". The
+    /// server runs a *read ballot* ([`Self::prepare`] with no value of its own), unless a ballot
+    /// of its own is running already, and answers when it knows the decision.
+    ///
+    /// The read ballot's Phase 1 (§2.2) collects a majority of Promises. If one reports an
+    /// accepted proposal, Phase 2 re-proposes the highest-numbered one in the read's ballot, and
+    /// a majority of Accepted makes it chosen (§2.3), so it is *the* decision (P2c: every
+    /// proposal above a chosen one has its value) and the server learns it ([`Self::learn`])
+    /// and tells the others. Answering from the Promises alone would not be safe: the highest
+    /// value a majority reports may be accepted by a minority only, and a later ballot whose
+    /// majority misses it may choose another (the mutant `read-one-promise` answers from one
+    /// Promise).
+    ///
+    /// If no Promise of the majority reports a proposal, nothing has been chosen (a chosen value
+    /// was accepted by a majority, which intersects this one, and acceptors never forget what
+    /// they accepted). A `Get` then *keeps waiting*, rather than answer "undecided": the answer,
+    /// `GetOk { decided }`, always carries the decision — the register's read after its first
+    /// proposal took effect (the `WriteOnceRegister` spec), never `None` — and a read that has
+    /// not returned is linearizable whatever happens later. The read ballot ends there (it
+    /// proposes no value of its own, which would break Validity); the decision reaches the
+    /// server by a Decided, or the client's retry of the `Get` starts another read ballot. A
+    /// lost Prepare or Accept is retried by the proposer's timer like any ballot's.
     fn on_get<V: Value>(
         &self,
+        me: usize,
         s: &mut ServerState<V>,
         src: Id,
         req: RequestId,
@@ -344,13 +404,17 @@ impl PaxosServer {
             (None, Some((_, v))) if self.has(PaxosBug::ReadAccepted) => Some(v.clone()),
             (None, _) => None,
         };
-        match answer {
-            Some(decided) => o.send(src, PaxosMsg::GetOk { req, decided }),
-            None if !s.waiting.contains(&(src, req, Waiting::Get)) => {
-                s.waiting.push((src, req, Waiting::Get))
-            }
-            None => {}
+        if let Some(decided) = answer {
+            o.send(src, PaxosMsg::GetOk { req, decided });
+            return;
         }
+        if !s.waiting.contains(&(src, req, Waiting::Get)) {
+            s.waiting.push((src, req, Waiting::Get));
+        }
+        if s.proposal.is_none() {
+            self.prepare(me, s, None, o);
+        }
+        // Otherwise a ballot of this server is running: it ends in the decision, or is retried.
     }
 }
 
@@ -463,7 +527,7 @@ impl<V: Value> Actor for PaxosActor<V> {
                 let s = &mut after;
                 match (msg, from) {
                     (PaxosMsg::Put { req, value }, _) => server.on_put(me, s, src, req, value, o),
-                    (PaxosMsg::Get { req }, _) => server.on_get(s, src, req, o),
+                    (PaxosMsg::Get { req }, _) => server.on_get(me, s, src, req, o),
                     (PaxosMsg::Prepare { ballot }, Some(_)) => server.on_prepare(s, src, ballot, o),
                     (PaxosMsg::Promise { ballot, accepted }, Some(from)) => {
                         server.on_promise(me, s, from, ballot, accepted, o)

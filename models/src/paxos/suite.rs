@@ -18,7 +18,7 @@ pub const SUITE: &[SuiteEntry] = &[
     SuiteEntry {
         name: "default",
         args: &[],
-        exercises: "two proposers with competing values and a read each, up to round 3: a proposer is pre-empted twice, so a quorum can report votes of two ballots and the new proposer must adopt the higher",
+        exercises: "two proposers with competing values and a read each, up to round 3: a proposer is pre-empted twice, so a quorum can report votes of two ballots and the new proposer must adopt the higher; server 2, which no client proposes to, learns the decision for a read by its own read ballot",
         unreachable: &[],
         budget_secs: 90,
     },
@@ -34,7 +34,7 @@ pub const SUITE: &[SuiteEntry] = &[
         args: &["--servers", "5", "--max-round", "1"],
         exercises: "five acceptors (quorums of three that intersect in one) with two competing proposers",
         unreachable: &[],
-        budget_secs: 90,
+        budget_secs: 120,
     },
     SuiteEntry {
         name: "crash-restart",
@@ -55,6 +55,6 @@ pub const SUITE: &[SuiteEntry] = &[
         args: &["--max-round", "4", "--strategy", "dfs"],
         exercises: "dueling proposers pre-empting each other three times: votes of three ballots spread over the acceptors",
         unreachable: &[],
-        budget_secs: 240,
+        budget_secs: 300,
     },
 ];

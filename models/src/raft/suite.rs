@@ -107,6 +107,23 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 90,
     },
     SuiteEntry {
+        name: "two-wipes",
+        args: &[
+            "--wipes",
+            "2",
+            "--clients",
+            "0",
+            "--max-term",
+            "2",
+            "--crashes",
+            "0",
+        ],
+        exercises: "elections while servers lose their storage twice in a run: a vote granted to \
+                    a server before it lost its storage must not count for its next incarnation",
+        budget_secs: 90,
+        unreachable: &["Entry committed"],
+    },
+    SuiteEntry {
         name: "wipes",
         args: &[
             "--wipes",
