@@ -34,7 +34,21 @@
 //! with no journal), and the first save rewrites it as a format-2 snapshot, which an older build
 //! refuses by its version instead of reading it without its journal.
 //!
-//! Journal `storage.journal`: a header naming the snapshot it extends, then records.
+//! Journal `storage.journal`: a header naming the snapshot it extends, then records, then zeros.
+//!
+//! The journal is preallocated: it is created as its header followed by zeros up to
+//! [`preallocation`] (the size it may reach before the next snapshot, at most a
+//! [`JOURNAL_SEGMENT`]), synced once, and records are written in place over the zeros, so an
+//! append's `fdatasync` writes the data only (the file's size and blocks do not change); a record
+//! that does not fit extends the file by another segment of zeros first. The records end where
+//! the next record header would be all zeros (a real one never is: it carries a check of its
+//! fields) and only zeros follow: that is the end of the journal, not a torn record. Loading
+//! tells apart, after the last whole record: only zeros (the end); a torn record — a record
+//! header cut short by the end of the file, or failing its check with only zeros after it, a
+//! payload cut short by the end of the file, or a payload whose checksum fails because its end
+//! is zeros with only zeros after it (its first bytes reached the disk, its last did not);
+//! anything else (a whole record with a bad checksum, a failed header with data after it, data
+//! after the zeros) — an error naming the journal and the byte.
 //!
 //! ```text
 //! header  size  field
@@ -58,8 +72,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::net::SocketAddrV4;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -806,7 +820,9 @@ impl<T: Journaled> Store<T> {
         let mut allocated = journal.allocated;
         let result = (|| {
             if end > allocated {
-                let target = end.max(allocated + preallocation(limit)).next_multiple_of(4096);
+                let target = end
+                    .max(allocated + preallocation(limit))
+                    .next_multiple_of(4096);
                 let zeros = vec![0u8; (target - allocated) as usize];
                 journal.file.write_all_at(&zeros, allocated)?;
                 allocated = target;
