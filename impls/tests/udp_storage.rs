@@ -103,9 +103,18 @@ fn every_bit_flip_and_every_truncation_of_the_snapshot_is_refused_naming_the_fil
 }
 
 /// A snapshot and a journal of `records` records: `sample_n(0)` in the snapshot, then
-/// `sample_n(1..=records)`. Returns the snapshot's and the journal's bytes, and where each
-/// record ends.
+/// `sample_n(1..=records)`. Returns the snapshot's and the journal's bytes — the journal without
+/// its preallocated zeros, as a journal written before preallocation — and where each record
+/// ends.
 fn journal_fixture(dir: &Path, records: u32) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
+    let (snapshot, file, ends) = preallocated_fixture(dir, records);
+    let end = *ends.last().unwrap();
+    (snapshot, file[..end].to_vec(), ends)
+}
+
+/// [`journal_fixture`] with the journal file as written: the records, then the preallocated
+/// zeros.
+fn preallocated_fixture(dir: &Path, records: u32) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
     let mut s = store(dir);
     s.save(&sample()).unwrap();
     let mut ends = vec![JOURNAL_HEADER_LEN];
@@ -114,13 +123,18 @@ fn journal_fixture(dir: &Path, records: u32) -> (Vec<u8>, Vec<u8>, Vec<usize>) {
         ends.push(ends.last().unwrap() + written);
     }
     let snapshot = std::fs::read(s.path()).unwrap();
-    let journal = std::fs::read(s.journal_path()).unwrap();
-    assert_eq!(
-        journal.len(),
-        *ends.last().unwrap(),
-        "the saves were records"
+    let file = std::fs::read(s.journal_path()).unwrap();
+    let end = *ends.last().unwrap();
+    assert!(
+        file.len() > end && file.len().is_multiple_of(4096),
+        "the journal is preallocated in pages: {} bytes, records end at {end}",
+        file.len()
     );
-    (snapshot, journal, ends)
+    assert!(
+        file[end..].iter().all(|b| *b == 0),
+        "the saves were records, then zeros"
+    );
+    (snapshot, file, ends)
 }
 
 #[test]
@@ -173,28 +187,138 @@ fn every_truncation_of_the_journal_loses_at_most_the_records_after_the_cut() {
         assert_eq!(r.storage, sample_n(whole as u32), "cut to {len}");
         assert_eq!(r.journal.records, whole as u64);
         assert_eq!(r.journal.valid_len, ends[whole] as u64);
-        assert_eq!(r.journal.torn, (len - ends[whole]) as u64);
+        if cut[ends[whole]..].iter().all(|b| *b == 0) {
+            // Only zero bytes of the next record (its length's high byte): the end of the
+            // journal, as its preallocated zeros.
+            assert_eq!(r.journal.torn, 0, "cut to {len}");
+            assert_eq!(r.journal.zero_tail, (len - ends[whole]) as u64);
+        } else {
+            assert_eq!(r.journal.torn, (len - ends[whole]) as u64);
+        }
         if len % 29 == 0 || len == ends[whole] + 1 {
             std::fs::write(s.journal_path(), cut).unwrap();
             let mut again = store(&dir);
             assert_eq!(again.load().unwrap(), Some(sample_n(whole as u32)));
             assert_eq!(
                 std::fs::metadata(s.journal_path()).unwrap().len(),
-                ends[whole] as u64,
-                "the torn record was not cut off"
+                if r.journal.torn > 0 { ends[whole] } else { len } as u64,
+                "the torn record was not cut off (or zeros were)"
             );
             again.save(&sample_n(40)).unwrap();
             assert_eq!(load(&dir).unwrap(), Some(sample_n(40)));
             std::fs::write(s.path(), &snapshot).unwrap();
         }
     }
-    // A tail of zeros (a file extended by a crash before its data reached the disk) is a torn
-    // record too.
+    // A tail of zeros is the journal's preallocated space (or a file extended by a crash
+    // before its data reached the disk): the end of the journal, not a torn record.
     let mut zeros = journal.clone();
     zeros.extend_from_slice(&[0; 300]);
     let r = s.parse_files(&snapshot, Some(&zeros)).unwrap();
     assert_eq!(r.storage, sample_n(3));
-    assert_eq!(r.journal.torn, 300);
+    assert_eq!(r.journal.torn, 0);
+    assert_eq!(r.journal.zero_tail, 300);
+}
+
+/// A journal as the store writes it — records, then preallocated zeros — loads its records;
+/// the zeros are the end of the journal, not a torn record. A restarted store appends in place
+/// (the file keeps its size) and the next load finds every record.
+#[test]
+fn a_zero_filled_preallocated_tail_is_the_end_of_the_journal() {
+    let dir = tmp_dir("journal-prealloc");
+    let (snapshot, file, ends) = preallocated_fixture(&dir, 3);
+    let mut s = store(&dir);
+    let r = s.parse_files(&snapshot, Some(&file)).unwrap();
+    assert_eq!(r.storage, sample_n(3));
+    assert_eq!(r.journal.records, 3);
+    assert_eq!(r.journal.torn, 0);
+    assert_eq!(r.journal.valid_len, ends[3] as u64);
+    assert_eq!(r.journal.zero_tail, (file.len() - ends[3]) as u64);
+    assert_eq!(s.load().unwrap(), Some(sample_n(3)));
+    assert_eq!(
+        std::fs::metadata(s.journal_path()).unwrap().len(),
+        file.len() as u64,
+        "loading kept the preallocated space"
+    );
+    for n in 4..20 {
+        s.save(&sample_n(n)).unwrap().expect("a record");
+    }
+    assert_eq!(s.snapshots(), 0, "the saves were journal records");
+    assert_eq!(
+        std::fs::metadata(s.journal_path()).unwrap().len(),
+        file.len() as u64,
+        "the records were written in place"
+    );
+    let r = s
+        .parse_files(&snapshot, Some(&std::fs::read(s.journal_path()).unwrap()))
+        .unwrap();
+    assert_eq!(r.journal.records, 19);
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(19)));
+}
+
+/// A record whose write did not reach the disk whole, in the preallocated space: its first
+/// bytes, then zeros (a power loss before the `fdatasync` returned). At every such cut, in the
+/// last record's header or payload, the torn record is discarded (the save before it is
+/// loaded); loading cuts the journal back, and the next save appends after the last whole
+/// record.
+#[test]
+fn a_torn_record_followed_by_zeros_is_discarded() {
+    let dir = tmp_dir("journal-torn-zeros");
+    let (snapshot, file, ends) = preallocated_fixture(&dir, 3);
+    let s = store(&dir);
+    for cut in ends[2] + 1..ends[3] {
+        let mut torn = file.clone();
+        torn[cut..ends[3]].fill(0);
+        let r = s
+            .parse_files(&snapshot, Some(&torn))
+            .unwrap_or_else(|e| panic!("zeros from byte {cut}: {e}"));
+        assert_eq!(r.storage, sample_n(2), "zeros from byte {cut}");
+        assert_eq!(r.journal.records, 2);
+        assert_eq!(r.journal.valid_len, ends[2] as u64);
+        // The record's first byte is zero (its length's high byte): zeros from the next byte
+        // on leave nothing of it, and that is the end of the journal.
+        let nothing_left = torn[ends[2]..].iter().all(|b| *b == 0);
+        assert_eq!(r.journal.torn == 0, nothing_left, "zeros from byte {cut}");
+        if cut % 17 == 0 || cut == ends[2] + RECORD_HEADER_LEN + 1 {
+            std::fs::write(s.journal_path(), &torn).unwrap();
+            let mut again = store(&dir);
+            assert_eq!(again.load().unwrap(), Some(sample_n(2)));
+            again.save(&sample_n(40)).unwrap();
+            assert_eq!(load(&dir).unwrap(), Some(sample_n(40)));
+            std::fs::write(s.path(), &snapshot).unwrap();
+        }
+    }
+    // Zeros over a middle record, with a whole record after them, are damage, not a torn record.
+    let mut zeroed = file.clone();
+    zeroed[ends[1] + 10..ends[2]].fill(0);
+    let err = s.parse_files(&snapshot, Some(&zeroed)).unwrap_err();
+    assert!(err.to_string().contains(JOURNAL_NAME), "{err}");
+}
+
+/// Damage inside the written part of a preallocated journal is still an error naming the file:
+/// every bit flip in the records; and data after the end (past where a torn record header could
+/// be) is an error too, since it could be records whose predecessors were zeroed.
+#[test]
+fn corruption_inside_the_written_part_of_a_preallocated_journal_is_refused() {
+    let dir = tmp_dir("journal-prealloc-bitflip");
+    let (snapshot, file, ends) = preallocated_fixture(&dir, 3);
+    let s = store(&dir);
+    let jpath = s.journal_path().display().to_string();
+    for bit in 0..ends[3] * 8 {
+        let mut bad = file.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let err = s
+            .parse_files(&snapshot, Some(&bad))
+            .expect_err(&format!("journal bit {bit} flipped was accepted"));
+        assert!(err.to_string().contains(&jpath), "{err}");
+        assert!(err.to_string().contains("refusing to start"), "{err}");
+    }
+    for at in [ends[3] + RECORD_HEADER_LEN, ends[3] + 1000, file.len() - 1] {
+        let mut bad = file.clone();
+        bad[at] = 1;
+        let err = s.parse_files(&snapshot, Some(&bad)).unwrap_err();
+        assert!(err.to_string().contains(&jpath), "{err}");
+        assert!(err.to_string().contains("data follows"), "{err}");
+    }
 }
 
 /// Damage before the last record, or a complete record with a bad checksum, is an error even
@@ -441,11 +565,9 @@ fn a_node_with_a_bit_flipped_journal_record_exits_with_a_clear_error() {
     // Three nodes: alone, a node decides in the step of its first save (its snapshot); with
     // peers, its promise, vote and decision are saved in separate steps (journal records).
     let (code, log) = refused(3, "node-journal-bitflip", JOURNAL_NAME, |b| {
-        assert!(
-            b.len() > JOURNAL_HEADER_LEN,
-            "the node saved journal records"
-        );
-        let last = b.len() - 1;
+        // The last byte of the last record: the preallocated zeros follow it.
+        let last = b.iter().rposition(|x| *x != 0).unwrap();
+        assert!(last >= JOURNAL_HEADER_LEN, "the node saved journal records");
         b[last - 3] ^= 0x10;
     });
     assert_eq!(code, Some(1), "{log}");
@@ -459,11 +581,11 @@ fn a_node_with_a_bit_flipped_journal_record_exits_with_a_clear_error() {
 #[test]
 fn a_node_with_a_torn_last_journal_record_warns_and_starts() {
     let mut nodes = restart_after(3, "node-journal-torn", JOURNAL_NAME, |b| {
-        assert!(
-            b.len() > JOURNAL_HEADER_LEN,
-            "the node saved journal records"
-        );
-        b.truncate(b.len() - 5);
+        // The last record's last bytes did not reach the disk: zeros, as in the preallocated
+        // space after them.
+        let end = b.iter().rposition(|x| *x != 0).unwrap() + 1;
+        assert!(end > JOURNAL_HEADER_LEN, "the node saved journal records");
+        b[end - 5..end].fill(0);
     });
     let mut client = Client::new(vec![nodes.peers[0]], nodes.codec()).unwrap();
     // The torn record may have been the decision: a put decides again, and must decide the

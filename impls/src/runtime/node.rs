@@ -3,6 +3,19 @@
 //! `on_random` — with the commands of each step carried out in order, under one rule: the step's
 //! `Save` is written durably *before* any of its messages is sent.
 //!
+//! **Group commit.** [`Node::run`] serves in batches: it waits for one datagram, then takes
+//! without waiting what else is queued on the socket (at most [`BATCH_MAX`] datagrams, and for
+//! at most [`BATCH_MAX_DELAY`]), and the timers that are due, and runs each through the actor
+//! one step at a time, as before. The steps' timers and random choices take effect at once; their
+//! saves and messages are held. Then the batch is committed: the storage of the batch's last save
+//! (each save replaces the storage, so it contains every earlier save of the batch) is written as
+//! one journal record and made durable with one `fdatasync`, and only then are the messages of all
+//! the batch's steps sent, in order. So no message of any step leaves before that step's save is
+//! durable ("save before send" for every step), and one sync serves every step of the batch. A
+//! crash before the sync loses the whole batch — storage and messages — which is a crash before
+//! those messages arrived; a crash after it is a crash after the last step with its messages
+//! still in flight. Nothing here depends on the protocol.
+//!
 //! The receive path ([`Node::receive`]) never panics on input: a datagram that fails validation,
 //! a server-to-server message from an address that is not a configured peer, or a reply meant for
 //! a client is dropped and counted. A panic inside the actor's handler (an actor bug) discards the
@@ -151,6 +164,13 @@ impl Routes {
     }
 }
 
+/// The most datagrams a batch takes from the socket before it is committed (one sync).
+pub const BATCH_MAX: usize = 64;
+
+/// The longest a batch keeps taking queued datagrams before it is committed: bounds the delay
+/// that group commit adds to the first step of a batch.
+pub const BATCH_MAX_DELAY: Duration = Duration::from_millis(2);
+
 /// A running server.
 pub struct Node<S: Served>
 where
@@ -174,6 +194,15 @@ where
     counters: Counters,
     stats_every: Option<Duration>,
     started: Instant,
+    /// The storage of the batch's last save, not written yet.
+    pending_save: Option<ActorStorage<S>>,
+    /// The messages of the batch's steps, held until the batch's save is durable.
+    outbox: Vec<(Id, ActorMsg<S>)>,
+    /// The state before the batch's first step, while the batch is open (restored if the save
+    /// fails, as a failed step leaves it).
+    batch_base: Option<<S::Actor as Actor>::State>,
+    /// Steps run in the open batch.
+    batch_steps: u64,
 }
 
 impl<S: Served> Node<S>
@@ -231,8 +260,13 @@ where
             counters: Counters::default(),
             stats_every: cfg.stats_every,
             started: Instant::now(),
+            pending_save: None,
+            outbox: Vec::new(),
+            batch_base: None,
+            batch_steps: 0,
         };
-        node.execute(out)?;
+        node.stage(out);
+        node.commit()?;
         Ok(node)
     }
 
@@ -267,28 +301,36 @@ where
     }
 
     /// Handles one datagram from `src`: validates it, and delivers it to the actor if it is a
-    /// client request or a server-to-server message from a configured peer. Errors only if the
-    /// resulting save fails.
+    /// client request or a server-to-server message from a configured peer; then commits (a
+    /// batch of one step: its save, synced, then its messages). Errors only if the save fails;
+    /// then nothing of the step is kept or sent.
     pub fn receive(&mut self, src: SocketAddr, bytes: &[u8]) -> Result<Received, NodeError> {
+        let received = self.take(src, bytes);
+        self.commit()?;
+        Ok(received)
+    }
+
+    /// [`Self::receive`] without the commit: the step joins the open batch.
+    fn take(&mut self, src: SocketAddr, bytes: &[u8]) -> Received {
         self.counters.datagrams_in += 1;
         let SocketAddr::V4(src) = src else {
             self.counters.dropped_unexpected += 1;
-            return Ok(Received::Unexpected);
+            return Received::Unexpected;
         };
         let (kind, payload) = match self.codec.decode_frame(bytes) {
             Ok(frame) => frame,
-            Err(e) => return Ok(self.malformed(src, &e)),
+            Err(e) => return self.malformed(src, &e),
         };
         match kind {
             Kind::Peer => {
                 if !self.peers.contains(&src) {
                     self.counters.dropped_not_peer += 1;
                     tracing::debug!(%src, "server-to-server message from a non-peer: dropped");
-                    return Ok(Received::NotPeer);
+                    return Received::NotPeer;
                 }
                 let msg: ActorMsg<S> = match codec::parse(payload) {
                     Ok(m) => m,
-                    Err(e) => return Ok(self.malformed(src, &e)),
+                    Err(e) => return self.malformed(src, &e),
                 };
                 tracing::debug!(%src, ?msg, "received");
                 self.deliver(id(src), msg)
@@ -296,13 +338,13 @@ where
             Kind::Request => {
                 let request: WireRequest = match codec::parse(payload) {
                     Ok(r) => r,
-                    Err(e) => return Ok(self.malformed(src, &e)),
+                    Err(e) => return self.malformed(src, &e),
                 };
                 match request {
                     WireRequest::Stats => {
                         let stats = self.stats();
                         self.reply(src, &WireReply::Stats(stats));
-                        Ok(Received::Stats)
+                        Received::Stats
                     }
                     WireRequest::Op { session, req, op } => self.request(src, session, req, op),
                 }
@@ -310,7 +352,7 @@ where
             Kind::Reply => {
                 // Replies are meant for clients; a server sends no requests.
                 self.counters.dropped_unexpected += 1;
-                Ok(Received::Unexpected)
+                Received::Unexpected
             }
         }
     }
@@ -323,9 +365,9 @@ where
         session: u64,
         req: RequestId,
         op: KvOp<String, String>,
-    ) -> Result<Received, NodeError> {
+    ) -> Received {
         let Some(client) = session_id(session) else {
-            return Ok(self.malformed(src, &codec::DecodeError::Session(session)));
+            return self.malformed(src, &codec::DecodeError::Session(session));
         };
         let msg = S::request(req, op).and_then(|msg| {
             let len = serde_json::to_vec(&msg).map_or(usize::MAX, |b| b.len());
@@ -352,7 +394,7 @@ where
                     reason,
                 };
                 self.reply(src, &refused);
-                Ok(Received::Refused)
+                Received::Refused
             }
         }
     }
@@ -367,20 +409,19 @@ where
     }
 
     /// Delivers `msg` from `src` (a peer's address-derived id or a client's session id).
-    fn deliver(&mut self, src: Id, msg: ActorMsg<S>) -> Result<Received, NodeError> {
+    fn deliver(&mut self, src: Id, msg: ActorMsg<S>) -> Received {
         self.counters.delivered += 1;
         let me = self.me;
-        let ok = self.step(|actor, state, out| actor.on_msg(me, state, src, msg, out))?;
-        Ok(if ok {
+        if self.step(|actor, state, out| actor.on_msg(me, state, src, msg, out)) {
             Received::Delivered
         } else {
             Received::Panicked
-        })
+        }
     }
 
-    /// Runs one handler on a borrowed state; keeps the new state and carries out the commands,
-    /// or, if the handler panics, discards both. Returns false on a panic.
-    fn step<F>(&mut self, handler: F) -> Result<bool, NodeError>
+    /// Runs one handler on a borrowed state; keeps the new state and stages the commands in the
+    /// open batch, or, if the handler panics, discards both. Returns false on a panic.
+    fn step<F>(&mut self, handler: F) -> bool
     where
         F: FnOnce(&S::Actor, &mut Cow<<S::Actor as Actor>::State>, &mut Out<S::Actor>),
     {
@@ -396,46 +437,32 @@ where
         }));
         match result {
             Ok(next) => {
-                // The commands first: if the save fails, the state stays as it was (and the
-                // node stops with the error).
-                self.execute(out)?;
+                self.stage(out);
                 if let Some(next) = next {
-                    self.state = next;
+                    let before = std::mem::replace(&mut self.state, next);
+                    // The state before the batch (moved, not copied), in case its save fails.
+                    self.batch_base.get_or_insert(before);
                 }
-                Ok(true)
+                true
             }
             Err(panic) => {
                 self.counters.handler_panics += 1;
                 let what = crate::panic_message(panic.as_ref());
                 tracing::error!(panic = what, "handler panicked: step discarded");
-                Ok(false)
+                false
             }
         }
     }
 
-    /// Carries out a step's commands: the save first (durably), then timers and random choices,
-    /// then the messages, in order.
-    fn execute(&mut self, out: Out<S::Actor>) -> Result<(), NodeError> {
-        let commands: Vec<_> = out.into_iter().collect();
-        // Only the last save of a step matters: each replaces the storage.
-        let last_save = commands.iter().rev().find_map(|c| match c {
-            Command::Save(s) => Some(s),
-            _ => None,
-        });
-        if let Some(storage) = last_save
-            && let Some(bytes) = self.store.save(storage)?
-        {
-            self.counters.saves += 1;
-            self.counters.snapshots = self.store.snapshots();
-            tracing::debug!(bytes, ?storage, "saved");
-        }
+    /// Stages a step's commands in the open batch: its save replaces the batch's pending save
+    /// (each save replaces the whole storage), its timers and random choices take effect now,
+    /// its messages wait in the outbox, in order, until [`Self::commit`].
+    fn stage(&mut self, out: Out<S::Actor>) {
+        self.batch_steps += 1;
         let now = Instant::now();
-        let mut sends = Vec::new();
-        for command in commands {
+        for command in out {
             match command {
-                Command::Save(_) => {
-                    // Written above, before any send.
-                }
+                Command::Save(storage) => self.pending_save = Some(storage),
                 Command::SetTimer(timer, range) => {
                     let wait = if range.start < range.end {
                         self.rng.random_range(range)
@@ -455,10 +482,44 @@ where
                         self.randoms.insert(key, pick);
                     }
                 }
-                Command::Send(dst, msg) => sends.push((dst, msg)),
+                Command::Send(dst, msg) => self.outbox.push((dst, msg)),
             }
         }
-        for (dst, msg) in sends {
+    }
+
+    /// Commits the open batch: writes the storage of its last save durably (one journal record,
+    /// one `fdatasync`), then sends the messages of all its steps, in order. If the save fails,
+    /// nothing of the batch is sent, the state goes back to what it was before the batch, and
+    /// the error is returned (the node stops with it).
+    fn commit(&mut self) -> Result<(), NodeError> {
+        let steps = std::mem::take(&mut self.batch_steps);
+        if steps > 0 {
+            self.counters.batches += 1;
+            self.counters.batch_steps += steps;
+            self.counters.batch_max = self.counters.batch_max.max(steps);
+        }
+        if let Some(storage) = self.pending_save.take() {
+            match self.store.save(&storage) {
+                Ok(written) => {
+                    if let Some(bytes) = written {
+                        self.counters.saves += 1;
+                        tracing::debug!(bytes, ?storage, "saved");
+                    }
+                }
+                Err(e) => {
+                    self.outbox.clear();
+                    if let Some(base) = self.batch_base.take() {
+                        self.state = base;
+                    }
+                    self.counters.syncs = self.store.syncs();
+                    return Err(e.into());
+                }
+            }
+            self.counters.snapshots = self.store.snapshots();
+            self.counters.syncs = self.store.syncs();
+        }
+        self.batch_base = None;
+        for (dst, msg) in std::mem::take(&mut self.outbox) {
             self.send(dst, msg);
         }
         Ok(())
@@ -535,6 +596,36 @@ where
         }
     }
 
+    /// Takes, without waiting, the datagrams queued on the socket into the open batch: at most
+    /// [`BATCH_MAX`] in the batch, and for at most [`BATCH_MAX_DELAY`].
+    /// `taken`: datagrams the batch holds already.
+    fn drain(&mut self, buf: &mut [u8], mut taken: usize) -> std::io::Result<()> {
+        let start = Instant::now();
+        self.transport.socket().set_nonblocking(true)?;
+        let result = loop {
+            if taken >= BATCH_MAX || start.elapsed() >= BATCH_MAX_DELAY {
+                break Ok(());
+            }
+            match self.transport.socket().recv_from(buf) {
+                Ok((n, src)) => {
+                    taken += 1;
+                    self.take(src, &buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted
+                            | std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.transport.socket().set_nonblocking(false)?;
+        result
+    }
+
     /// The counters and identity as JSON (the answer to a stats request).
     pub fn stats(&self) -> serde_json::Value {
         serde_json::json!({
@@ -546,12 +637,20 @@ where
         })
     }
 
-    /// Delivers due timers and pending random choices. Returns when the next timer is due.
+    /// Delivers due timers and pending random choices, then commits (their saves, synced, then
+    /// their messages). Returns when the next timer is due.
     pub fn fire_due(&mut self, now: Instant) -> Result<Option<Instant>, NodeError> {
+        let next = self.take_due(now);
+        self.commit()?;
+        Ok(next)
+    }
+
+    /// [`Self::fire_due`] without the commit: the steps join the open batch.
+    fn take_due(&mut self, now: Instant) -> Option<Instant> {
         while let Some((key, random)) = self.randoms.pop_first() {
             let me = self.me;
             tracing::debug!(key, ?random, "random choice");
-            self.step(|actor, state, out| actor.on_random(me, state, &random, out))?;
+            self.step(|actor, state, out| actor.on_random(me, state, &random, out));
         }
         loop {
             let due = self
@@ -565,21 +664,34 @@ where
             self.counters.timeouts += 1;
             tracing::debug!(?timer, "timeout");
             let me = self.me;
-            self.step(|actor, state, out| actor.on_timeout(me, state, &timer, out))?;
+            self.step(|actor, state, out| actor.on_timeout(me, state, &timer, out));
         }
-        Ok(self.timers.values().min().copied())
+        self.timers.values().min().copied()
     }
 
-    /// Serves until `stop` is set: datagrams, timers, delayed sends, periodic counters.
+    /// Serves until `stop` is set: datagrams, timers, delayed sends, periodic counters, in
+    /// batches (see the module's documentation): wait for a datagram or the next timer, take what
+    /// else is queued (at most [`BATCH_MAX`] datagrams, for at most [`BATCH_MAX_DELAY`]) and the
+    /// timers due, then commit — one sync, then every message of the batch.
     pub fn run(&mut self, stop: &AtomicBool) -> Result<(), NodeError> {
         let mut buf = vec![0u8; codec::MAX_DATAGRAM + 1];
         let mut next_stats = self.stats_every.map(|e| Instant::now() + e);
         let addr = self.addr;
         let sock_err = |source| NodeError::Socket { addr, source };
+        let quiet = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::Interrupted
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+            )
+        };
+        let mut next_timer = self.fire_due(Instant::now())?;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             self.transport.flush_due(now, &mut self.counters);
-            let next_timer = self.fire_due(now)?;
             if let Some(at) = next_stats
                 && at <= now
             {
@@ -593,26 +705,27 @@ where
             {
                 wake = wake.min(at);
             }
-            let wait = wake
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_micros(100));
-            let socket = self.transport.socket();
-            socket.set_read_timeout(Some(wait)).map_err(sock_err)?;
-            match socket.recv_from(&mut buf) {
-                Ok((n, src)) => {
-                    self.receive(src, &buf[..n])?;
+            let wait = wake.saturating_duration_since(Instant::now());
+            if wait > Duration::ZERO {
+                // Wait for the batch's first datagram (or the next timer).
+                let socket = self.transport.socket();
+                socket
+                    .set_read_timeout(Some(wait.max(Duration::from_micros(100))))
+                    .map_err(sock_err)?;
+                match socket.recv_from(&mut buf) {
+                    Ok((n, src)) => {
+                        self.take(src, &buf[..n]);
+                        self.drain(&mut buf, 1).map_err(sock_err)?;
+                    }
+                    Err(e) if quiet(&e) => {}
+                    Err(e) => return Err(sock_err(e)),
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock
-                            | std::io::ErrorKind::TimedOut
-                            | std::io::ErrorKind::Interrupted
-                            | std::io::ErrorKind::ConnectionRefused
-                            | std::io::ErrorKind::ConnectionReset
-                    ) => {}
-                Err(e) => return Err(sock_err(e)),
+            } else {
+                // Timers are due: take what is queued without waiting.
+                self.drain(&mut buf, 0).map_err(sock_err)?;
             }
+            next_timer = self.take_due(Instant::now());
+            self.commit()?;
         }
         tracing::info!(counters = ?self.counters, "stopped");
         Ok(())

@@ -34,7 +34,21 @@
 //! with no journal), and the first save rewrites it as a format-2 snapshot, which an older build
 //! refuses by its version instead of reading it without its journal.
 //!
-//! Journal `storage.journal`: a header naming the snapshot it extends, then records.
+//! Journal `storage.journal`: a header naming the snapshot it extends, then records, then zeros.
+//!
+//! The journal is preallocated: it is created as its header followed by zeros up to
+//! [`preallocation`] (the size it may reach before the next snapshot, at most a
+//! [`JOURNAL_SEGMENT`]), synced once, and records are written in place over the zeros, so an
+//! append's `fdatasync` writes the data only (the file's size and blocks do not change); a record
+//! that does not fit extends the file by another segment of zeros first. The records end where
+//! the next record header would be all zeros (a real one never is: it carries a check of its
+//! fields) and only zeros follow: that is the end of the journal, not a torn record. Loading
+//! tells apart, after the last whole record: only zeros (the end); a torn record — a record
+//! header cut short by the end of the file, or failing its check with only zeros after it, a
+//! payload cut short by the end of the file, or a payload whose checksum fails because its end
+//! is zeros with only zeros after it (its first bytes reached the disk, its last did not);
+//! anything else (a whole record with a bad checksum, a failed header with data after it, data
+//! after the zeros) — an error naming the journal and the byte.
 //!
 //! ```text
 //! header  size  field
@@ -57,8 +71,9 @@ use super::journal::Journaled;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::net::SocketAddrV4;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -242,6 +257,9 @@ pub struct JournalReport {
     pub valid_len: u64,
     /// Bytes after it: an incomplete (torn) last record, discarded.
     pub torn: u64,
+    /// Zero bytes after the last whole record: the preallocated space not written yet (not
+    /// counted when a torn record precedes them).
+    pub zero_tail: u64,
 }
 
 /// The storage loaded from a snapshot and its journal.
@@ -257,11 +275,12 @@ pub struct Recovered<T> {
     pub journal: JournalReport,
 }
 
-/// The open journal, positioned after its last whole record.
+/// The open journal: its records end at `len`; the file holds zeros from there to `allocated`.
 struct JournalFile {
     file: File,
     len: u64,
     seq: u64,
+    allocated: u64,
 }
 
 /// What the store knows after a load or a save: the value saved last (the base of the next
@@ -287,6 +306,7 @@ pub struct Store<T> {
     compact_min: u64,
     next_generation: u64,
     snapshots: u64,
+    syncs: u64,
     active: Option<Active<T>>,
 }
 
@@ -316,6 +336,7 @@ impl<T: Journaled> Store<T> {
             compact_min: COMPACT_MIN_BYTES,
             next_generation: 1,
             snapshots: 0,
+            syncs: 0,
             active: None,
         })
     }
@@ -340,6 +361,11 @@ impl<T: Journaled> Store<T> {
     /// Snapshots this store has written.
     pub fn snapshots(&self) -> u64 {
         self.snapshots
+    }
+
+    /// `fsync`/`fdatasync` calls this store has made (files and directory).
+    pub fn syncs(&self) -> u64 {
+        self.syncs
     }
 
     /// The storage saved (or loaded) last.
@@ -395,7 +421,7 @@ impl<T: Journaled> Store<T> {
         let (storage, report) = self.replay(snap, journal.as_deref())?;
         let mut open = None;
         if report.present && !report.stale {
-            let mut file = OpenOptions::new()
+            let file = OpenOptions::new()
                 .write(true)
                 .open(&self.journal_path)
                 .map_err(Self::io(&self.journal_path))?;
@@ -411,16 +437,22 @@ impl<T: Journaled> Store<T> {
                      (cut or overwritten from outside the node), saves that had been \
                      acknowledged may be lost"
                 );
+                // Cut back, preallocated space included: the next append preallocates again.
                 file.set_len(report.valid_len)
                     .and_then(|()| file.sync_all())
                     .map_err(Self::io(&self.journal_path))?;
+                self.syncs += 1;
             }
-            file.seek(SeekFrom::Start(report.valid_len))
-                .map_err(Self::io(&self.journal_path))?;
+            let allocated = if report.torn > 0 {
+                report.valid_len
+            } else {
+                report.valid_len + report.zero_tail
+            };
             open = Some(JournalFile {
                 file,
                 len: report.valid_len,
                 seq: report.records,
+                allocated,
             });
         } else if report.stale {
             tracing::info!(
@@ -615,23 +647,43 @@ impl<T: Journaled> Store<T> {
                 },
             });
         }
+        // Where the data ends: past it, only zeros — the preallocated space not written yet
+        // (or nothing). The records end where the next record header would be all zeros.
+        let data_end = bytes
+            .iter()
+            .rposition(|b| *b != 0)
+            .map_or(0, |i| i + 1)
+            .max(JOURNAL_HEADER_LEN);
         let mut at = JOURNAL_HEADER_LEN;
         loop {
-            let rest = &bytes[at..];
-            if rest.is_empty() {
+            if at >= data_end {
+                // Zeros up to the end of the file (or nothing): the end of the journal.
+                report.zero_tail = (bytes.len() - at) as u64;
                 break;
             }
-            if rest.len() < RECORD_HEADER_LEN || rest.iter().all(|b| *b == 0) {
-                // A record header cut short, or a tail of zeros (a file extended by a crash
-                // before its data was written): a torn last record.
+            let rest = &bytes[at..];
+            if rest.len() < RECORD_HEADER_LEN {
+                // A record header cut short by the end of the file: a torn last record.
                 report.torn = rest.len() as u64;
                 break;
             }
             let h = &rest[..RECORD_HEADER_LEN];
             if sha256(&[&h[..20]])[..8] != h[20..28] {
+                if data_end <= at + RECORD_HEADER_LEN {
+                    // A record header written in part, only zeros after it: torn.
+                    report.torn = RECORD_HEADER_LEN as u64;
+                    break;
+                }
                 return Err(record_err(
                     at,
-                    "the record header's checksum does not match it".into(),
+                    if h.iter().all(|b| *b == 0) {
+                        format!(
+                            "zeros where a record header should be, but data follows at byte                              {} (a record overwritten, or a byte set past the journal's end)",
+                            data_end - 1
+                        )
+                    } else {
+                        "the record header's checksum does not match it".into()
+                    },
                 ));
             }
             let len = be_u32(&h[..4]) as usize;
@@ -646,13 +698,20 @@ impl<T: Journaled> Store<T> {
                     ),
                 ));
             }
-            if rest.len() - RECORD_HEADER_LEN < len {
+            let end = at + RECORD_HEADER_LEN + len;
+            if bytes.len() < end {
                 // The header is whole and valid, the payload is cut short: a torn last record.
                 report.torn = rest.len() as u64;
                 break;
             }
-            let payload = &rest[RECORD_HEADER_LEN..RECORD_HEADER_LEN + len];
+            let payload = &bytes[at + RECORD_HEADER_LEN..end];
             if sha256(&[&snap.checksum, &h[..20], payload]) != h[28..60] {
+                if data_end < end {
+                    // The payload's end is zeros, and so is everything after it: a record whose
+                    // write did not reach the disk whole (the preallocated space): torn.
+                    report.torn = (end - at) as u64;
+                    break;
+                }
                 return Err(record_err(
                     at,
                     "the record's SHA-256 checksum does not match its content".into(),
@@ -663,7 +722,7 @@ impl<T: Journaled> Store<T> {
             storage
                 .apply(delta)
                 .map_err(|e| record_err(at, format!("the record does not apply: {e}")))?;
-            at += RECORD_HEADER_LEN + len;
+            at = end;
             report.records += 1;
         }
         report.valid_len = at as u64;
@@ -694,12 +753,12 @@ impl<T: Journaled> Store<T> {
         }
         if active.journal.is_none() {
             let (generation, checksum) = (active.generation, active.checksum);
-            let file = self.start_journal(generation, &checksum)?;
+            let file = self.start_journal(generation, &checksum, limit)?;
             if let Some(active) = self.active.as_mut() {
                 active.journal = Some(file);
             }
         }
-        let written = self.append(&payload)?;
+        let written = self.append(&payload, limit)?;
         if let Some(active) = self.active.as_mut() {
             // For Raft, a clone sharing the actor's log chunks (`SharedVec`): no copy of the
             // log, and the next change is found by comparing chunk pointers.
@@ -724,9 +783,13 @@ impl<T: Journaled> Store<T> {
         self.snapshot(storage)
     }
 
-    /// Appends one record to the open journal and syncs it. On a failure the journal may end
-    /// in a partial record: the next save writes a snapshot and a new journal.
-    fn append(&mut self, payload: &[u8]) -> Result<usize, StorageError> {
+    /// Appends one record to the open journal, in place (over the preallocated zeros), and
+    /// syncs it (`fdatasync`: the file's size and blocks do not change, so no metadata is
+    /// written). When the record does not fit in the preallocated space, the file is first
+    /// extended with written zeros (see [`preallocation`]; that sync also writes the new size).
+    /// On a failure the journal may end in a partial record: the next save writes a snapshot and
+    /// a new journal. `limit`: the journal's size past which a save writes a snapshot instead.
+    fn append(&mut self, payload: &[u8], limit: u64) -> Result<usize, StorageError> {
         let path = self.journal_path.clone();
         let Some(active) = self.active.as_mut() else {
             return Err(StorageError::Encode {
@@ -753,13 +816,25 @@ impl<T: Journaled> Store<T> {
         let sum = sha256(&[&active.checksum, &bytes[..20], payload]);
         bytes.extend_from_slice(&sum);
         bytes.extend_from_slice(payload);
-        let result = journal
-            .file
-            .write_all(&bytes)
-            .and_then(|()| journal.file.sync_data());
+        let end = journal.len + bytes.len() as u64;
+        let mut allocated = journal.allocated;
+        let result = (|| {
+            if end > allocated {
+                let target = end
+                    .max(allocated + preallocation(limit))
+                    .next_multiple_of(4096);
+                let zeros = vec![0u8; (target - allocated) as usize];
+                journal.file.write_all_at(&zeros, allocated)?;
+                allocated = target;
+            }
+            journal.file.write_all_at(&bytes, journal.len)?;
+            journal.file.sync_data()
+        })();
+        self.syncs += 1;
         match result {
             Ok(()) => {
-                journal.len += bytes.len() as u64;
+                journal.len = end;
+                journal.allocated = allocated;
                 journal.seq += 1;
                 Ok(bytes.len())
             }
@@ -794,9 +869,11 @@ impl<T: Journaled> Store<T> {
         })?;
         let bytes = encode(FORMAT, &payload);
         let checksum: [u8; 32] = bytes[20..HEADER_LEN].try_into().unwrap_or([0; 32]);
-        self.write_atomically(&self.tmp_path(), &self.path, &bytes)?;
+        let (tmp, path) = (self.tmp_path(), self.path.clone());
+        self.write_atomically(&tmp, &path, &bytes)?;
         self.snapshots += 1;
-        let journal = self.start_journal(generation, &checksum)?;
+        let limit = (bytes.len() as u64).max(self.compact_min);
+        let journal = self.start_journal(generation, &checksum, limit)?;
         self.active = Some(Active {
             last: storage.clone(),
             generation,
@@ -808,11 +885,14 @@ impl<T: Journaled> Store<T> {
         Ok(bytes.len())
     }
 
-    /// Replaces the journal with an empty one for the snapshot `(generation, checksum)`.
+    /// Replaces the journal with an empty one for the snapshot `(generation, checksum)`: its
+    /// header, then zeros up to its preallocated size (see [`preallocation`]; `limit` is the
+    /// journal's size past which a save writes a snapshot instead).
     fn start_journal(
-        &self,
+        &mut self,
         generation: u64,
         checksum: &[u8; 32],
+        limit: u64,
     ) -> Result<JournalFile, StorageError> {
         let mut header = Vec::with_capacity(JOURNAL_HEADER_LEN);
         header.extend_from_slice(&JOURNAL_MAGIC);
@@ -821,18 +901,23 @@ impl<T: Journaled> Store<T> {
         header.extend_from_slice(checksum);
         let sum = sha256(&[&header[8..52]]);
         header.extend_from_slice(&sum);
-        let file = self.write_atomically(&self.journal_tmp_path(), &self.journal_path, &header)?;
+        let len = header.len() as u64;
+        let allocated = preallocation(limit).max(len);
+        header.resize(allocated as usize, 0);
+        let (tmp, path) = (self.journal_tmp_path(), self.journal_path.clone());
+        let file = self.write_atomically(&tmp, &path, &header)?;
         Ok(JournalFile {
             file,
-            len: header.len() as u64,
+            len,
             seq: 0,
+            allocated,
         })
     }
 
     /// Writes `bytes` to `tmp`, fsyncs it, renames it to `path` and fsyncs the directory.
-    /// Returns the file, open for writing after its end.
+    /// Returns the file, open for writing.
     fn write_atomically(
-        &self,
+        &mut self,
         tmp: &Path,
         path: &Path,
         bytes: &[u8],
@@ -844,13 +929,28 @@ impl<T: Journaled> Store<T> {
             .open(tmp)
             .map_err(Self::io(tmp))?;
         file.write_all(bytes).map_err(Self::io(tmp))?;
+        self.syncs += 1;
         file.sync_all().map_err(Self::io(tmp))?;
         fs::rename(tmp, path).map_err(Self::io(path))?;
+        self.syncs += 1;
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(Self::io(&self.dir))?;
         Ok(file)
     }
+}
+
+/// Bytes of zeros a journal is extended by at a time (and created with, up to its limit).
+pub const JOURNAL_SEGMENT: u64 = 4 * 1024 * 1024;
+
+/// How much space to preallocate for a journal that may grow to `limit` bytes before a save
+/// writes a snapshot instead: a [`JOURNAL_SEGMENT`], or less if the limit is lower, in whole
+/// 4 KiB pages. The space is written with zeros (and synced) when it is allocated, not merely
+/// reserved (`fallocate` leaves "unwritten" extents, and `set_len` a hole, whose first write
+/// would again change metadata that `fdatasync` must write): an append then overwrites blocks
+/// that exist, and its `fdatasync` writes only the data.
+pub fn preallocation(limit: u64) -> u64 {
+    limit.min(JOURNAL_SEGMENT).next_multiple_of(4096)
 }
 
 fn be_u32(b: &[u8]) -> u32 {

@@ -46,9 +46,21 @@ pub struct Counters {
     /// Server-to-server messages too long for a datagram, sent shortened instead
     /// ([`Served::shrink`](super::served::Served::shrink): Raft's AppendEntries).
     pub messages_shrunk: u64,
-    /// Durable saves: each appends a journal record and syncs it (`fdatasync`), or now and
-    /// then writes a new snapshot instead.
+    /// Durable saves: one per batch whose steps changed the storage (group commit: the storage
+    /// of the batch's last save); each appends a journal record and syncs it (`fdatasync`), or
+    /// now and then writes a new snapshot instead.
     pub saves: u64,
+    /// `fsync`/`fdatasync` calls on the storage's files and directory: one per journal record,
+    /// more when a save writes a snapshot (see `syncs` in `docs/fault-matrix.md`).
+    pub syncs: u64,
+    /// Batches committed (group commit): each ran one or more steps, then made their saves
+    /// durable at once, then sent their messages.
+    pub batches: u64,
+    /// Steps (messages, timeouts, random choices delivered to the actor) run in those batches:
+    /// `batch_steps / batches` is the mean batch size.
+    pub batch_steps: u64,
+    /// The largest batch, in steps.
+    pub batch_max: u64,
     /// Of those, the saves that wrote a new snapshot (temporary file, fsync, rename, fsync of
     /// the directory, then an empty journal the same way).
     pub snapshots: u64,
