@@ -600,6 +600,10 @@ impl ConsensusView for View<'_> {
 
     // `reapplied` keeps its default (none): Raft's servers always apply with deduplication,
     // so no request runs twice (`KvStateMachine::apply` with `dedup` never records one).
+    /// "client 0" for the first client actor, as the printed steps name it.
+    fn client_name(&self, client: ballot_properties::linearizability::ClientId) -> String {
+        self.0.actor_name(Id::from(client))
+    }
 }
 
 /// Why `state` violates `property` (an "always" property), or how it satisfies it (a
