@@ -174,7 +174,9 @@ fn no_dedup_names_the_client_as_the_steps_do() {
         .finish_when(HasDiscoveries::AnyFailures)
         .spawn_bfs()
         .join();
-    let path = checker.discovery("Integrity").expect("no-dedup breaks Integrity");
+    let path = checker
+        .discovery("Integrity")
+        .expect("no-dedup breaks Integrity");
     let last = path.last_state();
     let why = explain(checker.model(), last, "Integrity").expect("an explanation");
     assert!(
