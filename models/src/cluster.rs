@@ -701,7 +701,7 @@ where
             c.set(n.wrapping_add(1));
             n
         });
-        if n % check.every != 0 {
+        if !n.is_multiple_of(check.every) {
             return;
         }
         let fixed = std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default();
