@@ -216,12 +216,20 @@ where
     /// The model's timing assumption: a timer may fire only where this says so (see
     /// [`Self::timers_when`]).
     pub timer_guard: Option<TimerGuard<A, C, H>>,
+    /// Updates the history's ghost after every step (see [`Self::ghost_step`]).
+    pub ghost_step: Option<GhostStep<A, C, H>>,
 }
 
 /// A timing assumption (see [`ClusterModel::timers_when`]): whether `timer` of actor `id` may
 /// fire in `state`.
 pub type TimerGuard<A, C, H> =
     fn(&ClusterModel<A, C, H>, &ActorModelState<A, H>, Id, &<A as Actor>::Timer) -> bool;
+
+/// A ghost update after a step: given the model, the state before the step, the server that
+/// crashed (or lost its storage) in the step if one did, and the state after it, which it may
+/// change (its history only, by convention).
+pub type GhostStep<A, C, H> =
+    fn(&ClusterModel<A, C, H>, &ActorModelState<A, H>, Option<usize>, &mut ActorModelState<A, H>);
 
 /// A renumbering of the actors (servers among themselves; clients stay in place).
 pub type ServerPlan = RewritePlan<Id, DenseNatMap<Id, Id>>;
@@ -422,6 +430,7 @@ where
             symmetry_broken: Arc::default(),
             crash_stop: false,
             timer_guard: None,
+            ghost_step: None,
         }
     }
 
@@ -460,6 +469,16 @@ where
             .into_iter()
             .filter(|a| !matches!(a, ActorModelAction::Crash(_) | ActorModelAction::Drop(_)))
             .all(|a| self.inner.next_state(state, a).is_none())
+    }
+
+
+    /// Calls `update` after every step, to keep ghost state in the history that the actors'
+    /// states cannot tell: for example the order of two events on the path (a leader crashed,
+    /// *then* another committed). What it records is part of the state, so it should record
+    /// as little as the property it serves needs.
+    pub fn ghost_step(mut self, update: GhostStep<A, C, H>) -> Self {
+        self.ghost_step = Some(update);
+        self
     }
 
     /// Makes every crash a restart: the server crashes and at once recovers from what it saved.
@@ -863,6 +882,14 @@ where
             ActorModelAction::SelectRandom { actor, .. } => Some(*actor),
             ActorModelAction::Drop(_) => None,
         };
+        // The server that crashed in this step: a crash (a restart, in restart mode), or a
+        // loss of storage (a `Recover` with wipes).
+        let crashed = match (&action, &self.wipes) {
+            (ActorModelAction::Crash(id), _) | (ActorModelAction::Recover(id), Some(_)) => {
+                Some(usize::from(*id))
+            }
+            _ => None,
+        };
         let mut next = match (action, &self.wipes) {
             (ActorModelAction::Recover(id), Some(w)) => {
                 let down = self.wiped(w, last, id)?;
@@ -876,6 +903,9 @@ where
             }
             (action, _) => self.inner.next_state(last, action)?,
         };
+        if let Some(update) = self.ghost_step {
+            update(self, last, crashed, &mut next);
+        }
         if let Some(discard) = &self.obsolete {
             // Whether a message is a no-op depends only on its receiver's state: re-check the
             // discarded ones only if the actor that stepped has a new state.

@@ -60,6 +60,13 @@ pub trait ConsensusView {
         let _ = server;
         None
     }
+
+    /// How client `client` (as [`Self::reapplied`] returns it) is named in explanations:
+    /// "client 3" by default. A model whose clients are actors numbered after the servers
+    /// names them as its printed steps do ("client 0" for the first client).
+    fn client_name(&self, client: ClientId) -> String {
+        format!("client {client}")
+    }
 }
 
 /// Why a consensus property is violated, naming the servers, slot and values involved.
@@ -148,7 +155,8 @@ pub fn integrity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violat
                 view.reapplied(s).map(|(client, req)| Violation {
                     property: "Integrity",
                     explanation: format!(
-                        "server {s} applied request {req} of client {client} twice"
+                        "server {s} applied request {req} of {} twice",
+                        view.client_name(client)
                     ),
                 })
             })
@@ -185,8 +193,9 @@ mod tests {
 
     struct Logs(Vec<Vec<(Slot, char)>>, Vec<char>);
 
-    /// Logs plus, per server, a request its state machine applied twice.
-    struct Applied(Logs, Vec<Option<(ClientId, RequestId)>>);
+    /// Logs plus, per server, a request its state machine applied twice, and how many actors
+    /// come before the first client (`None`: the default client names).
+    struct Applied(Logs, Vec<Option<(ClientId, RequestId)>>, Option<usize>);
 
     impl ConsensusView for Applied {
         type Value = char;
@@ -202,16 +211,34 @@ mod tests {
         fn reapplied(&self, server: usize) -> Option<(ClientId, RequestId)> {
             self.1[server]
         }
+        fn client_name(&self, client: ClientId) -> String {
+            match self.2 {
+                Some(servers) => format!("client {}", client - servers),
+                None => format!("client {client}"),
+            }
+        }
     }
 
     #[test]
     fn integrity_fails_on_a_request_applied_twice() {
         let logs = || Logs(vec![vec![(0, 'a')], vec![(0, 'a')]], vec!['a']);
-        assert!(integrity(&Applied(logs(), vec![None, None])));
-        let v = integrity_violation(&Applied(logs(), vec![None, Some((3, 1))])).unwrap();
+        assert!(integrity(&Applied(logs(), vec![None, None], None)));
+        let v = integrity_violation(&Applied(logs(), vec![None, Some((3, 1))], None)).unwrap();
         assert_eq!(
             v.explanation,
             "server 1 applied request 1 of client 3 twice"
+        );
+    }
+
+    #[test]
+    fn integrity_names_the_client_as_the_view_does() {
+        // Actor 3 is the first client when three servers come first: "client 0", as the steps
+        // of a printed path call it.
+        let logs = Logs(vec![vec![(0, 'a')], vec![(0, 'a')]], vec!['a']);
+        let v = integrity_violation(&Applied(logs, vec![None, Some((3, 1))], Some(3))).unwrap();
+        assert_eq!(
+            v.explanation,
+            "server 1 applied request 1 of client 0 twice"
         );
     }
 

@@ -410,6 +410,10 @@ impl ConsensusView for View<'_> {
             .reapplied
             .map(|(client, req)| (usize::from(client), req))
     }
+    /// "client 0" for the first client actor, as the printed steps name it.
+    fn client_name(&self, client: ClientId) -> String {
+        self.0.actor_name(Id::from(client))
+    }
 }
 
 /// Why `state` violates `property` (an "always" property), or how it satisfies it (a

@@ -164,6 +164,27 @@ fn every_bug_is_caught_breaking_its_catalogued_property() {
     }
 }
 
+/// The Integrity message of `no-dedup` names the client as the printed steps do ("client 0",
+/// not its actor number 3).
+#[test]
+fn no_dedup_names_the_client_as_the_steps_do() {
+    let checker = with_catalog_args(MpBug::NoDedup)
+        .into_model()
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    let path = checker
+        .discovery("Integrity")
+        .expect("no-dedup breaks Integrity");
+    let last = path.last_state();
+    let why = explain(checker.model(), last, "Integrity").expect("an explanation");
+    assert!(
+        why.starts_with("server ") && why.ends_with(" applied request 1 of client 0 twice"),
+        "{why}"
+    );
+}
+
 /// Forgetting votes needs a crash: without one, the mutant is the correct protocol.
 #[test]
 fn forget_votes_is_harmless_without_crashes() {

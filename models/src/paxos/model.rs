@@ -314,6 +314,10 @@ impl ConsensusView for View<'_> {
             .iter()
             .any(|a| matches!(a, PaxosActor::Client { value: v, .. } if v == value))
     }
+    /// "client 0" for the first client actor, as the printed steps name it.
+    fn client_name(&self, client: ballot_properties::linearizability::ClientId) -> String {
+        self.0.actor_name(Id::from(client))
+    }
 }
 
 /// Why `state` violates `property` (an "always" property), or how it satisfies it (a

@@ -15,6 +15,11 @@ pub struct RaftHistory {
     /// Ghost: the messages discarded as obsolete on the path (not part of the state's
     /// identity; see [`ClusterModel::discard_obsolete`]).
     pub discarded: Discarded<RaftMsg<ModelKey, ModelValue>>,
+    /// Ghost, for the witness "New leader commits after a leader crash" (kept only when servers
+    /// can crash): set in a state reached by a step in which the leader of a term committed
+    /// (applied an entry in its own term) while a leader of an earlier term had crashed before;
+    /// cleared by the next step ([`failover_step`]).
+    pub failover_commit: bool,
 }
 
 impl Rewrite<Id> for RaftHistory {
@@ -29,6 +34,7 @@ impl Rewrite<Id> for RaftHistory {
             clients: self.clients.rewrite(plan),
             leaders: Arc::new(leaders),
             discarded: self.discarded.rewrite(plan),
+            failover_commit: self.failover_commit,
         }
     }
 }
@@ -167,6 +173,7 @@ impl RaftConfig {
             clients: KvHistory::new(KvSpec::default()),
             leaders: Arc::default(),
             discarded: Discarded::default(),
+            failover_commit: false,
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
@@ -253,9 +260,11 @@ impl RaftConfig {
             // them is checked for everything else, not failed for this.
             return model;
         }
-        model.sometimes("New leader commits after a leader crash", |m, s| {
-            new_leader_commits_after_crash(m, s)
-        })
+        model
+            .ghost_step(failover_step)
+            .sometimes("New leader commits after a leader crash", |_, s| {
+                s.history.failover_commit
+            })
     }
 }
 
@@ -467,19 +476,50 @@ pub fn state_machine_safety(m: &RaftModel, s: &RaftModelState) -> Option<String>
     None
 }
 
-/// "After a leader crashes, a new leader commits an entry": a server that led term t is, still
-/// in term t, no longer leader (a leader steps down only for a higher term, so it crashed and
-/// restarted), and a leader of a later term has applied an entry in its own term.
-fn new_leader_commits_after_crash(m: &RaftModel, s: &RaftModelState) -> bool {
+/// Keeps [`RaftHistory::failover_commit`]: true exactly in a state reached by a step (not a
+/// crash) in which a leader of term T applied an entry in term T (it committed, §5.3–5.4) while
+/// a crashed leader of an earlier term is visible ([`crashed_leader`]). The crash is then
+/// before the commit on the path, which the servers' states alone cannot tell: a leader of a
+/// later term may commit while an old leader, cut off, still leads its term and crashes only
+/// afterwards. The flag is cleared by the next step, so that states differ by it only right
+/// after such a commit (a flag kept for the rest of the path grew the default check by a
+/// third).
+fn failover_step(
+    m: &RaftModel,
+    last: &RaftModelState,
+    crashed: Option<usize>,
+    next: &mut RaftModelState,
+) {
+    let commit = crashed.is_none()
+        && servers(m, next).any(|(i, new)| {
+            let term = new.durable.current_term;
+            let before = match &*last.actor_states[i] {
+                RaftState::Server(s) => s.durable.applied_terms.len(),
+                RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
+            };
+            new.is_leader()
+                && new
+                    .durable
+                    .applied_terms
+                    .iter()
+                    .skip(before)
+                    .any(|a| a.at == term)
+                && crashed_leader(m, next, term).is_some()
+        });
+    if next.history.failover_commit != commit {
+        next.history.failover_commit = commit;
+    }
+}
+
+/// A server that led a term below `below` and crashed: still in that term, it is no longer
+/// leader (a leader steps down only for a higher term, so it crashed and restarted). Returns
+/// the server and the term. A crashed leader that has since heard of a later term is no
+/// longer recognized, so the witness looks for paths in which it has not.
+fn crashed_leader(m: &RaftModel, s: &RaftModelState, below: Term) -> Option<(usize, Term)> {
     let all: Vec<_> = servers(m, s).collect();
-    s.history.leaders.iter().any(|&(t, old)| {
-        let old = all[old as usize].1;
-        old.durable.current_term == t
-            && !old.is_leader()
-            && all.iter().any(|(_, new)| {
-                let now = new.durable.current_term;
-                new.is_leader() && now > t && new.durable.applied_terms.iter().any(|a| a.at == now)
-            })
+    s.history.leaders.iter().find_map(|&(t, old)| {
+        let (i, server) = all[old as usize];
+        (t < below && server.durable.current_term == t && !server.is_leader()).then_some((i, t))
     })
 }
 
@@ -600,6 +640,10 @@ impl ConsensusView for View<'_> {
 
     // `reapplied` keeps its default (none): Raft's servers always apply with deduplication,
     // so no request runs twice (`KvStateMachine::apply` with `dedup` never records one).
+    /// "client 0" for the first client actor, as the printed steps name it.
+    fn client_name(&self, client: ballot_properties::linearizability::ClientId) -> String {
+        self.0.actor_name(Id::from(client))
+    }
 }
 
 /// Why `state` violates `property` (an "always" property), or how it satisfies it (a
@@ -627,11 +671,18 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
                     s.commit_index
                 )
             }),
-        "New leader commits after a leader crash" => Some(
-            "a server that led an earlier term is no longer leader, and the leader of a later \
-             term has applied an entry in its own term"
-                .into(),
-        ),
+        "New leader commits after a leader crash" => servers(model, state)
+            .filter(|(_, s)| state.history.failover_commit && s.is_leader())
+            .max_by_key(|(_, s)| s.durable.current_term)
+            .and_then(|(leader, s)| {
+                let term = s.durable.current_term;
+                let (old, t) = crashed_leader(model, state, term)?;
+                Some(format!(
+                    "server {old} led term {t} and crashed (it is in term {t}, no longer \
+                     leader); afterwards server {leader}, leader of term {term}, committed: in \
+                     the last step it applied an entry in its own term"
+                ))
+            }),
         "Happy path: a client's request committed and answered" => happy_path(model, state),
         "Re-election: another leader in a later term" => re_election(model, state),
         "Repair: a leader overwrites a follower's conflicting entry" => {
