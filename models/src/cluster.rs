@@ -471,7 +471,6 @@ where
             .all(|a| self.inner.next_state(state, a).is_none())
     }
 
-
     /// Calls `update` after every step, to keep ghost state in the history that the actors'
     /// states cannot tell: for example the order of two events on the path (a leader crashed,
     /// *then* another committed). What it records is part of the state, so it should record
