@@ -1105,7 +1105,7 @@ fn refuse_symmetry(opts: &CheckOptions, protocol: Protocol) -> Result<()> {
 
 /// One state in this many is checked for the symmetry reduction's assumption (the handlers
 /// treat servers alike) when the reduction is on; see `ClusterModel::check_symmetry`.
-const SYMMETRY_CHECK_EVERY: u64 = 32;
+const SYMMETRY_CHECK_EVERY: u64 = 64;
 
 fn with_symmetry_check<A, C, H>(model: ClusterModel<A, C, H>, on: bool) -> ClusterModel<A, C, H>
 where
