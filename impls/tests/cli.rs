@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 /// The long checks run one at a time, so that the 60-second bound measures the check, not the
@@ -12,21 +12,11 @@ use std::sync::Mutex;
 static HEAVY: Mutex<()> = Mutex::new(());
 use std::time::{Duration, Instant};
 
-fn ballot(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(args)
-        .output()
-        .expect("run ballot")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
+mod common;
+use common::{ballot, code};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ballot-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    common::tmp_dir("cli", name)
 }
 
 #[test]

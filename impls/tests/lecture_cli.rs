@@ -5,24 +5,14 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn ballot(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(args)
-        .output()
-        .expect("run ballot")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
+mod common;
+use common::{ballot, code};
 
 fn tmp(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("ballot-lecture-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir.display().to_string()
+    common::tmp_dir("lecture", name).display().to_string()
 }
 
 /// Runs `ballot check <args> --json` (traces in a temporary directory) and returns the exit

@@ -4,21 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn ballot(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ballot"))
-        .args(args)
-        .output()
-        .expect("run ballot")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
+mod common;
+use common::{ballot, code};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ballot-traces-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    common::tmp_dir("traces", name)
 }
 
 fn json(o: &Output) -> serde_json::Value {
