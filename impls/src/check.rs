@@ -80,7 +80,7 @@ pub struct CheckOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct PropertyResult {
     pub name: String,
-    /// "always" or "sometimes".
+    /// "always", "eventually" or "sometimes".
     pub kind: String,
     /// "holds", "violated", "witnessed", "not witnessed", or "unknown" (check incomplete).
     pub verdict: String,
@@ -265,7 +265,7 @@ where
             model
                 .properties()
                 .iter()
-                .filter(|p| p.expectation == Expectation::Always && !expected.contains(&p.name))
+                .filter(|p| p.expectation != Expectation::Sometimes && !expected.contains(&p.name))
                 .map(|p| p.name)
                 .collect(),
         )
@@ -460,7 +460,7 @@ where
     let model = checker.model();
     // An unexpected violation (any violation without --expect) ends the search early.
     let failed = model.properties().iter().any(|p| {
-        p.expectation == Expectation::Always
+        p.expectation != Expectation::Sometimes
             && discoveries.contains_key(p.name)
             && !ctx.expected.contains(&p.name)
     });
@@ -524,12 +524,15 @@ where
             (Expectation::Sometimes, Some(_)) => ("sometimes", "witnessed"),
             (Expectation::Sometimes, None) if exhaustive => ("sometimes", "not witnessed"),
             (Expectation::Sometimes, None) => ("sometimes", "unknown"),
-            (_, Some(_)) => ("always", "violated"),
-            (_, None) if exhaustive => ("always", "holds"),
-            (_, None) if opts.strategy == Strategy::Simulation && !failed => {
+            (Expectation::Eventually, Some(_)) => ("eventually", "violated"),
+            (Expectation::Eventually, None) if exhaustive => ("eventually", "holds"),
+            (Expectation::Eventually, None) => ("eventually", "unknown"),
+            (Expectation::Always, Some(_)) => ("always", "violated"),
+            (Expectation::Always, None) if exhaustive => ("always", "holds"),
+            (Expectation::Always, None) if opts.strategy == Strategy::Simulation && !failed => {
                 ("always", "not violated (simulation)")
             }
-            (_, None) => ("always", "unknown"),
+            (Expectation::Always, None) => ("always", "unknown"),
         };
         let shown = match verdict {
             "violated" => found.map(|path| (path, Kind::Counterexample)),

@@ -1,6 +1,6 @@
 //! `ballot`: model-check, explore and list the bugs of Ballot's consensus protocols.
 //!
-//! Exit codes: 0 every "always" property holds and every "sometimes" property was witnessed;
+//! Exit codes: 0 every "always" (and "eventually") property holds and every "sometimes" property was witnessed;
 //! 1 a property is violated (or a "sometimes" property was never witnessed in a complete check);
 //! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished; 4 the
 //! model panicked (no verdict).
@@ -241,6 +241,11 @@ struct ModelArgs {
     /// 3 allows two takeovers) [default: 3].
     #[arg(long)]
     max_round: Option<u32>,
+    /// paxos: also check termination: the eventually-property "Termination" (some server
+    /// decides in every run that ends) and, with two proposers or more, the witness "Dueling
+    /// proposers, nothing chosen by the last round" (FLP). Needs --crashes 0.
+    #[arg(long)]
+    liveness: bool,
     #[command(flatten)]
     raft: RaftArgs,
     /// Run a named bug (mutant) from `ballot bugs <protocol>` instead of the correct protocol.
@@ -345,6 +350,12 @@ impl ModelArgs {
     /// trace and hashed into its file name.
     fn model_flags(&self, protocol: Protocol) -> Result<Vec<String>, String> {
         lecture::refuse_replication(self, protocol)?;
+        if self.liveness && protocol != Protocol::Paxos {
+            return Err(format!(
+                "--liveness is a paxos flag; {} does not take it",
+                protocol.name()
+            ));
+        }
         let mut f: Vec<String> = Vec::new();
         let mut push = |flag: &str, value: String| {
             f.push(flag.to_string());
@@ -378,6 +389,9 @@ impl ModelArgs {
             Protocol::Paxos => {
                 let c = self.paxos()?;
                 push("--max-round", c.max_round.to_string());
+                if c.liveness {
+                    f.push("--liveness".into());
+                }
             }
             Protocol::MultiPaxos => {
                 let c = self.multi_paxos()?;
@@ -470,6 +484,7 @@ impl ModelArgs {
             cluster: self.cluster(Protocol::Paxos),
             max_round: self.max_round.unwrap_or(PaxosConfig::default().max_round),
             bug,
+            liveness: self.liveness,
         };
         cfg.validate()?;
         Ok(cfg)

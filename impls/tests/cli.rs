@@ -593,3 +593,51 @@ fn suite_lists_runs_and_fails_as_documented() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nope"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 14, termination: `--liveness` reports the eventually-property, exits 1 when a run
+/// ends undecided (a lost message), refuses crash-restarts (where Stateright's eventually
+/// check would be vacuous), and is a paxos-only flag.
+#[test]
+fn liveness_reports_termination_and_refuses_where_unsound() {
+    let dir = tmp("liveness");
+    let out = dir.to_str().unwrap();
+    let o = ballot(&[
+        "check",
+        "paxos",
+        "--liveness",
+        "--lossy",
+        "--max-round",
+        "1",
+        "--json",
+        "--trace-out",
+        out,
+    ]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let termination = v["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Termination")
+        .expect("the property is reported");
+    assert_eq!(termination["kind"], "eventually");
+    assert_eq!(termination["verdict"], "violated");
+    let o = ballot(&[
+        "check",
+        "paxos",
+        "--liveness",
+        "--clients",
+        "1",
+        "--max-round",
+        "2",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("eventually holds"));
+    let o = ballot(&["check", "paxos", "--liveness", "--crashes", "1"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--liveness needs --crashes 0"));
+    let o = ballot(&["check", "raft", "--liveness"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--liveness is a paxos flag"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -695,6 +695,24 @@ where
         self
     }
 
+    /// Adds an "eventually" property: every complete run reaches a state where `condition`
+    /// holds. Stateright checks it only at terminal states (states with no successor), and
+    /// its checkers do not tell a cycle or a join of two paths from a new state, so it is exact
+    /// only when `condition` is *stable* (once true on a path, true in every later state: then
+    /// whether it held on the way to a state depends on the state alone, and joins are
+    /// harmless) and the model has no cycle and no step back to a state already seen (a
+    /// crash-restart that changes nothing is one: the state then counts as not terminal, and
+    /// a run that ends there is never reported). Callers must offer it only in such
+    /// configurations.
+    pub fn eventually(
+        mut self,
+        name: &'static str,
+        condition: fn(&Self, &ActorModelState<A, H>) -> bool,
+    ) -> Self {
+        self.add(Property::eventually(name, condition));
+        self
+    }
+
     fn add(&mut self, p: Property<Self>) {
         assert!(
             self.properties.iter().all(|q| q.name != p.name),

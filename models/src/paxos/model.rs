@@ -20,6 +20,11 @@ pub struct PaxosHistory {
     /// Decided): a read ballot, the only kind they run ([`PaxosConfig::reads_only`]). Part of
     /// the state's identity, so that the witness of "A read learns the decision" is exact.
     pub read_learners: ServerSet,
+    /// Ghost, kept only with [`PaxosConfig::liveness`] (empty otherwise): entry `r` is the set
+    /// of proposers that sent the Accepts of their ballot of round `r` (their Phase 1 got a
+    /// majority of promises). Part of the state's identity, for the witness of "Dueling
+    /// proposers, nothing chosen by the last round".
+    pub phase2: Vec<ServerSet>,
 }
 
 /// The checked model.
@@ -37,6 +42,10 @@ pub struct PaxosConfig {
     pub max_round: u32,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<PaxosBug>,
+    /// Also check termination (`--liveness`): the eventually-property "Termination" and, with
+    /// two proposers or more, the witness "Dueling proposers, nothing chosen by the last
+    /// round". Needs `crashes == 0` (see [`PaxosConfig::validate`]).
+    pub liveness: bool,
 }
 
 impl Default for PaxosConfig {
@@ -45,6 +54,7 @@ impl Default for PaxosConfig {
             cluster: ClusterConfig::default(),
             max_round: 3,
             bug: None,
+            liveness: false,
         }
     }
 }
@@ -57,6 +67,17 @@ impl PaxosConfig {
             return Err(format!(
                 "--clients must be at most 26 (values A..Z), got {}",
                 self.cluster.clients
+            ));
+        }
+        if self.liveness && self.cluster.crashes > 0 {
+            // A crash-restart that changes nothing leads back to the state it left; Stateright's
+            // checkers then count the state as not terminal and never report a run that ends
+            // there, so "eventually" would hold vacuously (see `ClusterModel::eventually`).
+            return Err(format!(
+                "--liveness needs --crashes 0 (got {}): Stateright checks an eventually-property \
+                 only on runs that end, and a crash-restart that changes nothing would make a \
+                 stuck run look endless and unreported",
+                self.cluster.crashes
             ));
         }
         Ok(())
@@ -88,6 +109,15 @@ impl PaxosConfig {
             && clients.into_iter().all(|c| self.put_to(c) != i)
     }
 
+    /// The servers some client proposes to: the proposers that may duel before anything is
+    /// decided (a read-only server starts ballots only after its client's own put was
+    /// answered).
+    pub fn proposers(&self) -> usize {
+        (0..self.cluster.servers)
+            .filter(|&i| (0..self.cluster.clients).any(|c| self.put_to(c) == i))
+            .count()
+    }
+
     /// Builds the model: servers `0..n`, then clients; client `c` proposes to server `c mod n`
     /// and reads from server `(c + 1) mod n`.
     pub fn into_model(self) -> PaxosModel {
@@ -117,7 +147,10 @@ impl PaxosConfig {
             clients: ClientHistory::new(WriteOnceRegister(None)),
             discarded: Discarded::default(),
             read_learners: ServerSet::default(),
+            phase2: Vec::new(),
         };
+        let liveness = self.liveness;
+        let dueling_to_the_bound = liveness && self.proposers() >= 2;
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| PaxosActor::Server(server.clone())))
             .actors(clients)
@@ -143,14 +176,76 @@ impl PaxosConfig {
         } else {
             model
         };
-        if read_learning {
+        let model = if read_learning {
             model.sometimes("A read learns the decision", |m, s| {
                 read_learned(m, s).is_some()
             })
         } else {
             model
+        };
+        // Termination (issue 14, FLP): exact here because a decision is stable (a server never
+        // forgets it), and without crashes every step moves some server's ballot, proposal or
+        // decision forward or consumes a message, so no run returns to a state it left.
+        let model = if liveness {
+            model.eventually("Termination", |m, s| props::decided_somewhere(&View(m, s)))
+        } else {
+            model
+        };
+        if dueling_to_the_bound {
+            model.sometimes(
+                "Dueling proposers, nothing chosen by the last round",
+                |m, s| dueling_without_choice(m, s).is_some(),
+            )
+        } else {
+            model
         }
     }
+}
+
+/// FLP in Paxos (Paxos Made Simple §2.4, "it's easy to construct a scenario in which two
+/// proposers each keep issuing a sequence of proposals with increasing numbers, none of which
+/// are ever chosen"; Fischer, Lynch and Paterson 1985): in every round up to the bound a
+/// proposer got a majority of promises and sent its Accepts, and still no value is held by a
+/// majority of acceptors and nobody decided — each Phase 2 was pre-empted by the next round's
+/// Phase 1. Since the witness exists for every `--max-round`, no bound on the number of rounds
+/// makes Paxos decide; it decides once one proposer runs alone long enough (a stable leader).
+fn dueling_without_choice(m: &PaxosModel, s: &PaxosModelState) -> Option<String> {
+    let max = m.cfg().max_round as usize;
+    if servers(m, s).any(|(_, x)| x.durable.decided().is_some()) {
+        return None;
+    }
+    // The proposers that can end a chain of Phase 2s, one per round 1..=r, in which each
+    // round's proposer differs from the previous round's: a proposer pre-empted by another.
+    let mut ends = s.history.phase2.get(1).copied().unwrap_or_default();
+    for r in 2..=max {
+        let here = s.history.phase2.get(r).copied().unwrap_or_default();
+        let mut next = ServerSet::default();
+        for p in (0..m.servers).filter(|&p| here.contains(p)) {
+            if (0..m.servers).any(|q| q != p && ends.contains(q)) {
+                next.insert(p);
+            }
+        }
+        ends = next;
+    }
+    if ends.is_empty() {
+        return None;
+    }
+    let majority = m.servers / 2 + 1;
+    let held_by_majority = servers(m, s)
+        .filter_map(|(_, x)| x.durable.accepted.as_ref())
+        .any(|(_, v)| {
+            servers(m, s)
+                .filter(|(_, y)| y.durable.accepted.as_ref().is_some_and(|(_, w)| w == v))
+                .count()
+                >= majority
+        });
+    (!held_by_majority).then(|| {
+        format!(
+            "in each of rounds 1 to {max} a proposer got a majority of promises and sent \
+             Accepts, each round's proposer another than the previous round's, yet no value is \
+             accepted by a majority and nobody decided: the proposers pre-empted each other"
+        )
+    })
 }
 
 fn servers<'a>(
@@ -239,6 +334,22 @@ fn record_invocations(
     env: Envelope<&PaxosMsg<ModelValue>>,
 ) -> Option<PaxosHistory> {
     let sender = usize::from(env.src);
+    if let PaxosMsg::Accept { ballot, .. } = env.msg {
+        let round = ballot.round as usize;
+        let proposer = usize::from(ballot.proposer);
+        if !cfg.liveness || h.phase2.get(round).is_some_and(|p| p.contains(proposer)) {
+            return None;
+        }
+        let mut phase2 = h.phase2.clone();
+        if phase2.len() <= round {
+            phase2.resize(round + 1, ServerSet::default());
+        }
+        phase2[round].insert(proposer);
+        return Some(PaxosHistory {
+            phase2,
+            ..h.clone()
+        });
+    }
     if let PaxosMsg::Decided { .. } = env.msg {
         // Only a proposer whose ballot a majority accepted sends Decided.
         if sender < cfg.cluster.servers
@@ -335,6 +446,12 @@ pub fn explain(model: &PaxosModel, state: &PaxosModelState, property: &str) -> O
                 .map(|v| format!("server {i} decided {v:?}"))
         }),
         "Dueling proposers, then a decision" => dueling_then_decision(model, state),
+        "Dueling proposers, nothing chosen by the last round" => {
+            dueling_without_choice(model, state)
+        }
+        "Termination" => {
+            Some("the run ends (nothing can happen any more) and no server has decided".into())
+        }
         "A read learns the decision" => read_learned(model, state).map(|(c, server, v)| {
             format!(
                 "server {server}, which no client proposes to, missed the decision, ran a read \

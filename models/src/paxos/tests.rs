@@ -13,6 +13,7 @@ fn cfg(max_round: u32, network: NetworkKind, crashes: usize, bug: Option<PaxosBu
         },
         max_round,
         bug,
+        liveness: false,
     }
 }
 
@@ -321,4 +322,69 @@ fn bug_names_round_trip() {
         assert_eq!(bug.info().name, info.name);
     }
     assert_eq!(PaxosBug::from_name("nope"), None);
+}
+
+/// Issue 14, termination (FLP): with `liveness`, the checker finds for each round bound a run
+/// in which two proposers pre-empt each other in every round and nothing is chosen, and yet
+/// within the bound every run that ends has a decision (the highest ballot, `max_round` of
+/// the highest-numbered proposer, cannot be pre-empted). Pins: 4,390 and 106,977 states.
+#[test]
+fn dueling_proposers_leave_every_round_bound_without_a_choice() {
+    for (max_round, pinned) in [(1, 4_390), (2, 106_977)] {
+        let c = PaxosConfig {
+            liveness: true,
+            ..cfg(max_round, NetworkKind::Unordered, 0, None)
+        };
+        let checker = c.into_model().checker().spawn_bfs().join();
+        checker.assert_properties();
+        checker.assert_any_discovery("Dueling proposers, nothing chosen by the last round");
+        assert!(checker.discovery("Termination").is_none());
+        assert_eq!(
+            checker.unique_state_count(),
+            pinned,
+            "max_round {max_round}"
+        );
+    }
+}
+
+/// Issue 14: a stable leader decides. One client, so one proposer runs alone: every run that
+/// ends has a decision.
+#[test]
+fn a_single_proposer_terminates() {
+    let c = PaxosConfig {
+        liveness: true,
+        cluster: ClusterConfig {
+            clients: 1,
+            ..Default::default()
+        },
+        ..cfg(2, NetworkKind::Unordered, 0, None)
+    };
+    let checker = c.into_model().checker().spawn_bfs().join();
+    checker.assert_properties();
+    assert_eq!(checker.unique_state_count(), 1_399);
+}
+
+/// Termination can fail, and the checker shows it: on a lossy network a proposer whose
+/// messages are lost runs out of rounds, and the run ends without a decision.
+#[test]
+fn termination_fails_when_messages_are_lost() {
+    let mut c = PaxosConfig {
+        liveness: true,
+        ..cfg(1, NetworkKind::Unordered, 0, None)
+    };
+    c.cluster.lossy = true;
+    let checker = c
+        .into_model()
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    let path = checker
+        .discovery("Termination")
+        .expect("a run that ends undecided");
+    let last = path.last_state();
+    assert!(last.actor_states[..3].iter().all(|a| match &**a {
+        PaxosState::Server(s) => s.durable.decided().is_none(),
+        PaxosState::Client(_) => unreachable!(),
+    }));
 }
