@@ -123,10 +123,11 @@ enum Command {
         #[command(flatten)]
         args: runtime::cli::ClientArgs,
     },
-    /// Measure a cluster's throughput and latency with concurrent clients.
+    /// Measure a cluster's throughput and latency with concurrent clients (a Ballot cluster, or
+    /// an etcd cluster for comparison: bench/etcd-compare.sh).
     Bench {
-        /// The protocol the cluster runs.
-        protocol: Protocol,
+        /// The protocol the cluster runs (or etcd).
+        protocol: runtime::cli::BenchSystem,
         #[command(flatten)]
         args: runtime::cli::BenchArgs,
     },

@@ -1,5 +1,6 @@
-//! `ballot bench`: concurrent clients, each running a fixed number of operations one at a time;
-//! reports throughput and latency percentiles.
+//! `ballot bench`: concurrent clients, each running a fixed number of operations (or for a fixed
+//! time) one at a time; reports throughput and latency percentiles. The same loop ([`drive`])
+//! drives a Ballot cluster or, for comparison, an etcd cluster ([`super::etcd`]).
 
 use super::client::Client;
 use super::codec::Codec;
@@ -75,42 +76,143 @@ pub fn op(c: usize, j: usize, keys: usize, key_value: bool) -> KvOp<String, Stri
 
 /// Runs the benchmark.
 pub fn run(cfg: &BenchConfig) -> std::io::Result<BenchReport> {
+    let targets = (0..cfg.clients)
+        .map(|c| Client::new(cfg.peers.clone(), cfg.codec.clone()).map(|cl| cl.with_first(c)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let workload = Workload {
+        clients: cfg.clients,
+        until: Until::Ops(cfg.ops),
+        keys: cfg.keys,
+        key_value: cfg.key_value,
+        deadline: cfg.deadline,
+    };
+    drive(&workload, targets).map(|o| o.report)
+}
+
+/// When each client of a run stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// After this many operations.
+    Ops(usize),
+    /// At the first operation that would start this long after the run started.
+    Elapsed(Duration),
+}
+
+/// A run's workload, whatever the service measured: `clients` clients, each running the
+/// operations of [`op`] one at a time until `until`.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// When each client stops.
+    pub until: Until,
+    /// Distinct keys (key-value protocols).
+    pub keys: usize,
+    /// Whether the service is a key-value store (else Paxos's register: put and get only).
+    pub key_value: bool,
+    /// Per-operation deadline.
+    pub deadline: Duration,
+}
+
+/// One bench client's connection to the service measured: a Ballot [`Client`] or an etcd
+/// client ([`super::etcd::EtcdClient`]).
+pub trait Target: Send + 'static {
+    /// An answer.
+    type Ret;
+    /// Why there is no answer.
+    type Error: std::fmt::Display;
+    /// Performs `op`, giving up after `deadline`.
+    fn call(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+    ) -> Result<Self::Ret, Self::Error>;
+}
+
+impl Target for Client {
+    type Ret = super::codec::WireRet;
+    type Error = super::client::ClientError;
+
+    fn call(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+    ) -> Result<Self::Ret, Self::Error> {
+        Client::call(self, op, deadline)
+    }
+}
+
+/// What [`drive`] measured.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The measurements.
+    pub report: BenchReport,
+    /// The first error a client saw (by client number), if any operation failed.
+    pub first_error: Option<String>,
+}
+
+/// Runs `workload` with one client per target (client `c` drives `targets[c]`), all started
+/// together; latencies are taken around each call.
+pub fn drive<T: Target>(workload: &Workload, targets: Vec<T>) -> std::io::Result<Outcome> {
+    if targets.len() != workload.clients {
+        return Err(std::io::Error::other(format!(
+            "{} clients but {} connections",
+            workload.clients,
+            targets.len()
+        )));
+    }
     let start = Instant::now();
-    let handles: Vec<_> = (0..cfg.clients)
-        .map(|c| {
-            let cfg = cfg.clone();
-            let client = Client::new(cfg.peers.clone(), cfg.codec.clone());
-            std::thread::spawn(move || -> std::io::Result<(Vec<Duration>, usize)> {
-                let mut client = client?.with_first(c);
-                let mut lat = Vec::with_capacity(cfg.ops);
+    let handles: Vec<_> = targets
+        .into_iter()
+        .enumerate()
+        .map(|(c, mut target)| {
+            let w = workload.clone();
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
                 let mut failed = 0;
-                for j in 0..cfg.ops {
+                let mut first_error = None;
+                for j in 0.. {
+                    let done = match w.until {
+                        Until::Ops(n) => j >= n,
+                        Until::Elapsed(d) => start.elapsed() >= d,
+                    };
+                    if done {
+                        break;
+                    }
                     let t = Instant::now();
-                    match client.call(op(c, j, cfg.keys, cfg.key_value), cfg.deadline) {
+                    match target.call(op(c, j, w.keys, w.key_value), w.deadline) {
                         Ok(_) => lat.push(t.elapsed()),
-                        Err(_) => failed += 1,
+                        Err(e) => {
+                            failed += 1;
+                            first_error.get_or_insert_with(|| e.to_string());
+                        }
                     }
                 }
-                Ok((lat, failed))
+                (lat, failed, first_error)
             })
         })
         .collect();
     let mut latencies = Vec::new();
     let mut failed = 0;
+    let mut first_error = None;
     for h in handles {
-        let (l, f) = h
+        let (l, f, e) = h
             .join()
-            .map_err(|_| std::io::Error::other("a client panicked"))??;
+            .map_err(|_| std::io::Error::other("a client panicked"))?;
         latencies.extend(l);
         failed += f;
+        first_error = first_error.or(e);
     }
     let elapsed = start.elapsed();
     latencies.sort();
-    Ok(BenchReport {
-        ok: latencies.len(),
-        failed,
-        elapsed,
-        latencies,
+    Ok(Outcome {
+        report: BenchReport {
+            ok: latencies.len(),
+            failed,
+            elapsed,
+            latencies,
+        },
+        first_error,
     })
 }
 

@@ -4,14 +4,15 @@
 //! answer); 1 failure (a node whose storage is damaged or cannot be written, a client without an
 //! answer before `--timeout`); 2 usage or configuration error.
 
-use super::bench::{self, BenchConfig};
+use super::bench::{self, BenchConfig, BenchReport, Until, Workload};
 use super::client::{self, Client, ClientError};
 use super::codec::{Codec, Key};
+use super::etcd::EtcdClient;
 use super::node::{Node, NodeConfig, NodeError};
 use super::served::{MultiPaxos, Paxos, Raft, Served};
 use super::transport::{DelayRange, Faults};
 use ballot_properties::kv::KvOp;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -202,6 +203,33 @@ pub enum ClientOp {
     Stats,
 }
 
+/// What `ballot bench` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchSystem {
+    /// A Paxos cluster (`ballot cluster paxos`).
+    Paxos,
+    /// A Multi-Paxos cluster.
+    MultiPaxos,
+    /// A Raft cluster.
+    Raft,
+    /// An etcd cluster (v3 API, 3.4 or later), for comparison: --peers are its members'
+    /// client addresses (http://ADDR), reached through etcd's JSON gateway over HTTP/1.1, one
+    /// keep-alive connection per client; no key file.
+    Etcd,
+}
+
+impl BenchSystem {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchSystem::Paxos => Paxos::NAME,
+            BenchSystem::MultiPaxos => MultiPaxos::NAME,
+            BenchSystem::Raft => Raft::NAME,
+            BenchSystem::Etcd => "etcd",
+        }
+    }
+}
+
 /// `ballot bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -214,6 +242,10 @@ pub struct BenchArgs {
     /// Operations per client.
     #[arg(long, default_value_t = 250)]
     pub ops: usize,
+    /// Run each client for SECS seconds (its last operation starts before then) instead of
+    /// --ops operations.
+    #[arg(long, value_name = "SECS", conflicts_with = "ops")]
+    pub duration: Option<f64>,
     /// Distinct keys.
     #[arg(long, default_value_t = 8)]
     pub keys: usize,
@@ -588,13 +620,18 @@ pub fn client(args: ClientArgs) -> ExitCode {
     }
 }
 
-/// `ballot bench PROTOCOL …`.
+/// `ballot bench PROTOCOL …` (or `ballot bench etcd …`).
 pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
     let key_value = match protocol {
         Paxos::NAME => Paxos::KEY_VALUE,
         MultiPaxos::NAME => MultiPaxos::KEY_VALUE,
         Raft::NAME => Raft::KEY_VALUE,
+        "etcd" => return bench_etcd(args),
         other => return not_served(other),
+    };
+    let until = match bench_until(&args) {
+        Ok(u) => u,
+        Err(code) => return code,
     };
     let codec = match args.key.codec("a client") {
         Ok(c) => c,
@@ -635,37 +672,121 @@ pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
         key_value,
         deadline,
     };
-    let report = match bench::run(&cfg) {
-        Ok(r) => r,
-        Err(e) => return failure(e),
+    let targets = (0..cfg.clients)
+        .map(|c| Client::new(cfg.peers.clone(), cfg.codec.clone()).map(|cl| cl.with_first(c)))
+        .collect::<std::io::Result<Vec<_>>>();
+    match targets.and_then(|t| bench::drive(&workload(&cfg, until), t)) {
+        Ok(o) => bench_print(protocol, &cfg, until, args.json, &o.report, o.first_error),
+        Err(e) => failure(e),
+    }
+}
+
+/// The workload of `cfg`, run until `until`.
+fn workload(cfg: &BenchConfig, until: Until) -> Workload {
+    Workload {
+        clients: cfg.clients,
+        until,
+        keys: cfg.keys,
+        key_value: cfg.key_value,
+        deadline: cfg.deadline,
+    }
+}
+
+/// `--ops N` or `--duration SECS`.
+fn bench_until(args: &BenchArgs) -> Result<Until, ExitCode> {
+    match args.duration {
+        Some(s) => seconds("--duration", s).map(Until::Elapsed),
+        None => Ok(Until::Ops(args.ops)),
+    }
+}
+
+/// `ballot bench etcd …`: the same workload as a key-value protocol's, against etcd.
+fn bench_etcd(args: BenchArgs) -> ExitCode {
+    if args.key.key_file.is_some() {
+        return usage(
+            "ballot bench etcd talks plain HTTP to etcd's client URLs: --key-file is for Ballot \
+             clusters",
+        );
+    }
+    let until = match bench_until(&args) {
+        Ok(u) => u,
+        Err(code) => return code,
     };
+    let deadline = match seconds("--timeout", args.timeout) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    if args.clients == 0 || args.ops == 0 || args.keys == 0 {
+        return usage("--clients, --ops and --keys must be at least 1");
+    }
+    let cfg = BenchConfig {
+        peers: args.peers,
+        codec: Codec::new(None),
+        clients: args.clients,
+        ops: args.ops,
+        keys: args.keys,
+        key_value: true,
+        deadline,
+    };
+    let targets = (0..cfg.clients)
+        .map(|c| EtcdClient::new(cfg.peers.clone()).with_first(c))
+        .collect();
+    match bench::drive(&workload(&cfg, until), targets) {
+        Ok(o) => bench_print("etcd", &cfg, until, args.json, &o.report, o.first_error),
+        Err(e) => failure(e),
+    }
+}
+
+/// Prints a bench's result (one line, or one JSON object); exit code 1 if an operation failed.
+fn bench_print(
+    system: &str,
+    cfg: &BenchConfig,
+    until: Until,
+    json: bool,
+    report: &BenchReport,
+    first_error: Option<String>,
+) -> ExitCode {
     let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
     let (p50, p99, max) = (
         ms(report.quantile(0.5)),
         ms(report.quantile(0.99)),
         ms(report.quantile(1.0)),
     );
-    if args.json {
+    if json {
         println!(
             "{}",
             serde_json::json!({
-                "protocol": protocol, "clients": cfg.clients, "ops_per_client": cfg.ops,
+                "protocol": system, "clients": cfg.clients,
+                "ops_per_client": match until {
+                    Until::Ops(n) => Some(n),
+                    Until::Elapsed(_) => None,
+                },
+                "duration_s": match until {
+                    Until::Ops(_) => None,
+                    Until::Elapsed(d) => Some(d.as_secs_f64()),
+                },
                 "ok": report.ok, "failed": report.failed,
                 "seconds": report.elapsed.as_secs_f64(), "ops_per_s": report.throughput(),
                 "p50_ms": p50, "p99_ms": p99, "max_ms": max,
             })
         );
     } else {
+        let each = match until {
+            Until::Ops(n) => format!("{n} ops"),
+            Until::Elapsed(d) => format!("{:.1} s", d.as_secs_f64()),
+        };
         println!(
-            "{protocol}: {} clients x {} ops: {} ok, {} failed in {:.2} s = {:.0} ops/s; \
+            "{system}: {} clients x {each}: {} ok, {} failed in {:.2} s = {:.0} ops/s; \
              latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
             cfg.clients,
-            cfg.ops,
             report.ok,
             report.failed,
             report.elapsed.as_secs_f64(),
             report.throughput()
         );
+    }
+    if let Some(e) = first_error {
+        eprintln!("first error: {e}");
     }
     if report.failed > 0 {
         ExitCode::from(1)

@@ -10,12 +10,14 @@
 //! - [`client`]: the client (leader discovery, redirects, retries with a deadline).
 //! - [`history`]: client histories as JSON lines, and their linearizability check.
 //! - [`bench`](mod@bench): throughput and latency.
+//! - [`etcd`]: a client of etcd's JSON gateway, to run the same benchmark against etcd.
 //! - [`cli`]: the `node`, `cluster`, `client` and `bench` subcommands.
 
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod codec;
+pub mod etcd;
 pub mod history;
 pub mod journal;
 pub mod node;
