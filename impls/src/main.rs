@@ -8,6 +8,7 @@
 mod check;
 mod explore;
 mod lecture;
+mod matrix;
 mod suite;
 mod walks;
 
@@ -63,6 +64,13 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         run: RunArgs,
+    },
+    /// Run every model against every fault kind (none, loss, duplication, reordering,
+    /// crash-stop, crash-recover), each cell an exhaustive check in small bounds, and print (or
+    /// write with `--out`) the table: safety verdict, progress, counterexample files.
+    Matrix {
+        #[command(flatten)]
+        args: matrix::MatrixArgs,
     },
     /// Check a protocol's suite: named model configurations, each exhaustive within its bounds
     /// and each there to exercise one class of behaviour (`--list` describes them).
@@ -238,6 +246,10 @@ struct ModelArgs {
     /// [default: 0 for paxos, 1 for raft].
     #[arg(long)]
     crashes: Option<usize>,
+    /// A crashed server never comes back (paxos, multi-paxos, raft; the lecture's models
+    /// always crash-stop).
+    #[arg(long)]
+    crash_stop: bool,
     /// paxos, multi-paxos: highest ballot round a proposer may start (bounds the state space;
     /// 3 allows two takeovers) [default: 3].
     #[arg(long)]
@@ -298,6 +310,8 @@ impl ModelArgs {
                 Protocol::ActiveActive => 0,
                 Protocol::TwoPhaseCommit => two_phase_commit::TpcConfig::default().cluster.crashes,
             }),
+            // The lecture's models crash-stop whatever this says.
+            crash_stop: self.crash_stop,
         }
     }
 
@@ -337,12 +351,13 @@ impl ModelArgs {
             },
         };
         format!(
-            "{}, {}, {} network{}, crashes {}, {bounds}",
+            "{}, {}, {} network{}, crashes {}{}, {bounds}",
             plural(cluster.servers, "server"),
             plural(cluster.clients, "client"),
             cluster.network,
             if cluster.lossy { " (lossy)" } else { "" },
             cluster.crashes,
+            if self.crash_stop { " (crash-stop)" } else { "" },
         )
     }
 
@@ -427,6 +442,9 @@ impl ModelArgs {
         }
         if cluster.lossy {
             f.push("--lossy".into());
+        }
+        if self.crash_stop {
+            f.push("--crash-stop".into());
         }
         if let Some(b) = bug {
             f.push("--bug".into());
@@ -643,7 +661,7 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{}, {} × {} ({}), {} network{}, crashes {}, max round {}, max slots {}{}",
+        "{}, {} × {} ({}), {} network{}, crashes {}{}, max round {}, max slots {}{}",
         plural(c.servers, "server"),
         plural(c.clients, "client"),
         plural(cfg.requests, "request"),
@@ -651,6 +669,7 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         c.network,
         if c.lossy { " (lossy)" } else { "" },
         c.crashes,
+        if c.crash_stop { " (crash-stop)" } else { "" },
         cfg.max_round,
         cfg.slots(),
         match cfg.heartbeats {
@@ -782,6 +801,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::from(outcome.exit_code))
         }
         Command::Suite { protocol, args } => suite::run(protocol, &args),
+        Command::Matrix { args } => matrix::run(&args),
         Command::Bugs { protocol, json } => {
             let bugs = protocol.bugs();
             if json {

@@ -88,6 +88,9 @@ pub struct ClusterConfig {
     pub lossy: bool,
     /// At most this many servers are down at once; a crashed server recovers from what it saved.
     pub crashes: usize,
+    /// Crashed servers never come back (`--crash-stop`): crash-stop instead of crash-recover,
+    /// for the models that otherwise restart a crashed server from what it saved.
+    pub crash_stop: bool,
 }
 
 impl Default for ClusterConfig {
@@ -98,6 +101,7 @@ impl Default for ClusterConfig {
             network: NetworkKind::Unordered,
             lossy: false,
             crashes: 0,
+            crash_stop: false,
         }
     }
 }
@@ -119,6 +123,9 @@ impl ClusterConfig {
                 "--crashes {} is more than the {} servers",
                 self.crashes, self.servers
             ));
+        }
+        if self.crash_stop && self.crashes == 0 {
+            return Err("--crash-stop needs --crashes 1 or more (no server may crash)".into());
         }
         Ok(())
     }
@@ -442,6 +449,17 @@ where
         assert!(!self.restart_on_crash, "crash-stop or restart, not both");
         self.crash_stop = true;
         self
+    }
+
+    /// [`Self::crash_stop`] if `stop` (the configuration's `crash_stop`), else
+    /// [`Self::restart_on_crash`]: for the models whose servers save what they need to
+    /// recover.
+    pub fn crashes_as(self, stop: bool) -> Self {
+        if stop {
+            self.crash_stop()
+        } else {
+            self.restart_on_crash()
+        }
     }
 
     /// A timing assumption: a timer fires only in the states where `guard` allows it. The

@@ -136,6 +136,7 @@ impl MultiPaxosConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let crash_stop = self.cluster.crash_stop;
         let heartbeats = self.heartbeats > 0;
         let takeover = self.max_round >= 2 && self.cluster.clients >= 1 && n >= 2;
         let history = MpHistory {
@@ -163,7 +164,7 @@ impl MultiPaxosConfig {
             .within_boundary(one_ballot_per_round);
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
-            .restart_on_crash()
+            .crashes_as(crash_stop)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

@@ -143,6 +143,7 @@ impl PaxosConfig {
         let read_learning = (0..n).any(|i| self.reads_only(i));
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let crash_stop = self.cluster.crash_stop;
         let history = PaxosHistory {
             clients: ClientHistory::new(WriteOnceRegister(None)),
             discarded: Discarded::default(),
@@ -161,7 +162,7 @@ impl PaxosConfig {
             .record_msg_in(record_returns);
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
-            .restart_on_crash()
+            .crashes_as(crash_stop)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

@@ -119,6 +119,13 @@ impl RaftConfig {
                 self.requests
             ));
         }
+        if self.wipes > 0 && self.cluster.crash_stop {
+            return Err(
+                "--wipes restarts a server with empty storage; it cannot be combined \
+                        with --crash-stop"
+                    .into(),
+            );
+        }
         if self.wipes > 9 {
             return Err(format!("--wipes must be at most 9, got {}", self.wipes));
         }
@@ -156,6 +163,7 @@ impl RaftConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let crash_stop = self.cluster.crash_stop;
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
         // Two commands in flight at once (two clients) can both reach a leader before either
         // commits; the commit rule is then exercised with several uncommitted entries.
@@ -183,13 +191,17 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        let mut model = ClusterModel::new(inner, n).restart_on_crash().wipes(Wipes {
-            max: wipes,
-            at_once: 1,
-            lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
-            losses: |d| d.incarnation as usize,
-            rejoining: |d| d.rejoin.is_some(),
-        });
+        let mut model = ClusterModel::new(inner, n).crashes_as(crash_stop);
+        if !crash_stop {
+            // Lost storage is modelled as a restart (validate refuses it with crash-stop).
+            model = model.wipes(Wipes {
+                max: wipes,
+                at_once: 1,
+                lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
+                losses: |d| d.incarnation as usize,
+                rejoining: |d| d.rejoin.is_some(),
+            });
+        }
         if discard {
             model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
         }
