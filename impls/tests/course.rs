@@ -1,6 +1,7 @@
 //! docs/course.md: every command on the page runs, within a time limit, with the exit status
 //! its row promises.
 
+#[allow(dead_code)] // course.rs uses only tmp_dir of the shared helpers
 mod common;
 use common::tmp_dir;
 use std::process::{Command, Stdio};
