@@ -2,6 +2,7 @@
 //! history, and the properties.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// The model's log entries: commands on keys and values that are letters.
 pub type ModelEntry = Entry<ModelKey, ModelValue>;
@@ -19,6 +20,18 @@ pub struct MpHistory {
     /// Ghost: the messages discarded as obsolete on the path (not part of the state's
     /// identity; see [`ClusterModel::discard_obsolete`]).
     pub discarded: Discarded<MpMsg<ModelKey, ModelValue>>,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for MpHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 impl Rewrite<Id> for MpHistory {
@@ -26,6 +39,7 @@ impl Rewrite<Id> for MpHistory {
         MpHistory {
             clients: self.clients.rewrite(plan),
             discarded: self.discarded.rewrite(plan),
+            partition: self.partition.rewrite(plan),
         }
     }
 }
@@ -136,11 +150,13 @@ impl MultiPaxosConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let partitions = self.cluster.partitions;
         let heartbeats = self.heartbeats > 0;
         let takeover = self.max_round >= 2 && self.cluster.clients >= 1 && n >= 2;
         let history = MpHistory {
             clients: ClientHistory::new(KvSpec::default()),
             discarded: Discarded::default(),
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
@@ -164,6 +180,7 @@ impl MultiPaxosConfig {
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
             .restart_on_crash()
+            .partitions(partitions)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

@@ -2,6 +2,7 @@
 //! the properties.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// The model's value type: client `c` proposes the letter `'A' + c`.
 pub type ModelValue = char;
@@ -20,6 +21,18 @@ pub struct PaxosHistory {
     /// Decided): a read ballot, the only kind they run ([`PaxosConfig::reads_only`]). Part of
     /// the state's identity, so that the witness of "A read learns the decision" is exact.
     pub read_learners: ServerSet,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for PaxosHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 /// The checked model.
@@ -113,10 +126,12 @@ impl PaxosConfig {
         let read_learning = (0..n).any(|i| self.reads_only(i));
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
+        let partitions = self.cluster.partitions;
         let history = PaxosHistory {
             clients: ClientHistory::new(WriteOnceRegister(None)),
             discarded: Discarded::default(),
             read_learners: ServerSet::default(),
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| PaxosActor::Server(server.clone())))
@@ -129,6 +144,7 @@ impl PaxosConfig {
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
             .restart_on_crash()
+            .partitions(partitions)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

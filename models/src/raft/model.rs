@@ -2,6 +2,7 @@
 //! names in the paper.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// What the model records besides the actors: the clients' operations (for linearizability) and
 /// which server led each term (ghost, for Election Safety).
@@ -20,6 +21,18 @@ pub struct RaftHistory {
     /// (applied an entry in its own term) while a leader of an earlier term had crashed before;
     /// cleared by the next step ([`failover_step`]).
     pub failover_commit: bool,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for RaftHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 impl Rewrite<Id> for RaftHistory {
@@ -35,6 +48,7 @@ impl Rewrite<Id> for RaftHistory {
             leaders: Arc::new(leaders),
             discarded: self.discarded.rewrite(plan),
             failover_commit: self.failover_commit,
+            partition: self.partition.rewrite(plan),
         }
     }
 }
@@ -157,6 +171,7 @@ impl RaftConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
+        let partitions = self.cluster.partitions;
         // Two commands in flight at once (two clients) can both reach a leader before either
         // commits; the commit rule is then exercised with several uncommitted entries.
         let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
@@ -174,6 +189,7 @@ impl RaftConfig {
             leaders: Arc::default(),
             discarded: Discarded::default(),
             failover_commit: false,
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
@@ -183,13 +199,16 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        let mut model = ClusterModel::new(inner, n).restart_on_crash().wipes(Wipes {
-            max: wipes,
-            at_once: 1,
-            lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
-            losses: |d| d.incarnation as usize,
-            rejoining: |d| d.rejoin.is_some(),
-        });
+        let mut model = ClusterModel::new(inner, n)
+            .restart_on_crash()
+            .partitions(partitions)
+            .wipes(Wipes {
+                max: wipes,
+                at_once: 1,
+                lost: |previous| RaftStorage::lost(previous.map_or(0, |d| d.incarnation) + 1),
+                losses: |d| d.incarnation as usize,
+                rejoining: |d| d.rejoin.is_some(),
+            });
         if discard {
             model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
         }

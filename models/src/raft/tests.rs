@@ -1,6 +1,7 @@
 //! Model-check tests: pinned state counts, every property, and a counterexample per bug.
 
 use super::*;
+use crate::cluster::ClusterStep;
 use stateright::actor::ActorModelAction;
 use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use std::collections::{HashSet, VecDeque};
@@ -345,7 +346,7 @@ fn obsolete_messages_are_ignored_forever(c: RaftConfig, max_states: usize) -> us
                 msg: env.msg.clone(),
             };
             assert!(
-                model.next_state(&state, deliver).is_none(),
+                model.next_state(&state, deliver.into()).is_none(),
                 "delivering {env:?} changes something"
             );
         }
@@ -443,7 +444,7 @@ fn the_failover_witness_crashes_a_leader_before_the_new_leader_commits() {
         .iter()
         .enumerate()
         .find_map(|(k, (s, a))| match a {
-            Some(ActorModelAction::Crash(id)) => {
+            Some(ClusterStep::Actor(ActorModelAction::Crash(id))) => {
                 let old = server(s, usize::from(*id));
                 old.is_leader().then_some((k + 1, old.durable.current_term))
             }
