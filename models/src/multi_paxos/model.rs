@@ -151,6 +151,7 @@ impl MultiPaxosConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let partitions = self.cluster.partitions;
+        let max_round = self.max_round;
         let heartbeats = self.heartbeats > 0;
         let takeover = self.max_round >= 2 && self.cluster.clients >= 1 && n >= 2;
         let history = MpHistory {
@@ -189,6 +190,13 @@ impl MultiPaxosConfig {
             })
             .sometimes("Commit", committed)
             .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+        let model = if partitions > 0 && max_round >= 2 {
+            model.sometimes("A leader on each side of a partition", |m, s| {
+                leaders_apart(m, s).is_some()
+            })
+        } else {
+            model
+        };
         // The lecture's takeover (`ballot check multi-paxos --witness all`): a new leader
         // learns an accepted value from the Promises and proposes it again in its own ballot.
         let model = if takeover {
@@ -287,6 +295,31 @@ fn servers<'a>(
             MpState::Server(s) => s,
             MpState::Client(_) => unreachable!("actors 0..servers are servers"),
         })
+}
+
+/// The network is split and each side has a leader, of different ballots: the old one, cut
+/// off, still leads the ballot the majority has since pre-empted.
+fn leaders_apart(model: &MpModel, state: &MpModelState) -> Option<String> {
+    let cut = model.partition_of(state);
+    let leaders: Vec<(usize, Ballot)> = servers(model, state)
+        .enumerate()
+        .filter(|(i, _)| !state.crashed[*i])
+        .filter_map(|(i, s)| match &s.role {
+            Role::Leading { ballot, .. } => Some((i, *ballot)),
+            Role::Follower | Role::Preparing { .. } => None,
+        })
+        .collect();
+    leaders.iter().find_map(|&(a, ba)| {
+        let (b, bb) = *leaders
+            .iter()
+            .find(|(b, _)| cut.separates(Id::from(a), Id::from(*b)))?;
+        (ba < bb).then(|| {
+            format!(
+                "server {a} leads ballot {ba:?} and server {b} ballot {bb:?}, on the two sides \
+                 of the network's {cut:?}"
+            )
+        })
+    })
 }
 
 /// Reachability: some replica executed a client command.
@@ -457,6 +490,7 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
         }),
         "Catch-up" => Some("a server answered a catch-up request with chosen entries".into()),
         "Takeover re-proposes an accepted value" => re_proposed(model, state),
+        "A leader on each side of a partition" => leaders_apart(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

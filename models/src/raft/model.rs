@@ -258,6 +258,13 @@ impl RaftConfig {
         } else {
             model
         };
+        let model = if re_elect && partitions > 0 {
+            model.sometimes("A leader on each side of a partition", |m, s| {
+                leaders_apart(m, s).is_some()
+            })
+        } else {
+            model
+        };
         let model = if conflict {
             model.sometimes(
                 "Repair: a leader overwrites a follower's conflicting entry",
@@ -542,6 +549,27 @@ fn crashed_leader(m: &RaftModel, s: &RaftModelState, below: Term) -> Option<(usi
     })
 }
 
+/// The network is split and each side has a leader, of different terms (§5.2: the old leader,
+/// cut off, does not know that the majority elected another).
+fn leaders_apart(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let cut = m.partition_of(s);
+    let leaders: Vec<(usize, Term)> = servers(m, s)
+        .filter(|(i, x)| x.is_leader() && !s.crashed[*i])
+        .map(|(i, x)| (i, x.durable.current_term))
+        .collect();
+    leaders.iter().find_map(|&(a, ta)| {
+        let (b, tb) = *leaders
+            .iter()
+            .find(|(b, _)| cut.separates(Id::from(a), Id::from(*b)))?;
+        (ta < tb).then(|| {
+            format!(
+                "server {a} leads term {ta} and server {b} term {tb}, on the two sides of the \
+                 network's {cut:?}"
+            )
+        })
+    })
+}
+
 /// The happy path (§5.3): a client's request was committed and the client has its answer.
 fn happy_path(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     let answered = (m.servers..s.actor_states.len())
@@ -674,6 +702,7 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
         "Log Matching" => log_matching(model, state),
         "Leader Completeness" => leader_completeness(model, state),
         "State Machine Safety" => state_machine_safety(model, state),
+        "A leader on each side of a partition" => leaders_apart(model, state),
         "Leader elected" => servers(model, state)
             .find(|(_, s)| s.is_leader())
             .map(|(i, s)| format!("server {i} is leader of term {}", s.durable.current_term)),

@@ -159,6 +159,26 @@ pub fn blocked(m: &TpcModel, s: &TpcModelState) -> Option<String> {
         })
         .collect();
     let down: Vec<String> = (0..m.servers).filter(|&j| s.crashed[j]).map(name).collect();
+    let knowers: Vec<String> = (0..m.servers)
+        .filter(|&j| !s.crashed[j] && s.actor_states[j].decision().is_some())
+        .map(name)
+        .collect();
+    if !knowers.is_empty() {
+        // Only messages were lost: a partition (or --lossy) took what would have told them.
+        let network = match m.partition {
+            Some(_) => format!("lost by the network, now {:?}", m.partition_of(s)),
+            None => "lost by the network".to_string(),
+        };
+        return Some(format!(
+            "{} will never decide: {} know{} the decision, but the messages that would have \
+             told it were {network}, and nobody sends them again, so nothing else can happen \
+             (BHG Theorem 7.1: with communication failures, every atomic commitment protocol \
+             can block)",
+            who.join(" and "),
+            knowers.join(" and "),
+            if knowers.len() == 1 { "s" } else { "" },
+        ));
+    }
     Some(format!(
         "{} will never decide: {} down, nobody live knows the decision, and nothing else can \
          happen",
