@@ -365,7 +365,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     opts: &'a CheckOptions,
     max_states: Option<usize>,

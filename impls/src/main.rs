@@ -242,6 +242,15 @@ struct ModelArgs {
     /// The network may also lose any message.
     #[arg(long)]
     lossy: bool,
+    /// The network may split the servers into two sides once in a run, any split, and heal:
+    /// meanwhile every message between the sides is lost (those in flight at the split too);
+    /// clients reach both sides. The same as --partitions 1.
+    #[arg(long, conflicts_with = "partitions")]
+    partition: bool,
+    /// The network may split (and heal) up to N times in a run, one split at a time
+    /// [default: 0].
+    #[arg(long, value_name = "N")]
+    partitions: Option<usize>,
     /// At most this many servers down at once; a crashed server recovers from its saved state
     /// [default: 0 for paxos, 1 for raft].
     #[arg(long)]
@@ -302,6 +311,7 @@ impl ModelArgs {
             }),
             network: self.network,
             lossy: self.lossy,
+            partitions: self.partitions.unwrap_or(usize::from(self.partition)),
             crashes: self.crashes.unwrap_or(match protocol {
                 Protocol::Paxos => 0,
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.crashes,
@@ -351,11 +361,12 @@ impl ModelArgs {
             },
         };
         format!(
-            "{}, {}, {} network{}, crashes {}{}, {bounds}",
+            "{}, {}, {} network{}{}, crashes {}{}, {bounds}",
             plural(cluster.servers, "server"),
             plural(cluster.clients, "client"),
             cluster.network,
             if cluster.lossy { " (lossy)" } else { "" },
+            partitions_summary(cluster.partitions),
             cluster.crashes,
             if self.crash_stop { " (crash-stop)" } else { "" },
         )
@@ -445,6 +456,11 @@ impl ModelArgs {
         }
         if self.crash_stop {
             f.push("--crash-stop".into());
+        }
+        if cluster.partitions > 0 {
+            // Only when set, so that the flags (and file names) of earlier traces stay.
+            f.push("--partitions".into());
+            f.push(cluster.partitions.to_string());
         }
         if let Some(b) = bug {
             f.push("--bug".into());
@@ -661,13 +677,14 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{}, {} × {} ({}), {} network{}, crashes {}{}, max round {}, max slots {}{}",
+        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}",
         plural(c.servers, "server"),
         plural(c.clients, "client"),
         plural(cfg.requests, "request"),
         plural(cfg.retries as usize, "retry"),
         c.network,
         if c.lossy { " (lossy)" } else { "" },
+        partitions_summary(c.partitions),
         c.crashes,
         if c.crash_stop { " (crash-stop)" } else { "" },
         cfg.max_round,
@@ -677,6 +694,15 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
             n => format!(", {} per ballot", plural(n as usize, "heartbeat")),
         }
     )
+}
+
+/// ", one partition" or ", up to 2 partitions" for the model line; nothing without any.
+fn partitions_summary(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", one partition".to_string(),
+        n => format!(", up to {n} partitions"),
+    }
 }
 
 /// "1 client", "2 clients", "1 retry", "0 retries".
@@ -1007,7 +1033,8 @@ fn trace_model(t: &ballot_traces::Trace) -> Result<(Protocol, ModelArgs), String
             .map_or(0, |p| p + 1);
         while i < cmd.len() {
             let a = &cmd[i];
-            let takes_value = |f: &str| !matches!(f, "--lossy" | "--json") && !f.contains('=');
+            let takes_value =
+                |f: &str| !matches!(f, "--lossy" | "--partition" | "--json") && !f.contains('=');
             let run_flag = matches!(
                 a.as_str(),
                 "--strategy"
@@ -1151,7 +1178,11 @@ where
     A::State: Ord + stateright::Rewrite<stateright::actor::Id> + ServerRole,
     A::Random: stateright::Rewrite<stateright::actor::Id>,
     A::Storage: stateright::Rewrite<stateright::actor::Id>,
-    H: Clone + std::fmt::Debug + std::hash::Hash + stateright::Rewrite<stateright::actor::Id>,
+    H: Clone
+        + std::fmt::Debug
+        + std::hash::Hash
+        + PartialEq
+        + stateright::Rewrite<stateright::actor::Id>,
 {
     if on {
         model.check_symmetry(SYMMETRY_CHECK_EVERY)

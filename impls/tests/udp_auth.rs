@@ -112,6 +112,7 @@ fn a_keyed_raft_cluster_answers_after_forged_datagrams() {
         codec: nodes.codec(),
         faults: Faults::default(),
         stats_every: None,
+        partition_file: None,
     };
     let mut node = Node::<Raft>::start(cfg).unwrap();
     let before = term(&node);

@@ -147,6 +147,7 @@ fn redirected_retried_clients_see_a_linearizable_exactly_once_store() {
                     delay: None,
                 },
                 stats_every: None,
+                partition_file: None,
             };
             let stop = stop.clone();
             std::thread::spawn(move || {

@@ -7,7 +7,9 @@
 //! - its properties see the whole model, so a property can read the configuration and the actors
 //!   (Stateright's `Property` conditions are plain `fn` pointers);
 //! - actions are printed with role names ("server 1", "client 0") for counterexamples;
-//! - optionally, a server may lose its storage and restart without it ([`ClusterModel::wipes`]).
+//! - optionally, a server may lose its storage and restart without it ([`ClusterModel::wipes`]);
+//! - optionally, the network may split the servers into two sides for a while and heal
+//!   ([`ClusterModel::partitions`]).
 
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
@@ -91,6 +93,9 @@ pub struct ClusterConfig {
     /// Crashed servers never come back (`--crash-stop`): crash-stop instead of crash-recover,
     /// for the models that otherwise restart a crashed server from what it saved.
     pub crash_stop: bool,
+    /// At most this many times in a run the network splits the servers into two sides and
+    /// (maybe) heals (`--partitions N`, `--partition` for 1; see [`ClusterModel::partitions`]).
+    pub partitions: usize,
 }
 
 impl Default for ClusterConfig {
@@ -102,6 +107,7 @@ impl Default for ClusterConfig {
             lossy: false,
             crashes: 0,
             crash_stop: false,
+            partitions: 0,
         }
     }
 }
@@ -127,9 +133,24 @@ impl ClusterConfig {
         if self.crash_stop && self.crashes == 0 {
             return Err("--crash-stop needs --crashes 1 or more (no server may crash)".into());
         }
+        if self.partitions > MAX_PARTITIONS {
+            return Err(format!(
+                "--partitions must be at most {MAX_PARTITIONS}, got {}",
+                self.partitions
+            ));
+        }
+        if self.partitions > 0 && self.servers < 2 {
+            return Err(format!(
+                "--partition needs at least 2 servers to split, got {}",
+                self.servers
+            ));
+        }
         Ok(())
     }
 }
+
+/// The most partitions a run may have (`--partitions`): each multiplies the states.
+pub const MAX_PARTITIONS: usize = 9;
 
 /// One entry of a protocol's bug catalog: a one-line departure from the protocol that breaks a
 /// named property.
@@ -180,9 +201,179 @@ pub fn catalog_lookup<B: Copy>(catalog: &[(B, BugInfo)], name: &str) -> Option<B
         .map(|(b, _)| *b)
 }
 
+/// A step of a cluster model: one of Stateright's actor-model actions, or a partition step of
+/// the network ([`ClusterModel::partitions`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClusterStep<Msg, Timer, Random> {
+    /// A delivery, a loss, a timer, a crash (a restart in restart mode), a recovery (a loss of
+    /// storage with [`ClusterModel::wipes`]) or a random choice.
+    Actor(ActorModelAction<Msg, Timer, Random>),
+    /// The network splits the servers into these two sides: from now on, and until it heals,
+    /// every message between servers on different sides is lost, those in flight included.
+    Split([ServerSet; 2]),
+    /// The partition heals: messages cross again (the ones it dropped stay lost).
+    Heal,
+}
+
+impl<Msg, Timer, Random> From<ActorModelAction<Msg, Timer, Random>>
+    for ClusterStep<Msg, Timer, Random>
+{
+    fn from(a: ActorModelAction<Msg, Timer, Random>) -> Self {
+        ClusterStep::Actor(a)
+    }
+}
+
+impl<Msg, Timer, Random> ClusterStep<Msg, Timer, Random> {
+    /// The actor-model action, unless this is a partition step.
+    pub fn actor_action(&self) -> Option<&ActorModelAction<Msg, Timer, Random>> {
+        match self {
+            ClusterStep::Actor(a) => Some(a),
+            ClusterStep::Split(_) | ClusterStep::Heal => None,
+        }
+    }
+}
+
 /// The actions of a cluster model.
 pub type ClusterAction<A> =
-    ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>;
+    ClusterStep<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>;
+
+/// Whether the network is split, and how many times it split on the path: kept in a model's
+/// history (see [`Partitioned`]), so part of the state's identity.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Partition {
+    /// The two sides while the network is split, in ascending order (one form per split).
+    sides: Option<[ServerSet; 2]>,
+    /// How many times the network split on the path.
+    splits: u8,
+}
+
+impl Partition {
+    /// The two sides, while the network is split.
+    pub fn sides(&self) -> Option<[ServerSet; 2]> {
+        self.sides
+    }
+
+    /// How many times the network split on the path.
+    pub fn splits(&self) -> usize {
+        self.splits as usize
+    }
+
+    /// Whether a message from actor `src` to actor `dst` is lost now: both are servers, on
+    /// different sides of a split. Clients are on both sides (they reach every server).
+    pub fn separates(&self, src: Id, dst: Id) -> bool {
+        let Some([a, b]) = self.sides else {
+            return false;
+        };
+        let (s, d) = (usize::from(src), usize::from(dst));
+        (a.contains(s) && b.contains(d)) || (b.contains(s) && a.contains(d))
+    }
+}
+
+impl Debug for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.sides {
+            Some(sides) => write!(f, "split {}", sides_text(sides, "")),
+            None => write!(f, "whole"),
+        }?;
+        write!(
+            f,
+            " ({} split{})",
+            self.splits,
+            if self.splits == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl Rewrite<Id> for Partition {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        Partition {
+            sides: self.sides.map(|[a, b]| {
+                let mut sides = [a.rewrite(plan), b.rewrite(plan)];
+                sides.sort();
+                sides
+            }),
+            splits: self.splits,
+        }
+    }
+}
+
+/// "{server 0} | {server 1, server 2}" (`prefix` "server ") or "{0} | {1, 2}".
+fn sides_text(sides: [ServerSet; 2], prefix: &str) -> String {
+    let side = |s: ServerSet| {
+        let members: Vec<String> = (0..MAX_SERVERS)
+            .filter(|&i| s.contains(i))
+            .map(|i| format!("{prefix}{i}"))
+            .collect();
+        format!("{{{}}}", members.join(", "))
+    };
+    // The side holding server 0 first, whatever the stored order.
+    let (first, second) = if sides[1].contains(0) {
+        (sides[1], sides[0])
+    } else {
+        (sides[0], sides[1])
+    };
+    format!("{} | {}", side(first), side(second))
+}
+
+/// A model history that keeps the network's [`Partition`] (for [`ClusterModel::partitions`]).
+pub trait Partitioned {
+    /// The partition.
+    fn partition(&self) -> &Partition;
+    /// The partition, to change.
+    fn partition_mut(&mut self) -> &mut Partition;
+}
+
+impl Partitioned for Partition {
+    fn partition(&self) -> &Partition {
+        self
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        self
+    }
+}
+
+/// How a model splits its network ([`ClusterModel::partitions`]).
+pub struct PartitionFault<H> {
+    /// At most this many splits in a run.
+    pub max: usize,
+    /// The history's partition.
+    pub get: fn(&H) -> &Partition,
+    /// The history's partition, to change.
+    pub get_mut: fn(&mut H) -> &mut Partition,
+}
+
+impl<H> Clone for PartitionFault<H> {
+    fn clone(&self) -> Self {
+        Self {
+            max: self.max,
+            get: self.get,
+            get_mut: self.get_mut,
+        }
+    }
+}
+
+/// Every split of servers `0..n` into two nonempty sides, once each (the side holding server 0
+/// is one of them), each as its two sides in ascending order: 2^(n-1) - 1 of them.
+pub fn bipartitions(n: usize) -> Vec<[ServerSet; 2]> {
+    assert!((2..=MAX_SERVERS).contains(&n));
+    // `rest` picks which of servers 1..n join server 0; all of them is no split.
+    (0..(1u32 << (n - 1)) - 1)
+        .map(|rest| {
+            let (mut a, mut b) = (ServerSet::default(), ServerSet::default());
+            a.insert(0);
+            for i in 1..n {
+                if rest & (1 << (i - 1)) != 0 {
+                    a.insert(i);
+                } else {
+                    b.insert(i);
+                }
+            }
+            let mut sides = [a, b];
+            sides.sort();
+            sides
+        })
+        .collect()
+}
 
 /// A Stateright `ActorModel` with server-only crashes, model-level properties and readable actions.
 pub struct ClusterModel<A, C, H>
@@ -190,7 +381,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     /// The actors, network and history; its own property list stays empty.
     pub inner: ActorModel<A, C, H>,
@@ -225,6 +416,8 @@ where
     pub timer_guard: Option<TimerGuard<A, C, H>>,
     /// Updates the history's ghost after every step (see [`Self::ghost_step`]).
     pub ghost_step: Option<GhostStep<A, C, H>>,
+    /// The network may split the servers into two sides (see [`Self::partitions`]).
+    pub partition: Option<PartitionFault<H>>,
 }
 
 /// A timing assumption (see [`ClusterModel::timers_when`]): whether `timer` of actor `id` may
@@ -274,7 +467,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     /// The protocol's claim: this message is ignored now and in every reachable state.
     pub obsolete: Obsolete<A, C, H>,
@@ -287,7 +480,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     fn clone(&self) -> Self {
         Self {
@@ -417,7 +610,7 @@ where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     /// Wraps `inner`, whose actors `0..servers` are the servers.
     pub fn new(inner: ActorModel<A, C, H>, servers: usize) -> Self {
@@ -438,6 +631,75 @@ where
             crash_stop: false,
             timer_guard: None,
             ghost_step: None,
+            partition: None,
+        }
+    }
+
+    /// Lets the network split the servers into two sides, at most `max` times in a run (no
+    /// effect with 0): a step "the network splits S | rest" for every split of the servers
+    /// into two nonempty sides ([`bipartitions`]: every cut, not only a minority against a
+    /// majority), after which every message between servers on different sides is lost — those
+    /// in flight at the split, and those sent while it lasts — until a step "the partition
+    /// heals". Clients are on both sides: they reach every server (they are the test harness;
+    /// a client cut off from a server is one whose messages are merely slow, which the network
+    /// allows anyway). The split is kept in the history ([`Partitioned`]), so it is part of the
+    /// state, renumbered with the servers under symmetry reduction. A run may end with the
+    /// network still split. See docs/checking.md ("Partitions") for what this adds to a network
+    /// that can already delay or lose any message.
+    pub fn partitions(mut self, max: usize) -> Self
+    where
+        H: Partitioned,
+    {
+        if max > 0 {
+            assert!(self.servers >= 2, "a partition needs two servers");
+            self.partition = Some(PartitionFault {
+                max,
+                get: H::partition,
+                get_mut: H::partition_mut,
+            });
+        }
+        self
+    }
+
+    /// The network's partition in `state` (always whole without [`Self::partitions`]).
+    pub fn partition_of(&self, state: &ActorModelState<A, H>) -> Partition {
+        self.partition
+            .as_ref()
+            .map(|p| *(p.get)(&state.history))
+            .unwrap_or_default()
+    }
+
+    /// Removes from `state`'s network, and from the obsolete messages kept in its history,
+    /// every message between servers on different sides of the split.
+    fn drop_across(&self, p: &PartitionFault<H>, state: &mut ActorModelState<A, H>) {
+        let cut = *(p.get)(&state.history);
+        if cut.sides.is_none() {
+            return;
+        }
+        let across = |env: &Envelope<A::Msg>| cut.separates(env.src, env.dst);
+        match &mut state.network {
+            Network::UnorderedNonDuplicating(in_flight) => {
+                if in_flight.keys().any(across) {
+                    in_flight.retain(|env, _| !across(env));
+                }
+            }
+            Network::UnorderedDuplicating(in_flight, _) => {
+                if in_flight.iter().any(across) {
+                    in_flight.retain(|env| !across(env));
+                }
+            }
+            Network::Ordered(channels) => {
+                // A channel crosses the cut as a whole.
+                channels.retain(|(src, dst), _| !cut.separates(*src, *dst));
+            }
+        }
+        if let Some(discard) = &self.obsolete {
+            // A discarded message across the cut would have been lost with the others: it
+            // must not come back after the partition heals.
+            let ghost = &mut (discard.ghost)(&mut state.history).0;
+            if ghost.iter().any(|(env, _)| across(env)) {
+                Arc::make_mut(ghost).retain(|(env, _)| !across(env));
+            }
         }
     }
 
@@ -473,8 +735,9 @@ where
         self
     }
 
-    /// Whether nothing can happen any more in `state` except crashes and losses (which never
-    /// help anyone decide): every delivery, timer and random choice is a no-op. Termination
+    /// Whether nothing can happen any more in `state` except crashes, losses and partition
+    /// steps (which never help anyone decide: healing delivers nothing by itself): every
+    /// delivery, timer and random choice is a no-op. Termination
     /// properties ("a write completes", "every participant decides") are checked on such
     /// states: the bounded models have no infinite run that does not cycle, so a run that
     /// never completes either ends in such a state (a counterexample) or cycles through states
@@ -482,7 +745,7 @@ where
     /// livelocks).
     pub fn quiescent(&self, state: &ActorModelState<A, H>) -> bool {
         let mut actions = Vec::new();
-        self.server_actions(state, &mut actions);
+        self.actor_actions(state, &mut actions);
         actions
             .into_iter()
             .filter(|a| !matches!(a, ActorModelAction::Crash(_) | ActorModelAction::Drop(_)))
@@ -740,9 +1003,33 @@ where
         self.properties.push(p);
     }
 
-    /// Stateright's actions, without crashes of clients: clients are the test harness, they
-    /// never crash.
+    /// Stateright's actions (without crashes of clients: clients are the test harness, they
+    /// never crash), then the partition steps.
     fn server_actions(&self, state: &ActorModelState<A, H>, actions: &mut Vec<ClusterAction<A>>) {
+        let mut inner = Vec::new();
+        self.actor_actions(state, &mut inner);
+        actions.extend(inner.into_iter().map(ClusterStep::Actor));
+        if let Some(p) = &self.partition {
+            let cut = (p.get)(&state.history);
+            if cut.sides.is_some() {
+                actions.push(ClusterStep::Heal);
+            } else if cut.splits() < p.max {
+                actions.extend(
+                    bipartitions(self.servers)
+                        .into_iter()
+                        .map(ClusterStep::Split),
+                );
+            }
+        }
+    }
+
+    /// Stateright's actions, without crashes of clients, as [`Self::server_actions`] offers
+    /// them.
+    fn actor_actions(
+        &self,
+        state: &ActorModelState<A, H>,
+        actions: &mut Vec<ActorModelAction<A::Msg, A::Timer, A::Random>>,
+    ) {
         self.inner.actions(state, actions);
         actions.retain(
             |a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) >= self.servers),
@@ -816,15 +1103,15 @@ where
         self.server_actions(&rep, &mut rep_actions);
         let rep_next: std::collections::HashSet<u64> = rep_actions
             .into_iter()
-            .filter_map(|a| self.next_state(&rep, a))
-            .filter(|n| self.within_boundary(n))
+            .filter_map(|a| self.step(&rep, a))
+            .filter(|n| Model::within_boundary(&self.inner, n))
             .map(|n| fixed.hash_one(&n))
             .collect();
         let mut mapped = std::collections::HashSet::new();
         for a in actions {
             let Some(next) = self
-                .next_state(state, a.clone())
-                .filter(|n| self.within_boundary(n))
+                .step(state, a.clone())
+                .filter(|n| Model::within_boundary(&self.inner, n))
             else {
                 continue;
             };
@@ -839,8 +1126,8 @@ where
             let mut rep_actions = Vec::new();
             self.server_actions(&rep, &mut rep_actions);
             if let Some(a) = rep_actions.iter().find(|a| {
-                self.next_state(&rep, (*a).clone()).is_some_and(|n| {
-                    self.within_boundary(&n) && !mapped.contains(&fixed.hash_one(&n))
+                self.step(&rep, (*a).clone()).is_some_and(|n| {
+                    Model::within_boundary(&self.inner, &n) && !mapped.contains(&fixed.hash_one(&n))
                 })
             }) {
                 self.report_asymmetry(&rep, &plan, a, " (the state renumbered)");
@@ -887,28 +1174,21 @@ where
     }
 }
 
-impl<A, C, H> Model for ClusterModel<A, C, H>
+impl<A, C, H> ClusterModel<A, C, H>
 where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
-    type State = ActorModelState<A, H>;
-    type Action = ClusterAction<A>;
-
-    fn init_states(&self) -> Vec<Self::State> {
-        self.inner.init_states()
-    }
-
-    fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
-        self.server_actions(state, actions);
-        if let Some(check) = &self.symmetry_check {
-            self.verify_symmetry(check, state, actions);
-        }
-    }
-
-    fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+    /// The state after Stateright's `action` (a crash being a restart in restart mode, a
+    /// `Recover` a loss of storage with wipes), then the ghost update, the discard of obsolete
+    /// messages, and the loss of the messages it sent across a split.
+    fn actor_next_state(
+        &self,
+        last: &ActorModelState<A, H>,
+        action: ActorModelAction<A::Msg, A::Timer, A::Random>,
+    ) -> Option<ActorModelState<A, H>> {
         let stepped = match &action {
             ActorModelAction::Deliver { dst, .. } => Some(*dst),
             ActorModelAction::Timeout(id, _)
@@ -950,10 +1230,19 @@ where
             });
             self.discard(discard, changed, &mut next);
         }
+        if let Some(p) = &self.partition {
+            // What the step sent across the cut is lost (and a discarded message put back by
+            // `discard` across it: it would have been lost at the split).
+            self.drop_across(p, &mut next);
+        }
         Some(next)
     }
 
-    fn format_action(&self, action: &Self::Action) -> String {
+    /// Stateright's `action` in words, with role names.
+    fn format_actor_action(
+        &self,
+        action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
+    ) -> String {
         match action {
             ActorModelAction::Deliver { src, dst, msg } => format!(
                 "{} receives {msg:?} from {}",
@@ -989,9 +1278,14 @@ where
         }
     }
 
-    fn format_step(&self, last: &Self::State, action: Self::Action) -> Option<String>
+    /// Stateright's description of the step `action` from `last`.
+    fn format_actor_step(
+        &self,
+        last: &ActorModelState<A, H>,
+        action: ActorModelAction<A::Msg, A::Timer, A::Random>,
+    ) -> Option<String>
     where
-        Self::State: Debug,
+        ActorModelState<A, H>: Debug,
     {
         match (action, &self.wipes) {
             (ActorModelAction::Recover(id), Some(w)) => {
@@ -1002,7 +1296,166 @@ where
         }
     }
 
+    /// The state after `action` ([`Model::next_state`]).
+    pub fn step(
+        &self,
+        last: &ActorModelState<A, H>,
+        action: ClusterAction<A>,
+    ) -> Option<ActorModelState<A, H>> {
+        match action {
+            ClusterStep::Actor(action) => self.actor_next_state(last, action),
+            ClusterStep::Split(sides) => self.partition_next_state(last, Some(sides)),
+            ClusterStep::Heal => self.partition_next_state(last, None),
+        }
+    }
+
+    /// The state after a partition step: the network splits (and loses every message in flight
+    /// across the cut) or heals.
+    fn partition_next_state(
+        &self,
+        last: &ActorModelState<A, H>,
+        split: Option<[ServerSet; 2]>,
+    ) -> Option<ActorModelState<A, H>> {
+        let p = self.partition.as_ref()?;
+        let cut = (p.get)(&last.history);
+        let mut next = last.clone();
+        match split {
+            Some(sides) => {
+                if cut.sides.is_some() || cut.splits() >= p.max {
+                    return None;
+                }
+                let partition = (p.get_mut)(&mut next.history);
+                partition.sides = Some(sides);
+                partition.splits += 1;
+                self.drop_across(p, &mut next);
+            }
+            None => {
+                cut.sides?;
+                (p.get_mut)(&mut next.history).sides = None;
+            }
+        }
+        if let Some(update) = self.ghost_step {
+            update(self, last, None, &mut next);
+        }
+        Some(next)
+    }
+}
+
+/// A path replayed as recorded, to hand Stateright's sequence diagram the path of actor steps
+/// (see [`ClusterModel::as_svg`]).
+struct Recorded<S, T> {
+    init: S,
+    steps: Vec<(T, S)>,
+    at: std::cell::Cell<usize>,
+}
+
+impl<S: Clone, T: Clone> Model for Recorded<S, T> {
+    type State = S;
+    type Action = T;
+
+    fn init_states(&self) -> Vec<S> {
+        vec![self.init.clone()]
+    }
+
+    fn actions(&self, _: &S, actions: &mut Vec<T>) {
+        actions.extend(self.steps.get(self.at.get()).map(|(a, _)| a.clone()));
+    }
+
+    fn next_state(&self, _: &S, _: T) -> Option<S> {
+        let k = self.at.get();
+        self.at.set(k + 1);
+        self.steps.get(k).map(|(_, s)| s.clone())
+    }
+}
+
+impl<A, C, H> Model for ClusterModel<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + PartialEq,
+{
+    type State = ActorModelState<A, H>;
+    type Action = ClusterAction<A>;
+
+    fn init_states(&self) -> Vec<Self::State> {
+        self.inner.init_states()
+    }
+
+    fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
+        self.server_actions(state, actions);
+        if let Some(check) = &self.symmetry_check {
+            self.verify_symmetry(check, state, actions);
+        }
+    }
+
+    fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        self.step(last, action)
+    }
+
+    fn format_action(&self, action: &Self::Action) -> String {
+        match action {
+            ClusterStep::Actor(action) => self.format_actor_action(action),
+            ClusterStep::Split(sides) => {
+                format!("the network splits {}", sides_text(*sides, "server "))
+            }
+            ClusterStep::Heal => "the partition heals".to_string(),
+        }
+    }
+
+    fn format_step(&self, last: &Self::State, action: Self::Action) -> Option<String>
+    where
+        Self::State: Debug,
+    {
+        match action {
+            ClusterStep::Actor(action) => self.format_actor_step(last, action),
+            ClusterStep::Split(_) | ClusterStep::Heal => {
+                let next = self.step(last, action)?;
+                let lost: Vec<String> = in_flight(&last.network)
+                    .into_iter()
+                    .filter(|(env, _)| !in_flight(&next.network).iter().any(|(e, _)| e == env))
+                    .map(|(env, _)| {
+                        format!(
+                            "{:?} from {} to {}",
+                            env.msg,
+                            self.actor_name(env.src),
+                            self.actor_name(env.dst)
+                        )
+                    })
+                    .collect();
+                Some(format!(
+                    "NETWORK: {:?}\n\nLOST: {lost:#?}",
+                    self.partition_of(&next)
+                ))
+            }
+        }
+    }
+
+    /// Stateright's sequence diagram of the actor steps; partition steps are not drawn (the
+    /// messages they lost simply never arrive).
     fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
+        let mut pairs = path.into_vec().into_iter();
+        let (mut init, mut action) = pairs.next()?;
+        let mut steps = Vec::new();
+        for (state, next_action) in pairs {
+            match action {
+                Some(ClusterStep::Actor(a)) => steps.push((a, state)),
+                // The state after a partition step replaces the one before it.
+                Some(ClusterStep::Split(_) | ClusterStep::Heal) => match steps.last_mut() {
+                    Some((_, s)) => *s = state,
+                    None => init = state,
+                },
+                None => {}
+            }
+            action = next_action;
+        }
+        let actions: Vec<_> = steps.iter().map(|(a, _)| a.clone()).collect();
+        let recorded = Recorded {
+            init: init.clone(),
+            steps,
+            at: std::cell::Cell::new(0),
+        };
+        let path = Path::from_actions(&recorded, init, actions.iter())?;
         self.inner.as_svg(path)
     }
 
@@ -1023,7 +1476,7 @@ where
     A::State: Ord + Rewrite<Id> + ServerRole,
     A::Random: Rewrite<Id>,
     A::Storage: Rewrite<Id>,
-    H: Clone + Debug + Hash + Rewrite<Id>,
+    H: Clone + Debug + Hash + PartialEq + Rewrite<Id>,
 {
     /// Checks the symmetry reduction ([`server_symmetry`]) against the handlers while the model
     /// is checked: at one state in `every` (counted per checker thread, in the order states are expanded), the successors of the state,
@@ -1542,6 +1995,264 @@ mod tests {
                 "every {every}: {found:?}"
             );
         }
+    }
+
+    #[test]
+    fn bipartitions_are_every_split_into_two_nonempty_sides_once() {
+        for n in 2..=6 {
+            let splits = bipartitions(n);
+            assert_eq!(splits.len(), (1 << (n - 1)) - 1, "{n} servers");
+            let distinct: std::collections::BTreeSet<_> = splits.iter().collect();
+            assert_eq!(distinct.len(), splits.len());
+            for [a, b] in &splits {
+                assert!(!a.is_empty() && !b.is_empty() && a < b);
+                assert_eq!(a.len() + b.len(), n);
+                assert!((0..n).all(|i| a.contains(i) != b.contains(i)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_split_follows_the_renumbering_and_keeps_one_form() {
+        let cut = |side: &[usize]| {
+            let mut p = Partition::default();
+            let (mut a, mut b) = (ServerSet::default(), ServerSet::default());
+            for i in 0..3 {
+                if side.contains(&i) {
+                    a.insert(i)
+                } else {
+                    b.insert(i)
+                }
+            }
+            let mut sides = [a, b];
+            sides.sort();
+            p.sides = Some(sides);
+            p.splits = 1;
+            p
+        };
+        // Sorting [C, A, B] renumbers 0→2, 1→0, 2→1.
+        let plan = RewritePlan::<Id, _>::from_values_to_sort(&['C', 'A', 'B']);
+        assert_eq!(cut(&[0]).rewrite(&plan), cut(&[2]));
+        assert_eq!(cut(&[1, 2]).rewrite(&plan), cut(&[0, 1]));
+        assert_eq!(cut(&[1, 2]), cut(&[0]));
+        assert!(cut(&[0]).separates(Id::from(0), Id::from(2)));
+        assert!(!cut(&[0]).separates(Id::from(1), Id::from(2)));
+        // Clients (actor 3) are on both sides.
+        assert!(!cut(&[0]).separates(Id::from(3), Id::from(0)));
+        assert_eq!(format!("{:?}", cut(&[1])), "split {0, 2} | {1} (1 split)");
+        assert_eq!(format!("{:?}", Partition::default()), "whole (0 splits)");
+    }
+
+    /// A toy protocol for partitions: server 0 sends `1` to server 1 when it starts and `2`
+    /// when its timer fires; server 1 keeps what it received, in order.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Sequencer;
+
+    impl Actor for Sequencer {
+        type Msg = u8;
+        type State = Vec<u8>;
+        type Timer = ();
+        type Random = ();
+        type Storage = ();
+
+        fn on_start(&self, id: Id, _: &Option<()>, o: &mut Out<Self>) -> Vec<u8> {
+            if usize::from(id) == 0 {
+                o.send(Id::from(1), 1);
+                o.set_timer((), stateright::actor::model_timeout());
+            }
+            Vec::new()
+        }
+
+        fn on_msg(&self, _: Id, state: &mut Cow<Vec<u8>>, _: Id, msg: u8, _: &mut Out<Self>) {
+            state.to_mut().push(msg);
+        }
+
+        fn on_timeout(&self, _: Id, _: &mut Cow<Vec<u8>>, _: &(), o: &mut Out<Self>) {
+            o.send(Id::from(1), 2);
+        }
+    }
+
+    fn sequencer(
+        network: NetworkKind,
+        partitions: usize,
+    ) -> ClusterModel<Sequencer, (), Partition> {
+        let inner = ActorModel::new((), Partition::default())
+            .actors([Sequencer, Sequencer])
+            .init_network(network.network());
+        ClusterModel::new(inner, 2)
+            .partitions(partitions)
+            .always("server 1 receives in order, without a gap", |_, s| {
+                [&[][..], &[1], &[1, 2]].contains(&s.actor_states[1].as_slice())
+            })
+            .sometimes("server 1 receives both", |_, s| {
+                s.actor_states[1].len() == 2
+            })
+    }
+
+    /// What a partition adds, on the toy protocol: on an ordered network it makes a gap (the
+    /// first message lost, the second delivered after the heal), which an ordered network
+    /// without loss never shows; on an unordered network the same state is reachable without
+    /// it (the second message overtakes the first, which is merely late).
+    #[test]
+    fn a_partition_makes_a_gap_in_an_ordered_channel() {
+        use stateright::Checker;
+        let run = |network, partitions| {
+            let checker = sequencer(network, partitions).checker().spawn_bfs().join();
+            (
+                checker.unique_state_count(),
+                checker
+                    .discovery("server 1 receives in order, without a gap")
+                    .map(|p| {
+                        let m = sequencer(network, partitions);
+                        p.into_actions()
+                            .iter()
+                            .map(|a| m.format_action(a))
+                            .collect::<Vec<_>>()
+                    }),
+            )
+        };
+        let (_, ordered) = run(NetworkKind::Ordered, 0);
+        assert_eq!(ordered, None);
+        let (_, unordered) = run(NetworkKind::Unordered, 0);
+        assert!(unordered.is_some());
+        let (_, gap) = run(NetworkKind::Ordered, 1);
+        let gap = gap.expect("a gap");
+        assert!(
+            gap.contains(&"the network splits {server 0} | {server 1}".to_string())
+                && gap.contains(&"the partition heals".to_string())
+                && gap.last().map(String::as_str) == Some("server 1 receives 2 from server 0"),
+            "{gap:?}"
+        );
+    }
+
+    /// Step by step: a split loses what is in flight across it and what is sent while it
+    /// lasts; after the heal, messages cross again; one split per run here.
+    #[test]
+    fn a_split_loses_messages_across_it_until_it_heals() {
+        let m = sequencer(NetworkKind::Unordered, 1);
+        let actions = |s: &ActorModelState<Sequencer, Partition>| {
+            let mut v = Vec::new();
+            m.actions(s, &mut v);
+            v
+        };
+        let init = m.init_states().remove(0);
+        assert_eq!(in_flight(&init.network).len(), 1);
+        let split = ClusterStep::Split(bipartitions(2)[0]);
+        assert!(actions(&init).contains(&split));
+        let cut = m.next_state(&init, split.clone()).unwrap();
+        assert!(
+            in_flight(&cut.network).is_empty(),
+            "the 1 in flight is lost"
+        );
+        assert_eq!(cut.history.splits(), 1);
+        assert!(!actions(&cut).contains(&split) && actions(&cut).contains(&ClusterStep::Heal));
+        let fire = ClusterStep::Actor(ActorModelAction::Timeout(Id::from(0), ()));
+        let sent = m.next_state(&cut, fire.clone()).unwrap();
+        assert!(
+            in_flight(&sent.network).is_empty(),
+            "the 2 sent across is lost"
+        );
+        let healed = m.next_state(&cut, ClusterStep::Heal).unwrap();
+        assert_eq!(healed.history.sides(), None);
+        assert!(!actions(&healed).contains(&split), "one split per run");
+        let after = m.next_state(&healed, fire).unwrap();
+        assert_eq!(
+            in_flight(&after.network).len(),
+            1,
+            "the 2 sent after the heal is not"
+        );
+        assert_eq!(m.format_action(&ClusterStep::Heal), "the partition heals");
+        // Once the 2 is delivered, nothing can happen any more: the model is quiescent.
+        let deliver = ClusterStep::Actor(ActorModelAction::Deliver {
+            src: Id::from(0),
+            dst: Id::from(1),
+            msg: 2,
+        });
+        assert!(!m.quiescent(&after));
+        assert!(m.quiescent(&m.next_state(&after, deliver).unwrap()));
+    }
+
+    /// A history whose renumbering forgets the split: the symmetry check finds that the
+    /// successors of a state no longer match its representative's.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+    struct Forgetful(Partition);
+
+    impl Partitioned for Forgetful {
+        fn partition(&self) -> &Partition {
+            &self.0
+        }
+        fn partition_mut(&mut self) -> &mut Partition {
+            &mut self.0
+        }
+    }
+
+    impl Rewrite<Id> for Forgetful {
+        fn rewrite<S>(&self, _: &RewritePlan<Id, S>) -> Self {
+            self.clone()
+        }
+    }
+
+    fn partitioned_greeters<H: Partitioned + Default + Clone + Debug + Hash + PartialEq>()
+    -> ClusterModel<Greeter, (), H> {
+        let inner = ActorModel::new((), H::default())
+            .actors((0..3).map(|_| Greeter {
+                servers: 3,
+                client: false,
+                deaf_zero: false,
+            }))
+            .actor(Greeter {
+                servers: 3,
+                client: true,
+                deaf_zero: false,
+            })
+            .init_network(Network::new_unordered_nonduplicating([]));
+        // A property, so that the checker explores (it stops at once without one).
+        ClusterModel::new(inner, 3)
+            .partitions(1)
+            .always("no server hears from itself", |m, s| {
+                (0..m.servers).all(|i| match &*s.actor_states[i] {
+                    GreeterState::Server { heard, .. } => !heard.contains(i),
+                    GreeterState::Client => false,
+                })
+            })
+    }
+
+    /// Symmetry reduction with partitions: the cut is renumbered with the servers, so the
+    /// symmetry check passes and the reduction still merges states; a history that does not
+    /// renumber it is caught.
+    #[test]
+    fn symmetry_reduction_renumbers_the_cut() {
+        use stateright::Checker;
+        let fair = partitioned_greeters::<Partition>().check_symmetry(1);
+        let broken = Arc::clone(&fair.symmetry_broken);
+        let reduced = fair
+            .checker()
+            .symmetry_fn(server_symmetry)
+            .spawn_dfs()
+            .join();
+        assert_eq!(*broken.lock().unwrap(), None);
+        let plain = partitioned_greeters::<Partition>()
+            .checker()
+            .spawn_dfs()
+            .join();
+        assert!(
+            reduced.unique_state_count() < plain.unique_state_count(),
+            "{} vs {}",
+            reduced.unique_state_count(),
+            plain.unique_state_count()
+        );
+        let forgetful = partitioned_greeters::<Forgetful>().check_symmetry(1);
+        let broken = Arc::clone(&forgetful.symmetry_broken);
+        forgetful
+            .checker()
+            .symmetry_fn(server_symmetry)
+            .spawn_dfs()
+            .join();
+        let found = broken.lock().unwrap().clone();
+        assert!(
+            found.as_deref().is_some_and(|m| m.contains("renumbered")),
+            "{found:?}"
+        );
     }
 
     proptest! {

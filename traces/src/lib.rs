@@ -11,7 +11,7 @@ pub mod diff;
 pub mod names;
 pub mod render;
 
-use ballot_models::cluster::{ClusterAction, ClusterModel, in_flight};
+use ballot_models::cluster::{ClusterAction, ClusterModel, ClusterStep, in_flight};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, ActorModelAction, ActorModelState, Command, Id, Out};
 use stateright::{Model, Path};
@@ -92,6 +92,14 @@ pub enum Event {
         /// The choice.
         what: String,
     },
+    /// The network split the servers into two sides (server indices): messages between them
+    /// are lost until it heals.
+    Partition {
+        /// The two sides, the one holding server 0 first.
+        sides: [Vec<usize>; 2],
+    },
+    /// The partition healed.
+    Heal,
     /// Not recorded (a trace saved before events were).
     #[default]
     Unknown,
@@ -107,6 +115,10 @@ pub struct Sent {
     /// The model removed it at once as obsolete: its receiver would ignore it, now and
     /// forever (see `ClusterModel::discard_obsolete`), so it never appears in flight.
     pub discarded: bool,
+    /// The network lost it at once: its sender and receiver are on different sides of a
+    /// partition (see `ClusterModel::partitions`).
+    #[serde(default)]
+    pub cut: bool,
 }
 
 /// One step of a trace.
@@ -207,7 +219,31 @@ impl Trace {
         for (i, window) in pairs.windows(2).enumerate() {
             let (before, action) = &window[0];
             let (after, _) = &window[1];
-            let Some(action) = action else { continue };
+            let Some(step) = action else { continue };
+            let Some(action) = step.actor_action() else {
+                steps.push(Step {
+                    number: i + 1,
+                    action: human(model.format_action(step)),
+                    actor: "the network".to_string(),
+                    changes: lost_at_split(model, before, after),
+                    saved: false,
+                    sent: Vec::new(),
+                    event: match step {
+                        ClusterStep::Split([a, b]) => {
+                            let members = |s: ballot_models::cluster::ServerSet| {
+                                (0..servers).filter(|&i| s.contains(i)).collect::<Vec<_>>()
+                            };
+                            let (a, b) = (members(*a), members(*b));
+                            Event::Partition {
+                                sides: if a.contains(&0) { [a, b] } else { [b, a] },
+                            }
+                        }
+                        ClusterStep::Heal | ClusterStep::Actor(_) => Event::Heal,
+                    },
+                    sends: Vec::new(),
+                });
+                continue;
+            };
             let actor = acting(action);
             let idx = usize::from(actor);
             let changes = if matches!(action, ActorModelAction::Crash(_)) && model.crash_stop {
@@ -228,7 +264,7 @@ impl Trace {
                 .collect::<Vec<_>>();
             steps.push(Step {
                 number: i + 1,
-                action: human(model.format_action(action)),
+                action: human(model.format_action(step)),
                 actor: model.actor_name(actor),
                 changes,
                 saved: before.actor_storages.get(idx) != after.actor_storages.get(idx),
@@ -239,7 +275,9 @@ impl Trace {
                             "to {}: {}{}",
                             model.actor_name(Id::from(s.to)),
                             s.msg,
-                            if s.discarded {
+                            if s.cut {
+                                " (lost: the network is split)"
+                            } else if s.discarded {
                                 " (discarded: obsolete)"
                             } else {
                                 ""
@@ -452,6 +490,37 @@ fn event<Msg: Debug, Timer: Debug, Random: Debug>(
     }
 }
 
+/// What a partition step lost: the messages in flight before it and not after it (those
+/// across the cut, when the network splits), one line each.
+fn lost_at_split<A, C, H>(
+    model: &ClusterModel<A, C, H>,
+    before: &ActorModelState<A, H>,
+    after: &ActorModelState<A, H>,
+) -> Vec<String>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + PartialEq,
+{
+    let now = in_flight(&after.network);
+    in_flight(&before.network)
+        .into_iter()
+        .filter(|(env, _)| !now.iter().any(|(e, _)| e == env))
+        .map(|(env, _)| {
+            names::humanize(
+                &format!(
+                    "lost in flight: {:?} from {} to {}",
+                    env.msg,
+                    model.actor_name(env.src),
+                    model.actor_name(env.dst)
+                ),
+                model.servers,
+            )
+        })
+        .collect()
+}
+
 /// The messages the step sent: the handler run again on the state before (it is a pure
 /// function of it), each marked discarded if it is not in flight after the step (the model
 /// removed it as obsolete), in the order the handler sent them.
@@ -459,13 +528,13 @@ fn sends<A, C, H>(
     model: &ClusterModel<A, C, H>,
     before: &ActorModelState<A, H>,
     after: &ActorModelState<A, H>,
-    action: &ClusterAction<A>,
+    action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
 ) -> Vec<Sent>
 where
     A: Actor,
     A::Msg: Ord,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + PartialEq,
 {
     let actor = usize::from(acting(action));
     let Some(a) = model.inner.actors.get(actor) else {
@@ -521,10 +590,12 @@ where
             // Already in flight on a duplicating network: sending it again changes nothing.
             _ => b.contains_key(&key) && after_has(after, &key),
         };
+        let cut = !stayed && model.partition_of(after).separates(Id::from(actor), *dst);
         result.push(Sent {
             to: key.1,
             msg: key.2,
-            discarded: !stayed,
+            discarded: !stayed && !cut,
+            cut,
         });
     }
     result

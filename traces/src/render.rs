@@ -115,6 +115,18 @@ fn step_label(event: &Event, number: usize, saved: bool) -> String {
         Event::Crash { .. } => "crashes".into(),
         Event::Recover { .. } => "recovers from its saved state".into(),
         Event::Choose { what, .. } => format!("chooses {what}"),
+        Event::Partition { sides } => {
+            let side = |s: &Vec<usize>| {
+                let names: Vec<String> = s.iter().map(|i| format!("server {i}")).collect();
+                format!("{{{}}}", names.join(", "))
+            };
+            format!(
+                "the network splits {} | {}",
+                side(&sides[0]),
+                side(&sides[1])
+            )
+        }
+        Event::Heal => "the partition heals".into(),
         Event::Unknown => String::new(),
     };
     format!("{number}. {base}{}", if saved { " [saved]" } else { "" })
@@ -179,7 +191,15 @@ pub fn text(t: &Trace) -> String {
             Event::Timer { actor, .. } => row[pos(*actor)] = '*',
             Event::Crash { actor, .. } => row[pos(*actor)] = 'X',
             Event::Recover { actor } | Event::Choose { actor, .. } => row[pos(*actor)] = 'o',
-            Event::Unknown => {}
+            Event::Partition { sides } => {
+                // A wall between the two sides' lanes.
+                for i in 0..actors.len() {
+                    if sides[1].contains(&i) {
+                        row[pos(i)] = '#';
+                    }
+                }
+            }
+            Event::Heal | Event::Unknown => {}
         }
         let label = step_label(&s.event, s.number, s.saved);
         let label = if matches!(s.event, Event::Unknown) {
@@ -211,7 +231,8 @@ pub fn text(t: &Trace) -> String {
     let _ = writeln!(
         out,
         "(+--> a delivered message, +--x a lost one, +..o a message discarded as obsolete, \
-         * a timer, X a crash, [saved] the actor saved its durable state)"
+         * a timer, X a crash, # the far side of a partition, [saved] the actor saved its \
+         durable state)"
     );
     out
 }
@@ -219,7 +240,7 @@ pub fn text(t: &Trace) -> String {
 fn acting(e: &Event) -> Option<usize> {
     match e {
         Event::Deliver { to, .. } => Some(*to),
-        Event::Lose { .. } | Event::Unknown => None,
+        Event::Lose { .. } | Event::Partition { .. } | Event::Heal | Event::Unknown => None,
         Event::Timer { actor, .. }
         | Event::Crash { actor, .. }
         | Event::Recover { actor }
@@ -295,6 +316,14 @@ pub fn mermaid(t: &Trace) -> String {
             | Event::Recover { actor }
             | Event::Choose { actor, .. } => {
                 let _ = writeln!(out, "    Note over {}: {label}", alias(*actor));
+            }
+            Event::Partition { .. } | Event::Heal => {
+                let span = if actors.len() > 1 {
+                    format!("{},{}", alias(0), alias(actors.len() - 1))
+                } else {
+                    alias(0)
+                };
+                let _ = writeln!(out, "    Note over {span}: {label}");
             }
             Event::Unknown => {
                 let _ = writeln!(
@@ -522,6 +551,22 @@ fn svg_document(t: &Trace) -> Document {
                     .add(text_lines(x(*actor), y + 15.0, &lines, "label", "middle"));
                 y += h + 8.0;
             }
+            Event::Partition { .. } | Event::Heal => {
+                let lines = wrap(&label, ((width - LEFT - 20.0) / CHAR) as usize);
+                let h = lines.len() as f64 * LINE + 8.0;
+                row = row
+                    .add(
+                        Rectangle::new()
+                            .set("x", LEFT)
+                            .set("y", y)
+                            .set("width", width - LEFT - 10.0)
+                            .set("height", h)
+                            .set("rx", 6)
+                            .set("class", "note partition"),
+                    )
+                    .add(text_lines(LEFT + 10.0, y + 15.0, &lines, "label", "start"));
+                y += h + 8.0;
+            }
             Event::Unknown => {
                 let lines = wrap(&format!("{}. {}", s.number, s.action), 100);
                 row = row.add(text_lines(x(0), y + 10.0, &lines, "label", "start"));
@@ -640,6 +685,7 @@ fn svg_document(t: &Trace) -> Document {
          .note.timer { fill: #fff7d6; stroke: #c9a227; }\n\
          .note.crash { fill: #fde2e2; stroke: #b02a2a; }\n\
          .note.recover { fill: #e2f5e2; stroke: #2f8a2f; }\n\
+         .note.partition { fill: #e8e4f8; stroke: #5a4aa8; stroke-dasharray: 4 3; }\n\
          .number { fill: #888; }\n\
          .final.violation { fill: #fde8e8; stroke: #d04545; }\n\
          .final.witness { fill: #e6f6e6; stroke: #3a9a3a; }\n\

@@ -133,6 +133,13 @@ pub struct NodeArgs {
     /// Seconds between the counters lines in the log (0: never).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub stats_every: f64,
+    /// Fault injection: a file listing peer addresses (ADDR, one per line or separated by
+    /// spaces or commas; `#` comments) this node neither sends to nor accepts server messages
+    /// from: a network partition a test cuts and heals by rewriting the file (write another
+    /// file and rename it over this one). Absent or empty: no cut. Looked at every 50 ms at
+    /// most, read when it changed; one that does not parse is logged and changes nothing.
+    #[arg(long, value_name = "PATH")]
+    pub partition_file: Option<PathBuf>,
 }
 
 /// `ballot cluster`.
@@ -337,6 +344,7 @@ where
         codec,
         faults: args.net.faults(),
         stats_every,
+        partition_file: args.partition_file,
     };
     if let Err(e) = cfg.validate() {
         return usage(e);
@@ -362,6 +370,7 @@ where
         data = %cfg.data.display(),
         keyed = cfg.codec.is_keyed(),
         faults = ?cfg.faults,
+        partition_file = ?cfg.partition_file,
         "starting"
     );
     let result = Node::<S>::start(cfg).and_then(|mut node| node.run(&stop));

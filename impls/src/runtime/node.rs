@@ -30,7 +30,7 @@ use super::codec::{self, Codec, Kind, WireReply, WireRequest};
 use super::journal::Journaled;
 use super::served::{ActorMsg, ActorStorage, Served, addr, id, session_id, session_of};
 use super::storage::{StorageError, Store};
-use super::transport::{Counters, Faults, Transport};
+use super::transport::{Counters, Faults, PartitionFile, Transport};
 use ballot_models::kv::Recency;
 use ballot_properties::kv::KvOp;
 use ballot_properties::linearizability::RequestId;
@@ -61,6 +61,9 @@ pub struct NodeConfig {
     pub faults: Faults,
     /// How often to log the counters (`None`: never).
     pub stats_every: Option<Duration>,
+    /// The file that lists the peers this node is cut off from (`--partition-file`; see
+    /// [`PartitionFile`]).
+    pub partition_file: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -133,6 +136,8 @@ pub enum Received {
     Malformed,
     /// Dropped: a server-to-server message from an address that is not a peer.
     NotPeer,
+    /// Dropped: a server-to-server message from a peer the partition file cuts off.
+    Cut,
     /// Dropped: a kind a node does not accept, or an IPv6 sender.
     Unexpected,
     /// Delivered, but the actor's handler panicked: the step was discarded.
@@ -203,6 +208,8 @@ where
     batch_base: Option<<S::Actor as Actor>::State>,
     /// Steps run in the open batch.
     batch_steps: u64,
+    /// The peers this node is cut off from, read from `--partition-file`.
+    partition: Option<PartitionFile>,
 }
 
 impl<S: Served> Node<S>
@@ -244,6 +251,9 @@ where
         let transport = Transport::new(socket, cfg.faults, SmallRng::from_rng(&mut rng));
         let mut out = Out::new();
         let state = actor.on_start(me, &saved, &mut out);
+        let partition = cfg
+            .partition_file
+            .map(|path| PartitionFile::new(path, addr, &cfg.peers));
         let mut node = Self {
             actor,
             me,
@@ -264,6 +274,7 @@ where
             outbox: Vec::new(),
             batch_base: None,
             batch_steps: 0,
+            partition,
         };
         node.stage(out);
         node.commit()?;
@@ -327,6 +338,12 @@ where
                     self.counters.dropped_not_peer += 1;
                     tracing::debug!(%src, "server-to-server message from a non-peer: dropped");
                     return Received::NotPeer;
+                }
+                self.refresh_partition();
+                if self.partition.as_ref().is_some_and(|p| p.cuts(src)) {
+                    self.counters.partition_drops_in += 1;
+                    tracing::trace!(%src, "server-to-server message from a peer cut off: dropped");
+                    return Received::Cut;
                 }
                 let msg: ActorMsg<S> = match codec::parse(payload) {
                     Ok(m) => m,
@@ -396,6 +413,13 @@ where
                 self.reply(src, &refused);
                 Received::Refused
             }
+        }
+    }
+
+    /// Reads the partition file again if it is due and changed.
+    fn refresh_partition(&mut self) {
+        if let Some(p) = &mut self.partition {
+            p.refresh(Instant::now(), self.addr, &self.peers);
         }
     }
 
@@ -546,6 +570,11 @@ where
                 }
             }
         } else if self.peers.contains(&addr(to)) {
+            if self.partition.as_ref().is_some_and(|p| p.cuts(addr(to))) {
+                self.counters.partition_drops_out += 1;
+                tracing::trace!(dst = %addr(to), ?msg, "a message to a peer cut off: not sent");
+                return;
+            }
             (addr(to), self.encode_peer(msg))
         } else {
             self.counters.send_failures += 1;
@@ -691,6 +720,7 @@ where
         let mut next_timer = self.fire_due(Instant::now())?;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
+            self.refresh_partition();
             self.transport.flush_due(now, &mut self.counters);
             if let Some(at) = next_stats
                 && at <= now

@@ -1,14 +1,16 @@
-//! The node's UDP socket, its counters, and fault injection on outgoing datagrams
-//! (`--drop P`, `--duplicate P`, `--delay-ms A..B`) for tests and demos.
+//! The node's UDP socket, its counters, fault injection on outgoing datagrams
+//! (`--drop P`, `--duplicate P`, `--delay-ms A..B`) for tests and demos, and the network
+//! partition a test controls through a file (`--partition-file PATH`, [`PartitionFile`]).
 
 use rand::Rng;
 use rand::rngs::SmallRng;
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::net::{SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What a node counts; `ballot client stats` and the node's periodic log line show them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -68,6 +70,12 @@ pub struct Counters {
     pub timeouts: u64,
     /// Handler panics (an actor bug): the step was discarded, state and storage unchanged.
     pub handler_panics: u64,
+    /// Server-to-server datagrams dropped on arrival because the sender is cut off by the
+    /// partition file (`--partition-file`).
+    pub partition_drops_in: u64,
+    /// Server-to-server messages not sent because the receiver is cut off by the partition
+    /// file.
+    pub partition_drops_out: u64,
 }
 
 /// A range of milliseconds, `A..B` on the command line.
@@ -130,6 +138,146 @@ impl Faults {
     pub fn any(&self) -> bool {
         self.drop > 0.0 || self.duplicate > 0.0 || self.delay.is_some()
     }
+}
+
+/// How often at most a node looks at its partition file.
+pub const PARTITION_CHECK_EVERY: Duration = Duration::from_millis(50);
+
+/// The network partition of one node, controlled through a file (`ballot node
+/// --partition-file PATH`): the peer addresses the node neither sends to nor accepts
+/// server-to-server messages from. Clients are never cut off.
+///
+/// The file lists IPv4 addresses with ports (`127.0.0.1:7001`), separated by newlines, spaces
+/// or commas; `#` starts a comment. An absent or empty file means no cut. The node looks at the
+/// file's metadata at most every [`PARTITION_CHECK_EVERY`] and reads it again when its
+/// modification time, length or inode changed (write a new file and rename it over the old
+/// one, so that a half-written file is never read). A file that does not parse is an error
+/// logged once per version of the file; the cut read before it stays in force.
+///
+/// A cut is one-sided: to separate two nodes, list each in the other's file (then neither the
+/// datagrams in flight at the cut nor those sent during it arrive).
+pub struct PartitionFile {
+    path: PathBuf,
+    /// The metadata of the version of the file read last (`None`: absent).
+    seen: Option<(SystemTime, u64, u64)>,
+    cut: BTreeSet<SocketAddrV4>,
+    next_check: Instant,
+}
+
+impl PartitionFile {
+    /// Watches `path`, and reads it now.
+    pub fn new(path: PathBuf, me: SocketAddrV4, peers: &[SocketAddrV4]) -> Self {
+        let mut p = Self {
+            path,
+            seen: None,
+            cut: BTreeSet::new(),
+            next_check: Instant::now(),
+        };
+        p.refresh(Instant::now(), me, peers);
+        p
+    }
+
+    /// The file watched.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether `addr` is cut off now.
+    pub fn cuts(&self, addr: SocketAddrV4) -> bool {
+        self.cut.contains(&addr)
+    }
+
+    /// The addresses cut off now.
+    pub fn cut(&self) -> &BTreeSet<SocketAddrV4> {
+        &self.cut
+    }
+
+    /// Reads the file again if it changed, at most every [`PARTITION_CHECK_EVERY`]: logs the
+    /// new cut, or the error in a file that does not parse (once per version of the file).
+    /// `me` and `peers`: this node's address and its peers', to warn about a listed address
+    /// that is neither.
+    pub fn refresh(&mut self, now: Instant, me: SocketAddrV4, peers: &[SocketAddrV4]) {
+        if now < self.next_check {
+            return;
+        }
+        self.next_check = now + PARTITION_CHECK_EVERY;
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(m) => {
+                use std::os::unix::fs::MetadataExt;
+                Some((
+                    m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    m.len(),
+                    m.ino(),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                if self.seen.is_some() {
+                    tracing::error!(file = %self.path.display(), error = %e, "partition file unreadable: the cut stays as it was");
+                    self.seen = None;
+                }
+                return;
+            }
+        };
+        if meta == self.seen {
+            return;
+        }
+        self.seen = meta;
+        let text = match meta {
+            None => String::new(),
+            Some(_) => match std::fs::read_to_string(&self.path) {
+                Ok(t) => t,
+                // Renamed away between the two calls: the next look sees the new version.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.seen = None;
+                    String::new()
+                }
+                Err(e) => {
+                    tracing::error!(file = %self.path.display(), error = %e, "partition file unreadable: the cut stays as it was");
+                    return;
+                }
+            },
+        };
+        match parse_partition(&text) {
+            Ok(cut) => {
+                for a in cut.iter().filter(|a| **a == me || !peers.contains(a)) {
+                    tracing::warn!(file = %self.path.display(), addr = %a, "partition file lists an address that is not a peer: it changes nothing");
+                }
+                if cut != self.cut {
+                    if cut.is_empty() {
+                        tracing::info!(file = %self.path.display(), "partition healed: every peer reachable");
+                    } else {
+                        tracing::info!(file = %self.path.display(), cut = ?cut, "partition: cut off from these peers");
+                    }
+                    self.cut = cut;
+                }
+            }
+            Err(e) => {
+                tracing::error!(file = %self.path.display(), error = %e, "partition file does not parse: the cut stays as it was");
+            }
+        }
+    }
+}
+
+/// The addresses a partition file lists (see [`PartitionFile`]), or what is wrong with it.
+pub fn parse_partition(text: &str) -> Result<BTreeSet<SocketAddrV4>, String> {
+    let mut cut = BTreeSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("");
+        for word in line
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+        {
+            let addr: SocketAddrV4 = word.parse().map_err(|_| {
+                format!(
+                    "line {}: '{word}' is not an IPv4 address with a port (127.0.0.1:7001)",
+                    n + 1
+                )
+            })?;
+            cut.insert(addr);
+        }
+    }
+    Ok(cut)
 }
 
 /// A delayed datagram: when it is due, a sequence number (ties keep sending order), where to.
@@ -221,6 +369,68 @@ impl Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_files_parse_and_refuse_what_is_not_an_address() {
+        let a: SocketAddrV4 = "127.0.0.1:7001".parse().unwrap();
+        let b: SocketAddrV4 = "127.0.0.1:7002".parse().unwrap();
+        assert_eq!(parse_partition(""), Ok(BTreeSet::new()));
+        assert_eq!(
+            parse_partition("# cut node 0 off\n127.0.0.1:7001, 127.0.0.1:7002\n\n"),
+            Ok([a, b].into())
+        );
+        assert_eq!(
+            parse_partition("127.0.0.1:7001 127.0.0.1:7001 # twice"),
+            Ok([a].into())
+        );
+        let e = parse_partition("127.0.0.1:7001\nnode-2").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("node-2"), "{e}");
+        assert!(parse_partition("127.0.0.1").is_err());
+        assert!(parse_partition("[::1]:7001").is_err());
+    }
+
+    /// The file is read when it changes (and only then), at most every
+    /// [`PARTITION_CHECK_EVERY`]; a file that does not parse leaves the cut as it was; an
+    /// absent file is no cut.
+    #[test]
+    fn a_partition_file_is_read_again_when_it_changes() {
+        let dir = std::env::temp_dir().join(format!("ballot-partition-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cut");
+        let _ = std::fs::remove_file(&path);
+        let me: SocketAddrV4 = "127.0.0.1:7000".parse().unwrap();
+        let a: SocketAddrV4 = "127.0.0.1:7001".parse().unwrap();
+        let peers = [me, a];
+        let write = |text: &str| {
+            let tmp = dir.join("cut.tmp");
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+        };
+        let mut p = PartitionFile::new(path.clone(), me, &peers);
+        assert!(!p.cuts(a));
+        write("127.0.0.1:7001\n");
+        let t0 = Instant::now();
+        p.refresh(t0, me, &peers);
+        // Checked at `new` less than 50 ms ago, or just now: either way cut once due.
+        p.refresh(t0 + PARTITION_CHECK_EVERY, me, &peers);
+        assert!(p.cuts(a));
+        write("not an address\n");
+        p.refresh(t0 + 2 * PARTITION_CHECK_EVERY, me, &peers);
+        assert!(p.cuts(a), "a file that does not parse keeps the cut");
+        write("");
+        // Too soon: not looked at.
+        p.refresh(t0 + 2 * PARTITION_CHECK_EVERY, me, &peers);
+        assert!(p.cuts(a));
+        p.refresh(t0 + 3 * PARTITION_CHECK_EVERY, me, &peers);
+        assert!(!p.cuts(a), "an empty file heals");
+        write("127.0.0.1:7001");
+        p.refresh(t0 + 4 * PARTITION_CHECK_EVERY, me, &peers);
+        assert!(p.cuts(a));
+        std::fs::remove_file(&path).unwrap();
+        p.refresh(t0 + 5 * PARTITION_CHECK_EVERY, me, &peers);
+        assert!(!p.cuts(a), "an absent file heals");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn delay_ranges_parse_and_validate() {

@@ -157,6 +157,7 @@ impl Nodes {
         self.dir.join(format!("node-{i}.log"))
     }
 
+    /// Node `i`'s command line: `{i}` in an extra flag stands for `i` (a file per node).
     pub fn command(&self, i: usize) -> Command {
         let mut cmd = Command::new(BALLOT);
         cmd.args(["node", &self.protocol, "--id", &i.to_string()])
@@ -164,7 +165,7 @@ impl Nodes {
             .arg("--data")
             .arg(self.data(i))
             .args(["--log-level", "info"])
-            .args(&self.extra);
+            .args(self.extra.iter().map(|a| a.replace("{i}", &i.to_string())));
         cmd
     }
 
@@ -269,6 +270,7 @@ where
         codec,
         faults: Faults::default(),
         stats_every: None,
+        partition_file: None,
     };
     let node = Node::<S>::with_socket(cfg, sockets.next().unwrap()).unwrap();
     (node, peers, sockets.collect())

@@ -1,6 +1,7 @@
 //! The model: the checked configuration, the client history, and the properties.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// What the model records besides the actors: the clients' operations, checked for
 /// linearizability against a key-value map that starts with x = 'A'.
@@ -8,6 +9,18 @@ use super::*;
 pub struct AaHistory {
     /// Client operations, invoked and answered.
     pub clients: KvHistory<ModelKey, ModelValue>,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for AaHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 /// The checked model.
@@ -110,8 +123,10 @@ impl AaConfig {
             .collect();
         let network = self.cluster.network.network();
         let lossy_net = lossy(self.cluster.lossy);
+        let partitions = self.cluster.partitions;
         let history = AaHistory {
             clients: KvHistory::new(KvSpec(initial)),
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..2).map(|_| AaActor::Replica(replica.clone())))
@@ -121,14 +136,17 @@ impl AaConfig {
             .record_msg_out(|c, h, env| {
                 Some(AaHistory {
                     clients: record_request(c, &h.clients, env)?,
+                    ..h.clone()
                 })
             })
             .record_msg_in(|c, h, env| {
                 Some(AaHistory {
                     clients: record_reply(c, &h.clients, env)?,
+                    ..h.clone()
                 })
             });
         ClusterModel::new(inner, 2)
+            .partitions(partitions)
             .always("Linearizability", |_, s| {
                 s.history.clients.is_linearizable()
             })

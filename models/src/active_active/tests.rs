@@ -71,3 +71,18 @@ fn pinned_state_counts() {
         .collect();
     assert_eq!(counts, [33, 241, 9]);
 }
+
+/// A partition between the replicas: the update a replica sends the other is lost, nobody
+/// sends it again, and the replicas never converge (last writer wins needs every update to
+/// arrive; real systems add anti-entropy). The lost update is there as without it.
+#[test]
+fn a_partition_keeps_the_replicas_apart_for_good() {
+    let mut c = cfg(2, 1);
+    c.cluster.partitions = 1;
+    let (count, broken) = check(c);
+    assert_eq!(broken, ["Linearizability", "Convergence"]);
+    assert_eq!(count, AA_PARTITION);
+}
+
+/// Unique states of two clients, one request each, one partition.
+const AA_PARTITION: usize = 123;

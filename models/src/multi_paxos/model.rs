@@ -2,6 +2,7 @@
 //! history, and the properties.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// The model's log entries: commands on keys and values that are letters.
 pub type ModelEntry = Entry<ModelKey, ModelValue>;
@@ -19,6 +20,18 @@ pub struct MpHistory {
     /// Ghost: the messages discarded as obsolete on the path (not part of the state's
     /// identity; see [`ClusterModel::discard_obsolete`]).
     pub discarded: Discarded<MpMsg<ModelKey, ModelValue>>,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for MpHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 impl Rewrite<Id> for MpHistory {
@@ -26,6 +39,7 @@ impl Rewrite<Id> for MpHistory {
         MpHistory {
             clients: self.clients.rewrite(plan),
             discarded: self.discarded.rewrite(plan),
+            partition: self.partition.rewrite(plan),
         }
     }
 }
@@ -137,11 +151,14 @@ impl MultiPaxosConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let crash_stop = self.cluster.crash_stop;
+        let partitions = self.cluster.partitions;
+        let max_round = self.max_round;
         let heartbeats = self.heartbeats > 0;
         let takeover = self.max_round >= 2 && self.cluster.clients >= 1 && n >= 2;
         let history = MpHistory {
             clients: ClientHistory::new(KvSpec::default()),
             discarded: Discarded::default(),
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
@@ -165,6 +182,7 @@ impl MultiPaxosConfig {
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
             .crashes_as(crash_stop)
+            .partitions(partitions)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))
@@ -173,6 +191,13 @@ impl MultiPaxosConfig {
             })
             .sometimes("Commit", committed)
             .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+        let model = if partitions > 0 && max_round >= 2 {
+            model.sometimes("A leader on each side of a partition", |m, s| {
+                leaders_apart(m, s).is_some()
+            })
+        } else {
+            model
+        };
         // The lecture's takeover (`ballot check multi-paxos --witness all`): a new leader
         // learns an accepted value from the Promises and proposes it again in its own ballot.
         let model = if takeover {
@@ -271,6 +296,31 @@ fn servers<'a>(
             MpState::Server(s) => s,
             MpState::Client(_) => unreachable!("actors 0..servers are servers"),
         })
+}
+
+/// The network is split and each side has a leader, of different ballots: the old one, cut
+/// off, still leads the ballot the majority has since pre-empted.
+fn leaders_apart(model: &MpModel, state: &MpModelState) -> Option<String> {
+    let cut = model.partition_of(state);
+    let leaders: Vec<(usize, Ballot)> = servers(model, state)
+        .enumerate()
+        .filter(|(i, _)| !state.crashed[*i])
+        .filter_map(|(i, s)| match &s.role {
+            Role::Leading { ballot, .. } => Some((i, *ballot)),
+            Role::Follower | Role::Preparing { .. } => None,
+        })
+        .collect();
+    leaders.iter().find_map(|&(a, ba)| {
+        let (b, bb) = *leaders
+            .iter()
+            .find(|(b, _)| cut.separates(Id::from(a), Id::from(*b)))?;
+        (ba < bb).then(|| {
+            format!(
+                "server {a} leads ballot {ba:?} and server {b} ballot {bb:?}, on the two sides \
+                 of the network's {cut:?}"
+            )
+        })
+    })
 }
 
 /// Reachability: some replica executed a client command.
@@ -441,6 +491,7 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
         }),
         "Catch-up" => Some("a server answered a catch-up request with chosen entries".into()),
         "Takeover re-proposes an accepted value" => re_proposed(model, state),
+        "A leader on each side of a partition" => leaders_apart(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

@@ -2,6 +2,7 @@
 //! the properties.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// The model's value type: client `c` proposes the letter `'A' + c`.
 pub type ModelValue = char;
@@ -25,6 +26,18 @@ pub struct PaxosHistory {
     /// majority of promises). Part of the state's identity, for the witness of "Dueling
     /// proposers, nothing chosen by the last round".
     pub phase2: Vec<ServerSet>,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for PaxosHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 /// The checked model.
@@ -144,11 +157,13 @@ impl PaxosConfig {
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let crash_stop = self.cluster.crash_stop;
+        let partitions = self.cluster.partitions;
         let history = PaxosHistory {
             clients: ClientHistory::new(WriteOnceRegister(None)),
             discarded: Discarded::default(),
             read_learners: ServerSet::default(),
             phase2: Vec::new(),
+            partition: Partition::default(),
         };
         let liveness = self.liveness;
         let dueling_to_the_bound = liveness && self.proposers() >= 2;
@@ -163,6 +178,7 @@ impl PaxosConfig {
         let model = ClusterModel::new(inner, n)
             .discard_obsolete(obsolete, |h| &mut h.discarded)
             .crashes_as(crash_stop)
+            .partitions(partitions)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
             .always("Validity", |m, s| props::validity(&View(m, s)))
             .always("Integrity", |m, s| props::integrity(&View(m, s)))

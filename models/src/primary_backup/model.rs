@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::cluster::in_flight;
+use crate::cluster::{Partition, Partitioned};
 
 /// What the model records besides the actors: the clients' operations, checked for
 /// linearizability against a key-value map.
@@ -10,6 +11,18 @@ use crate::cluster::in_flight;
 pub struct PbHistory {
     /// Client operations, invoked and answered.
     pub clients: KvHistory<ModelKey, ModelValue>,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for PbHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 /// The checked model.
@@ -76,11 +89,11 @@ impl PbConfig {
         Ok(())
     }
 
-    /// Whether the "Writes complete" property applies: without loss (with loss and no
-    /// retransmission, a lost message blocks a write in every mode, which says nothing about
-    /// replication).
+    /// Whether the "Writes complete" property applies: without loss and without partitions
+    /// (with loss and no retransmission, a lost message blocks a write in every mode, which
+    /// says nothing about replication; a partition loses the messages across it).
     pub fn checks_blocking(&self) -> bool {
-        !self.cluster.lossy
+        !self.cluster.lossy && self.cluster.partitions == 0
     }
 
     /// Builds the model: servers 0 (the first primary) and 1 (the backup), then the clients,
@@ -104,10 +117,12 @@ impl PbConfig {
             .collect();
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
-        let failover_possible = crashes > 0 || self.cluster.lossy;
+        let partitions = self.cluster.partitions;
+        let failover_possible = crashes > 0 || self.cluster.lossy || partitions > 0;
         let blocking = self.checks_blocking();
         let history = PbHistory {
             clients: KvHistory::new(KvSpec::default()),
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..2).map(|_| PbActor::Server(server.clone())))
@@ -118,15 +133,18 @@ impl PbConfig {
             .record_msg_out(|c, h, env| {
                 Some(PbHistory {
                     clients: record_request(c, &h.clients, env)?,
+                    ..h.clone()
                 })
             })
             .record_msg_in(|c, h, env| {
                 Some(PbHistory {
                     clients: record_reply(c, &h.clients, env)?,
+                    ..h.clone()
                 })
             });
         let mut model = ClusterModel::new(inner, 2)
             .crash_stop()
+            .partitions(partitions)
             .timers_when(heartbeat_timer_may_fire)
             .always("Linearizability", |_, s| {
                 s.history.clients.is_linearizable()

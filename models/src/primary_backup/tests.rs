@@ -85,3 +85,31 @@ fn pinned_state_counts() {
     .collect();
     assert_eq!(counts, [453, 1_590, 2_626, 6_967]);
 }
+
+/// A partition between the two servers, without any crash: the backup's heartbeat goes
+/// unanswered, it takes over from a live primary, and there are two primaries (split brain).
+/// In sync mode the deposed primary can complete no write (the backup, now primary of a later
+/// epoch, fences its Replicate off), so nothing else breaks; async and semi-sync also lose an
+/// acknowledged write. "Writes complete" is not checked with partitions (a lost message blocks
+/// a write in every mode), as with --lossy.
+#[test]
+fn a_partition_makes_two_primaries_without_a_crash() {
+    let partitioned = |r| {
+        let mut c = cfg(r, 0, false);
+        c.cluster.partitions = 1;
+        check(c)
+    };
+    let (count, broken) = partitioned(Replication::Sync);
+    assert_eq!(broken, ["Single primary"]);
+    assert_eq!(count, PB_PARTITION);
+    for r in [Replication::Async, Replication::SemiSync] {
+        assert_eq!(
+            partitioned(r).1,
+            ["Linearizability", "Single primary"],
+            "{r}"
+        );
+    }
+}
+
+/// Unique states of sync replication with one partition and no crash.
+const PB_PARTITION: usize = 2_964;

@@ -2,6 +2,7 @@
 //! names in the paper.
 
 use super::*;
+use crate::cluster::{Partition, Partitioned};
 
 /// What the model records besides the actors: the clients' operations (for linearizability) and
 /// which server led each term (ghost, for Election Safety).
@@ -20,6 +21,18 @@ pub struct RaftHistory {
     /// (applied an entry in its own term) while a leader of an earlier term had crashed before;
     /// cleared by the next step ([`failover_step`]).
     pub failover_commit: bool,
+    /// Whether the network is split (`--partitions`; always whole without it). Part of the
+    /// state's identity.
+    pub partition: Partition,
+}
+
+impl Partitioned for RaftHistory {
+    fn partition(&self) -> &Partition {
+        &self.partition
+    }
+    fn partition_mut(&mut self) -> &mut Partition {
+        &mut self.partition
+    }
 }
 
 impl Rewrite<Id> for RaftHistory {
@@ -35,6 +48,7 @@ impl Rewrite<Id> for RaftHistory {
             leaders: Arc::new(leaders),
             discarded: self.discarded.rewrite(plan),
             failover_commit: self.failover_commit,
+            partition: self.partition.rewrite(plan),
         }
     }
 }
@@ -165,6 +179,7 @@ impl RaftConfig {
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let crash_stop = self.cluster.crash_stop;
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
+        let partitions = self.cluster.partitions;
         // Two commands in flight at once (two clients) can both reach a leader before either
         // commits; the commit rule is then exercised with several uncommitted entries.
         let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
@@ -182,6 +197,7 @@ impl RaftConfig {
             leaders: Arc::default(),
             discarded: Discarded::default(),
             failover_commit: false,
+            partition: Partition::default(),
         };
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
@@ -191,7 +207,9 @@ impl RaftConfig {
             .max_crashes(crashes)
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        let mut model = ClusterModel::new(inner, n).crashes_as(crash_stop);
+        let mut model = ClusterModel::new(inner, n)
+            .crashes_as(crash_stop)
+            .partitions(partitions);
         if !crash_stop {
             // Lost storage is modelled as a restart (validate refuses it with crash-stop).
             model = model.wipes(Wipes {
@@ -247,6 +265,13 @@ impl RaftConfig {
         let model = if re_elect {
             model.sometimes("Re-election: another leader in a later term", |m, s| {
                 re_election(m, s).is_some()
+            })
+        } else {
+            model
+        };
+        let model = if re_elect && partitions > 0 {
+            model.sometimes("A leader on each side of a partition", |m, s| {
+                leaders_apart(m, s).is_some()
             })
         } else {
             model
@@ -535,6 +560,27 @@ fn crashed_leader(m: &RaftModel, s: &RaftModelState, below: Term) -> Option<(usi
     })
 }
 
+/// The network is split and each side has a leader, of different terms (§5.2: the old leader,
+/// cut off, does not know that the majority elected another).
+fn leaders_apart(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let cut = m.partition_of(s);
+    let leaders: Vec<(usize, Term)> = servers(m, s)
+        .filter(|(i, x)| x.is_leader() && !s.crashed[*i])
+        .map(|(i, x)| (i, x.durable.current_term))
+        .collect();
+    leaders.iter().find_map(|&(a, ta)| {
+        let (b, tb) = *leaders
+            .iter()
+            .find(|(b, _)| cut.separates(Id::from(a), Id::from(*b)))?;
+        (ta < tb).then(|| {
+            format!(
+                "server {a} leads term {ta} and server {b} term {tb}, on the two sides of the \
+                 network's {cut:?}"
+            )
+        })
+    })
+}
+
 /// The happy path (§5.3): a client's request was committed and the client has its answer.
 fn happy_path(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     let answered = (m.servers..s.actor_states.len())
@@ -667,6 +713,7 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
         "Log Matching" => log_matching(model, state),
         "Leader Completeness" => leader_completeness(model, state),
         "State Machine Safety" => state_machine_safety(model, state),
+        "A leader on each side of a partition" => leaders_apart(model, state),
         "Leader elected" => servers(model, state)
             .find(|(_, s)| s.is_leader())
             .map(|(i, s)| format!("server {i} is leader of term {}", s.durable.current_term)),

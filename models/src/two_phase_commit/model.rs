@@ -1,12 +1,14 @@
 //! The model: the checked configuration and the properties.
 
 use super::*;
+use crate::cluster::Partition;
 
-/// The checked model (no client history: the coordinator starts the transaction).
-pub type TpcModel = ClusterModel<TpcServer, TpcConfig, ()>;
+/// The checked model. No client history (the coordinator starts the transaction): the history
+/// is only whether the network is split (`--partitions`; always whole without it).
+pub type TpcModel = ClusterModel<TpcServer, TpcConfig, Partition>;
 
 /// A state of the checked model.
-pub type TpcModelState = ActorModelState<TpcServer, ()>;
+pub type TpcModelState = ActorModelState<TpcServer, Partition>;
 
 /// The configuration of a two-phase-commit model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -62,13 +64,15 @@ impl TpcConfig {
         };
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
-        let inner = ActorModel::new(self, ())
+        let partitions = self.cluster.partitions;
+        let inner = ActorModel::new(self, Partition::default())
             .actors((0..n).map(|_| server.clone()))
             .init_network(network)
             .lossy_network(lossy_net)
             .max_crashes(crashes);
         ClusterModel::new(inner, n)
             .crash_stop()
+            .partitions(partitions)
             .always("Atomicity", |m, s| atomicity(m, s).is_none())
             .always("Termination", |m, s| blocked(m, s).is_none())
             .sometimes("Commit", |m, s| decided(m, s, Decision::Commit).is_some())
@@ -155,6 +159,26 @@ pub fn blocked(m: &TpcModel, s: &TpcModelState) -> Option<String> {
         })
         .collect();
     let down: Vec<String> = (0..m.servers).filter(|&j| s.crashed[j]).map(name).collect();
+    let knowers: Vec<String> = (0..m.servers)
+        .filter(|&j| !s.crashed[j] && s.actor_states[j].decision().is_some())
+        .map(name)
+        .collect();
+    if !knowers.is_empty() {
+        // Only messages were lost: a partition (or --lossy) took what would have told them.
+        let network = match m.partition {
+            Some(_) => format!("lost by the network, now {:?}", m.partition_of(s)),
+            None => "lost by the network".to_string(),
+        };
+        return Some(format!(
+            "{} will never decide: {} know{} the decision, but the messages that would have \
+             told it were {network}, and nobody sends them again, so nothing else can happen \
+             (BHG Theorem 7.1: with communication failures, every atomic commitment protocol \
+             can block)",
+            who.join(" and "),
+            knowers.join(" and "),
+            if knowers.len() == 1 { "s" } else { "" },
+        ));
+    }
     Some(format!(
         "{} will never decide: {} down, nobody live knows the decision, and nothing else can \
          happen",

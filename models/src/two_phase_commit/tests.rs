@@ -111,3 +111,19 @@ fn bug_names_round_trip() {
     }
     assert_eq!(TpcBug::from_name("nope"), None);
 }
+
+/// A partition without any crash: a participant that voted Yes is cut off from everyone who
+/// knows the decision, its request and the decision are lost, and it blocks forever, although
+/// nobody is down (BHG Theorem 7.1: with communication failures every atomic commitment
+/// protocol can block). Atomicity still holds.
+#[test]
+fn a_partition_blocks_a_participant_without_a_crash() {
+    let mut c = cfg(3, 0, None);
+    c.cluster.partitions = 1;
+    let (count, broken) = check(c);
+    assert_eq!(broken, ["Termination"]);
+    assert_eq!(count, TPC_PARTITION);
+}
+
+/// Unique states of a coordinator and two participants, no crash, one partition.
+const TPC_PARTITION: usize = 10_013;
