@@ -5,6 +5,7 @@
 //! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished; 4 the
 //! model panicked (no verdict).
 
+mod byzantine;
 mod check;
 mod explore;
 mod lecture;
@@ -264,6 +265,19 @@ struct ModelArgs {
     /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
     #[arg(long, value_name = "KIND")]
     replication: Option<Replication>,
+    /// paxos, multi-paxos, raft: N servers are Byzantine (0 or 1): the last server ignores the protocol and
+    /// may send any message the protocol defines, with field values within the model's bounds,
+    /// to anyone at any time. Checked by BFS without symmetry; Agreement and the other
+    /// properties are about the honest servers (docs/checking.md) [default: 0].
+    #[arg(long, value_name = "N")]
+    byzantine: Option<usize>,
+    /// With --byzantine 1: at most N forged messages in a run [default: 2].
+    #[arg(long, value_name = "N")]
+    byzantine_sends: Option<usize>,
+    /// With --byzantine 1: forge only these kinds of message (comma separated, e.g.
+    /// Promise,Accepted; an unknown name lists the protocol's) [default: every kind].
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    byzantine_forge: Vec<String>,
 }
 
 impl ModelArgs {
@@ -284,6 +298,11 @@ impl ModelArgs {
             }),
             network: self.network,
             lossy: self.lossy,
+            byzantine: self.byzantine.unwrap_or(0),
+            byzantine_sends: self
+                .byzantine_sends
+                .unwrap_or(ballot_models::byzantine::DEFAULT_SENDS),
+            byzantine_forge: self.byzantine_forge.clone(),
             crashes: self.crashes.unwrap_or(match protocol {
                 Protocol::Paxos => 0,
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.crashes,
@@ -331,12 +350,13 @@ impl ModelArgs {
             },
         };
         format!(
-            "{}, {}, {} network{}, crashes {}, {bounds}",
+            "{}, {}, {} network{}, crashes {}, {bounds}{}",
             plural(cluster.servers, "server"),
             plural(cluster.clients, "client"),
             cluster.network,
             if cluster.lossy { " (lossy)" } else { "" },
             cluster.crashes,
+            byzantine::summary(&cluster),
         )
     }
 
@@ -345,6 +365,11 @@ impl ModelArgs {
     /// trace and hashed into its file name.
     fn model_flags(&self, protocol: Protocol) -> Result<Vec<String>, String> {
         lecture::refuse_replication(self, protocol)?;
+        byzantine::refuse_unsupported(
+            self.byzantine,
+            self.byzantine_sends.is_some() || !self.byzantine_forge.is_empty(),
+            protocol,
+        )?;
         let mut f: Vec<String> = Vec::new();
         let mut push = |flag: &str, value: String| {
             f.push(flag.to_string());
@@ -412,6 +437,11 @@ impl ModelArgs {
         }
         if cluster.lossy {
             f.push("--lossy".into());
+        }
+        // Only when set, so that the flags (and trace file names) of other runs stay as they
+        // were.
+        if cluster.byzantine > 0 {
+            f.extend(byzantine::flags(&cluster));
         }
         if let Some(b) = bug {
             f.push("--bug".into());
@@ -640,8 +670,8 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         match cfg.heartbeats {
             0 => String::new(),
             n => format!(", {} per ballot", plural(n as usize, "heartbeat")),
-        }
-    )
+        },
+    ) + &byzantine::summary(c)
 }
 
 /// "1 client", "2 clients", "1 retry", "0 retries".
@@ -1126,18 +1156,28 @@ where
 
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
     // Raft's default check is DFS with symmetry reduction: the only way its default
-    // configuration (crashes, three terms, two writes) is exhaustive within a minute.
+    // configuration (crashes, three terms, two writes) is exhaustive within a minute. With a
+    // Byzantine server, BFS: its counterexamples are the point, and BFS gives the shortest.
+    let liar = model.byzantine.unwrap_or(0) > 0;
     let strategy = run.strategy.unwrap_or(match protocol {
         Protocol::Paxos
         | Protocol::MultiPaxos
         | Protocol::PrimaryBackup
         | Protocol::ActiveActive
         | Protocol::TwoPhaseCommit => Strategy::Bfs,
+        Protocol::Raft if liar => Strategy::Bfs,
         Protocol::Raft => Strategy::Dfs,
     });
+    if liar && run.symmetry == Some(true) {
+        bail!(UsageError(
+            "--symmetry: the Byzantine server is fixed (the last server), so the servers are \
+             not interchangeable"
+                .into()
+        ));
+    }
     let symmetry = run
         .symmetry
-        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs);
+        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs && !liar);
     if symmetry && strategy != Strategy::Dfs {
         bail!(UsageError(
             "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"

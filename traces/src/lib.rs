@@ -239,16 +239,21 @@ impl Trace {
                             "to {}: {}{}",
                             model.actor_name(Id::from(s.to)),
                             s.msg,
-                            if s.discarded {
-                                " (discarded: obsolete)"
-                            } else {
-                                ""
+                            match (s.discarded, model.is_byzantine(s.to)) {
+                                (true, true) => " (the Byzantine server ignores it)",
+                                (true, false) => " (discarded: obsolete)",
+                                (false, _) => "",
                             }
                         )
                     })
                     .collect(),
                 event: event(action, model.restart_on_crash, &human),
-                sends,
+                // The diagram marks the discarded ones; what the Byzantine server is sent is
+                // only listed (it receives and ignores everything at once).
+                sends: sends
+                    .into_iter()
+                    .filter(|s| !model.is_byzantine(s.to))
+                    .collect(),
             });
         }
         let last = path.last_state();

@@ -19,6 +19,9 @@ pub struct MpHistory {
     /// Ghost: the messages discarded as obsolete on the path (not part of the state's
     /// identity; see [`ClusterModel::discard_obsolete`]).
     pub discarded: Discarded<MpMsg<ModelKey, ModelValue>>,
+    /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
+    /// without it).
+    pub forged: u8,
 }
 
 impl Rewrite<Id> for MpHistory {
@@ -26,6 +29,7 @@ impl Rewrite<Id> for MpHistory {
         MpHistory {
             clients: self.clients.rewrite(plan),
             discarded: self.discarded.rewrite(plan),
+            forged: self.forged,
         }
     }
 }
@@ -102,6 +106,7 @@ impl MultiPaxosConfig {
                 self.slots()
             ));
         }
+        self.forgeries()?;
         Ok(())
     }
 
@@ -141,7 +146,18 @@ impl MultiPaxosConfig {
         let history = MpHistory {
             clients: ClientHistory::new(KvSpec::default()),
             discarded: Discarded::default(),
+            forged: 0,
         };
+        let byzantine = self.cluster.byzantine_server().map(|server| Byzantine {
+            server,
+            max_sends: self.cluster.byzantine_sends,
+            forgeries: std::sync::Arc::new(
+                self.forgeries()
+                    .expect("--byzantine-forge is checked by validate()"),
+            ),
+            sent: |h: &MpHistory| h.forged as usize,
+            count: |h: &mut MpHistory| h.forged += 1,
+        });
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
             .actors(clients)
@@ -172,6 +188,10 @@ impl MultiPaxosConfig {
             })
             .sometimes("Commit", committed)
             .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+        let model = match byzantine {
+            Some(b) => model.byzantine(b),
+            None => model,
+        };
         // The lecture's takeover (`ballot check multi-paxos --witness all`): a new leader
         // learns an accepted value from the Promises and proposes it again in its own ballot.
         let model = if takeover {
@@ -385,7 +405,12 @@ impl ConsensusView for View<'_> {
         self.0.servers
     }
 
+    /// Empty for the Byzantine server: its state means nothing, and the properties are about
+    /// the honest servers.
     fn decision_log(&self, server: usize) -> &[(Slot, ModelEntry)] {
+        if self.0.is_byzantine(server) {
+            return &[];
+        }
         self.server(server).durable.log.as_slice()
     }
 

@@ -393,3 +393,22 @@ fn slot_sets_and_client_ops() {
     assert_eq!(client_ops(0, 1), vec![KvOp::Put('x', 'A')]);
     assert_eq!(client_ops(1, 2), vec![KvOp::Get('x'), KvOp::Put('x', 'B')]);
 }
+
+/// One Byzantine server of three breaks Agreement: it tells each honest server that a
+/// different entry is chosen.
+#[test]
+fn a_byzantine_server_breaks_agreement_among_three() {
+    let mut c = cfg(2, 1, 1, NetworkKind::Unordered, 0, None);
+    c.cluster.byzantine = 1;
+    c.validate().unwrap();
+    let checker = c
+        .into_model()
+        .checker()
+        .finish_when(HasDiscoveries::AnyOf(["Agreement"].into()))
+        .spawn_bfs()
+        .join();
+    let steps = checker
+        .discovery("Agreement")
+        .map(|p| p.into_actions().len());
+    assert!(steps.is_some_and(|n| n <= 2), "{steps:?}");
+}

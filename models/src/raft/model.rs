@@ -20,6 +20,9 @@ pub struct RaftHistory {
     /// (applied an entry in its own term) while a leader of an earlier term had crashed before;
     /// cleared by the next step ([`failover_step`]).
     pub failover_commit: bool,
+    /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
+    /// without it).
+    pub forged: u8,
 }
 
 impl Rewrite<Id> for RaftHistory {
@@ -35,6 +38,7 @@ impl Rewrite<Id> for RaftHistory {
             leaders: Arc::new(leaders),
             discarded: self.discarded.rewrite(plan),
             failover_commit: self.failover_commit,
+            forged: self.forged,
         }
     }
 }
@@ -122,6 +126,7 @@ impl RaftConfig {
         if self.wipes > 9 {
             return Err(format!("--wipes must be at most 9, got {}", self.wipes));
         }
+        self.forgeries()?;
         Ok(())
     }
 
@@ -174,7 +179,18 @@ impl RaftConfig {
             leaders: Arc::default(),
             discarded: Discarded::default(),
             failover_commit: false,
+            forged: 0,
         };
+        let byzantine = self.cluster.byzantine_server().map(|server| Byzantine {
+            server,
+            max_sends: self.cluster.byzantine_sends,
+            forgeries: Arc::new(
+                self.forgeries()
+                    .expect("--byzantine-forge is checked by validate()"),
+            ),
+            sent: |h: &RaftHistory| h.forged as usize,
+            count: |h: &mut RaftHistory| h.forged += 1,
+        });
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
             .actors(clients)
@@ -192,6 +208,9 @@ impl RaftConfig {
         });
         if discard {
             model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
+        }
+        if let Some(b) = byzantine {
+            model = model.byzantine(b);
         }
         let model = model
             .always("Election Safety", |m, s| election_safety(m, s).is_none())
@@ -618,7 +637,12 @@ impl ConsensusView for View<'_> {
         self.0.servers
     }
 
+    /// Empty for the Byzantine server: its state means nothing, and the properties are about
+    /// the honest servers.
     fn decision_log(&self, server: usize) -> &[(Slot, Self::Value)] {
+        if self.0.is_byzantine(server) {
+            return &[];
+        }
         match &*self.1.actor_states[server] {
             RaftState::Server(s) => s.durable.applied.as_slice(),
             RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
