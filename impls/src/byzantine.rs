@@ -30,8 +30,9 @@ pub fn refuse_unsupported(
              (docs/checking.md)"
         }
         Protocol::TwoPhaseCommit => {
-            "the coordinator decides alone: a lying coordinator tells one participant commit \
-             and another abort, and nothing in the protocol can tell (docs/checking.md)"
+            "every decision comes from one process that is believed (the coordinator's, or a \
+             peer's answer in the termination protocol), and there is no quorum: a liar tells \
+             one participant commit and another abort (docs/checking.md)"
         }
     };
     Err(format!(

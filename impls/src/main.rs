@@ -699,11 +699,12 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 struct RunArgs {
     /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
     /// dfs (exhaustive, less memory, longer counterexamples), simulation (random walks, not
-    /// exhaustive) [default: paxos and multi-paxos bfs; raft dfs].
+    /// exhaustive) [default: paxos and multi-paxos bfs; raft dfs, or bfs with --byzantine 1].
     #[arg(long)]
     strategy: Option<Strategy>,
     /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
-    /// since Stateright applies it in DFS only) [default: false; raft with dfs: true].
+    /// since Stateright applies it in DFS only; refused with --byzantine 1, whose Byzantine server
+    /// is fixed) [default: false; raft with dfs: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     symmetry: Option<bool>,
     /// Checker threads. With more than one, BFS counterexamples may not be the shortest, and
