@@ -5,6 +5,7 @@
 //! 2 usage or configuration error; 3 stopped by `--timeout` before the check finished; 4 the
 //! model panicked (no verdict).
 
+mod byzantine;
 mod check;
 mod explore;
 mod lecture;
@@ -291,6 +292,19 @@ struct ModelArgs {
     /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
     #[arg(long, value_name = "KIND")]
     replication: Option<Replication>,
+    /// paxos, multi-paxos, raft: N servers are Byzantine (0 or 1): the last server ignores the protocol and
+    /// may send any message the protocol defines, with field values within the model's bounds,
+    /// to anyone at any time. Checked by BFS without symmetry; Agreement and the other
+    /// properties are about the honest servers (docs/checking.md) [default: 0].
+    #[arg(long, value_name = "N")]
+    byzantine: Option<usize>,
+    /// With --byzantine 1: at most N forged messages in a run [default: 2].
+    #[arg(long, value_name = "N")]
+    byzantine_sends: Option<usize>,
+    /// With --byzantine 1: forge only these kinds of message (comma separated, e.g.
+    /// Promise,Accepted; an unknown name lists the protocol's) [default: every kind].
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    byzantine_forge: Vec<String>,
 }
 
 impl ModelArgs {
@@ -312,6 +326,11 @@ impl ModelArgs {
             network: self.network,
             lossy: self.lossy,
             partitions: self.partitions.unwrap_or(usize::from(self.partition)),
+            byzantine: self.byzantine.unwrap_or(0),
+            byzantine_sends: self
+                .byzantine_sends
+                .unwrap_or(ballot_models::byzantine::DEFAULT_SENDS),
+            byzantine_forge: self.byzantine_forge.clone(),
             crashes: self.crashes.unwrap_or(match protocol {
                 Protocol::Paxos => 0,
                 Protocol::MultiPaxos => MultiPaxosConfig::default().cluster.crashes,
@@ -361,7 +380,7 @@ impl ModelArgs {
             },
         };
         format!(
-            "{}, {}, {} network{}{}, crashes {}{}, {bounds}",
+            "{}, {}, {} network{}{}, crashes {}{}, {bounds}{}",
             plural(cluster.servers, "server"),
             plural(cluster.clients, "client"),
             cluster.network,
@@ -369,6 +388,7 @@ impl ModelArgs {
             partitions_summary(cluster.partitions),
             cluster.crashes,
             if self.crash_stop { " (crash-stop)" } else { "" },
+            byzantine::summary(&cluster),
         )
     }
 
@@ -383,6 +403,11 @@ impl ModelArgs {
                 protocol.name()
             ));
         }
+        byzantine::refuse_unsupported(
+            self.byzantine,
+            self.byzantine_sends.is_some() || !self.byzantine_forge.is_empty(),
+            protocol,
+        )?;
         let mut f: Vec<String> = Vec::new();
         let mut push = |flag: &str, value: String| {
             f.push(flag.to_string());
@@ -461,6 +486,11 @@ impl ModelArgs {
             // Only when set, so that the flags (and file names) of earlier traces stay.
             f.push("--partitions".into());
             f.push(cluster.partitions.to_string());
+        }
+        // Only when set, so that the flags (and trace file names) of other runs stay as they
+        // were.
+        if cluster.byzantine > 0 {
+            f.extend(byzantine::flags(&cluster));
         }
         if let Some(b) = bug {
             f.push("--bug".into());
@@ -692,8 +722,8 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         match cfg.heartbeats {
             0 => String::new(),
             n => format!(", {} per ballot", plural(n as usize, "heartbeat")),
-        }
-    )
+        },
+    ) + &byzantine::summary(c)
 }
 
 /// ", one partition" or ", up to 2 partitions" for the model line; nothing without any.
@@ -730,11 +760,12 @@ fn unknown_bug(protocol: Protocol, name: &str) -> String {
 struct RunArgs {
     /// Search strategy: bfs (exhaustive; a counterexample is then shortened to the shortest),
     /// dfs (exhaustive, less memory, longer counterexamples), simulation (random walks, not
-    /// exhaustive) [default: paxos and multi-paxos bfs; raft dfs].
+    /// exhaustive) [default: paxos and multi-paxos bfs; raft dfs, or bfs with --byzantine 1].
     #[arg(long)]
     strategy: Option<Strategy>,
     /// Treat servers as interchangeable (Stateright's symmetry reduction; needs --strategy dfs,
-    /// since Stateright applies it in DFS only) [default: false; raft with dfs: true].
+    /// since Stateright applies it in DFS only; refused with --byzantine 1, whose Byzantine server
+    /// is fixed) [default: false; raft with dfs: true].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     symmetry: Option<bool>,
     /// Checker threads. With more than one, BFS counterexamples may not be the shortest, and
@@ -1193,18 +1224,28 @@ where
 
 fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result<CheckOptions> {
     // Raft's default check is DFS with symmetry reduction: the only way its default
-    // configuration (crashes, three terms, two writes) is exhaustive within a minute.
+    // configuration (crashes, three terms, two writes) is exhaustive within a minute. With a
+    // Byzantine server, BFS: its counterexamples are the point, and BFS gives the shortest.
+    let liar = model.byzantine.unwrap_or(0) > 0;
     let strategy = run.strategy.unwrap_or(match protocol {
         Protocol::Paxos
         | Protocol::MultiPaxos
         | Protocol::PrimaryBackup
         | Protocol::ActiveActive
         | Protocol::TwoPhaseCommit => Strategy::Bfs,
+        Protocol::Raft if liar => Strategy::Bfs,
         Protocol::Raft => Strategy::Dfs,
     });
+    if liar && run.symmetry == Some(true) {
+        bail!(UsageError(
+            "--symmetry: the Byzantine server is fixed (the last server), so the servers are \
+             not interchangeable"
+                .into()
+        ));
+    }
     let symmetry = run
         .symmetry
-        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs);
+        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs && !liar);
     if symmetry && strategy != Strategy::Dfs {
         bail!(UsageError(
             "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"

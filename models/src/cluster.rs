@@ -11,6 +11,7 @@
 //! - optionally, the network may split the servers into two sides for a while and heal
 //!   ([`ClusterModel::partitions`]).
 
+use crate::byzantine::Byzantine;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
     Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
@@ -96,6 +97,17 @@ pub struct ClusterConfig {
     /// At most this many times in a run the network splits the servers into two sides and
     /// (maybe) heals (`--partitions N`, `--partition` for 1; see [`ClusterModel::partitions`]).
     pub partitions: usize,
+    /// How many servers are Byzantine (`--byzantine`, 0 or 1): the last server then ignores
+    /// the protocol and may send any message of its bounded domain (see [`crate::byzantine`]).
+    #[serde(default)]
+    pub byzantine: usize,
+    /// At most this many forged messages in a run, with `byzantine` (`--byzantine-sends`).
+    #[serde(default = "crate::byzantine::default_sends")]
+    pub byzantine_sends: usize,
+    /// With `byzantine`: the kinds of message it may forge (`--byzantine-forge`, variant names
+    /// such as `Promise`); empty for every kind.
+    #[serde(default)]
+    pub byzantine_forge: Vec<String>,
 }
 
 impl Default for ClusterConfig {
@@ -108,6 +120,9 @@ impl Default for ClusterConfig {
             crashes: 0,
             crash_stop: false,
             partitions: 0,
+            byzantine: 0,
+            byzantine_sends: crate::byzantine::DEFAULT_SENDS,
+            byzantine_forge: Vec::new(),
         }
     }
 }
@@ -145,7 +160,32 @@ impl ClusterConfig {
                 self.servers
             ));
         }
+        if self.byzantine > 1 {
+            return Err(format!(
+                "--byzantine {}: the models have at most one Byzantine server (f = 1); \
+                 tolerating f of them takes 3f + 1 = {} servers and a Byzantine protocol",
+                self.byzantine,
+                3 * self.byzantine + 1
+            ));
+        }
+        if self.byzantine == 1 && self.servers < 2 {
+            return Err(format!(
+                "--byzantine 1 needs at least 2 servers (one honest), got {}",
+                self.servers
+            ));
+        }
+        if self.byzantine_sends > 9 {
+            return Err(format!(
+                "--byzantine-sends must be at most 9, got {}",
+                self.byzantine_sends
+            ));
+        }
         Ok(())
+    }
+
+    /// The Byzantine server's index, if there is one: the last server.
+    pub fn byzantine_server(&self) -> Option<usize> {
+        (self.byzantine > 0).then(|| self.servers - 1)
     }
 }
 
@@ -418,6 +458,8 @@ where
     pub ghost_step: Option<GhostStep<A, C, H>>,
     /// The network may split the servers into two sides (see [`Self::partitions`]).
     pub partition: Option<PartitionFault<H>>,
+    /// A Byzantine server (see [`Self::byzantine`]).
+    pub byzantine: Option<Byzantine<A, H>>,
 }
 
 /// A timing assumption (see [`ClusterModel::timers_when`]): whether `timer` of actor `id` may
@@ -631,6 +673,7 @@ where
             crash_stop: false,
             timer_guard: None,
             ghost_step: None,
+            byzantine: None,
             partition: None,
         }
     }
@@ -703,6 +746,26 @@ where
         }
     }
 
+    /// Makes one server Byzantine (`--byzantine 1`; see [`crate::byzantine`]): its own actor
+    /// never runs, and it may forge any message of `byzantine.forgeries`, up to
+    /// `byzantine.max_sends` in a run. The servers are then no longer interchangeable, so the
+    /// symmetry reduction and its check are refused.
+    pub fn byzantine(mut self, byzantine: Byzantine<A, H>) -> Self {
+        assert!(
+            self.symmetry_check.is_none(),
+            "a Byzantine server is fixed: no symmetry"
+        );
+        assert!(byzantine.server < self.servers);
+        self.byzantine = Some(byzantine);
+        self
+    }
+
+    /// Whether server `i` is the Byzantine one (its state means nothing: properties range over
+    /// the other servers).
+    pub fn is_byzantine(&self, i: usize) -> bool {
+        self.byzantine.as_ref().is_some_and(|b| b.server == i)
+    }
+
     /// Makes every crash permanent (crash-stop, the fail-stop model of the lecture): a crashed
     /// server never recovers, and the messages sent to it stay undelivered. The primary/backup
     /// and two-phase-commit models use it to show what happens while a server is down for good
@@ -749,6 +812,7 @@ where
         actions
             .into_iter()
             .filter(|a| !matches!(a, ActorModelAction::Crash(_) | ActorModelAction::Drop(_)))
+            .filter(|a| !self.byzantine.as_ref().is_some_and(|b| b.is_forgery(a)))
             .all(|a| self.inner.next_state(state, a).is_none())
     }
 
@@ -1056,6 +1120,10 @@ where
                 }
             }
         }
+        if let Some(b) = &self.byzantine {
+            actions.retain(|a| !b.silenced(a));
+            b.actions(state, (b.sent)(&state.history), actions);
+        }
     }
 
     /// The symmetry check at one state (one expanded state in `every`): the state's successors within the
@@ -1205,7 +1273,30 @@ where
             }
             _ => None,
         };
+        let forged = self.byzantine.as_ref().filter(|b| b.is_forgery(&action));
         let mut next = match (action, &self.wipes) {
+            (ActorModelAction::Deliver { src, dst, msg }, _) if forged.is_some() => {
+                let b = forged.expect("a forgery");
+                let env = Envelope {
+                    src,
+                    dst,
+                    msg: &msg,
+                };
+                if (b.sent)(&last.history) >= b.max_sends || self.delivery_is_no_op(last, env) {
+                    return None;
+                }
+                if self.partition_of(last).separates(src, dst) {
+                    // The liar is a server like the others: a split cuts it off too.
+                    return None;
+                }
+                let mut with = last.clone();
+                b.put_in_flight(&mut with.network, env.to_cloned_msg());
+                let mut next = self
+                    .inner
+                    .next_state(&with, ActorModelAction::Deliver { src, dst, msg })?;
+                (b.count)(&mut next.history);
+                next
+            }
             (ActorModelAction::Recover(id), Some(w)) => {
                 let down = self.wiped(w, last, id)?;
                 self.inner
@@ -1218,6 +1309,9 @@ where
             }
             (action, _) => self.inner.next_state(last, action)?,
         };
+        if let Some(b) = &self.byzantine {
+            b.strip(&mut next.network);
+        }
         if let Some(update) = self.ghost_step {
             update(self, last, crashed, &mut next);
         }
@@ -1244,6 +1338,13 @@ where
         action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
     ) -> String {
         match action {
+            ActorModelAction::Deliver { src, dst, msg } if self.is_byzantine(usize::from(*src)) => {
+                format!(
+                    "{} receives {msg:?} forged by {} (Byzantine)",
+                    self.actor_name(*dst),
+                    self.actor_name(*src)
+                )
+            }
             ActorModelAction::Deliver { src, dst, msg } => format!(
                 "{} receives {msg:?} from {}",
                 self.actor_name(*dst),
@@ -1291,6 +1392,15 @@ where
             (ActorModelAction::Recover(id), Some(w)) => {
                 let down = self.wiped(w, last, id)?;
                 self.inner.format_step(&down, ActorModelAction::Recover(id))
+            }
+            (ActorModelAction::Deliver { src, dst, msg }, _) if self.is_byzantine(src.into()) => {
+                let b = self.byzantine.as_ref().expect("a Byzantine server");
+                let mut with = last.clone();
+                let env = Envelope { src, dst, msg };
+                b.put_in_flight(&mut with.network, env.clone());
+                let Envelope { src, dst, msg } = env;
+                self.inner
+                    .format_step(&with, ActorModelAction::Deliver { src, dst, msg })
             }
             (action, _) => self.inner.format_step(last, action),
         }
@@ -1379,7 +1489,13 @@ where
     type Action = ClusterAction<A>;
 
     fn init_states(&self) -> Vec<Self::State> {
-        self.inner.init_states()
+        let mut states = self.inner.init_states();
+        if let Some(b) = &self.byzantine {
+            for s in &mut states {
+                b.strip(&mut s.network);
+            }
+        }
+        states
     }
 
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
@@ -1487,6 +1603,10 @@ where
     /// "holds".
     pub fn check_symmetry(mut self, every: u64) -> Self {
         assert!(every > 0);
+        assert!(
+            self.byzantine.is_none(),
+            "a Byzantine server is fixed: no symmetry"
+        );
         self.symmetry_check = Some(SymmetryCheck {
             plan: server_plan::<A, H>,
             apply: renumber_servers::<A, H>,
@@ -1804,6 +1924,17 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().unwrap_err().contains("--crashes"));
+        let bad = ClusterConfig {
+            byzantine: 2,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("--byzantine 2"));
+        let bad = ClusterConfig {
+            servers: 1,
+            byzantine: 1,
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("--byzantine 1"));
         assert!(ClusterConfig::default().validate().is_ok());
     }
 

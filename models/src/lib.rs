@@ -2,6 +2,8 @@
 //! configuration and bug catalog.
 //!
 //! - [`active_active`]: two replicas that both take writes, reconciled by last writer wins.
+//! - [`byzantine`]: a Byzantine server (`--byzantine 1`) that forges any message of a
+//!   protocol's bounded domain.
 //! - [`cluster`]: what every protocol model shares (configuration, [`cluster::ClusterModel`],
 //!   bug catalog entries).
 //! - [`kv`]: the replicated key-value service shared by Multi-Paxos and Raft (log entries, the
@@ -24,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod active_active;
+pub mod byzantine;
 pub mod cluster;
 pub mod kv;
 pub mod multi_paxos;

@@ -275,18 +275,22 @@ impl Trace {
                             "to {}: {}{}",
                             model.actor_name(Id::from(s.to)),
                             s.msg,
-                            if s.cut {
-                                " (lost: the network is split)"
-                            } else if s.discarded {
-                                " (discarded: obsolete)"
-                            } else {
-                                ""
+                            match (s.cut, s.discarded, model.is_byzantine(s.to)) {
+                                (true, _, _) => " (lost: the network is split)",
+                                (false, true, true) => " (the Byzantine server ignores it)",
+                                (false, true, false) => " (discarded: obsolete)",
+                                (false, false, _) => "",
                             }
                         )
                     })
                     .collect(),
                 event: event(action, model.restart_on_crash, &human),
-                sends,
+                // The diagram marks the discarded ones; what the Byzantine server is sent is
+                // only listed (it receives and ignores everything at once).
+                sends: sends
+                    .into_iter()
+                    .filter(|s| !model.is_byzantine(s.to))
+                    .collect(),
             });
         }
         let last = path.last_state();

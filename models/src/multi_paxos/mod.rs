@@ -40,6 +40,7 @@
 //! The same actor runs in the model checker ([`MultiPaxosConfig::into_model`]) and, later, over
 //! UDP: handlers only receive messages and emit commands (send, set timer, save).
 
+use crate::byzantine::Byzantine;
 use crate::cluster::{
     BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
     rewrite_server_index,
@@ -402,6 +403,7 @@ impl<K, V> ServerRole for MpState<K, V> {
 }
 
 mod bugs;
+mod byzantine;
 mod model;
 mod server;
 mod suite;
@@ -411,6 +413,7 @@ mod tests;
 
 pub use crate::kv::client_ops;
 pub use bugs::*;
+pub use byzantine::*;
 pub use model::*;
 pub use server::*;
 pub use suite::*;

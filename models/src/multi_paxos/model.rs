@@ -23,6 +23,9 @@ pub struct MpHistory {
     /// Whether the network is split (`--partitions`; always whole without it). Part of the
     /// state's identity.
     pub partition: Partition,
+    /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
+    /// without it).
+    pub forged: u8,
 }
 
 impl Partitioned for MpHistory {
@@ -40,6 +43,7 @@ impl Rewrite<Id> for MpHistory {
             clients: self.clients.rewrite(plan),
             discarded: self.discarded.rewrite(plan),
             partition: self.partition.rewrite(plan),
+            forged: self.forged,
         }
     }
 }
@@ -116,6 +120,7 @@ impl MultiPaxosConfig {
                 self.slots()
             ));
         }
+        self.forgeries()?;
         Ok(())
     }
 
@@ -159,7 +164,18 @@ impl MultiPaxosConfig {
             clients: ClientHistory::new(KvSpec::default()),
             discarded: Discarded::default(),
             partition: Partition::default(),
+            forged: 0,
         };
+        let byzantine = self.cluster.byzantine_server().map(|server| Byzantine {
+            server,
+            max_sends: self.cluster.byzantine_sends,
+            forgeries: std::sync::Arc::new(
+                self.forgeries()
+                    .expect("--byzantine-forge is checked by validate()"),
+            ),
+            sent: |h: &MpHistory| h.forged as usize,
+            count: |h: &mut MpHistory| h.forged += 1,
+        });
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
             .actors(clients)
@@ -197,6 +213,10 @@ impl MultiPaxosConfig {
             })
         } else {
             model
+        };
+        let model = match byzantine {
+            Some(b) => model.byzantine(b),
+            None => model,
         };
         // The lecture's takeover (`ballot check multi-paxos --witness all`): a new leader
         // learns an accepted value from the Promises and proposes it again in its own ballot.
@@ -436,7 +456,12 @@ impl ConsensusView for View<'_> {
         self.0.servers
     }
 
+    /// Empty for the Byzantine server: its state means nothing, and the properties are about
+    /// the honest servers.
     fn decision_log(&self, server: usize) -> &[(Slot, ModelEntry)] {
+        if self.0.is_byzantine(server) {
+            return &[];
+        }
         self.server(server).durable.log.as_slice()
     }
 

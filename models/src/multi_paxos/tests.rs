@@ -429,3 +429,22 @@ fn correct_multi_paxos_is_safe_under_a_partition() {
 
 /// Unique states of `correct_multi_paxos_is_safe_under_a_partition` (BFS, DFS with symmetry).
 const MP_PARTITION: [usize; 2] = [39_945, 19_689];
+
+/// One Byzantine server of three breaks Agreement: it tells each honest server that a
+/// different entry is chosen.
+#[test]
+fn a_byzantine_server_breaks_agreement_among_three() {
+    let mut c = cfg(2, 1, 1, NetworkKind::Unordered, 0, None);
+    c.cluster.byzantine = 1;
+    c.validate().unwrap();
+    let checker = c
+        .into_model()
+        .checker()
+        .finish_when(HasDiscoveries::AnyOf(["Agreement"].into()))
+        .spawn_bfs()
+        .join();
+    let steps = checker
+        .discovery("Agreement")
+        .map(|p| p.into_actions().len());
+    assert!(steps.is_some_and(|n| n <= 2), "{steps:?}");
+}

@@ -31,6 +31,7 @@
 //! The same actor runs in the model checker ([`PaxosConfig::into_model`]) and over UDP: handlers only
 //! receive messages and emit commands (send, set timer, save).
 
+use crate::byzantine::Byzantine;
 use crate::cluster::{BugInfo, ClusterConfig, ClusterModel, Discarded, ServerSet, lossy};
 use ballot_properties::linearizability::{
     ClientHistory, RegisterOp, RegisterRet, RequestId, WriteOnceRegister,
@@ -42,6 +43,7 @@ use std::borrow::Cow;
 use std::fmt::{self, Debug};
 use std::hash::Hash;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ pub struct PaxosHistory {
     /// Whether the network is split (`--partitions`; always whole without it). Part of the
     /// state's identity.
     pub partition: Partition,
+    /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
+    /// without it).
+    pub forged: u8,
 }
 
 impl Partitioned for PaxosHistory {
@@ -93,6 +96,7 @@ impl PaxosConfig {
                 self.cluster.crashes
             ));
         }
+        self.forgeries()?;
         Ok(())
     }
 
@@ -153,7 +157,18 @@ impl PaxosConfig {
             .collect();
         // The read path (issue 12): a Get at a server that only reads, before a Decided reached
         // it, is answered after the server's own read ballot decided.
-        let read_learning = (0..n).any(|i| self.reads_only(i));
+        let liar = self.cluster.byzantine_server();
+        let read_learning = (0..n).any(|i| self.reads_only(i) && Some(i) != liar);
+        let byzantine = liar.map(|server| Byzantine {
+            server,
+            max_sends: self.cluster.byzantine_sends,
+            forgeries: Arc::new(
+                self.forgeries()
+                    .expect("--byzantine-forge is checked by validate()"),
+            ),
+            sent: |h: &PaxosHistory| h.forged as usize,
+            count: |h: &mut PaxosHistory| h.forged += 1,
+        });
         let network = self.cluster.network.network();
         let (lossy_net, crashes) = (lossy(self.cluster.lossy), self.cluster.crashes);
         let crash_stop = self.cluster.crash_stop;
@@ -164,6 +179,7 @@ impl PaxosConfig {
             read_learners: ServerSet::default(),
             phase2: Vec::new(),
             partition: Partition::default(),
+            forged: 0,
         };
         let liveness = self.liveness;
         let dueling_to_the_bound = liveness && self.proposers() >= 2;
@@ -186,6 +202,10 @@ impl PaxosConfig {
                 s.history.clients.is_linearizable()
             })
             .sometimes("Decision", |m, s| props::decided_somewhere(&View(m, s)));
+        let model = match byzantine {
+            Some(b) => model.byzantine(b),
+            None => model,
+        };
         let model = if dueling {
             model.sometimes("Dueling proposers, then a decision", |m, s| {
                 dueling_then_decision(m, s).is_some()
@@ -263,6 +283,97 @@ fn dueling_without_choice(m: &PaxosModel, s: &PaxosModelState) -> Option<String>
              accepted by a majority and nobody decided: the proposers pre-empted each other"
         )
     })
+}
+
+impl PaxosConfig {
+    /// What a Byzantine server may send (`--byzantine 1`; see [`crate::byzantine`]): every
+    /// message a server sends in this protocol, with every field value within the model's
+    /// bounds, to every honest server, and every answer to every client.
+    ///
+    /// - Ballots: every round `1..=max_round` of every proposer (the liar may use an honest
+    ///   proposer's number); values: the clients' values.
+    /// - To each honest server: `Prepare`, `Promise` (reporting no accepted proposal or any
+    ///   ballot and value, including ballots above the one promised), `Accept`, `Accepted`,
+    ///   `Decided`.
+    /// - To each client: `PutOk` for its Put (request 1) and `GetOk` for its Get (request 2),
+    ///   with each value.
+    ///
+    /// Left out: client requests (`Put`, `Get`) from the liar, which would make it a Byzantine
+    /// *client*, another problem; and messages a receiver's role ignores whatever their
+    /// content (a `Prepare` to a client), which could never be a step.
+    ///
+    /// `--byzantine-forge` keeps the kinds it names (checked by [`Self::validate`]): the
+    /// variants' names, except that a `Promise` reporting an accepted proposal is of the kind
+    /// `PromiseReporting` (a liar that sends only `Promise` and `Accepted` equivocates — it
+    /// answers both of two proposers as an honest acceptor could answer either — but invents
+    /// no accepted proposal).
+    pub fn forgeries(&self) -> Result<Vec<(Id, PaxosMsg<ModelValue>)>, String> {
+        crate::byzantine::restrict(
+            self.all_forgeries(),
+            &self.cluster.byzantine_forge,
+            |m| match m {
+                PaxosMsg::Promise {
+                    accepted: Some(_), ..
+                } => "PromiseReporting".into(),
+                _ => crate::byzantine::variant(m),
+            },
+        )
+    }
+
+    fn all_forgeries(&self) -> Vec<(Id, PaxosMsg<ModelValue>)> {
+        let n = self.cluster.servers;
+        let Some(liar) = self.cluster.byzantine_server() else {
+            return Vec::new();
+        };
+        let values: Vec<ModelValue> = (0..self.cluster.clients).map(Self::client_value).collect();
+        let ballots: Vec<Ballot> = (1..=self.max_round)
+            .flat_map(|round| {
+                (0..n).map(move |p| Ballot {
+                    round,
+                    proposer: p as u8,
+                })
+            })
+            .collect();
+        let mut to_server = Vec::new();
+        for &ballot in &ballots {
+            to_server.push(PaxosMsg::Prepare { ballot });
+            to_server.push(PaxosMsg::Promise {
+                ballot,
+                accepted: None,
+            });
+            for &b in &ballots {
+                for &v in &values {
+                    to_server.push(PaxosMsg::Promise {
+                        ballot,
+                        accepted: Some((b, v)),
+                    });
+                }
+            }
+            for &value in &values {
+                to_server.push(PaxosMsg::Accept { ballot, value });
+            }
+            to_server.push(PaxosMsg::Accepted { ballot });
+        }
+        for &value in &values {
+            to_server.push(PaxosMsg::Decided { value });
+        }
+        let mut out = Vec::new();
+        for server in (0..n).filter(|&i| i != liar) {
+            out.extend(to_server.iter().map(|m| (Id::from(server), m.clone())));
+        }
+        // A model client's Put is request 1 and its Get request 2.
+        for c in 0..self.cluster.clients {
+            for &decided in &values {
+                for msg in [
+                    PaxosMsg::PutOk { req: 1, decided },
+                    PaxosMsg::GetOk { req: 2, decided },
+                ] {
+                    out.push((Id::from(n + c), msg));
+                }
+            }
+        }
+        out
+    }
 }
 
 fn servers<'a>(
@@ -428,7 +539,12 @@ impl ConsensusView for View<'_> {
         self.0.servers
     }
 
+    /// Empty for the Byzantine server: its state means nothing, and the properties (Agreement
+    /// first) are about the honest servers.
     fn decision_log(&self, server: usize) -> &[(Slot, ModelValue)] {
+        if self.0.is_byzantine(server) {
+            return &[];
+        }
         match &*self.1.actor_states[server] {
             PaxosState::Server(s) => &s.durable.decisions,
             PaxosState::Client(_) => unreachable!("actors 0..servers are servers"),

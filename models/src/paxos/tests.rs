@@ -411,3 +411,92 @@ fn correct_paxos_is_safe_under_a_partition() {
 
 /// Unique states of `correct_paxos_is_safe_under_a_partition` (unordered, ordered).
 const PAXOS_PARTITION: [usize; 2] = [30_934, 83_946];
+
+/// `cfg(max_round, unordered, no crashes)` with server 2 (of `servers`) Byzantine, sending at
+/// most `sends` forged messages of the kinds `forge` (every kind if empty).
+fn byzantine(servers: usize, max_round: u32, sends: usize, forge: &[&str]) -> PaxosConfig {
+    let mut c = cfg(max_round, NetworkKind::Unordered, 0, None);
+    c.cluster.servers = servers;
+    c.cluster.byzantine = 1;
+    c.cluster.byzantine_sends = sends;
+    c.cluster.byzantine_forge = forge.iter().map(|k| k.to_string()).collect();
+    c.validate().unwrap();
+    c
+}
+
+/// Asserts that the shortest counterexample to `property` has `steps` steps: at most `steps` (BFS bounded to
+/// that many steps finds one) and no shorter (bounded to one step fewer, it finds none).
+fn shortest_violation(c: PaxosConfig, property: &'static str, steps: usize) {
+    let within = |steps: usize| {
+        c.clone()
+            .into_model()
+            .checker()
+            // Stateright numbers the initial state's depth 1 and explores below the target.
+            .target_max_depth(steps + 2)
+            .finish_when(HasDiscoveries::AnyOf([property].into()))
+            .spawn_bfs()
+            .join()
+            .discovery(property)
+            .is_some()
+    };
+    assert!(
+        within(steps),
+        "no counterexample to {property} in {steps} steps"
+    );
+    assert!(
+        !within(steps - 1),
+        "a counterexample to {property} shorter than {steps} steps"
+    );
+}
+
+/// One Byzantine server of three breaks Agreement in two steps: it tells one server that 'A'
+/// was decided and the other that 'B' was (a learner believes the proposer's Decided).
+#[test]
+fn a_byzantine_server_breaks_agreement_among_three() {
+    shortest_violation(byzantine(3, 1, 2, &[]), "Agreement", 2);
+}
+
+/// An acceptor that only equivocates — it promises, reporting nothing accepted, and accepts,
+/// for both of two proposers — breaks Agreement with 3 servers, where two majorities meet in
+/// that acceptor alone, and not with 4 (3f + 1), where any two quorums of 3 meet in an honest
+/// acceptor too. Pinned: the 4-server check is exhaustive.
+#[test]
+fn an_equivocating_acceptor_breaks_agreement_among_three_not_four() {
+    let equivocate = ["Promise", "Accepted"];
+    shortest_violation(byzantine(3, 1, 4, &equivocate), "Agreement", 6);
+    assert_eq!(exhaustive(byzantine(4, 1, 4, &equivocate)), 11_757);
+}
+
+/// A Byzantine server that forges nothing is a server that is down for good: Paxos tolerates
+/// it. Its own actor never runs: in every reachable state it is as it started, and no message
+/// to or from it is in flight.
+#[test]
+fn a_silent_byzantine_server_is_tolerated_and_never_runs() {
+    use std::collections::{HashSet, VecDeque};
+    use std::hash::{BuildHasher, RandomState};
+    assert_eq!(exhaustive(byzantine(3, 2, 0, &[])), 463);
+    let model = byzantine(3, 2, 0, &[]).into_model();
+    let start = model.init_states()[0].actor_states[2].clone();
+    let hasher = RandomState::new();
+    let mut seen = HashSet::new();
+    let mut queue: VecDeque<_> = model.init_states().into();
+    let mut actions = Vec::new();
+    while let Some(state) = queue.pop_front() {
+        if !seen.insert(hasher.hash_one(&state)) {
+            continue;
+        }
+        assert_eq!(state.actor_states[2], start);
+        assert!(
+            crate::cluster::in_flight(&state.network)
+                .iter()
+                .all(|(env, _)| usize::from(env.src) != 2 && usize::from(env.dst) != 2)
+        );
+        model.actions(&state, &mut actions);
+        queue.extend(
+            actions
+                .drain(..)
+                .filter_map(|a| model.next_state(&state, a)),
+        );
+    }
+    assert_eq!(seen.len(), 463);
+}

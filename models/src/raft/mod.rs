@@ -41,6 +41,7 @@
 //! The same actor runs in the model checker ([`RaftConfig::into_model`]) and over UDP: handlers
 //! only receive messages and emit commands (send, set timer, save).
 
+use crate::byzantine::Byzantine;
 use crate::cluster::{
     BugInfo, ClusterConfig, ClusterModel, Discarded, NetworkKind, ServerRole, ServerSet, Wipes,
     lossy, rewrite_server_index,
@@ -480,6 +481,7 @@ impl<K, V> ServerRole for RaftState<K, V> {
 }
 
 mod bugs;
+mod byzantine;
 mod model;
 mod server;
 mod suite;
@@ -488,6 +490,7 @@ mod symmetry;
 mod tests;
 
 pub use bugs::*;
+pub use byzantine::*;
 pub use model::*;
 pub use server::*;
 pub use suite::*;

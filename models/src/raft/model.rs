@@ -24,6 +24,9 @@ pub struct RaftHistory {
     /// Whether the network is split (`--partitions`; always whole without it). Part of the
     /// state's identity.
     pub partition: Partition,
+    /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
+    /// without it).
+    pub forged: u8,
 }
 
 impl Partitioned for RaftHistory {
@@ -49,6 +52,7 @@ impl Rewrite<Id> for RaftHistory {
             discarded: self.discarded.rewrite(plan),
             failover_commit: self.failover_commit,
             partition: self.partition.rewrite(plan),
+            forged: self.forged,
         }
     }
 }
@@ -143,6 +147,7 @@ impl RaftConfig {
         if self.wipes > 9 {
             return Err(format!("--wipes must be at most 9, got {}", self.wipes));
         }
+        self.forgeries()?;
         Ok(())
     }
 
@@ -198,7 +203,18 @@ impl RaftConfig {
             discarded: Discarded::default(),
             failover_commit: false,
             partition: Partition::default(),
+            forged: 0,
         };
+        let byzantine = self.cluster.byzantine_server().map(|server| Byzantine {
+            server,
+            max_sends: self.cluster.byzantine_sends,
+            forgeries: Arc::new(
+                self.forgeries()
+                    .expect("--byzantine-forge is checked by validate()"),
+            ),
+            sent: |h: &RaftHistory| h.forged as usize,
+            count: |h: &mut RaftHistory| h.forged += 1,
+        });
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| RaftActor::Server(server.clone())))
             .actors(clients)
@@ -222,6 +238,9 @@ impl RaftConfig {
         }
         if discard {
             model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
+        }
+        if let Some(b) = byzantine {
+            model = model.byzantine(b);
         }
         let model = model
             .always("Election Safety", |m, s| election_safety(m, s).is_none())
@@ -676,7 +695,12 @@ impl ConsensusView for View<'_> {
         self.0.servers
     }
 
+    /// Empty for the Byzantine server: its state means nothing, and the properties are about
+    /// the honest servers.
     fn decision_log(&self, server: usize) -> &[(Slot, Self::Value)] {
+        if self.0.is_byzantine(server) {
+            return &[];
+        }
         match &*self.1.actor_states[server] {
             RaftState::Server(s) => s.durable.applied.as_slice(),
             RaftState::Client(_) => unreachable!("actors 0..servers are servers"),

@@ -504,3 +504,65 @@ fn correct_raft_is_safe_under_a_partition() {
 /// Unique states of `correct_raft_is_safe_under_a_partition`: one write (BFS); pure elections
 /// with crash-restarts, and with a loss of storage (DFS with symmetry).
 const RAFT_PARTITION: [usize; 3] = [47_640, 6_490, 195_111];
+
+/// `cfg(2 clients, 1 request, max_term, max_log)` with the last of `servers` servers
+/// Byzantine, sending at most `sends` forged messages of the kinds `forge` (every kind if
+/// empty).
+fn byzantine(servers: usize, max_term: Term, sends: usize, forge: &[&str]) -> RaftConfig {
+    let c = with(cfg(2, 1, max_term, 1), |c| {
+        c.cluster.servers = servers;
+        c.cluster.byzantine = 1;
+        c.cluster.byzantine_sends = sends;
+        c.cluster.byzantine_forge = forge.iter().map(|k| k.to_string()).collect();
+    });
+    c.validate().unwrap();
+    c
+}
+
+/// Asserts that the shortest counterexample to `property` has `steps` steps: at most `steps` (BFS bounded to
+/// that many steps finds one) and no shorter (bounded to one step fewer, it finds none).
+fn shortest_violation(c: RaftConfig, property: &'static str, steps: usize) {
+    let within = |steps: usize| {
+        c.clone()
+            .into_model()
+            .checker()
+            // Stateright numbers the initial state's depth 1 and explores below the target.
+            .target_max_depth(steps + 2)
+            .finish_when(HasDiscoveries::AnyOf([property].into()))
+            .spawn_bfs()
+            .join()
+            .discovery(property)
+            .is_some()
+    };
+    assert!(
+        within(steps),
+        "no counterexample to {property} in {steps} steps"
+    );
+    assert!(
+        !within(steps - 1),
+        "a counterexample to {property} shorter than {steps} steps"
+    );
+}
+
+/// One Byzantine server of three breaks State Machine Safety in two steps: it sends each
+/// honest server an AppendEntries with a different entry at index 1 and a commit index of 1
+/// (a follower believes its leader).
+#[test]
+fn a_byzantine_server_breaks_state_machine_safety_among_three() {
+    shortest_violation(byzantine(3, 1, 2, &[]), "State Machine Safety", 2);
+}
+
+/// A voter that only votes twice — for each of two candidates of the same term — makes two
+/// leaders of one term with 3 servers, where two majorities meet in that voter alone, and not
+/// with 4 (3f + 1), where any two majorities of 3 meet in an honest voter too. Pinned: the
+/// 4-server check is exhaustive.
+#[test]
+fn a_double_voter_breaks_election_safety_among_three_not_four() {
+    shortest_violation(
+        byzantine(3, 1, 2, &["RequestVoteReply"]),
+        "Election Safety",
+        4,
+    );
+    let (states, _) = safe(byzantine(4, 1, 2, &["RequestVoteReply"]), false);
+    assert_eq!(states, 4_729);
+}
