@@ -14,6 +14,7 @@ fn refuse_others(m: &ModelArgs, protocol: Protocol, takes: &[&str]) -> Result<()
         ("--max-round", m.max_round.is_some()),
         ("--max-slots", m.max_slots.is_some()),
         ("--heartbeats", m.heartbeats.is_some()),
+        ("--log-reads", m.log_reads.is_some()),
         ("--requests", m.requests.is_some()),
         ("--retries", m.retries.is_some()),
         ("--replication", m.replication.is_some()),

@@ -288,6 +288,10 @@ struct ModelArgs {
     /// real nodes do without a bound [default: 0].
     #[arg(long, value_name = "N")]
     heartbeats: Option<u32>,
+    /// multi-paxos, raft: gets go through the log like writes, instead of being answered by the
+    /// leader after a confirmation round (ReadIndex, as real nodes do) [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    log_reads: Option<bool>,
     /// primary-backup: when the primary answers a write: sync (after the backup acknowledged
     /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
     #[arg(long, value_name = "KIND")]
@@ -365,7 +369,9 @@ impl ModelArgs {
                     "retry"
                 )
             ),
-            Protocol::Raft => self.raft.summary(self.requests, self.retries),
+            Protocol::Raft => self
+                .raft
+                .summary(self.requests, self.retries, self.log_reads),
             Protocol::PrimaryBackup => match lecture::primary_backup(self) {
                 Ok(c) => lecture::primary_backup_bounds(&c),
                 Err(e) => e,
@@ -452,6 +458,7 @@ impl ModelArgs {
                 push("--retries", c.retries.to_string());
                 push("--max-slots", c.slots().to_string());
                 push("--heartbeats", c.heartbeats.to_string());
+                push("--log-reads", c.log_reads.to_string());
             }
             Protocol::Raft => {
                 let c = self.raft()?;
@@ -460,6 +467,7 @@ impl ModelArgs {
                 push("--requests", c.requests.to_string());
                 push("--retries", c.retries.to_string());
                 push("--noop", c.noop.to_string());
+                push("--log-reads", c.log_reads.to_string());
                 push("--discard-obsolete", c.discard_obsolete.to_string());
             }
             Protocol::PrimaryBackup => {
@@ -581,6 +589,7 @@ impl ModelArgs {
             requests: self.requests.unwrap_or(d.requests),
             retries: self.retries.unwrap_or(d.retries),
             noop: self.raft.noop.unwrap_or(d.noop),
+            log_reads: self.log_reads.unwrap_or(d.log_reads),
             discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
             wipes: self.raft.wipes.unwrap_or(d.wipes),
             bug,
@@ -626,10 +635,15 @@ impl RaftArgs {
         .find_map(|(given, flag)| given.then_some(flag))
     }
 
-    fn summary(&self, requests: Option<usize>, retries: Option<u8>) -> String {
+    fn summary(
+        &self,
+        requests: Option<usize>,
+        retries: Option<u8>,
+        log_reads: Option<bool>,
+    ) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} per client, {}, no-op {}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             plural(requests.unwrap_or(d.requests), "request"),
@@ -638,6 +652,11 @@ impl RaftArgs {
                 "on"
             } else {
                 "off"
+            },
+            if log_reads.unwrap_or(d.log_reads) {
+                ", reads through the log"
+            } else {
+                ""
             },
             match self.wipes.unwrap_or(d.wipes) {
                 0 => String::new(),
@@ -673,6 +692,7 @@ impl ModelArgs {
             retries: self.retries.unwrap_or(defaults.retries),
             max_slots: self.max_slots,
             heartbeats: self.heartbeats.unwrap_or(defaults.heartbeats),
+            log_reads: self.log_reads.unwrap_or(defaults.log_reads),
             bug,
         };
         cfg.validate()?;
@@ -686,9 +706,10 @@ impl ModelArgs {
             ("--retries", self.retries.is_some()),
             ("--max-slots", self.max_slots.is_some()),
             ("--heartbeats", self.heartbeats.is_some()),
+            ("--log-reads", self.log_reads.is_some()),
         ] {
             if set {
-                let owners = if matches!(flag, "--requests" | "--retries") {
+                let owners = if matches!(flag, "--requests" | "--retries" | "--log-reads") {
                     "multi-paxos and raft"
                 } else {
                     "multi-paxos"
@@ -707,7 +728,7 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}",
+        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}",
         plural(c.servers, "server"),
         plural(c.clients, "client"),
         plural(cfg.requests, "request"),
@@ -723,6 +744,11 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
             0 => String::new(),
             n => format!(", {} per ballot", plural(n as usize, "heartbeat")),
         },
+        if cfg.log_reads {
+            ", reads through the log"
+        } else {
+            ""
+        }
     ) + &byzantine::summary(c)
 }
 

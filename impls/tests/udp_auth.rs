@@ -30,6 +30,7 @@ fn heartbeat(term: Term) -> RaftMsg<String, String> {
         entries: Arc::new(Vec::new()),
         leader_commit: 0,
         leader_last: 0,
+        read_round: 0,
     }
 }
 

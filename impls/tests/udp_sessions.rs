@@ -127,6 +127,7 @@ fn replies_go_where_the_session_was_last_heard_from() {
         entries: Arc::new(vec![entry]),
         leader_commit: 0,
         leader_last: 1,
+        read_round: 0,
     };
     assert_eq!(from_peer(&mut node, peers[1], &append), Received::Delivered);
     // The election timer fires: node 0 asks for votes in term 2; server 2 grants it, and then
@@ -145,6 +146,7 @@ fn replies_go_where_the_session_was_last_heard_from() {
         term: 2,
         success: true,
         index: 2,
+        read_round: 0,
     };
     assert_eq!(from_peer(&mut node, peers[2], &ack), Received::Delivered);
     assert_eq!(node.saved().unwrap().applied.len(), 2, "{:?}", node.saved());

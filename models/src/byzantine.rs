@@ -192,3 +192,22 @@ where
         }
     }
 }
+
+/// The highest read confirmation round a leader of the model can start: one per get (each
+/// attempt of it, with retries), since a round starts only when a read waits for one; 0 when
+/// gets go through the log (`--log-reads`).
+pub fn read_round_bound<K, V>(
+    ops: &[Vec<ballot_properties::kv::KvOp<K, V>>],
+    log_reads: bool,
+    retries: u8,
+) -> u64 {
+    if log_reads {
+        return 0;
+    }
+    let gets = ops
+        .iter()
+        .flatten()
+        .filter(|op| matches!(op, ballot_properties::kv::KvOp::Get(_)))
+        .count() as u64;
+    gets * (1 + u64::from(retries))
+}

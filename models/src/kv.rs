@@ -302,6 +302,135 @@ impl<K: Clone + Ord, V: Clone + PartialEq> KvStateMachine<K, V> {
     }
 }
 
+/// A client's read waiting at a leader for a confirmation round and for the leader's state
+/// machine to catch up (Raft's ReadIndex, Ongaro's dissertation §6.4; the same for Multi-Paxos).
+/// A read is answered from the leader's state machine, without a log entry and without a write
+/// to storage.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct WaitingRead<K> {
+    /// The client that asked.
+    pub client: Id,
+    /// Its request id.
+    pub req: RequestId,
+    /// The key read.
+    pub key: K,
+    /// The read index: the leader answers once its state machine has applied every entry below
+    /// it (Raft: log indices `1..=index` applied; Multi-Paxos: slots `0..index` executed).
+    pub index: u64,
+    /// The confirmation round that a majority must acknowledge first: one the leader started
+    /// after the read arrived (0 for the `read-without-confirmation` mutants: none).
+    pub round: u64,
+}
+
+/// A leader's confirmation rounds (Raft dissertation §6.4, step 2: "the leader sends a new round
+/// of heartbeats and waits for their acknowledgments from a majority of the cluster") and the
+/// reads waiting for them. Volatile: a leader starts with none, and its reads are lost when it
+/// steps down or crashes (the client retries elsewhere).
+///
+/// Every message the leader sends that its followers answer (Raft: AppendEntries; Multi-Paxos:
+/// Accept and heartbeats) carries the number of the latest round started, and each answer echoes
+/// it. An answer for round `r` was sent after round `r` started, so after every read of a round
+/// up to `r` arrived: it shows that its sender still recognized the leader at a moment after
+/// those reads arrived. An answer for an earlier round may have been sent before the read
+/// arrived, and proves nothing about it. So a read arriving while a round is in flight waits
+/// for the next round, which starts when the one in flight is acknowledged by a majority (or
+/// at the next heartbeat): at most one round is in flight, and each round serves every read
+/// that arrived before it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReadRounds<K> {
+    /// The latest round started; 0: none yet (as leader of this term or ballot).
+    pub started: u64,
+    /// Per server index, the highest round it acknowledged (the leader's own entry stays 0: it
+    /// counts itself for every round).
+    pub acked: Vec<u64>,
+    /// The reads waiting, sorted (by client, then request).
+    pub waiting: Vec<WaitingRead<K>>,
+}
+
+impl<K: Clone> ReadRounds<K> {
+    /// A new leader's rounds, in a cluster of `servers`.
+    pub fn new(servers: usize) -> Self {
+        Self {
+            started: 0,
+            acked: vec![0; servers],
+            waiting: Vec::new(),
+        }
+    }
+
+    /// The highest round acknowledged by a majority, the leader (`me`) included.
+    pub fn confirmed(&self, me: usize) -> u64 {
+        let mut rounds: Vec<u64> = (0..self.acked.len())
+            .map(|i| if i == me { self.started } else { self.acked[i] })
+            .collect();
+        rounds.sort_unstable_by(|a, b| b.cmp(a));
+        rounds
+            .get(ballot_properties::majority(self.acked.len()) - 1)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Server `from` acknowledged round `round` (and so every earlier one).
+    pub fn ack(&mut self, from: usize, round: u64) {
+        if let Some(a) = self.acked.get_mut(from) {
+            *a = (*a).max(round.min(self.started));
+        }
+    }
+
+    /// A read arrives: it waits for round `started + 1`, the next one to start (or for `round`,
+    /// which a mutant sets). A read already waiting (a retry, a duplicate) is not added twice;
+    /// an earlier request of the same client is dropped (the client has moved on).
+    pub fn wait(&mut self, read: WaitingRead<K>) {
+        if self
+            .waiting
+            .iter()
+            .any(|w| w.client == read.client && w.req >= read.req)
+        {
+            return;
+        }
+        self.waiting.retain(|w| w.client != read.client);
+        let at = self
+            .waiting
+            .partition_point(|w| (w.client, w.req) < (read.client, read.req));
+        self.waiting.insert(at, read);
+    }
+
+    /// Starts the next round if a read waits for it and none is in flight (`in_flight_too`:
+    /// even if one is, as a leader does on its heartbeat timer, when the round in flight may have
+    /// been lost). Returns whether it started one: the caller then sends the leader's messages,
+    /// which carry the new round, to every follower.
+    pub fn start_if_waiting(&mut self, me: usize, in_flight_too: bool) -> bool {
+        let wanted = self.waiting.iter().any(|w| w.round > self.started);
+        if wanted && (in_flight_too || self.confirmed(me) >= self.started) {
+            self.started += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Takes the reads that can be answered: their round is acknowledged by a majority and the
+    /// state machine has applied up to their index (`applied`).
+    pub fn take_ready(&mut self, me: usize, applied: u64) -> Vec<WaitingRead<K>> {
+        let confirmed = self.confirmed(me);
+        let (ready, waiting) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.round <= confirmed && w.index <= applied);
+        self.waiting = waiting;
+        ready
+    }
+}
+
+/// The answer to a read of `key` from a leader's state machine.
+pub fn read_answer<K: Clone + Ord, V: Clone + PartialEq>(
+    sm: &KvStateMachine<K, V>,
+    read: &WaitingRead<K>,
+) -> ClientReply<V> {
+    ClientReply::Done {
+        req: read.req,
+        ret: KvRet::GetOk(sm.map.0.get(&read.key).cloned()),
+    }
+}
+
 /// Client → server: perform `op`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ClientRequest<K, V> {
@@ -548,6 +677,34 @@ pub fn client_ops(c: usize, requests: usize) -> Vec<KvOp<ModelKey, ModelValue>> 
     }
 }
 
+/// How the model's clients' operations reach the log: `(logged, writers, readers)`: the
+/// operations that become log entries (every one with `log_reads`, otherwise the puts and
+/// compare-and-swaps), the clients that send at least one of them, and the clients whose gets
+/// are answered without the log (none with `log_reads`).
+pub fn logged_ops(clients: usize, requests: usize, log_reads: bool) -> (usize, usize, usize) {
+    let (mut logged, mut writers, mut readers) = (0, 0, 0);
+    for c in 0..clients {
+        let ops = client_ops(c, requests);
+        let gets = ops.iter().filter(|op| matches!(op, KvOp::Get(_))).count();
+        let mine = if log_reads {
+            ops.len()
+        } else {
+            ops.len() - gets
+        };
+        logged += mine;
+        writers += usize::from(mine > 0);
+        readers += usize::from(!log_reads && gets > 0);
+    }
+    (logged, writers, readers)
+}
+
+/// Whether a model client has had one of its gets answered.
+pub fn read_answered<K, V>(client: &KvClient<K, V>, state: &KvClientState) -> bool {
+    client.ops[..(state.done as usize).min(client.ops.len())]
+        .iter()
+        .any(|op| matches!(op, KvOp::Get(_)))
+}
+
 /// For `ActorModel::record_msg_out`: a client sent a request (a re-send changes nothing).
 pub fn record_request<C, K, V, M>(
     _: &C,
@@ -618,6 +775,29 @@ impl<K: Ord + Rewrite<Id>> Rewrite<Id> for Recency<K> {
             next: self.next,
             stamps: self.stamps.rewrite(plan),
             order: self.order.rewrite(plan),
+        }
+    }
+}
+
+impl<K: Clone> Rewrite<Id> for WaitingRead<K> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        WaitingRead {
+            client: self.client.rewrite(plan),
+            ..self.clone()
+        }
+    }
+}
+
+impl<K: Clone> Rewrite<Id> for ReadRounds<K> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let mut acked = vec![0; self.acked.len()];
+        for (i, a) in self.acked.iter().enumerate() {
+            acked[rewrite_server_index(i as u8, plan) as usize] = *a;
+        }
+        ReadRounds {
+            started: self.started,
+            acked,
+            waiting: self.waiting.rewrite(plan),
         }
     }
 }

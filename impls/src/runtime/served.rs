@@ -235,6 +235,7 @@ impl Served for MultiPaxos {
             max_round: u32::MAX,
             max_slots: u32::MAX,
             heartbeats: multi_paxos::UNBOUNDED,
+            log_reads: false,
             bug: None,
         })
     }
@@ -278,6 +279,7 @@ impl Served for MultiPaxos {
             | MpMsg::Accept { .. }
             | MpMsg::Accepted { .. }
             | MpMsg::Heartbeat { .. }
+            | MpMsg::HeartbeatOk { .. }
             | MpMsg::CatchUp { .. } => {
                 // No list of entries: nothing to leave out.
                 None
@@ -326,6 +328,7 @@ impl Served for Raft {
             max_log: Index::MAX,
             noop: true,
             heartbeats: true,
+            log_reads: false,
             bug: None,
         })
     }
@@ -363,6 +366,7 @@ impl Served for Raft {
                 entries,
                 leader_commit,
                 leader_last,
+                read_round,
             } if entries.len() > 1 => Some(RaftMsg::AppendEntries {
                 term: *term,
                 prev_log_index: *prev_log_index,
@@ -372,6 +376,7 @@ impl Served for Raft {
                 // Unchanged: the prefix does not reach it, so a rejoining follower does not
                 // take it for the leader's whole log.
                 leader_last: *leader_last,
+                read_round: *read_round,
             }),
             RaftMsg::AppendEntries { .. } => {
                 // One entry (or none) cannot be split: too long, it is not sent.

@@ -21,6 +21,14 @@ pub enum MpBug {
     CommitAnyBallot,
     /// A follower takes the ballot of any heartbeat as its promise, even below the one it made.
     HeartbeatSetsPromise,
+    /// The leader answers a get from its state machine once it has executed up to the read
+    /// index, without a confirmation round: a leader that a higher ballot replaced without its
+    /// knowing answers stale reads.
+    ReadWithoutConfirmation,
+    /// The leader takes any Accepted or heartbeat answer of its ballot that arrives after a
+    /// read for an acknowledgement of the read's round, although it may have been sent before
+    /// the read arrived (the round number it echoes is not compared).
+    ReadWithStaleAcks,
 }
 
 /// The catalog printed by `ballot bugs multi-paxos`: each entry is exposed by
@@ -31,7 +39,7 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "ignore-promised-values",
             breaks: "Agreement",
-            args: &[],
+            args: &["--log-reads"],
             summary: "a new leader ignores the accepted values reported in Promises and reuses their slots",
         },
     ),
@@ -49,7 +57,7 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "out-of-order",
             breaks: "Agreement",
-            args: &[],
+            args: &["--log-reads"],
             summary: "a replica applies a chosen entry as soon as it learns it, not in slot order",
         },
     ),
@@ -58,7 +66,7 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "minority-quorum",
             breaks: "Agreement",
-            args: &[],
+            args: &["--log-reads"],
             summary: "quorums of n/2 servers instead of a majority",
         },
     ),
@@ -67,7 +75,7 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "forget-votes",
             breaks: "Agreement",
-            args: &["--crashes", "1"],
+            args: &["--crashes", "1", "--log-reads"],
             summary: "an acceptor forgets the slots it accepted across a crash (needs crashes)",
         },
     ),
@@ -76,7 +84,7 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "commit-any-ballot",
             breaks: "Agreement",
-            args: &["--requests", "2"],
+            args: &["--requests", "2", "--log-reads"],
             summary: "a learner below the leader's commit point learns its vote of any ballot, not only of the leader's (needs two requests)",
         },
     ),
@@ -85,8 +93,26 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "heartbeat-sets-promise",
             breaks: "Agreement",
-            args: &["--heartbeats", "1"],
+            args: &["--heartbeats", "1", "--log-reads"],
             summary: "a follower takes a heartbeat's ballot as its promise, even one below the promise it made (needs heartbeats)",
+        },
+    ),
+    (
+        MpBug::ReadWithoutConfirmation,
+        BugInfo {
+            name: "read-without-confirmation",
+            breaks: "Linearizability",
+            args: &["--clients", "1", "--requests", "3", "--max-round", "2"],
+            summary: "the leader answers a get from its state machine without confirming its ballot with a majority",
+        },
+    ),
+    (
+        MpBug::ReadWithStaleAcks,
+        BugInfo {
+            name: "read-with-stale-acks",
+            breaks: "Linearizability",
+            args: &["--clients", "1", "--requests", "3", "--max-round", "2"],
+            summary: "the leader confirms a read with Accepted or heartbeat answers that may predate it (the round is not compared)",
         },
     ),
 ];

@@ -17,7 +17,10 @@ impl MultiPaxosConfig {
     ///   points `0..=max_slots`; entries: a no-op, or a command some client issues.
     /// - To each honest server: `Prepare` (from any slot), `Promise` reporting no vote or one
     ///   vote (any slot, ballot and entry), `Accept` (any slot, entry and commit point),
-    ///   `Accepted`, `Heartbeat`, and `Chosen` with no entry or one.
+    ///   `Accepted` and `HeartbeatOk` acknowledging any read round up to the model's reads
+    ///   ([`crate::byzantine::read_round_bound`]), `Heartbeat`, and `Chosen` with no entry or one. The read round
+    ///   of an `Accept` or `Heartbeat` is 0: a receiver only echoes it in its answer, which goes
+    ///   to the liar.
     /// - To each client: for each of its requests, `Done` with each answer of that request's
     ///   operation, and `NotLeader` naming any server or none.
     ///
@@ -62,6 +65,7 @@ impl MultiPaxosConfig {
                 })
             })
             .collect();
+        let read_rounds = crate::byzantine::read_round_bound(&ops, self.log_reads, self.retries);
         let mut to_server = Vec::new();
         for &ballot in &ballots {
             for from in 0..=slots {
@@ -91,13 +95,27 @@ impl MultiPaxosConfig {
                             slot,
                             entry: entry.clone(),
                             committed,
+                            read_round: 0,
                         });
                     }
                 }
-                to_server.push(MpMsg::Accepted { ballot, slot });
+                for read_round in 0..=read_rounds {
+                    to_server.push(MpMsg::Accepted {
+                        ballot,
+                        slot,
+                        read_round,
+                    });
+                }
             }
             for committed in 0..=slots {
-                to_server.push(MpMsg::Heartbeat { ballot, committed });
+                to_server.push(MpMsg::Heartbeat {
+                    ballot,
+                    committed,
+                    read_round: 0,
+                });
+            }
+            for read_round in 1..=read_rounds {
+                to_server.push(MpMsg::HeartbeatOk { ballot, read_round });
             }
         }
         for from in 0..slots {

@@ -47,11 +47,12 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, SmCache, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, WaitingRead, logged_ops,
+    read_answer, read_answered, record_reply, record_request,
 };
 pub use crate::paxos::{Ballot, Value};
 use crate::shared_vec::SharedVec;
-use ballot_properties::kv::KvSpec;
+use ballot_properties::kv::{KvOp, KvSpec};
 use ballot_properties::linearizability::{ClientHistory, ClientId, RequestId};
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
@@ -162,6 +163,10 @@ pub enum MpMsg<K, V> {
         entry: Entry<K, V>,
         /// The leader's commit point: the first slot it has not executed.
         committed: Slot,
+        /// The leader's latest read confirmation round ([`ReadRounds`]), echoed in the
+        /// answer. Not in the paper.
+        #[serde(default)]
+        read_round: u64,
     },
     /// Phase 2b, acceptor → leader: the acceptor accepted the proposal for `slot` in `ballot`.
     Accepted {
@@ -169,16 +174,33 @@ pub enum MpMsg<K, V> {
         ballot: Ballot,
         /// The slot.
         slot: Slot,
+        /// The Accept's `read_round`: the acceptor had promised no higher ballot after that
+        /// round started.
+        #[serde(default)]
+        read_round: u64,
     },
     /// Leader → the other servers, on its heartbeat timer (real runs, and models run with
     /// `--heartbeats N`): "I still lead `ballot`; every slot below `committed` is chosen". Not in
     /// the paper, which leaves leader election and failure detection open (§2.4, §3); it is the
     /// learners' commit point of an idle leader, and it holds off the followers' election timers.
+    /// A heartbeat of a read round (`read_round` above 0) is answered ([`MpMsg::HeartbeatOk`]);
+    /// a leader with reads waiting sends one to start a confirmation round.
     Heartbeat {
         /// The leader's ballot.
         ballot: Ballot,
         /// The leader's commit point: the first slot it has not executed.
         committed: Slot,
+        /// The leader's latest read confirmation round ([`ReadRounds`]), echoed in the answer.
+        #[serde(default)]
+        read_round: u64,
+    },
+    /// Acceptor → leader, answering a [`MpMsg::Heartbeat`] it did not ignore: it has promised
+    /// no ballot above the leader's (not in the paper; what confirms a leader's reads).
+    HeartbeatOk {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The heartbeat's `read_round`.
+        read_round: u64,
     },
     /// Learner → a server that knows more: "send me the entries chosen from slot `from` on". A
     /// learner that missed Accepts (lost, or sent while it was down) cannot learn those slots
@@ -215,6 +237,7 @@ impl<K, V> KvMsg<K, V> for MpMsg<K, V> {
             | MpMsg::Accept { .. }
             | MpMsg::Accepted { .. }
             | MpMsg::Heartbeat { .. }
+            | MpMsg::HeartbeatOk { .. }
             | MpMsg::CatchUp { .. }
             | MpMsg::Chosen { .. } => None,
         }
@@ -230,6 +253,7 @@ impl<K, V> KvMsg<K, V> for MpMsg<K, V> {
             | MpMsg::Accept { .. }
             | MpMsg::Accepted { .. }
             | MpMsg::Heartbeat { .. }
+            | MpMsg::HeartbeatOk { .. }
             | MpMsg::CatchUp { .. }
             | MpMsg::Chosen { .. } => None,
         }
@@ -347,6 +371,16 @@ pub enum Role<K, V> {
         /// Heartbeat timeouts so far in this ballot (counted only when they are bounded, in a
         /// model).
         beats: u32,
+        /// The end of the takeover: the slots below it were executed before Phase 1, or
+        /// re-proposed (or filled with no-ops) at its end. A value chosen in an earlier ballot
+        /// may be among them, already answered to its client by an earlier leader, so the
+        /// leader answers reads only once it has executed them (the analogue of Raft's "an
+        /// entry of its term committed", dissertation §6.4). 0 once they are executed (and
+        /// with `log_reads`, where no read waits on them).
+        taken_over: Slot,
+        /// Reads waiting to be answered without a slot, and the confirmation rounds they
+        /// wait for.
+        reads: ReadRounds<K>,
     },
 }
 

@@ -74,6 +74,9 @@ pub struct MultiPaxosConfig {
     /// Heartbeat timeouts per ballot of a leader (`--heartbeats`): each re-sends the unanswered
     /// Accepts and sends heartbeats, on which learners catch up. 0: none.
     pub heartbeats: u32,
+    /// Gets go through the log like writes (`--log-reads`), instead of being answered by the
+    /// leader after a confirmation round, as real runs do.
+    pub log_reads: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<MpBug>,
 }
@@ -87,6 +90,7 @@ impl Default for MultiPaxosConfig {
             retries: 0,
             max_slots: None,
             heartbeats: 0,
+            log_reads: false,
             bug: None,
         }
     }
@@ -136,11 +140,15 @@ impl MultiPaxosConfig {
     pub fn into_model(self) -> MpModel {
         let n = self.cluster.servers;
         let peers: Vec<Id> = (0..n).map(Id::from).collect();
+        let (logged, _, readers) = logged_ops(self.cluster.clients, self.requests, self.log_reads);
         let server = MpServer {
             peers: peers.clone(),
             max_round: self.max_round,
             max_slots: self.slots(),
             heartbeats: self.heartbeats,
+            // Without a client that reads, no get ever arrives: the servers then keep no read
+            // state (a leader's `taken_over`), which would only tell states apart for nothing.
+            log_reads: self.log_reads || readers == 0,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -159,7 +167,9 @@ impl MultiPaxosConfig {
         let partitions = self.cluster.partitions;
         let max_round = self.max_round;
         let heartbeats = self.heartbeats > 0;
-        let takeover = self.max_round >= 2 && self.cluster.clients >= 1 && n >= 2;
+        let takeover = self.max_round >= 2 && logged >= 1 && n >= 2;
+        // Two commands chosen by two leaders: a get is a command only with `--log-reads`.
+        let leader_change = logged >= 2;
         let history = MpHistory {
             clients: ClientHistory::new(KvSpec::default()),
             discarded: Discarded::default(),
@@ -205,11 +215,22 @@ impl MultiPaxosConfig {
             .always("Linearizability", |_, s| {
                 s.history.clients.is_linearizable()
             })
-            .sometimes("Commit", committed)
-            .sometimes("Leader change", |m, s| leader_changed(m, s).is_some());
+            .sometimes("Commit", committed);
+        let model = if leader_change {
+            model.sometimes("Leader change", |m, s| leader_changed(m, s).is_some())
+        } else {
+            model
+        };
         let model = if partitions > 0 && max_round >= 2 {
             model.sometimes("A leader on each side of a partition", |m, s| {
                 leaders_apart(m, s).is_some()
+            })
+        } else {
+            model
+        };
+        let model = if readers > 0 {
+            model.sometimes("A read answered without the log", |m, s| {
+                read_answered_without_log(m, s).is_some()
             })
         } else {
             model
@@ -267,7 +288,8 @@ fn one_ballot_per_round(_: &MultiPaxosConfig, state: &MpModelState) -> bool {
         | MpMsg::Promise { ballot, .. }
         | MpMsg::Accept { ballot, .. }
         | MpMsg::Accepted { ballot, .. }
-        | MpMsg::Heartbeat { ballot, .. } => fresh(*ballot),
+        | MpMsg::Heartbeat { ballot, .. }
+        | MpMsg::HeartbeatOk { ballot, .. } => fresh(*ballot),
         MpMsg::Request(_) | MpMsg::Reply(_) | MpMsg::CatchUp { .. } | MpMsg::Chosen { .. } => true,
     };
     // The messages discarded as obsolete count too: a Prepare of round 2 discarded because its
@@ -350,6 +372,22 @@ fn committed(model: &MpModel, state: &MpModelState) -> bool {
             .log
             .iter()
             .any(|(_, e)| matches!(e, Entry::Cmd(_)))
+    })
+}
+
+/// Reads at work: a client has the answer to a get, which no slot carried (without
+/// `--log-reads`).
+fn read_answered_without_log(model: &MpModel, state: &MpModelState) -> Option<String> {
+    (model.servers..state.actor_states.len()).find_map(|c| {
+        match (&model.inner.actors[c], &*state.actor_states[c]) {
+            (MpActor::Client(client), MpState::Client(s)) if read_answered(client, s) => {
+                Some(format!(
+                    "client {} has the answer to a get, served by a leader from its state machine after a majority confirmed its ballot",
+                    c - model.servers
+                ))
+            }
+            _ => None,
+        }
     })
 }
 
@@ -517,6 +555,7 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
         "Catch-up" => Some("a server answered a catch-up request with chosen entries".into()),
         "Takeover re-proposes an accepted value" => re_proposed(model, state),
         "A leader on each side of a partition" => leaders_apart(model, state),
+        "A read answered without the log" => read_answered_without_log(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

@@ -24,6 +24,10 @@ pub struct MpServer {
     /// ([`UNBOUNDED`]). A model has none unless `--heartbeats N` (the checker fires a timer at
     /// any moment, so each firing must be bounded to keep the model finite).
     pub heartbeats: u32,
+    /// Gets go through the log like writes (proposed in a slot, answered when executed) instead
+    /// of being answered by the leader from its state machine after a confirmation round
+    /// ([`ReadRounds`]). The model's `--log-reads`; real runs confirm.
+    pub log_reads: bool,
     /// The mutant to run, if any.
     pub bug: Option<MpBug>,
 }
@@ -208,11 +212,20 @@ impl MpServer {
         let from = *from;
         let reports = std::mem::take(reports);
         let next = reports.last().map_or(from, |r| r.slot + 1).max(from);
+        // Kept only while it matters (reads served by the leader, slots re-proposed and not yet
+        // executed), so that states differ by it only then.
+        let taken_over = if self.log_reads || next <= s.durable.executed.first_missing() {
+            0
+        } else {
+            next
+        };
         s.role = Role::Leading {
             ballot,
             next,
             in_flight: Vec::new(),
             beats: 0,
+            taken_over,
+            reads: ReadRounds::new(self.peers.len()),
         };
         o.cancel_timer(MpTimer::Election);
         self.start_heartbeats(o);
@@ -236,12 +249,15 @@ impl MpServer {
         o: &mut Out<MpActor<K, V>>,
     ) {
         let Role::Leading {
-            ballot, in_flight, ..
+            ballot,
+            in_flight,
+            reads,
+            ..
         } = &mut s.role
         else {
             unreachable!("only a leader proposes");
         };
-        let ballot = *ballot;
+        let (ballot, read_round) = (*ballot, reads.started);
         in_flight.push(InFlight {
             slot,
             entry: entry.clone(),
@@ -256,18 +272,19 @@ impl MpServer {
                     slot,
                     entry: entry.clone(),
                     committed,
+                    read_round,
                 },
             );
         }
         if self.accept(s, ballot, slot, entry, o) {
-            self.on_accepted(s, me, ballot, slot, o);
+            self.on_accepted(me, s, me, ballot, slot, read_round, o);
         }
     }
 
     /// Phase 2b (§2.2): "If an acceptor receives an accept request for a proposal numbered n, it
     /// accepts the proposal unless it has already responded to a prepare request having a number
     /// greater than n." It saves before it answers; then, as a learner, it takes in the leader's
-    /// commit point.
+    /// commit point. The answer echoes the leader's read round.
     #[allow(clippy::too_many_arguments)]
     fn on_accept<K: Value, V: Value>(
         &self,
@@ -277,10 +294,18 @@ impl MpServer {
         slot: Slot,
         entry: Entry<K, V>,
         committed: Slot,
+        read_round: u64,
         o: &mut Out<MpActor<K, V>>,
     ) {
         if self.accept(s, ballot, slot, entry, o) {
-            o.send(src, MpMsg::Accepted { ballot, slot });
+            o.send(
+                src,
+                MpMsg::Accepted {
+                    ballot,
+                    slot,
+                    read_round,
+                },
+            );
             self.restart_election_timer(s, o);
             self.learn_committed(s, ballot, committed, o);
         }
@@ -319,28 +344,48 @@ impl MpServer {
     }
 
     /// The leader learns that its proposal is chosen (§2.3): a majority of acceptors accepted
-    /// it. It learns it; the other learners hear of it with its next Accept.
+    /// it. It learns it; the other learners hear of it with its next Accept. The Accepted also
+    /// acknowledges the read round it echoes ([`Self::on_read_ack`]).
+    #[allow(clippy::too_many_arguments)]
     fn on_accepted<K: Value, V: Value>(
         &self,
+        me: usize,
         s: &mut ServerState<K, V>,
         from_server: usize,
         ballot: Ballot,
         slot: Slot,
+        read_round: u64,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        let Role::Leading {
-            ballot: leading,
-            in_flight,
-            ..
-        } = &mut s.role
-        else {
-            // Not leading any more: a late Accepted.
-            return;
-        };
-        if *leading != ballot {
-            // An Accepted for an earlier ballot of this server.
-            return;
+        match &s.role {
+            Role::Leading {
+                ballot: leading, ..
+            } if *leading == ballot => {}
+            Role::Leading { .. } => {
+                // An Accepted for an earlier ballot of this server.
+                return;
+            }
+            Role::Follower | Role::Preparing { .. } => {
+                // Not leading any more: a late Accepted.
+                return;
+            }
         }
+        self.count_accepted(s, from_server, slot, o);
+        self.on_read_ack(me, s, from_server, read_round, o);
+    }
+
+    /// The Phase 2 half of [`Self::on_accepted`]: one more acceptor accepted the proposal in
+    /// `slot`; with a majority it is chosen.
+    fn count_accepted<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        from_server: usize,
+        slot: Slot,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Leading { in_flight, .. } = &mut s.role else {
+            unreachable!("checked by on_accepted")
+        };
         let Some(i) = in_flight.iter().position(|p| p.slot == slot) else {
             // The slot is chosen already: an Accepted after the quorum.
             return;
@@ -382,12 +427,17 @@ impl MpServer {
     /// missed the Accept, or holds an earlier ballot's vote there), it asks the leader for the
     /// chosen entries. (Not on every Accept: with Accepts overtaking each other, most gaps fill
     /// by themselves a moment later; the next heartbeat asks about those that do not.)
+    ///
+    /// It answers a heartbeat of a read round ([`MpMsg::HeartbeatOk`], echoing the round): it
+    /// had promised no higher ballot when it answered, which is what confirms the leader's
+    /// reads.
     fn on_heartbeat<K: Value, V: Value>(
         &self,
         s: &mut ServerState<K, V>,
         leader: Id,
         ballot: Ballot,
         committed: Slot,
+        read_round: u64,
         o: &mut Out<MpActor<K, V>>,
     ) {
         if self.has(MpBug::HeartbeatSetsPromise) && matches!(s.role, Role::Follower) {
@@ -408,9 +458,149 @@ impl MpServer {
         }
         self.restart_election_timer(s, o);
         self.learn_committed(s, ballot, committed, o);
+        if read_round > 0 {
+            // Round 0 confirms no read (a read waits for a round that starts after it
+            // arrives, 1 at the least): a leader that never had a read needs no answer.
+            o.send(leader, MpMsg::HeartbeatOk { ballot, read_round });
+        }
         let from = s.durable.executed.first_missing();
         if from < committed {
             o.send(leader, MpMsg::CatchUp { from });
+        }
+    }
+
+    /// An acceptor answered a heartbeat of this leader's ballot: an acknowledgement of the read
+    /// round it echoes. An answer for an earlier ballot of this server, or one that arrives
+    /// after it stopped leading, confirms nothing.
+    fn on_heartbeat_ok<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        from_server: usize,
+        ballot: Ballot,
+        read_round: u64,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        match &s.role {
+            Role::Leading {
+                ballot: leading, ..
+            } if *leading == ballot => {
+                self.on_read_ack(me, s, from_server, read_round, o);
+            }
+            Role::Leading { .. } | Role::Follower | Role::Preparing { .. } => {
+                // Not for this ballot's leadership: nothing to confirm.
+            }
+        }
+    }
+
+    /// Reads (not in the paper, which leaves reads out; the analogue of Raft's ReadIndex,
+    /// Ongaro's dissertation §6.4): acceptor `from_server` answered a message of this leader's
+    /// ballot that carried read round `read_round`, so it had promised no higher ballot at a
+    /// moment after that round started, after every read waiting for it arrived. With a
+    /// majority, no higher ballot had a value chosen before those reads arrived (its majority
+    /// would have promised it, and refused this ballot).
+    fn on_read_ack<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        from_server: usize,
+        read_round: u64,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let Role::Leading { reads, .. } = &mut s.role else {
+            unreachable!("the callers checked that this server leads")
+        };
+        if from_server != me {
+            let round = if self.has(MpBug::ReadWithStaleAcks) {
+                // The mutant takes any answer that arrives for an acknowledgement of the
+                // latest round, although it may have been sent before the round began.
+                reads.started
+            } else {
+                read_round
+            };
+            reads.ack(from_server, round);
+        }
+        self.serve_reads(me, s, o);
+    }
+
+    /// A client's get at the leader: the *read index* is the first slot not executed, or the
+    /// end of the takeover if that is later ([`Role::Leading`]'s `taken_over`). Any write
+    /// answered before the read arrived is in a slot below it: answered by this leader, it was
+    /// executed; by an earlier leader, it was chosen in an earlier ballot and is among the
+    /// re-proposed slots or below them; by a later leader, the confirmation round fails. The
+    /// read waits for the next confirmation round ([`ReadRounds`]) and is answered by
+    /// [`Self::serve_reads`], with no slot and nothing saved.
+    fn on_read<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        client: Id,
+        req: RequestId,
+        key: K,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let executed = s.durable.executed.first_missing();
+        let Role::Leading {
+            taken_over, reads, ..
+        } = &mut s.role
+        else {
+            unreachable!("only a leader serves reads")
+        };
+        let round = if self.has(MpBug::ReadWithoutConfirmation) {
+            // The mutant answers from its state machine without asking the acceptors whether
+            // its ballot still stands.
+            0
+        } else {
+            reads.started + 1
+        };
+        reads.wait(WaitingRead {
+            client,
+            req,
+            key,
+            index: u64::from(executed.max(*taken_over)),
+            round,
+        });
+        self.serve_reads(me, s, o);
+    }
+
+    /// Starts the next confirmation round if reads wait for it and none is in flight (a
+    /// heartbeat to every acceptor); answers every read whose round a majority acknowledged
+    /// once the replica has executed every slot below its read index.
+    fn serve_reads<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let dedup = self.dedup();
+        let committed = s.durable.executed.first_missing();
+        let ServerState {
+            durable, role, sm, ..
+        } = s;
+        let Role::Leading { ballot, reads, .. } = role else {
+            unreachable!("only a leader serves reads")
+        };
+        let started = reads.start_if_waiting(me, false);
+        let read_round = reads.started;
+        let ready = reads.take_ready(me, u64::from(committed));
+        if !ready.is_empty() {
+            let sm = sm.get_or(|| durable.state_machine(dedup));
+            for read in &ready {
+                o.send(read.client, MpMsg::Reply(read_answer(sm, read)));
+            }
+        }
+        if started {
+            let ballot = *ballot;
+            for peer in self.others(me) {
+                o.send(
+                    *peer,
+                    MpMsg::Heartbeat {
+                        ballot,
+                        committed,
+                        read_round,
+                    },
+                );
+            }
         }
     }
 
@@ -510,6 +700,12 @@ impl MpServer {
         if s.durable.executed.contains(slot) {
             o.save(s.durable.clone());
         }
+        if let Role::Leading { taken_over, .. } = &mut s.role
+            && s.durable.executed.first_missing() >= *taken_over
+        {
+            // The takeover's slots are executed: no read waits on them any more.
+            *taken_over = 0;
+        }
         for (client, reply) in replies {
             o.send(client, MpMsg::Reply(reply));
         }
@@ -548,6 +744,12 @@ impl MpServer {
         request: ClientRequest<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
+        if let (KvOp::Get(key), Role::Leading { .. }, false) =
+            (&request.op, &s.role, self.log_reads)
+        {
+            self.on_read(me, s, client, request.req, key.clone(), o);
+            return;
+        }
         let req = request.req;
         let dedup = self.dedup();
         let ServerState {
@@ -627,6 +829,7 @@ impl MpServer {
             ballot,
             in_flight,
             beats,
+            reads,
             ..
         } = &mut s.role
         else {
@@ -634,6 +837,10 @@ impl MpServer {
             // fired in between finds a follower): nothing to send, and it is not re-armed.
             return;
         };
+        // Reads waiting for a round that has not started: it starts now, even with one in
+        // flight, whose messages may have been lost.
+        reads.start_if_waiting(me, true);
+        let read_round = reads.started;
         let (ballot, committed) = (*ballot, s.durable.executed.first_missing());
         if self.heartbeats != UNBOUNDED {
             *beats += 1;
@@ -649,13 +856,21 @@ impl MpServer {
                             slot: proposal.slot,
                             entry: proposal.entry.clone(),
                             committed,
+                            read_round,
                         },
                     );
                 }
             }
         }
         for peer in self.others(me) {
-            o.send(*peer, MpMsg::Heartbeat { ballot, committed });
+            o.send(
+                *peer,
+                MpMsg::Heartbeat {
+                    ballot,
+                    committed,
+                    read_round,
+                },
+            );
         }
         if rearm {
             o.set_timer(MpTimer::Heartbeat, heartbeat_interval());
@@ -673,7 +888,9 @@ impl MpServer {
     /// of its ballots at most once (a new Phase 1 takes a round above its saved promise), so a
     /// Promise for a ballot it is not preparing, and an Accepted for a ballot it is not
     /// leading, stay late; within a ballot the leader proposes each slot once, so an Accepted
-    /// for a slot no longer in flight, or from an acceptor already counted, stays a duplicate.
+    /// for a slot no longer in flight, or from an acceptor already counted, stays a duplicate;
+    /// and the read rounds an acceptor acknowledged in a ballot only grow, so an answer for a
+    /// round at or below them stays useless.
     pub fn ignores_forever<K, V>(
         &self,
         s: &ServerState<K, V>,
@@ -701,7 +918,11 @@ impl MpServer {
                             if b == ballot && !promises.contains(from)
                     )
             }
-            MpMsg::Accepted { ballot, slot } => {
+            MpMsg::Accepted {
+                ballot,
+                slot,
+                read_round,
+            } => {
                 monotone
                     && !matches!(
                         &s.role,
@@ -709,12 +930,40 @@ impl MpServer {
                             if b == ballot
                                 && in_flight.iter().any(|p| p.slot == *slot && !p.acks.contains(from))
                     )
+                    && !self.acks_a_new_round(s, from, *ballot, *read_round)
+            }
+            MpMsg::HeartbeatOk { ballot, read_round } => {
+                monotone && !self.acks_a_new_round(s, from, *ballot, *read_round)
             }
             MpMsg::Request(_) | MpMsg::Reply(_) | MpMsg::CatchUp { .. } | MpMsg::Chosen { .. } => {
                 // A request may be answered later, a catch-up is always answered, chosen
                 // entries may still be news: never obsolete for sure.
                 false
             }
+        }
+    }
+}
+
+impl MpServer {
+    /// Whether an answer from acceptor `from` for `ballot`, echoing read round `read_round`,
+    /// acknowledges a round it has not acknowledged yet: this server leads `ballot` and the
+    /// round is above what `from` acknowledged (for the stale-acks mutant, any answer while it
+    /// leads `ballot`: it counts each for the latest round, which grows).
+    fn acks_a_new_round<K, V>(
+        &self,
+        s: &ServerState<K, V>,
+        from: usize,
+        ballot: Ballot,
+        read_round: u64,
+    ) -> bool {
+        match &s.role {
+            Role::Leading {
+                ballot: b, reads, ..
+            } if *b == ballot => {
+                self.has(MpBug::ReadWithStaleAcks)
+                    || reads.acked.get(from).is_none_or(|a| read_round > *a)
+            }
+            Role::Leading { .. } | Role::Follower | Role::Preparing { .. } => false,
         }
     }
 }
@@ -773,6 +1022,8 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                             next: 0,
                             in_flight: Vec::new(),
                             beats: 0,
+                            taken_over: 0,
+                            reads: ReadRounds::new(server.peers.len()),
                         };
                         server.start_heartbeats(o);
                         return MpState::Server(s);
@@ -819,14 +1070,28 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                             slot,
                             entry,
                             committed,
+                            read_round,
                         },
                         Some(_),
-                    ) => server.on_accept(s, src, ballot, slot, entry, committed, o),
-                    (MpMsg::Accepted { ballot, slot }, Some(from)) => {
-                        server.on_accepted(s, from, ballot, slot, o)
-                    }
-                    (MpMsg::Heartbeat { ballot, committed }, Some(_)) => {
-                        server.on_heartbeat(s, src, ballot, committed, o)
+                    ) => server.on_accept(s, src, ballot, slot, entry, committed, read_round, o),
+                    (
+                        MpMsg::Accepted {
+                            ballot,
+                            slot,
+                            read_round,
+                        },
+                        Some(from),
+                    ) => server.on_accepted(me, s, from, ballot, slot, read_round, o),
+                    (
+                        MpMsg::Heartbeat {
+                            ballot,
+                            committed,
+                            read_round,
+                        },
+                        Some(_),
+                    ) => server.on_heartbeat(s, src, ballot, committed, read_round, o),
+                    (MpMsg::HeartbeatOk { ballot, read_round }, Some(from)) => {
+                        server.on_heartbeat_ok(me, s, from, ballot, read_round, o)
                     }
                     (MpMsg::CatchUp { from }, Some(_)) => server.on_catch_up(s, src, from, o),
                     (
@@ -846,6 +1111,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                         | MpMsg::Accept { .. }
                         | MpMsg::Accepted { .. }
                         | MpMsg::Heartbeat { .. }
+                        | MpMsg::HeartbeatOk { .. }
                         | MpMsg::CatchUp { .. }
                         | MpMsg::Chosen { .. },
                         None,
@@ -872,6 +1138,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                 | MpMsg::Accept { .. }
                 | MpMsg::Accepted { .. }
                 | MpMsg::Heartbeat { .. }
+                | MpMsg::HeartbeatOk { .. }
                 | MpMsg::CatchUp { .. }
                 | MpMsg::Chosen { .. } => {
                     // Server messages; a client takes part in none of them.

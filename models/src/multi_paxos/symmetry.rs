@@ -44,19 +44,35 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpMsg<K, V> {
                 slot,
                 entry,
                 committed,
+                read_round,
             } => MpMsg::Accept {
                 ballot: ballot.rewrite(plan),
                 slot: *slot,
                 entry: entry.rewrite(plan),
                 committed: *committed,
+                read_round: *read_round,
             },
-            MpMsg::Accepted { ballot, slot } => MpMsg::Accepted {
+            MpMsg::Accepted {
+                ballot,
+                slot,
+                read_round,
+            } => MpMsg::Accepted {
                 ballot: ballot.rewrite(plan),
                 slot: *slot,
+                read_round: *read_round,
             },
-            MpMsg::Heartbeat { ballot, committed } => MpMsg::Heartbeat {
+            MpMsg::Heartbeat {
+                ballot,
+                committed,
+                read_round,
+            } => MpMsg::Heartbeat {
                 ballot: ballot.rewrite(plan),
                 committed: *committed,
+                read_round: *read_round,
+            },
+            MpMsg::HeartbeatOk { ballot, read_round } => MpMsg::HeartbeatOk {
+                ballot: ballot.rewrite(plan),
+                read_round: *read_round,
             },
             MpMsg::CatchUp { from } => MpMsg::CatchUp { from: *from },
             MpMsg::Chosen {
@@ -115,11 +131,15 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
                 next,
                 in_flight,
                 beats,
+                taken_over,
+                reads,
             } => Role::Leading {
                 ballot: ballot.rewrite(plan),
                 next: *next,
                 in_flight: in_flight.rewrite(plan),
                 beats: *beats,
+                taken_over: *taken_over,
+                reads: reads.rewrite(plan),
             },
         }
     }

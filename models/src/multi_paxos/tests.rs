@@ -50,18 +50,20 @@ fn exhaustive(c: MultiPaxosConfig) -> (usize, Vec<&'static str>) {
 #[test]
 fn correct_multi_paxos_holds_with_pinned_state_counts() {
     use NetworkKind::*;
-    // One ballot (no takeover): commits, but no leader change.
+    let read = "A read answered without the log";
+    // One ballot (no takeover): commits, but no leader change; client 1's get is answered
+    // after a confirmation round.
     assert_eq!(
         exhaustive(cfg(2, 1, 1, Unordered, 0, None)),
-        (387, vec!["Commit"])
+        (695, vec!["Commit", read])
     );
     assert_eq!(
         exhaustive(cfg(2, 1, 1, Ordered, 0, None)),
-        (381, vec!["Commit"])
+        (305, vec!["Commit", read])
     );
     assert_eq!(
         exhaustive(cfg(2, 1, 1, Unordered, 1, None)),
-        (750, vec!["Commit"])
+        (ONE_BALLOT_CRASHES, vec!["Commit", read])
     );
     // One client, put then cas, one takeover: a command commits after a leader change.
     assert_eq!(
@@ -76,14 +78,41 @@ fn correct_multi_paxos_holds_with_pinned_state_counts() {
         )
     );
     // A put and a read from two clients, one takeover (`ballot check multi-paxos`, whose
-    // default allows two, is pinned by the CLI tests).
+    // default allows two, is pinned by the CLI tests). With the get a command in the log
+    // (`--log-reads`), exactly the states of the model before reads were served by the leader:
+    // 33,025, pinned since then; and two commands make a leader change.
     assert_eq!(
         exhaustive(cfg(2, 1, 2, Unordered, 0, None)),
+        (
+            23_217,
+            vec!["Commit", read, "Takeover re-proposes an accepted value"]
+        )
+    );
+    let log_reads = MultiPaxosConfig {
+        log_reads: true,
+        ..cfg(2, 1, 2, Unordered, 0, None)
+    };
+    assert_eq!(
+        exhaustive(log_reads),
         (
             33_025,
             vec![
                 "Commit",
                 "Leader change",
+                "Takeover re-proposes an accepted value"
+            ]
+        )
+    );
+    // A put, a compare-and-swap, then a get, one takeover: the catalog's configuration for
+    // the read mutants.
+    assert_eq!(
+        exhaustive(cfg(1, 3, 2, Unordered, 0, None)),
+        (
+            83_085,
+            vec![
+                "Commit",
+                "Leader change",
+                read,
                 "Takeover re-proposes an accepted value"
             ]
         )
@@ -119,6 +148,9 @@ fn correct_multi_paxos_holds_with_pinned_state_counts() {
     );
 }
 
+/// Unique states of two clients (a put, a get), one ballot, crash-restarts.
+const ONE_BALLOT_CRASHES: usize = 1_120;
+
 /// The property `bug` breaks, and the length of the counterexample single-threaded BFS finds.
 fn violated(c: MultiPaxosConfig) -> (&'static str, usize) {
     let checker = c
@@ -143,12 +175,20 @@ fn with_catalog_args(bug: MpBug) -> MultiPaxosConfig {
         bug: Some(bug),
         ..Default::default()
     };
-    for pair in bug.info().args.chunks(2) {
-        match pair {
+    let mut args = bug.info().args.iter().copied();
+    while let Some(flag) = args.next() {
+        if flag == "--log-reads" {
+            c.log_reads = true;
+            continue;
+        }
+        let value = args.next().expect("a value after the flag");
+        match [flag, value] {
             ["--crashes", n] => c.cluster.crashes = n.parse().unwrap(),
             ["--retries", n] => c.retries = n.parse().unwrap(),
             ["--requests", n] => c.requests = n.parse().unwrap(),
             ["--heartbeats", n] => c.heartbeats = n.parse().unwrap(),
+            ["--clients", n] => c.cluster.clients = n.parse().unwrap(),
+            ["--max-round", n] => c.max_round = n.parse().unwrap(),
             other => panic!("unexpected catalog args {other:?}"),
         }
     }
@@ -253,7 +293,10 @@ fn symmetry_reduces_states_and_still_finds_the_bugs() {
 #[test]
 fn symmetry_reduction_visits_every_class_of_reachable_states() {
     for (c, states) in [
-        (cfg(2, 1, 1, NetworkKind::Unordered, 1, None), 750),
+        (
+            cfg(2, 1, 1, NetworkKind::Unordered, 1, None),
+            ONE_BALLOT_CRASHES,
+        ),
         (cfg(1, 2, 2, NetworkKind::Unordered, 0, None), 5_051),
     ] {
         let (all, visited, reduced) = classes_and_reduced(c);
@@ -361,10 +404,18 @@ fn discarding_obsolete_messages_hides_no_behaviour() {
         ..cfg(1, 1, 3, NetworkKind::Unordered, 0, None)
     };
     assert!(checked(heartbeats) > 0);
+    // Reads: an answer that acknowledges no new round is ignored for good.
+    assert!(checked(cfg(1, 3, 2, NetworkKind::Unordered, 0, None)) > 0);
+    let heartbeat_reads = MultiPaxosConfig {
+        heartbeats: 1,
+        ..cfg(2, 1, 2, NetworkKind::Unordered, 0, None)
+    };
+    assert!(checked(heartbeat_reads) > 0);
     for bug in [
         MpBug::HeartbeatSetsPromise,
         MpBug::ForgetVotes,
         MpBug::IgnorePromisedValues,
+        MpBug::ReadWithStaleAcks,
     ] {
         let mut c = with_catalog_args(bug);
         c.cluster.clients = 1;

@@ -38,6 +38,14 @@ pub enum RaftBug {
     /// A candidate counts a vote meant for an earlier incarnation of itself (before it lost its
     /// storage).
     CountEarlierIncarnationVote,
+    /// The leader answers a get from its state machine once it has applied the read index,
+    /// without a confirmation round: a leader deposed without knowing it answers stale reads
+    /// (dissertation §6.4, step 2 left out).
+    ReadWithoutConfirmation,
+    /// The leader takes any AppendEntries result that arrives after a read for an
+    /// acknowledgement of the read's round, although the result may have been sent before the
+    /// read arrived (the round number it echoes is not compared).
+    ReadWithStaleAcks,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -59,6 +67,7 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "0",
                 "--max-log",
                 "1",
+                "--log-reads",
             ],
             summary: "the leader commits an earlier-term entry by counting its replicas (Figure 8)",
         },
@@ -115,6 +124,7 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "2",
                 "--max-log",
                 "1",
+                "--log-reads",
             ],
             summary: "a server accepts AppendEntries from a stale term instead of rejecting it",
         },
@@ -233,6 +243,44 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "2",
             ],
             summary: "a candidate counts a vote meant for its incarnation before it lost its storage",
+        },
+    ),
+    (
+        RaftBug::ReadWithoutConfirmation,
+        BugInfo {
+            name: "read-without-confirmation",
+            breaks: "Linearizability",
+            args: &[
+                "--clients",
+                "1",
+                "--requests",
+                "3",
+                "--max-log",
+                "3",
+                "--noop",
+                "--crashes",
+                "0",
+            ],
+            summary: "the leader answers a get from its state machine without a confirmation round (§6.4)",
+        },
+    ),
+    (
+        RaftBug::ReadWithStaleAcks,
+        BugInfo {
+            name: "read-with-stale-acks",
+            breaks: "Linearizability",
+            args: &[
+                "--clients",
+                "1",
+                "--requests",
+                "3",
+                "--max-log",
+                "3",
+                "--noop",
+                "--crashes",
+                "0",
+            ],
+            summary: "the leader confirms a read with AppendEntries results that may predate it (the round is not compared)",
         },
     ),
 ];

@@ -17,8 +17,10 @@ impl RaftConfig {
     ///   a no-op, or a command some client issues (its client, request id and operation).
     /// - To each honest server: `RequestVote` (any last log index and term), `RequestVoteReply`
     ///   (granted or not), `AppendEntries` with no entry or one entry (any previous index and
-    ///   term, any commit index, the leader's last index being the index the entries reach),
-    ///   `AppendEntriesReply`; with `--wipes`, also `Probe` and `ProbeReply` (incarnations
+    ///   term, any commit index, the leader's last index being the index the entries reach,
+    ///   read round 0: a receiver only echoes it in its answer, which goes to the liar),
+    ///   `AppendEntriesReply` acknowledging any read round up to the model's reads (one per
+    ///   get attempt, none with `--log-reads`); with `--wipes`, also `Probe` and `ProbeReply` (incarnations
     ///   `0..=wipes`; without it no server rejoins, and they are left out).
     /// - To each client: for each of its requests, `Done` with each answer of that request's
     ///   operation (a read any value, or nothing; a put; a compare-and-swap that swapped or
@@ -69,6 +71,7 @@ impl RaftConfig {
                 values.push(v);
             }
         }
+        let read_rounds = crate::byzantine::read_round_bound(&ops, self.log_reads, self.retries);
         let mut to_server = Vec::new();
         for term in 1..=max_term {
             for last_log_index in 0..=max_log {
@@ -116,6 +119,7 @@ impl RaftConfig {
                                 entries: Arc::clone(&batch),
                                 leader_commit,
                                 leader_last,
+                                read_round: 0,
                             });
                         }
                     }
@@ -123,11 +127,14 @@ impl RaftConfig {
             }
             for success in [true, false] {
                 for index in 0..=max_log {
-                    to_server.push(RaftMsg::AppendEntriesReply {
-                        term,
-                        success,
-                        index,
-                    });
+                    for read_round in 0..=read_rounds {
+                        to_server.push(RaftMsg::AppendEntriesReply {
+                            term,
+                            success,
+                            index,
+                            read_round,
+                        });
+                    }
                 }
             }
         }

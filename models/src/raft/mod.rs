@@ -48,11 +48,13 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, SmCache, client_ops, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, WaitingRead, client_ops, logged_ops,
+    read_answer, read_answered, record_reply, record_request,
 };
 use crate::paxos::Value;
 use crate::shared_vec::SharedVec;
-use ballot_properties::kv::KvSpec;
+use ballot_properties::kv::{KvOp, KvSpec};
+use ballot_properties::linearizability::RequestId;
 use ballot_properties::{self as props, ConsensusView, Slot, majority};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, ActorModel, ActorModelState, Envelope, Id, Out};
@@ -160,6 +162,10 @@ pub enum RaftMsg<K, V> {
         /// entries reach it, unless the runtime sent a prefix of them (`Served::shrink`). A
         /// rejoining server finishes only on entries that reach it ([`Rejoin`]).
         leader_last: Index,
+        /// The leader's latest read confirmation round ([`ReadRounds`]; not in Figure 2: the
+        /// dissertation's §6.4 heartbeat round, told apart by number), echoed in the result.
+        #[serde(default)]
+        read_round: u64,
     },
     /// AppendEntries result.
     AppendEntriesReply {
@@ -171,6 +177,10 @@ pub enum RaftMsg<K, V> {
         /// matches the leader's up to it); on failure, the request's `prev_log_index`. Replies may
         /// arrive in any order, so the leader needs to know which request a reply answers.
         index: Index,
+        /// The request's `read_round`: the follower still recognized the leader after that
+        /// round started (§6.4).
+        #[serde(default)]
+        read_round: u64,
     },
     /// A rejoining server asks a peer for its state (not in the paper; [`Rejoin`]). It carries
     /// no term and is not subject to the term rule; a server answers it in any role.
@@ -378,7 +388,7 @@ impl<K, V> RaftStorage<K, V> {
 
 /// A server's role (§5.1) and the volatile state that goes with it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Role {
+pub enum Role<K> {
     /// Answers RPCs; redirects clients to `leader`, the leader of the current term it heard from.
     Follower {
         /// The server that sent AppendEntries in the current term.
@@ -395,6 +405,9 @@ pub enum Role {
         next_index: Vec<Index>,
         /// `matchIndex[]`: per server, the highest index known to be replicated on it.
         match_index: Vec<Index>,
+        /// Reads waiting to be answered without a log entry, and the confirmation rounds they
+        /// wait for (ReadIndex, dissertation §6.4).
+        reads: ReadRounds<K>,
     },
 }
 
@@ -404,7 +417,7 @@ pub struct ServerState<K, V> {
     /// Persistent state, saved before replying.
     pub durable: RaftStorage<K, V>,
     /// Volatile: the role.
-    pub role: Role,
+    pub role: Role<K>,
     /// Volatile `commitIndex`: the highest index known to be committed. After a crash it
     /// restarts at the last applied index (applied entries are committed and durable).
     pub commit_index: Index,
@@ -466,6 +479,9 @@ impl<K, V> ServerState<K, V> {
 }
 
 /// The state of a server or a model client.
+// The checker keeps each actor's state behind an `Arc`, so a client's state taking a server's
+// size costs little; boxing the server's would cost an allocation at every step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RaftState<K, V> {
     /// A server's state.

@@ -78,6 +78,9 @@ pub struct RaftConfig {
     pub retries: u8,
     /// New leaders append a no-op when they hold uncommitted entries (`--noop`).
     pub noop: bool,
+    /// Gets go through the log like writes (`--log-reads`), instead of ReadIndex (the leader
+    /// answers from its state machine after a confirmation round, as real runs do).
+    pub log_reads: bool,
     /// Discard messages that the term rule makes obsolete (`--discard-obsolete`; see
     /// [`ClusterModel::discard_obsolete`]).
     pub discard_obsolete: bool,
@@ -102,6 +105,7 @@ impl Default for RaftConfig {
             requests: 1,
             retries: 0,
             noop: false,
+            log_reads: false,
             discard_obsolete: true,
             wipes: 0,
             bug: None,
@@ -168,6 +172,7 @@ impl RaftConfig {
             max_log: self.max_log,
             noop: self.noop,
             heartbeats: false,
+            log_reads: self.log_reads,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -185,18 +190,20 @@ impl RaftConfig {
         let crash_stop = self.cluster.crash_stop;
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
         let partitions = self.cluster.partitions;
-        // Two commands in flight at once (two clients) can both reach a leader before either
-        // commits; the commit rule is then exercised with several uncommitted entries.
-        let two_uncommitted = self.cluster.clients >= 2 && self.max_log >= 2;
+        // Two commands in flight at once (two clients that write) can both reach a leader
+        // before either commits; the commit rule is then exercised with several uncommitted
+        // entries. A get is a command in the log only with `--log-reads`.
+        let (logged, writers, readers) =
+            logged_ops(self.cluster.clients, self.requests, self.log_reads);
+        let two_uncommitted = writers >= 2 && self.max_log >= 2;
         // The lecture's scenarios, as runs to reach (`ballot check raft --witness all`). A
         // conflict needs a leader of a later term with an entry of its own and a follower
         // holding an entry of an earlier term at the same index: two clients (or a new
         // leader's no-op) give both.
-        let happy = self.cluster.clients >= 1;
+        let happy = logged >= 1;
         let re_elect = self.max_term >= 2;
-        let conflict = self.max_term >= 2
-            && self.max_log >= 1
-            && (self.cluster.clients >= 2 || (self.noop && self.cluster.clients >= 1));
+        let conflict =
+            self.max_term >= 2 && self.max_log >= 1 && (writers >= 2 || (self.noop && logged >= 1));
         let history = RaftHistory {
             clients: KvHistory::new(KvSpec::default()),
             leaders: Arc::default(),
@@ -272,6 +279,13 @@ impl RaftConfig {
             model.sometimes("A server that lost its storage rejoins", |m, s| {
                 servers(m, s).any(|(_, s)| s.rejoined)
             })
+        };
+        let model = if readers > 0 {
+            model.sometimes("A read answered without the log", |m, s| {
+                read_answered_without_log(m, s).is_some()
+            })
+        } else {
+            model
         };
         let model = if happy {
             model.sometimes(
@@ -600,6 +614,24 @@ fn leaders_apart(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     })
 }
 
+/// ReadIndex (dissertation §6.4) at work: a client has the answer to a get, which no log
+/// entry carried (without `--log-reads`).
+fn read_answered_without_log(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    (m.servers..s.actor_states.len()).find_map(|c| {
+        match (&m.inner.actors[c], &*s.actor_states[c]) {
+            (RaftActor::Client(client), RaftState::Client(state))
+                if read_answered(client, state) =>
+            {
+                Some(format!(
+                    "client {} has the answer to a get, served by a leader from its state machine after a confirmation round",
+                    c - m.servers
+                ))
+            }
+            _ => None,
+        }
+    })
+}
+
 /// The happy path (§5.3): a client's request was committed and the client has its answer.
 fn happy_path(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     let answered = (m.servers..s.actor_states.len())
@@ -767,6 +799,7 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
                 ))
             }),
         "Happy path: a client's request committed and answered" => happy_path(model, state),
+        "A read answered without the log" => read_answered_without_log(model, state),
         "Re-election: another leader in a later term" => re_election(model, state),
         "Repair: a leader overwrites a follower's conflicting entry" => {
             conflicting_entry_overwritten(model, state)

@@ -22,6 +22,11 @@ pub struct RaftServer {
     /// must not time out); the model leaves them out (see [`RaftConfig::into_model`]) and sends
     /// a rejoining server's probe once.
     pub heartbeats: bool,
+    /// Gets go through the log like writes (appended, committed, answered when applied) instead
+    /// of being answered by the leader from its state machine after a confirmation round
+    /// (ReadIndex, dissertation §6.4; [`ReadRounds`]). The model's `--log-reads`; real runs use
+    /// ReadIndex.
+    pub log_reads: bool,
     /// The mutant to run, if any.
     pub bug: Option<RaftBug>,
 }
@@ -366,6 +371,7 @@ impl RaftServer {
         s.role = Role::Leader {
             next_index: vec![next; n],
             match_index: vec![0; n],
+            reads: ReadRounds::new(n),
         };
         if self.noop
             && s.commit_index < s.durable.last_log_index()
@@ -386,14 +392,17 @@ impl RaftServer {
     }
 
     /// Rules for Leaders: send AppendEntries to `follower` with the log entries starting at its
-    /// `nextIndex` (none: a heartbeat) and the leader's commit index.
+    /// `nextIndex` (none: a heartbeat), the leader's commit index, and its latest read round.
     fn send_append_entries<K: Value, V: Value>(
         &self,
         s: &ServerState<K, V>,
         follower: usize,
         o: &mut RaftOut<K, V>,
     ) {
-        let Role::Leader { next_index, .. } = &s.role else {
+        let Role::Leader {
+            next_index, reads, ..
+        } = &s.role
+        else {
             unreachable!("only a leader sends AppendEntries")
         };
         let prev_log_index = next_index[follower] - 1;
@@ -410,6 +419,7 @@ impl RaftServer {
                 entries: Arc::new(s.durable.log.to_vec_from(prev_log_index as usize)),
                 leader_commit: s.commit_index,
                 leader_last: s.durable.last_log_index(),
+                read_round: reads.started,
             },
         );
     }
@@ -425,7 +435,7 @@ impl RaftServer {
     ///
     /// A candidate that hears from the leader of its term becomes a follower (§5.2). A
     /// rejoining server that accepts entries reaching the leader's last index may have rejoined
-    /// (rule (b) of [`Rejoin`]).
+    /// (rule (b) of [`Rejoin`]). Every answer echoes the request's `read_round` (§6.4).
     #[allow(clippy::too_many_arguments)]
     fn on_append_entries<K: Value, V: Value>(
         &self,
@@ -438,6 +448,7 @@ impl RaftServer {
         entries: Arc<Vec<LogEntry<K, V>>>,
         leader_commit: Index,
         leader_last: Index,
+        read_round: u64,
         o: &mut RaftOut<K, V>,
     ) {
         let current = s.durable.current_term;
@@ -472,6 +483,7 @@ impl RaftServer {
             term: current,
             success,
             index,
+            read_round,
         };
         let Some(last_new) = (prev_log_index as usize)
             .checked_add(entries.len())
@@ -519,8 +531,35 @@ impl RaftServer {
     /// of log inconsistency, decrement `nextIndex` and retry. A failure at or below the
     /// follower's `matchIndex` means that its log shrank (it lost its storage, [`Rejoin`]; not
     /// in the paper): its `matchIndex` goes back to 0 and the probe goes on, so that its
-    /// successes count again.
+    /// successes count again. Success or failure, the result acknowledges the read round it
+    /// echoes (dissertation §6.4, [`Self::on_read_ack`]).
+    #[allow(clippy::too_many_arguments)]
     fn on_append_entries_reply<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        follower: usize,
+        success: bool,
+        index: Index,
+        read_round: u64,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if !s.is_leader() {
+            // A late result, to a leader that has since stepped down in this term... which a
+            // leader never does without a higher term: only after a crash, when it no longer
+            // waits for anything.
+            return;
+        }
+        if index > s.durable.last_log_index() {
+            // Claims entries this leader does not have: not an answer to it.
+            return;
+        }
+        self.on_replication_result(me, s, follower, success, index, o);
+        self.on_read_ack(me, s, follower, read_round, o);
+    }
+
+    /// The replication half of [`Self::on_append_entries_reply`].
+    fn on_replication_result<K: Value, V: Value>(
         &self,
         me: usize,
         s: &mut ServerState<K, V>,
@@ -533,17 +572,11 @@ impl RaftServer {
         let Role::Leader {
             next_index,
             match_index,
+            ..
         } = &mut s.role
         else {
-            // A late result, to a leader that has since stepped down in this term... which a
-            // leader never does without a higher term: only after a crash, when it no longer
-            // waits for anything.
-            return;
+            unreachable!("checked by on_append_entries_reply")
         };
-        if index > last {
-            // Claims entries this leader does not have: not an answer to it.
-            return;
-        }
         if success {
             if index <= match_index[follower] {
                 // An older or duplicate success: nothing new.
@@ -568,6 +601,126 @@ impl RaftServer {
             next_index[follower] = index;
             self.send_append_entries(s, follower, o);
         }
+    }
+
+    /// ReadIndex (dissertation §6.4), step 2: a follower answered an AppendEntries that carried
+    /// read round `read_round`, so it still recognized this leader after that round started,
+    /// and so after every read waiting for that round (or an earlier one) arrived. With a
+    /// majority, those reads are confirmed: no leader of a later term could have committed an
+    /// entry before they arrived (its majority would have refused this term).
+    fn on_read_ack<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        follower: usize,
+        read_round: u64,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let Role::Leader { reads, .. } = &mut s.role else {
+            unreachable!("checked by on_append_entries_reply")
+        };
+        let round = if self.has(RaftBug::ReadWithStaleAcks) {
+            // The mutant takes any result that arrives for an acknowledgement of the latest
+            // round, although it may have been sent before the round (and the read) began.
+            reads.started
+        } else {
+            read_round
+        };
+        reads.ack(follower, round);
+        self.serve_reads(me, s, o);
+    }
+
+    /// ReadIndex (dissertation §6.4), step 1, for a client's get at the leader: the *read
+    /// index* is the commit index once the leader has committed an entry of its current term;
+    /// before that, its last log index (every entry committed so far is in its log, by Leader
+    /// Completeness, so waiting until that index commits covers them; with `noop` the new
+    /// leader's no-op is the entry of its term that ends the wait). The read waits for the next
+    /// confirmation round ([`ReadRounds`]) and is answered by [`Self::serve_reads`], with no log
+    /// entry and nothing saved.
+    fn on_read<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        client: Id,
+        req: RequestId,
+        key: K,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let index = if s.durable.term_at(s.commit_index) == Some(s.durable.current_term) {
+            s.commit_index
+        } else {
+            s.durable.last_log_index()
+        };
+        let Role::Leader { reads, .. } = &mut s.role else {
+            unreachable!("only a leader serves reads")
+        };
+        let round = if self.has(RaftBug::ReadWithoutConfirmation) {
+            // The mutant answers from its state machine without asking anyone whether it is
+            // still the leader.
+            0
+        } else {
+            reads.started + 1
+        };
+        reads.wait(WaitingRead {
+            client,
+            req,
+            key,
+            index,
+            round,
+        });
+        self.serve_reads(me, s, o);
+    }
+
+    /// ReadIndex (dissertation §6.4), steps 3–4: start the next confirmation round if reads
+    /// wait for it and none is in flight (AppendEntries to every follower); answer every read
+    /// whose round a majority acknowledged once the state machine has applied its read index
+    /// (`lastApplied ≥ readIndex`; a leader applies up to its commit index at once).
+    fn serve_reads<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let applied = s.durable.applied.len() as Index;
+        let ServerState {
+            durable, role, sm, ..
+        } = s;
+        let Role::Leader { reads, .. } = role else {
+            unreachable!("only a leader serves reads")
+        };
+        let started = reads.start_if_waiting(me, false);
+        let ready = reads.take_ready(me, applied);
+        if !ready.is_empty() {
+            let sm = sm.get(durable);
+            for read in &ready {
+                o.send(read.client, RaftMsg::Reply(read_answer(sm, read)));
+            }
+        }
+        if started {
+            for peer in self.others(me) {
+                self.send_append_entries(s, peer, o);
+            }
+        }
+    }
+
+    /// Rules for Leaders (§5.2), on the heartbeat timer (real runs): AppendEntries to every
+    /// follower. If reads wait for a round that has not started, it starts now, even with one in
+    /// flight, whose messages may have been lost (a later round's acknowledgements confirm the
+    /// earlier rounds too).
+    fn on_heartbeat_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let Role::Leader { reads, .. } = &mut s.role else {
+            unreachable!("the caller checked that this server leads")
+        };
+        reads.start_if_waiting(me, true);
+        for peer in self.others(me) {
+            self.send_append_entries(s, peer, o);
+        }
+        o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
     }
 
     /// Rules for Leaders: if there exists an N > `commitIndex` such that a majority of
@@ -600,6 +753,8 @@ impl RaftServer {
         // Followers learn the new commit index from the next AppendEntries (a new entry, a
         // retry, or a heartbeat in a real run); the model sends no message for it alone.
         self.apply_committed(s, o);
+        // Reads waiting for the state machine to reach their read index.
+        self.serve_reads(me, s, o);
     }
 
     /// Rules for All Servers: if `commitIndex > lastApplied`, apply `log[lastApplied + 1]` to
@@ -635,8 +790,9 @@ impl RaftServer {
     }
 
     /// Rules for Leaders: a command from a client. A follower redirects to the leader it knows;
-    /// a leader answers a request it already applied from the session table, waits for one
-    /// already in its log, and otherwise appends it and sends it to the followers.
+    /// a leader serves a get without the log ([`Self::on_read`], unless `log_reads`), answers a
+    /// request it already applied from the session table, waits for one already in its log,
+    /// and otherwise appends it and sends it to the followers.
     fn on_client_request<K: Value, V: Value>(
         &self,
         me: usize,
@@ -661,6 +817,10 @@ impl RaftServer {
                 return;
             }
             Role::Leader { .. } => {}
+        }
+        if let (KvOp::Get(key), false) = (&request.op, self.log_reads) {
+            self.on_read(me, s, client, request.req, key.clone(), o);
+            return;
         }
         let req = request.req;
         if let Some(ret) = s.sm.get(&s.durable).answered(client, req) {
@@ -769,6 +929,7 @@ impl RaftServer {
                 entries,
                 leader_commit,
                 leader_last,
+                read_round,
             } => self.on_append_entries(
                 me,
                 s,
@@ -779,11 +940,15 @@ impl RaftServer {
                 entries,
                 leader_commit,
                 leader_last,
+                read_round,
                 o,
             ),
-            RaftMsg::AppendEntriesReply { success, index, .. } => {
-                self.on_append_entries_reply(me, s, from, success, index, o)
-            }
+            RaftMsg::AppendEntriesReply {
+                success,
+                index,
+                read_round,
+                ..
+            } => self.on_append_entries_reply(me, s, from, success, index, read_round, o),
             RaftMsg::Request(_)
             | RaftMsg::Reply(_)
             | RaftMsg::Probe { .. }
@@ -870,12 +1035,22 @@ impl RaftServer {
                 term,
                 success,
                 index,
+                read_round,
             } => match &s.role {
-                Role::Leader { match_index, .. } if now == *term => {
+                Role::Leader {
+                    match_index, reads, ..
+                } if now == *term => {
                     // Without storage losses and without duplicates, `matchIndex` only grows
                     // while this server leads: a failure at or below it (which lowers it) was
-                    // sent before the success it answers, and is delivered once.
-                    *success && !match_may_drop && match_index.get(from).is_some_and(|m| index <= m)
+                    // sent before the success it answers, and is delivered once. The rounds a
+                    // follower acknowledged only grow too (the stale-acks mutant counts any
+                    // result for the latest round, which grows).
+                    let replicated = *success
+                        && !match_may_drop
+                        && match_index.get(from).is_some_and(|m| index <= m);
+                    let acked = !self.has(RaftBug::ReadWithStaleAcks)
+                        && reads.acked.get(from).is_some_and(|a| read_round <= a);
+                    replicated && acked
                 }
                 Role::Leader { .. } | Role::Follower { .. } | Role::Candidate { .. } => {
                     *term <= saved_term
@@ -1093,10 +1268,11 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     return;
                 }
                 let me = server.index_of(id).expect("a server is among its peers");
-                for peer in server.others(me) {
-                    server.send_append_entries(before, peer, o);
+                if let Some(after) = server.step(before, Event::Other, o, |s, o| {
+                    server.on_heartbeat_timeout(me, s, o)
+                }) {
+                    *state = Cow::Owned(RaftState::Server(after));
                 }
-                o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
             }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Probe) => {
                 if !before.is_rejoining() {

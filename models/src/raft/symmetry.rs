@@ -47,7 +47,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
     }
 }
 
-impl Rewrite<Id> for Role {
+impl<K: Clone> Rewrite<Id> for Role<K> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
             Role::Follower { leader } => Role::Follower {
@@ -59,9 +59,11 @@ impl Rewrite<Id> for Role {
             Role::Leader {
                 next_index,
                 match_index,
+                reads,
             } => Role::Leader {
                 next_index: permute_servers(next_index, plan),
                 match_index: permute_servers(match_index, plan),
+                reads: reads.rewrite(plan),
             },
         }
     }
@@ -95,6 +97,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
                 entries,
                 leader_commit,
                 leader_last,
+                read_round,
             } => RaftMsg::AppendEntries {
                 term: *term,
                 prev_log_index: *prev_log_index,
@@ -103,6 +106,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
                 entries: Arc::clone(entries),
                 leader_commit: *leader_commit,
                 leader_last: *leader_last,
+                read_round: *read_round,
             },
             RaftMsg::RequestVote { .. }
             | RaftMsg::RequestVoteReply { .. }

@@ -22,6 +22,7 @@ fn cfg(clients: usize, requests: usize, max_term: Term, max_log: Index) -> RaftC
         requests,
         retries: 0,
         noop: false,
+        log_reads: false,
         discard_obsolete: true,
         wipes: 0,
         bug: None,
@@ -91,6 +92,43 @@ fn correct_raft_holds_with_pinned_state_counts() {
     );
 }
 
+/// Reads served by ReadIndex (dissertation §6.4): with one client that puts, compares-and-swaps,
+/// then reads, and no-ops, every property holds and the get is answered without the log (BFS,
+/// pinned). With two clients (a put and a get), the get as a command in the log
+/// (`--log-reads`) explores exactly the states of the model before ReadIndex (37,630; pinned in
+/// this test since then), and ReadIndex fewer.
+#[test]
+fn reads_served_by_read_index_are_linearizable() {
+    let read = "A read answered without the log";
+    let (states, witnessed) = safe(reads(), false);
+    assert_eq!(states, READS_STATES);
+    assert!(witnessed.contains(&read), "{witnessed:?}");
+    let two = cfg(2, 1, 2, 1);
+    let (log_reads, witnessed) = safe(with(two.clone(), |c| c.log_reads = true), false);
+    assert_eq!(log_reads, 37_630);
+    assert!(!witnessed.contains(&read));
+    let (read_index, witnessed) = safe(two, false);
+    assert_eq!(read_index, TWO_CLIENTS_READ_INDEX);
+    assert!(witnessed.contains(&read), "{witnessed:?}");
+}
+
+/// Unique states (BFS) of [`reads`] and of two clients (a put, a get by ReadIndex), terms up
+/// to 2, one-entry logs, no crash.
+const READS_STATES: usize = 492_516;
+const TWO_CLIENTS_READ_INDEX: usize = 175_526;
+
+/// A leader that answers a get without a confirmation round, or that counts an AppendEntries
+/// result sent before the get arrived, answers with a deposed leader's stale value:
+/// Linearizability fails, and nothing else does (the log is untouched by reads).
+#[test]
+fn reads_without_a_fresh_majority_are_caught() {
+    for bug in [RaftBug::ReadWithoutConfirmation, RaftBug::ReadWithStaleAcks] {
+        let (properties, steps) = violated(smallest(bug));
+        assert_eq!(properties, ["Linearizability"], "{bug:?}");
+        assert!(steps >= 14, "{bug:?}: {steps} steps");
+    }
+}
+
 /// With a server losing its storage once (`--wipes 1`), every always-property holds and the
 /// server rejoins; counts pinned (DFS with symmetry).
 #[test]
@@ -153,6 +191,13 @@ fn violated(c: RaftConfig) -> (Vec<&'static str>, usize) {
     (names, len)
 }
 
+/// One client that puts, compares-and-swaps, then reads; new leaders append a no-op (as real
+/// runs do): a leader of term 2 can commit the compare-and-swap that the leader of term 1
+/// appended, and answer it, while the client's read goes to the leader of term 1.
+fn reads() -> RaftConfig {
+    with(cfg(1, 3, 2, 3), |c| c.noop = true)
+}
+
 /// The smallest configuration that shows each bug (see docs/raft.md).
 fn smallest(bug: RaftBug) -> RaftConfig {
     let c = match bug {
@@ -160,8 +205,9 @@ fn smallest(bug: RaftBug) -> RaftConfig {
         RaftBug::UnsavedVote => with(cfg(0, 0, 1, 1), |c| c.cluster.crashes = 1),
         RaftBug::VoteWithoutLogCheck => cfg(1, 1, 2, 1),
         RaftBug::TruncateWithoutConflict => cfg(1, 2, 2, 2),
-        RaftBug::AcceptStaleAppend => cfg(2, 1, 2, 1),
-        RaftBug::CommitPreviousTerm => cfg(2, 1, 4, 1),
+        // Two commands compete for index 1: client 1's get is one only in the log.
+        RaftBug::AcceptStaleAppend => with(cfg(2, 1, 2, 1), |c| c.log_reads = true),
+        RaftBug::CommitPreviousTerm => with(cfg(2, 1, 4, 1), |c| c.log_reads = true),
         RaftBug::CountStaleVote => cfg(0, 0, 2, 1),
         RaftBug::RejoinVotesAtOnce => with(cfg(0, 0, 1, 1), |c| c.wipes = 1),
         RaftBug::RejoinHearsAnyMessage => with(cfg(0, 0, 2, 1), |c| c.wipes = 1),
@@ -169,6 +215,7 @@ fn smallest(bug: RaftBug) -> RaftConfig {
         RaftBug::RejoinAcksEarly | RaftBug::RejoinOnStaleAppend => {
             with(cfg(1, 1, 2, 1), |c| c.wipes = 1)
         }
+        RaftBug::ReadWithoutConfirmation | RaftBug::ReadWithStaleAcks => reads(),
     };
     RaftConfig {
         bug: Some(bug),
@@ -396,6 +443,13 @@ fn discarding_obsolete_messages_hides_no_behaviour() {
         obsolete_messages_are_ignored_forever(small(Some(bug)), 20_000);
     }
     assert!(obsolete_messages_are_ignored_forever(cfg(0, 0, 2, 1), 20_000) > 0);
+    // Reads: a result that acknowledges no new round is ignored for good; the stale-acks
+    // mutant counts every result, and so ignores none.
+    assert!(obsolete_messages_are_ignored_forever(reads(), 20_000) > 0);
+    obsolete_messages_are_ignored_forever(
+        with(reads(), |c| c.bug = Some(RaftBug::ReadWithStaleAcks)),
+        20_000,
+    );
     // With losses of storage: the predicate's rules for probe answers, and its other rules
     // once no loss is left.
     for wipes in [1, 2] {
@@ -555,7 +609,8 @@ fn a_byzantine_server_breaks_state_machine_safety_among_three() {
 /// A voter that only votes twice — for each of two candidates of the same term — makes two
 /// leaders of one term with 3 servers, where two majorities meet in that voter alone, and not
 /// with 4 (3f + 1), where any two majorities of 3 meet in an honest voter too. Pinned: the
-/// 4-server check is exhaustive.
+/// 4-server check is exhaustive (client 1's get is served by ReadIndex; 4,729 states with
+/// `--log-reads`).
 #[test]
 fn a_double_voter_breaks_election_safety_among_three_not_four() {
     shortest_violation(
@@ -564,5 +619,5 @@ fn a_double_voter_breaks_election_safety_among_three_not_four() {
         4,
     );
     let (states, _) = safe(byzantine(4, 1, 2, &["RequestVoteReply"]), false);
-    assert_eq!(states, 4_729);
+    assert_eq!(states, 22_639);
 }
