@@ -66,6 +66,16 @@ const FAULTS: &[Fault] = &[
         name: "crash-recover",
         what: "one server at a time may crash and restart from what it saved (`--crashes 1`)",
     },
+    Fault {
+        name: "partition",
+        what: "the network splits the servers into two sides once (any split), every message \
+               across is lost until it heals (`--network unordered --crashes 0 --partition`)",
+    },
+    Fault {
+        name: "byzantine",
+        what: "the last server forges up to 2 messages of any kind the protocol defines, with \
+               any field values in the bounds (`--network unordered --crashes 0 --byzantine 1`)",
+    },
 ];
 
 /// A model: a row.
@@ -81,10 +91,24 @@ struct Row {
 
 /// The lecture's primary/backup and two-phase commit: their lesson is a server that does not
 /// come back.
-const CRASH_STOP_BY_DESIGN: &[(&str, &str)] = &[(
+const CRASH_STOP_BY_DESIGN: (&str, &str) = (
     "crash-recover",
     "crash-stop by design: failover and blocking are about a server that does not come back",
-)];
+);
+
+/// The lecture's replication models take no Byzantine server (`--byzantine 1` refuses them).
+const NO_BYZANTINE_TWO_SERVERS: (&str, &str) = (
+    "byzantine",
+    "two servers: one liar leaves one honest server and nothing to agree with (a lying \
+     primary or replica simply answers its clients anything)",
+);
+
+/// Two-phase commit has no quorum to outvote a liar.
+const NO_BYZANTINE_2PC: (&str, &str) = (
+    "byzantine",
+    "every decision comes from one process that is believed and there is no quorum: a liar \
+     tells one participant commit and another abort",
+);
 
 /// Active-active's lost update needs no fault, and its model has no crash.
 const NO_CRASHES: &str = "its replicas do not crash in this model: the lost update it is \
@@ -122,19 +146,23 @@ const ROWS: &[Row] = &[
         protocol: Protocol::PrimaryBackup,
         bounds: &[],
         progress: "Write acknowledged",
-        not_applicable: CRASH_STOP_BY_DESIGN,
+        not_applicable: &[CRASH_STOP_BY_DESIGN, NO_BYZANTINE_TWO_SERVERS],
     },
     Row {
         protocol: Protocol::ActiveActive,
         bounds: &[],
         progress: "Concurrent writes reconciled",
-        not_applicable: &[("crash-stop", NO_CRASHES), ("crash-recover", NO_CRASHES)],
+        not_applicable: &[
+            ("crash-stop", NO_CRASHES),
+            ("crash-recover", NO_CRASHES),
+            NO_BYZANTINE_TWO_SERVERS,
+        ],
     },
     Row {
         protocol: Protocol::TwoPhaseCommit,
         bounds: &[],
         progress: "Commit",
-        not_applicable: CRASH_STOP_BY_DESIGN,
+        not_applicable: &[CRASH_STOP_BY_DESIGN, NO_BYZANTINE_2PC],
     },
 ];
 
@@ -156,6 +184,15 @@ fn fault_flags(row: &Row, fault: &Fault) -> Result<Vec<&'static str>, &'static s
         "crash-stop" if lecture => vec!["--crashes", "1"],
         "crash-stop" => vec!["--crashes", "1", "--crash-stop"],
         "crash-recover" => vec!["--crashes", "1"],
+        "partition" => vec!["--network", "unordered", "--crashes", "0", "--partition"],
+        "byzantine" => vec![
+            "--network",
+            "unordered",
+            "--crashes",
+            "0",
+            "--byzantine",
+            "1",
+        ],
         other => unreachable!("unknown fault {other}"),
     })
 }
@@ -361,7 +398,8 @@ fn page(o: &MatrixOutcome) -> String {
          the shortest counterexample; and whether the model's progress property (a decision, a \
          commit, an acknowledged write) is still witnessed. Violations in the lecture's models \
          are what those models are for (see each model's page); in Paxos, Multi-Paxos and Raft \
-         none is expected.\n\n\
+         none is expected except with a Byzantine server, which they are not built to \
+         tolerate ([checking.md](checking.md#byzantine-faults---byzantine-1)).\n\n\
          The runtime's defences against real faults (corrupt files, hostile datagrams, \
          kill -9) are in [fault-matrix.md](fault-matrix.md).\n\n",
     );

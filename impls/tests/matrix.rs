@@ -44,7 +44,7 @@ fn the_committed_page_holds_what_the_command_writes() {
             .any(|p| l.starts_with(p))
         })
         .collect();
-    assert_eq!(rows.len(), 2 + 2 * 6, "{fresh}");
+    assert_eq!(rows.len(), 2 + 2 * 8, "{fresh}");
     for row in rows {
         assert!(
             committed.lines().any(|l| l == row),
