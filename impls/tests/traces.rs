@@ -118,6 +118,7 @@ fn steps_name_fields_and_clients_and_show_discarded_replies() {
     let o = ballot(&[
         "check",
         "multi-paxos",
+        "--log-reads",
         "--bug",
         "out-of-order",
         "--json",
@@ -513,7 +514,7 @@ type Case = (
 fn witnesses_are_shortest_paths_to_every_sometimes_property() {
     let dir = tmp("witness");
     let d = dir.to_str().unwrap();
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         (
             "paxos",
             &["--max-round", "2"],
@@ -526,6 +527,16 @@ fn witnesses_are_shortest_paths_to_every_sometimes_property() {
         (
             "multi-paxos",
             &["--max-round", "2"],
+            &[
+                ("Commit", 3),
+                ("A read answered without the log", 6),
+                ("Takeover re-proposes an accepted value", 4),
+            ],
+        ),
+        // With the get in the log, two commands: a leader change between them.
+        (
+            "multi-paxos",
+            &["--max-round", "2", "--log-reads"],
             &[
                 ("Commit", 3),
                 ("Leader change", 12),
@@ -651,7 +662,7 @@ fn witnesses_are_shortest_paths_to_every_sometimes_property() {
 fn small_things_read_right() {
     let help = String::from_utf8_lossy(&ballot(&["check", "--help"]).stdout).into_owned();
     assert!(
-        help.contains("[default: paxos and multi-paxos bfs; raft dfs]"),
+        help.contains("[default: paxos and multi-paxos bfs; raft dfs, or bfs with --byzantine 1]"),
         "{help}"
     );
     let top = String::from_utf8_lossy(&ballot(&["--help"]).stdout).into_owned();
