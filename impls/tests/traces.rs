@@ -514,7 +514,7 @@ type Case = (
 fn witnesses_are_shortest_paths_to_every_sometimes_property() {
     let dir = tmp("witness");
     let d = dir.to_str().unwrap();
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         (
             "paxos",
             &["--max-round", "2"],
@@ -543,6 +543,7 @@ fn witnesses_are_shortest_paths_to_every_sometimes_property() {
                 ("Takeover re-proposes an accepted value", 4),
             ],
         ),
+        // Client 1's get served by ReadIndex: one command in the log, so no conflict to repair.
         (
             "raft",
             &[
@@ -554,6 +555,28 @@ fn witnesses_are_shortest_paths_to_every_sometimes_property() {
                 "1",
                 "--crashes",
                 "0",
+            ],
+            &[
+                ("Leader elected", 3),
+                ("Entry committed", 6),
+                ("A read answered without the log", 7),
+                ("Happy path: a client's request committed and answered", 7),
+                ("Re-election: another leader in a later term", 6),
+            ],
+        ),
+        // With the get in the log: two commands, and a conflict a later leader repairs.
+        (
+            "raft",
+            &[
+                "--clients",
+                "2",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+                "--crashes",
+                "0",
+                "--log-reads",
             ],
             &[
                 ("Leader elected", 3),
@@ -703,7 +726,16 @@ fn small_things_read_right() {
             "Hint: --clients 0",
         ),
         (
-            &["check", "multi-paxos", "--max-round", "1", "--clients", "1"][..],
+            &[
+                "check",
+                "multi-paxos",
+                "--max-round",
+                "1",
+                "--clients",
+                "1",
+                "--requests",
+                "2",
+            ][..],
             "Hint: --max-round 1: no server can take over",
         ),
     ] {
