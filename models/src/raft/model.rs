@@ -582,14 +582,16 @@ fn failover_step(
 }
 
 /// A server that led a term below `below` and crashed: still in that term, it is no longer
-/// leader (a leader steps down only for a higher term, so it crashed and restarted). Returns
+/// leader (a leader steps down only for a higher term, so it crashed and restarted), or, with
+/// `--crash-stop`, it is down for good (its last state, a leader's, stays as it was). Returns
 /// the server and the term. A crashed leader that has since heard of a later term is no
 /// longer recognized, so the witness looks for paths in which it has not.
 fn crashed_leader(m: &RaftModel, s: &RaftModelState, below: Term) -> Option<(usize, Term)> {
     let all: Vec<_> = servers(m, s).collect();
     s.history.leaders.iter().find_map(|&(t, old)| {
         let (i, server) = all[old as usize];
-        (t < below && server.durable.current_term == t && !server.is_leader()).then_some((i, t))
+        let gone = !server.is_leader() || s.crashed[i];
+        (t < below && server.durable.current_term == t && gone).then_some((i, t))
     })
 }
 
