@@ -1,7 +1,7 @@
 //! docs/course.md: every command on the page runs, within a time limit, with the exit status
 //! its row promises.
 
-#[allow(dead_code)] // course.rs uses only tmp_dir of the shared helpers
+#[allow(dead_code)] // course.rs uses some of the shared helpers
 mod common;
 use common::tmp_dir;
 use std::process::{Command, Stdio};
@@ -121,4 +121,80 @@ fn commands_split_like_a_shell() {
         rows("| t | `ballot check raft` | 1 | d |\n| t | `cargo x` | 0 | d |"),
         [("check raft".to_string(), 1)]
     );
+}
+
+/// The side-by-side comparison names every bug of the three catalogs, and its state counts for
+/// the same bounds are what the checker finds now.
+#[test]
+fn the_comparison_names_every_bug_and_its_counts_are_current() {
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/course.md")).unwrap();
+    for protocol in ["paxos", "multi-paxos", "raft"] {
+        let o = common::ballot(&["bugs", protocol, "--json"]);
+        let bugs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for bug in bugs.as_array().unwrap() {
+            let row = format!("| {protocol} | `{}` |", bug["name"].as_str().unwrap());
+            assert!(page.contains(&row), "docs/course.md lacks the row {row}");
+        }
+    }
+    let same_bounds: [(&[&str], &str); 3] = [
+        (&["paxos", "--clients", "1", "--max-round", "2"], "Paxos"),
+        (
+            &[
+                "multi-paxos",
+                "--clients",
+                "1",
+                "--requests",
+                "1",
+                "--max-round",
+                "2",
+            ],
+            "Multi-Paxos",
+        ),
+        (
+            &[
+                "raft",
+                "--clients",
+                "1",
+                "--requests",
+                "1",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+            ],
+            "Raft",
+        ),
+    ];
+    for (crashes, row) in [("0", "| no crash"), ("1", "| any server crashes")] {
+        let line = page
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("docs/course.md lacks the row {row}"));
+        let cells: Vec<&str> = line.split(" | ").skip(1).map(str::trim).collect();
+        for (k, (args, name)) in same_bounds.iter().enumerate() {
+            let mut argv = vec!["check"];
+            argv.extend(*args);
+            argv.extend([
+                "--crashes",
+                crashes,
+                "--strategy",
+                "bfs",
+                "--threads",
+                "1",
+                "--json",
+            ]);
+            let o = common::ballot(&argv);
+            assert_eq!(common::code(&o), 0, "{argv:?}");
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            let states = v["unique_states"].as_u64().unwrap();
+            let shown: u64 = cells[k]
+                .trim_end_matches('|')
+                .trim()
+                .replace(',', "")
+                .parse()
+                .unwrap();
+            assert_eq!(shown, states, "{name} with --crashes {crashes}: {argv:?}");
+        }
+    }
 }
