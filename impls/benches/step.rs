@@ -18,6 +18,7 @@
 
 use ballot::runtime::codec::SESSION_BIT;
 use ballot::runtime::served::{self, ActorMsg, MultiPaxos, Paxos, Raft, Served};
+use ballot_models::kv::ClientReply;
 use ballot_models::multi_paxos::{MpMsg, MpTimer};
 use ballot_models::paxos::PaxosMsg;
 use ballot_models::raft::{RaftMsg, RaftState, RaftTimer};
@@ -227,6 +228,22 @@ fn raft(c: &mut Criterion) {
         matches!(reply, RaftMsg::AppendEntriesReply { success: true, .. }),
         "{reply:?}"
     );
+    // The reply makes the four entries committed on a majority: the leader applies them and
+    // answers their four clients.
+    let mut probe = Sim::<Raft> {
+        actor: Raft::server(sim.ids.clone()),
+        ids: sim.ids.clone(),
+        states: sim.states.clone(),
+        queue: VecDeque::new(),
+        replies: Vec::new(),
+    };
+    probe.deliver(follower, leader, reply.clone());
+    let done = probe
+        .replies
+        .iter()
+        .filter(|(_, m)| matches!(m, RaftMsg::Reply(ClientReply::Done { .. })))
+        .count();
+    assert_eq!(done, 4, "{:?}", probe.replies);
     bench_step(
         c,
         &format!("raft/leader_append_entries_reply_{n}"),
