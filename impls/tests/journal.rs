@@ -278,3 +278,36 @@ fn paxos_storages_round_trip_through_the_journal() {
         )
         .unwrap();
 }
+
+/// `Store::with_synced_appends(false)` (the journal benchmark's "append alone") leaves out the
+/// append's `fdatasync` and nothing else: the records are written and load back; a store as
+/// every node opens it syncs each append.
+#[test]
+fn unsynced_appends_skip_only_the_sync() {
+    for synced in [true, false] {
+        let dir = tmp_dir(&format!("journal-synced-{synced}"));
+        let mut store = Store::open(&dir, "raft", ADDR)
+            .unwrap()
+            .with_synced_appends(synced);
+        let mut s = RaftStorage::<String, String>::default();
+        store.save(&s).unwrap(); // a snapshot and an empty journal
+        let after_snapshot = store.syncs();
+        for n in 0..5u16 {
+            s.log.push(LogEntry {
+                term: 1,
+                entry: cmd(1, u64::from(n) + 1, n),
+            });
+            assert!(store.save(&s).unwrap().is_some());
+        }
+        assert_eq!(
+            store.snapshots(),
+            1,
+            "five small records fit in the journal"
+        );
+        let appends_synced = store.syncs() - after_snapshot;
+        assert_eq!(appends_synced, if synced { 5 } else { 0 });
+        let mut again = Store::<RaftStorage<String, String>>::open(&dir, "raft", ADDR).unwrap();
+        assert_eq!(again.load().unwrap(), Some(s));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
