@@ -469,6 +469,9 @@ impl ModelArgs {
                 push("--noop", c.noop.to_string());
                 push("--log-reads", c.log_reads.to_string());
                 push("--discard-obsolete", c.discard_obsolete.to_string());
+                if c.snapshots {
+                    f.push("--snapshots".into());
+                }
             }
             Protocol::PrimaryBackup => {
                 for (flag, value) in lecture::primary_backup_flags(&lecture::primary_backup(self)?)
@@ -592,6 +595,7 @@ impl ModelArgs {
             log_reads: self.log_reads.unwrap_or(d.log_reads),
             discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
             wipes: self.raft.wipes.unwrap_or(d.wipes),
+            snapshots: self.raft.snapshots.unwrap_or(d.snapshots),
             bug,
         };
         cfg.validate()?;
@@ -619,6 +623,10 @@ struct RaftArgs {
     /// server rejoining at a time [default: 0].
     #[arg(long, value_name = "N")]
     wipes: Option<usize>,
+    /// Raft: servers may snapshot their applied entries and compact their logs; leaders send
+    /// InstallSnapshot to followers that need discarded entries (§7) [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    snapshots: Option<bool>,
 }
 
 impl RaftArgs {
@@ -630,6 +638,7 @@ impl RaftArgs {
             (self.noop.is_some(), "--noop"),
             (self.discard_obsolete.is_some(), "--discard-obsolete"),
             (self.wipes.is_some(), "--wipes"),
+            (self.snapshots.is_some(), "--snapshots"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -643,7 +652,7 @@ impl RaftArgs {
     ) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} per client, {}, no-op {}{}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             plural(requests.unwrap_or(d.requests), "request"),
@@ -664,6 +673,11 @@ impl RaftArgs {
                     ", storage lost up to {} (one server rejoining at a time)",
                     plural(n, "time")
                 ),
+            },
+            if self.snapshots.unwrap_or(d.snapshots) {
+                ", snapshots (log compaction, InstallSnapshot)"
+            } else {
+                ""
             }
         )
     }

@@ -170,6 +170,10 @@ pub struct RaftDelta<K, V> {
     incarnation: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     log: Option<VecDelta<LogEntry<K, V>>>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    snapshot_index: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    snapshot_term: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     applied: Option<VecDelta<(Slot, Entry<K, V>)>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +194,8 @@ where
             rejoin: next.rejoin.clone(),
             incarnation: next.incarnation,
             log: VecDelta::between_shared(&self.log, &next.log),
+            snapshot_index: next.snapshot_index,
+            snapshot_term: next.snapshot_term,
             applied: VecDelta::between_shared(&self.applied, &next.applied),
             applied_terms: VecDelta::between_shared(&self.applied_terms, &next.applied_terms),
         };
@@ -198,6 +204,8 @@ where
             && d.rejoin == self.rejoin
             && d.incarnation == self.incarnation
             && d.log.is_none()
+            && d.snapshot_index == self.snapshot_index
+            && d.snapshot_term == self.snapshot_term
             && d.applied.is_none()
             && d.applied_terms.is_none();
         (!same).then_some(d)
@@ -208,6 +216,8 @@ where
         self.voted_for = d.voted_for;
         self.rejoin = d.rejoin;
         self.incarnation = d.incarnation;
+        self.snapshot_index = d.snapshot_index;
+        self.snapshot_term = d.snapshot_term;
         VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))?;
         VecDelta::apply_shared(d.applied, &mut self.applied)
             .map_err(|e| format!("applied: {e}"))?;

@@ -329,6 +329,7 @@ impl Served for Raft {
             noop: true,
             heartbeats: true,
             log_reads: false,
+            snapshots: false,
             bug: None,
         })
     }
@@ -390,6 +391,11 @@ impl Served for Raft {
             | RaftMsg::Probe { .. }
             | RaftMsg::ProbeReply { .. } => {
                 // No log entries: nothing to leave out.
+                None
+            }
+            RaftMsg::InstallSnapshot { .. } => {
+                // Real runs take no snapshots (the model's `--snapshots`), so none is sent;
+                // a snapshot is not split (Figure 13's chunks are not implemented).
                 None
             }
         }

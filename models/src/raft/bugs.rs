@@ -46,6 +46,9 @@ pub enum RaftBug {
     /// acknowledgement of the read's round, although the result may have been sent before the
     /// read arrived (the round number it echoes is not compared).
     ReadWithStaleAcks,
+    /// A server's snapshot includes entries it does not know to be committed (§7: only the
+    /// applied prefix may be compacted): it applies its whole log and compacts it.
+    SnapshotUncommitted,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -281,6 +284,27 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "0",
             ],
             summary: "the leader confirms a read with AppendEntries results that may predate it (the round is not compared)",
+        },
+    ),
+    (
+        RaftBug::SnapshotUncommitted,
+        BugInfo {
+            name: "snapshot-uncommitted",
+            breaks: "Leader Completeness",
+            args: &[
+                "--clients",
+                "1",
+                "--requests",
+                "1",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+                "--snapshots",
+            ],
+            summary: "a server's snapshot includes log entries not known to be committed (§7)",
         },
     ),
 ];

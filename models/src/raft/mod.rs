@@ -182,6 +182,28 @@ pub enum RaftMsg<K, V> {
         #[serde(default)]
         read_round: u64,
     },
+    /// InstallSnapshot RPC (§7, Figure 13), leader → a follower whose `nextIndex` the leader's
+    /// snapshot has discarded (`--snapshots`). Sent whole: Figure 13's `offset` and `done`
+    /// split a large snapshot into chunks, which the model does not need. The leader is the
+    /// sender. Answered by an [`RaftMsg::AppendEntriesReply`] that covers up to
+    /// `last_included_index` (Figure 13's result carries the term only; the index tells the
+    /// leader which request it answers, as for AppendEntries).
+    InstallSnapshot {
+        /// The leader's term.
+        term: Term,
+        /// The snapshot replaces all entries up through and including this index.
+        last_included_index: Index,
+        /// The term of `last_included_index`.
+        last_included_term: Term,
+        /// The snapshot's data: the state machine and session table, as the applied entries
+        /// that produced them (the leader's first `last_included_index` applied entries).
+        data: SharedVec<(Slot, Entry<K, V>)>,
+        /// Ghost: the terms of `data`'s entries and when the leader applied them
+        /// ([`Applied`]), for the receiver's decision log (the properties read it).
+        data_terms: SharedVec<Applied>,
+        /// The leader's latest read confirmation round, echoed in the result (§6.4).
+        read_round: u64,
+    },
     /// A rejoining server asks a peer for its state (not in the paper; [`Rejoin`]). It carries
     /// no term and is not subject to the term rule; a server answers it in any role.
     Probe {
@@ -236,6 +258,9 @@ pub enum RaftTimer {
     /// A rejoining server, in a real run: send the probe again to the peers that have not
     /// answered (the model sends it once).
     Probe,
+    /// `--snapshots` (§7): a server that has applied an entry beyond its snapshot may compact
+    /// its log. Set while it has one; in the model it fires at any moment.
+    Snapshot,
 }
 
 impl From<ClientRetry> for RaftTimer {
@@ -248,6 +273,12 @@ impl From<ClientRetry> for RaftTimer {
 /// randomized, so that split votes are rare). The model checker ignores durations.
 pub fn election_timeout() -> Range<Duration> {
     Duration::from_millis(150)..Duration::from_millis(300)
+}
+
+/// How long a server with applied entries beyond its snapshot waits before it takes a new
+/// one (the model ignores durations; real runs take no snapshots).
+pub fn snapshot_interval() -> Range<Duration> {
+    Duration::from_millis(1000)..Duration::from_millis(2000)
 }
 
 /// How often a leader sends heartbeats, in a real run: well below the election timeout.
@@ -320,8 +351,21 @@ pub struct RaftStorage<K, V> {
     pub current_term: Term,
     /// `votedFor`: the server index that received this server's vote in `current_term`.
     pub voted_for: Option<u8>,
-    /// `log[]`: entry `i` (1-based) is `log[i - 1]`.
+    /// `log[]`, the entries after the snapshot (all of them without one): entry `i` (1-based)
+    /// is `log[i - snapshot_index - 1]`. Read it through [`Self::term_at`], [`Self::entry`],
+    /// [`Self::last_log_index`] and the like, which answer for the logical log (snapshot and
+    /// suffix, §7).
     pub log: SharedVec<LogEntry<K, V>>,
+    /// The snapshot's `lastIncludedIndex` (§7, Figure 13): the log's entries up to it are
+    /// discarded; 0 without a snapshot. The snapshot's state machine and session table are those
+    /// of the first `snapshot_index` entries of `applied` (the model keeps every applied entry
+    /// as its decision log, which the properties read and the state machine is rebuilt from;
+    /// InstallSnapshot sends them as the snapshot's data).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub snapshot_index: Index,
+    /// The snapshot's `lastIncludedTerm` (§7): the term of entry `snapshot_index`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub snapshot_term: Term,
     /// The decision log: every entry applied, with its index, oldest first.
     pub applied: SharedVec<(Slot, Entry<K, V>)>,
     /// Ghost: for each applied entry, its term and the term in which it was applied.
@@ -352,6 +396,8 @@ impl<K, V> RaftStorage<K, V> {
             current_term: 0,
             voted_for: None,
             log: SharedVec::default(),
+            snapshot_index: 0,
+            snapshot_term: 0,
             applied: SharedVec::default(),
             applied_terms: SharedVec::default(),
             rejoin: Some(Rejoin::default()),
@@ -364,26 +410,110 @@ impl<K, V> RaftStorage<K, V> {
     pub fn rejoining_empty(&self) -> bool {
         self.rejoin.as_ref().is_some_and(|r| r.max_term() == 0)
             && self.current_term == 0
-            && self.log.is_empty()
+            && self.last_log_index() == 0
     }
 
-    /// The index of the last log entry (0 if the log is empty).
+    /// The index of the last entry of the logical log (snapshot and suffix, §7; 0 if both are
+    /// empty).
     pub fn last_log_index(&self) -> Index {
-        self.log.len() as Index
+        self.snapshot_index + self.log.len() as Index
     }
 
-    /// The term of the last log entry (0 if the log is empty).
+    /// The term of the last entry of the logical log (the snapshot's last included term if the
+    /// suffix is empty; 0 if both are).
     pub fn last_log_term(&self) -> Term {
-        self.log.last().map_or(0, |e| e.term)
+        self.log.last().map_or(self.snapshot_term, |e| e.term)
     }
 
-    /// The term of entry `index` (0 for index 0), if the log has it.
+    /// The term of entry `index` of the logical log (0 for index 0; the snapshot's
+    /// `lastIncludedTerm` for its last included index), if known: `None` beyond the last entry
+    /// and for the entries the snapshot discarded before its last one.
     pub fn term_at(&self, index: Index) -> Option<Term> {
-        match index {
-            0 => Some(0),
-            i => self.log.get(i as usize - 1).map(|e| e.term),
+        match index.checked_sub(self.snapshot_index) {
+            None => None,
+            Some(0) => Some(self.snapshot_term),
+            Some(k) => self.log.get(k as usize - 1).map(|e| e.term),
         }
     }
+
+    /// Entry `index` of the log, if the log holds it (not discarded by the snapshot, not
+    /// beyond the last entry).
+    pub fn entry(&self, index: Index) -> Option<&LogEntry<K, V>> {
+        match index.checked_sub(self.snapshot_index) {
+            None | Some(0) => None,
+            Some(k) => self.log.get(k as usize - 1),
+        }
+    }
+
+    /// The entries after `index`, which must not be below the snapshot's last included index.
+    pub fn entries_after(&self, index: Index) -> Vec<LogEntry<K, V>>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        assert!(
+            index >= self.snapshot_index,
+            "entries discarded by the snapshot"
+        );
+        self.log.to_vec_from((index - self.snapshot_index) as usize)
+    }
+
+    /// Deletes the entries after `index` (not below the snapshot's last included index).
+    pub fn truncate_after(&mut self, index: Index)
+    where
+        K: Clone,
+        V: Clone,
+    {
+        assert!(
+            index >= self.snapshot_index,
+            "entries discarded by the snapshot"
+        );
+        self.log.truncate((index - self.snapshot_index) as usize);
+    }
+
+    /// Log compaction (§7): the snapshot now ends at `index` (at most the last log index,
+    /// beyond the current snapshot); the log keeps only the entries after it.
+    pub fn compact(&mut self, index: Index)
+    where
+        K: Clone,
+        V: Clone,
+    {
+        assert!(index > self.snapshot_index && index <= self.last_log_index());
+        let term = self.term_at(index).expect("a kept entry");
+        self.log = self
+            .log
+            .iter_from((index - self.snapshot_index) as usize)
+            .cloned()
+            .collect();
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+    }
+}
+
+/// The logical log of `d` (§7): the entries its snapshot discarded, rebuilt from the applied
+/// entries (the snapshot's state machine is theirs), followed by the log. The properties state
+/// Log Matching and Leader Completeness over it. Borrowed without a snapshot.
+pub fn logical_log<K: Clone, V: Clone>(d: &RaftStorage<K, V>) -> Cow<'_, [LogEntry<K, V>]> {
+    if d.snapshot_index == 0 {
+        return Cow::Borrowed(d.log.as_slice());
+    }
+    let n = d.snapshot_index as usize;
+    assert!(
+        d.applied.len() >= n,
+        "a snapshot holds applied entries only"
+    );
+    let mut all: Vec<LogEntry<K, V>> = d
+        .applied
+        .iter()
+        .zip(d.applied_terms.iter())
+        .take(n)
+        .map(|((_, entry), a)| LogEntry {
+            term: a.term,
+            entry: entry.clone(),
+        })
+        .collect();
+    all.extend(d.log.iter().cloned());
+    Cow::Owned(all)
 }
 
 /// A server's role (§5.1) and the volatile state that goes with it.

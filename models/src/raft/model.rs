@@ -87,6 +87,8 @@ pub struct RaftConfig {
     /// At most this many losses of storage in a run, one server rejoining at a time (`--wipes`;
     /// 0: storage is never lost). See [`Rejoin`] and [`ClusterModel::wipes`].
     pub wipes: usize,
+    /// Servers may compact their logs, and leaders send InstallSnapshot (`--snapshots`; §7).
+    pub snapshots: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -108,6 +110,7 @@ impl Default for RaftConfig {
             log_reads: false,
             discard_obsolete: true,
             wipes: 0,
+            snapshots: false,
             bug: None,
         }
     }
@@ -173,6 +176,7 @@ impl RaftConfig {
             noop: self.noop,
             heartbeats: false,
             log_reads: self.log_reads,
+            snapshots: self.snapshots,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -190,6 +194,7 @@ impl RaftConfig {
         let crash_stop = self.cluster.crash_stop;
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
         let partitions = self.cluster.partitions;
+        let snapshots = self.snapshots;
         // Two commands in flight at once (two clients that write) can both reach a leader
         // before either commits; the commit rule is then exercised with several uncommitted
         // entries. A get is a command in the log only with `--log-reads`.
@@ -279,6 +284,14 @@ impl RaftConfig {
             model.sometimes("A server that lost its storage rejoins", |m, s| {
                 servers(m, s).any(|(_, s)| s.rejoined)
             })
+        };
+        let model = if snapshots {
+            model.sometimes(
+                "Snapshot: a leader's InstallSnapshot reaches a follower",
+                |m, s| snapshot_installed(m, s).is_some(),
+            )
+        } else {
+            model
         };
         let model = if readers > 0 {
             model.sometimes("A read answered without the log", |m, s| {
@@ -377,7 +390,9 @@ fn record_out(
     env: Envelope<&RaftMsg<ModelKey, ModelValue>>,
 ) -> Option<RaftHistory> {
     match env.msg {
-        RaftMsg::AppendEntries { term, .. } if usize::from(env.src) < cfg.cluster.servers => {
+        RaftMsg::AppendEntries { term, .. } | RaftMsg::InstallSnapshot { term, .. }
+            if usize::from(env.src) < cfg.cluster.servers =>
+        {
             let led = (*term, usize::from(env.src) as u8);
             let at = h.leaders.binary_search(&led).err()?;
             let mut next = h.clone();
@@ -450,12 +465,15 @@ pub fn leader_append_only(m: &RaftModel, s: &RaftModelState) -> Option<String> {
 
 /// **Log Matching** (§5.3, Figure 3): if two logs contain an entry with the same index and term,
 /// then the logs are identical in all entries up through the given index. Checked on every pair
-/// of servers' logs.
+/// of servers' logical logs (with `--snapshots`, the entries a snapshot discarded are those
+/// the server applied: [`logical_log`]).
 pub fn log_matching(m: &RaftModel, s: &RaftModelState) -> Option<String> {
-    let all: Vec<_> = servers(m, s).collect();
-    for (a, sa) in &all {
-        for (b, sb) in all.iter().filter(|(b, _)| b > a) {
-            let (la, lb) = (sa.durable.log.as_slice(), sb.durable.log.as_slice());
+    let all: Vec<_> = servers(m, s)
+        .map(|(i, x)| (i, logical_log(&x.durable)))
+        .collect();
+    for (a, la) in &all {
+        for (b, lb) in all.iter().filter(|(b, _)| b > a) {
+            let (la, lb) = (&la[..], &lb[..]);
             let common = la.len().min(lb.len());
             if let Some(i) = (0..common).rev().find(|&i| la[i].term == lb[i].term)
                 && la[..=i] != lb[..=i]
@@ -477,17 +495,19 @@ pub fn log_matching(m: &RaftModel, s: &RaftModelState) -> Option<String> {
 /// **Leader Completeness** (§5.4, Figure 3): if a log entry is committed in a given term, then
 /// that entry will be present in the logs of the leaders for all higher-numbered terms. Every
 /// applied entry was committed in (at most) the term its server was in when it applied it; so
-/// every current leader whose term is higher must hold that entry at that index.
+/// every current leader whose term is higher must hold that entry at that index in its logical
+/// log (with `--snapshots`: in its snapshot or its log, [`logical_log`]).
 pub fn leader_completeness(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     for (l, leader) in servers(m, s).filter(|(_, s)| s.is_leader()) {
         let term = leader.durable.current_term;
+        let log = logical_log(&leader.durable);
         for (i, server) in servers(m, s) {
             let d = &server.durable;
             for ((slot, entry), applied) in d.applied.iter().zip(d.applied_terms.iter()) {
                 if applied.at >= term {
                     continue;
                 }
-                let held = leader.durable.log.get(*slot as usize - 1);
+                let held = log.get(*slot as usize - 1);
                 if held.is_none_or(|e| e.term != applied.term || e.entry != *entry) {
                     return Some(format!(
                         "server {i} applied {:?} at index {slot} in term {}, but server {l}, \
@@ -616,6 +636,41 @@ fn leaders_apart(m: &RaftModel, s: &RaftModelState) -> Option<String> {
     })
 }
 
+/// Log compaction at work (§7): an InstallSnapshot is in flight to a follower of the leader's
+/// term that has not applied the snapshot's last included entry: delivered, the follower
+/// installs it (Figure 13). The witness ends just before that delivery.
+fn snapshot_installed(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    if !servers(m, s).any(|(_, x)| x.durable.snapshot_index > 0) {
+        return None;
+    }
+    let all: Vec<_> = servers(m, s).collect();
+    crate::cluster::in_flight(&s.network)
+        .into_iter()
+        .find_map(|(env, _)| {
+            let RaftMsg::InstallSnapshot {
+                term,
+                last_included_index,
+                ..
+            } = env.msg
+            else {
+                return None;
+            };
+            let (src, dst) = (usize::from(env.src), usize::from(env.dst));
+            let (_, follower) = all.get(dst)?;
+            (*term >= follower.durable.current_term
+                && follower.durable.applied.len() < *last_included_index as usize
+                && !follower.is_rejoining())
+            .then(|| {
+                format!(
+                    "server {src}'s InstallSnapshot of term {term} (entries up to index \
+                 {last_included_index}) is in flight to server {dst}, which has applied {}: \
+                 delivered, server {dst} installs it",
+                    follower.durable.applied.len()
+                )
+            })
+        })
+}
+
 /// ReadIndex (dissertation §6.4) at work: a client has the answer to a get, which no log
 /// entry carried (without `--log-reads`).
 fn read_answered_without_log(m: &RaftModel, s: &RaftModelState) -> Option<String> {
@@ -675,7 +730,9 @@ fn conflicting_entry_overwritten(m: &RaftModel, s: &RaftModelState) -> Option<St
         .map(|(_, x)| x.durable.current_term)
         .max()
         .unwrap_or(0);
-    if !servers(m, s).any(|(_, x)| x.durable.log.last().is_some_and(|e| e.term < latest)) {
+    if !servers(m, s)
+        .any(|(_, x)| x.durable.last_log_index() > 0 && x.durable.last_log_term() < latest)
+    {
         return None;
     }
     let all: Vec<_> = servers(m, s).collect();
@@ -697,7 +754,7 @@ fn conflicting_entry_overwritten(m: &RaftModel, s: &RaftModelState) -> Option<St
         if src >= m.servers || *term < follower.durable.current_term {
             continue;
         }
-        let log = follower.durable.log.as_slice();
+        let log = logical_log(&follower.durable);
         let prev = *prev_log_index as usize;
         let matches = prev == 0 || log.get(prev - 1).is_some_and(|e| e.term == *prev_log_term);
         if !matches {
@@ -784,7 +841,7 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
                 format!(
                     "server {i}, leader of term {}, holds {:?} with commit index {}",
                     s.durable.current_term,
-                    s.durable.log.as_slice(),
+                    logical_log(&s.durable),
                     s.commit_index
                 )
             }),
@@ -802,6 +859,9 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
             }),
         "Happy path: a client's request committed and answered" => happy_path(model, state),
         "A read answered without the log" => read_answered_without_log(model, state),
+        "Snapshot: a leader's InstallSnapshot reaches a follower" => {
+            snapshot_installed(model, state)
+        }
         "Re-election: another leader in a later term" => re_election(model, state),
         "Repair: a leader overwrites a follower's conflicting entry" => {
             conflicting_entry_overwritten(model, state)

@@ -27,6 +27,11 @@ pub struct RaftServer {
     /// (ReadIndex, dissertation §6.4; [`ReadRounds`]). The model's `--log-reads`; real runs use
     /// ReadIndex.
     pub log_reads: bool,
+    /// A server may compact its log (§7): its snapshot timer ([`RaftTimer::Snapshot`]) is set
+    /// while it has applied an entry beyond its snapshot, and a leader sends InstallSnapshot to
+    /// a follower whose next entry its snapshot discarded (Figure 13). The model's
+    /// `--snapshots`; real runs take no snapshots.
+    pub snapshots: bool,
     /// The mutant to run, if any.
     pub bug: Option<RaftBug>,
 }
@@ -61,6 +66,37 @@ impl RaftServer {
     /// loss of storage ([`Rejoin`]: no election until rejoined).
     fn wants_election_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
         !s.is_leader() && !s.is_rejoining() && s.durable.current_term < self.max_term
+    }
+
+    /// Whether a server in this state keeps a snapshot timer (`snapshots` only): it has applied
+    /// an entry that its snapshot does not include (the snapshot-uncommitted mutant: it holds
+    /// an entry beyond its snapshot, applied or not).
+    fn wants_snapshot_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
+        let upto = if self.has(RaftBug::SnapshotUncommitted) {
+            s.durable.last_log_index()
+        } else {
+            s.durable.applied.len() as Index
+        };
+        self.snapshots && upto > s.durable.snapshot_index
+    }
+
+    /// Log compaction (§7, Figure 12), on the snapshot timer: the server's snapshot now covers
+    /// every entry it has applied (its state machine and session table, with the last included
+    /// index and term); the log keeps only the entries after it. Saved with the step.
+    ///
+    /// The snapshot-uncommitted mutant snapshots its whole log: its state machine then holds
+    /// the uncommitted entries too (it applies them, and takes them for committed).
+    fn take_snapshot<K: Value, V: Value>(&self, s: &mut ServerState<K, V>, o: &mut RaftOut<K, V>) {
+        if !self.wants_snapshot_timer(s) {
+            // Set only while wanted, and the step wrapper cancels it otherwise.
+            return;
+        }
+        if self.has(RaftBug::SnapshotUncommitted) {
+            s.commit_index = s.commit_index.max(s.durable.last_log_index());
+            self.apply_committed(s, o);
+        }
+        let upto = s.durable.applied.len() as Index;
+        s.durable.compact(upto);
     }
 
     /// Rules for Followers (Figure 2): the election timeout counts from the last AppendEntries
@@ -118,6 +154,9 @@ impl RaftServer {
         }
         if self.wants_election_timer(&s) {
             o.set_timer(RaftTimer::Election, election_timeout());
+        }
+        if self.wants_snapshot_timer(&s) {
+            o.set_timer(RaftTimer::Snapshot, snapshot_interval());
         }
         s
     }
@@ -375,7 +414,7 @@ impl RaftServer {
         };
         if self.noop
             && s.commit_index < s.durable.last_log_index()
-            && s.durable.log.len() < self.max_log as usize
+            && s.durable.last_log_index() < self.max_log
         {
             s.durable.log.push(LogEntry {
                 term: s.durable.current_term,
@@ -393,6 +432,8 @@ impl RaftServer {
 
     /// Rules for Leaders: send AppendEntries to `follower` with the log entries starting at its
     /// `nextIndex` (none: a heartbeat), the leader's commit index, and its latest read round.
+    /// If the snapshot discarded the entry before `nextIndex` (§7: `nextIndex` at or below the
+    /// snapshot's last included index), InstallSnapshot instead.
     fn send_append_entries<K: Value, V: Value>(
         &self,
         s: &ServerState<K, V>,
@@ -406,17 +447,21 @@ impl RaftServer {
             unreachable!("only a leader sends AppendEntries")
         };
         let prev_log_index = next_index[follower] - 1;
-        let prev_log_term = s
-            .durable
-            .term_at(prev_log_index)
-            .expect("nextIndex never exceeds the last log index + 1");
+        let Some(prev_log_term) = s.durable.term_at(prev_log_index) else {
+            assert!(
+                prev_log_index < s.durable.snapshot_index,
+                "nextIndex never exceeds the last log index + 1"
+            );
+            self.send_install_snapshot(s, follower, reads.started, o);
+            return;
+        };
         o.send(
             self.peers[follower],
             RaftMsg::AppendEntries {
                 term: s.durable.current_term,
                 prev_log_index,
                 prev_log_term,
-                entries: Arc::new(s.durable.log.to_vec_from(prev_log_index as usize)),
+                entries: Arc::new(s.durable.entries_after(prev_log_index)),
                 leader_commit: s.commit_index,
                 leader_last: s.durable.last_log_index(),
                 read_round: reads.started,
@@ -492,25 +537,45 @@ impl RaftServer {
             // More entries than an index can number: not from a well-behaved leader.
             return;
         };
-        if s.durable.term_at(prev_log_index) != Some(prev_log_term) {
+        // Entries up to the snapshot's last included index are committed, so they match those
+        // of the leader of the current term (§7): the request is checked from there on.
+        let snapshot = s.durable.snapshot_index;
+        let (prev, new) = if prev_log_index < snapshot {
+            let covered = (snapshot - prev_log_index) as usize;
+            match entries.get(covered - 1) {
+                None => {
+                    // Every entry sent is in the snapshot already.
+                    o.send(self.peers[leader], reply(true, last_new as Index));
+                    return;
+                }
+                Some(e) if e.term != s.durable.snapshot_term => {
+                    // Not the snapshot's last entry: no match there.
+                    o.send(self.peers[leader], reply(false, prev_log_index));
+                    return;
+                }
+                Some(_) => (snapshot, &entries[covered..]),
+            }
+        } else if s.durable.term_at(prev_log_index) != Some(prev_log_term) {
             o.send(self.peers[leader], reply(false, prev_log_index));
             return;
-        }
-        for (k, e) in entries.iter().cloned().enumerate() {
-            let i = prev_log_index as usize + k;
-            match s.durable.log.get(i) {
+        } else {
+            (prev_log_index, &entries[..])
+        };
+        for (k, e) in new.iter().cloned().enumerate() {
+            let i = prev + 1 + k as Index;
+            match s.durable.entry(i) {
                 Some(mine) if mine.term == e.term => {
                     // Already stored (Log Matching: same index and term, same entry).
                 }
                 Some(_) => {
-                    s.durable.log.truncate(i);
+                    s.durable.truncate_after(i - 1);
                     s.durable.log.push(e);
                 }
                 None => s.durable.log.push(e),
             }
         }
         if self.has(RaftBug::TruncateWithoutConflict) {
-            s.durable.log.truncate(last_new);
+            s.durable.truncate_after(last_new as Index);
         }
         if leader_commit > s.commit_index {
             s.commit_index = s.commit_index.max(leader_commit.min(last_new as Index));
@@ -524,6 +589,115 @@ impl RaftServer {
             self.finish_rejoining(s, Some(leader));
         }
         o.send(self.peers[leader], reply(true, last_new as Index));
+    }
+
+    /// Rules for Leaders (§7): InstallSnapshot to `follower`, whose `nextIndex` the snapshot
+    /// discarded: the snapshot's last included index and term, and its data (the state machine
+    /// and session table, as the applied entries that produced them).
+    fn send_install_snapshot<K: Value, V: Value>(
+        &self,
+        s: &ServerState<K, V>,
+        follower: usize,
+        read_round: u64,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let d = &s.durable;
+        let n = d.snapshot_index as usize;
+        o.send(
+            self.peers[follower],
+            RaftMsg::InstallSnapshot {
+                term: d.current_term,
+                last_included_index: d.snapshot_index,
+                last_included_term: d.snapshot_term,
+                data: d.applied.iter().take(n).cloned().collect(),
+                data_terms: d.applied_terms.iter().take(n).cloned().collect(),
+                read_round,
+            },
+        );
+    }
+
+    /// InstallSnapshot receiver (§7, Figure 13), after the term rule (1: a stale term was
+    /// rejected by it). The chunks of Figure 13 (2–5: `offset`, `done`) are left out: the
+    /// snapshot arrives whole. Then:
+    /// 6. save the snapshot; discard any existing snapshot with a smaller index;
+    /// 7. if an existing log entry has the same index and term as the snapshot's last included
+    ///    entry, retain the log entries following it and reply;
+    /// 8. otherwise discard the entire log, and reset the state machine using the snapshot's
+    ///    contents (and load its cluster configuration: the model has a fixed one).
+    ///
+    /// A snapshot that this server's state machine already covers (it applied up to
+    /// `lastIncludedIndex`: the entries are committed, so they match the leader's) changes
+    /// nothing. Like AppendEntries, it makes a candidate of the term a follower (§5.2), and the
+    /// answer, an AppendEntries result that covers up to `lastIncludedIndex`, lets the leader
+    /// advance `nextIndex` and `matchIndex` and echoes the read round (§6.4). A rejoining server
+    /// takes it only once it could take AppendEntries ([`Rejoin`]); it finishes rejoining on an
+    /// AppendEntries.
+    #[allow(clippy::too_many_arguments)]
+    fn on_install_snapshot<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        leader: usize,
+        (last_included_index, last_included_term): (Index, Term),
+        data: SharedVec<(Slot, Entry<K, V>)>,
+        data_terms: SharedVec<Applied>,
+        read_round: u64,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if let Some(r) = &s.durable.rejoin
+            && !(self.heard_all(me, r) && s.durable.current_term >= r.max_term())
+        {
+            // As for AppendEntries: nothing stored, no answer until every peer has answered
+            // the probe ([`Self::on_append_entries`]).
+            return;
+        }
+        if data.len() as Index != last_included_index || data_terms.len() != data.len() {
+            // Not a snapshot of `last_included_index` entries: not from a well-behaved leader.
+            return;
+        }
+        match &mut s.role {
+            Role::Leader { .. } => {
+                // Another leader in this term: impossible while Election Safety holds.
+                return;
+            }
+            Role::Candidate { .. } => {
+                s.role = Role::Follower {
+                    leader: Some(leader as u8),
+                };
+            }
+            Role::Follower { leader: known } => *known = Some(leader as u8),
+        }
+        self.restart_election_timer(s, o);
+        let reply = RaftMsg::AppendEntriesReply {
+            term: s.durable.current_term,
+            success: true,
+            index: last_included_index,
+            read_round,
+        };
+        if last_included_index <= s.durable.applied.len() as Index {
+            // Already in this server's state machine.
+            o.send(self.peers[leader], reply);
+            return;
+        }
+        let d = &mut s.durable;
+        let matching = d.term_at(last_included_index) == Some(last_included_term);
+        let kept: SharedVec<LogEntry<K, V>> = if matching {
+            // 7: the entries following the snapshot's last one are retained.
+            d.entries_after(last_included_index).into()
+        } else {
+            // 8: the entire log is discarded.
+            SharedVec::default()
+        };
+        d.log = kept;
+        d.snapshot_index = last_included_index;
+        d.snapshot_term = last_included_term;
+        // 8: the state machine reset from the snapshot (rebuilt from its entries when next used).
+        d.applied = data;
+        d.applied_terms = data_terms;
+        s.sm = SmCache::default();
+        s.commit_index = s.commit_index.max(last_included_index);
+        self.apply_committed(s, o);
+        o.send(self.peers[leader], reply);
     }
 
     /// Rules for Leaders: a follower's AppendEntries result. On success, update its `nextIndex`
@@ -742,7 +916,9 @@ impl RaftServer {
                 .count()
         };
         let committable = (s.commit_index + 1..=last).rev().find(|&n| {
-            let current_term = s.durable.log[n as usize - 1].term == s.durable.current_term;
+            let term = s.durable.term_at(n);
+            let current_term = term.expect("entries after the commit index are in the log")
+                == s.durable.current_term;
             (current_term || self.has(RaftBug::CommitPreviousTerm))
                 && stored_on(n) >= majority(self.peers.len())
         });
@@ -764,7 +940,7 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        let upto = (s.commit_index as usize).min(s.durable.log.len());
+        let upto = s.commit_index.min(s.durable.last_log_index()) as usize;
         if s.durable.applied.len() >= upto {
             return;
         }
@@ -773,7 +949,10 @@ impl RaftServer {
         let sm = sm.get_mut(durable);
         while durable.applied.len() < upto {
             let index = durable.applied.len() + 1;
-            let LogEntry { term, entry } = durable.log[index - 1].clone();
+            let LogEntry { term, entry } = durable
+                .entry(index as Index)
+                .expect("applied entries include the snapshot's")
+                .clone();
             let ret = sm.apply(&entry, true);
             if let (Entry::Cmd(cmd), Some(ret), true) = (&entry, ret, leader) {
                 o.send(
@@ -836,8 +1015,10 @@ impl RaftServer {
         let cmd = request.command(client);
         let known = s.durable.log.iter().any(
             |e| matches!(&e.entry, Entry::Cmd(c) if c.client == cmd.client && c.req >= cmd.req),
-        );
-        if known || s.durable.log.len() >= self.max_log as usize {
+        ) || (s.durable.snapshot_index > 0
+            // The snapshot's commands are in the session table only (§7).
+            && (s.sm.get(&s.durable).sessions.get(&client)).is_some_and(|(r, _)| *r >= req));
+        if known || s.durable.last_log_index() >= self.max_log {
             // Already in the log (answered when applied), or an older request; or the model's
             // log bound is reached.
             return;
@@ -873,7 +1054,8 @@ impl RaftServer {
             RaftMsg::RequestVote { term, .. }
             | RaftMsg::RequestVoteReply { term, .. }
             | RaftMsg::AppendEntries { term, .. }
-            | RaftMsg::AppendEntriesReply { term, .. } => *term,
+            | RaftMsg::AppendEntriesReply { term, .. }
+            | RaftMsg::InstallSnapshot { term, .. } => *term,
             RaftMsg::Request(_)
             | RaftMsg::Reply(_)
             | RaftMsg::Probe { .. }
@@ -900,6 +1082,10 @@ impl RaftServer {
             }
             RaftMsg::AppendEntries { .. } if stale && !self.has(RaftBug::AcceptStaleAppend) => {
                 // A leader of an earlier term: rejected (nothing stored, no answer).
+            }
+            RaftMsg::InstallSnapshot { .. } if stale => {
+                // Figure 13, 1: reply immediately if term < currentTerm. As for AppendEntries,
+                // Ballot drops it without an answer (see above).
             }
             RaftMsg::RequestVoteReply {
                 vote_granted,
@@ -949,6 +1135,23 @@ impl RaftServer {
                 read_round,
                 ..
             } => self.on_append_entries_reply(me, s, from, success, index, read_round, o),
+            RaftMsg::InstallSnapshot {
+                last_included_index,
+                last_included_term,
+                data,
+                data_terms,
+                read_round,
+                ..
+            } => self.on_install_snapshot(
+                me,
+                s,
+                from,
+                (last_included_index, last_included_term),
+                data,
+                data_terms,
+                read_round,
+                o,
+            ),
             RaftMsg::Request(_)
             | RaftMsg::Reply(_)
             | RaftMsg::Probe { .. }
@@ -1021,6 +1224,7 @@ impl RaftServer {
             RaftMsg::AppendEntries { term, .. } => {
                 *term < saved_term && !self.has(RaftBug::AcceptStaleAppend)
             }
+            RaftMsg::InstallSnapshot { term, .. } => *term < saved_term,
             RaftMsg::RequestVoteReply {
                 term,
                 incarnation: i,
@@ -1078,13 +1282,20 @@ impl RaftServer {
         if before.is_leader()
             && after.is_leader()
             && before.durable.current_term == after.durable.current_term
-            && !after.durable.log.starts_with(&before.durable.log)
+            && !log_extends(&before.durable, &after.durable)
         {
             after.leader_overwrote = true;
         }
         let unsaved = event == Event::RequestVote && self.has(RaftBug::UnsavedVote);
         if after.durable != before.durable && !unsaved {
             o.save(after.durable.clone());
+        }
+        // The snapshot timer that fired is gone; otherwise it is set exactly when wanted.
+        let had = event != Event::SnapshotTimeout && self.wants_snapshot_timer(before);
+        match (had, self.wants_snapshot_timer(&after)) {
+            (false, true) => o.set_timer(RaftTimer::Snapshot, snapshot_interval()),
+            (true, false) => o.cancel_timer(RaftTimer::Snapshot),
+            (true, true) | (false, false) => {}
         }
         // The election timer that fired is gone; otherwise it is set exactly when wanted.
         let had = event != Event::ElectionTimeout && self.wants_election_timer(before);
@@ -1104,6 +1315,18 @@ impl RaftServer {
     }
 }
 
+/// Whether `after`'s logical log (snapshot and suffix, [`logical_log`]) extends `before`'s.
+fn log_extends<K: PartialEq + Clone, V: PartialEq + Clone>(
+    before: &RaftStorage<K, V>,
+    after: &RaftStorage<K, V>,
+) -> bool {
+    if before.snapshot_index == after.snapshot_index {
+        after.snapshot_term == before.snapshot_term && after.log.starts_with(&before.log)
+    } else {
+        logical_log(after).starts_with(&logical_log(before))
+    }
+}
+
 /// What a step handles, as far as [`RaftServer::step`] needs to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
@@ -1111,6 +1334,8 @@ enum Event {
     RequestVote,
     /// The election timer fired (and is no longer set).
     ElectionTimeout,
+    /// The snapshot timer fired (and is no longer set).
+    SnapshotTimeout,
     /// Any other message.
     Other,
 }
@@ -1204,7 +1429,8 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                         msg @ (RaftMsg::RequestVote { .. }
                         | RaftMsg::RequestVoteReply { .. }
                         | RaftMsg::AppendEntries { .. }
-                        | RaftMsg::AppendEntriesReply { .. }),
+                        | RaftMsg::AppendEntriesReply { .. }
+                        | RaftMsg::InstallSnapshot { .. }),
                         Some(from),
                     ) => server.step(before, event, o, |s, o| {
                         server.on_server_msg(me, s, from, msg, o)
@@ -1213,7 +1439,8 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                         RaftMsg::RequestVote { .. }
                         | RaftMsg::RequestVoteReply { .. }
                         | RaftMsg::AppendEntries { .. }
-                        | RaftMsg::AppendEntriesReply { .. },
+                        | RaftMsg::AppendEntriesReply { .. }
+                        | RaftMsg::InstallSnapshot { .. },
                         None,
                     ) => {
                         // Server-to-server messages count only from a configured peer.
@@ -1235,6 +1462,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 | RaftMsg::RequestVoteReply { .. }
                 | RaftMsg::AppendEntries { .. }
                 | RaftMsg::AppendEntriesReply { .. }
+                | RaftMsg::InstallSnapshot { .. }
                 | RaftMsg::Probe { .. }
                 | RaftMsg::ProbeReply { .. } => {
                     // Server messages; a client takes part in none of them.
@@ -1274,6 +1502,13 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     *state = Cow::Owned(RaftState::Server(after));
                 }
             }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Snapshot) => {
+                if let Some(after) = server.step(before, Event::SnapshotTimeout, o, |s, o| {
+                    server.take_snapshot(s, o)
+                }) {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Probe) => {
                 if !before.is_rejoining() {
                     // Rejoined since the timer was set.
@@ -1291,7 +1526,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
             (
                 Self::Client(_),
                 RaftState::Client(_),
-                RaftTimer::Election | RaftTimer::Heartbeat | RaftTimer::Probe,
+                RaftTimer::Election | RaftTimer::Heartbeat | RaftTimer::Probe | RaftTimer::Snapshot,
             )
             | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {
                 // Each role sets only its own timers.

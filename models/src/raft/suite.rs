@@ -31,6 +31,25 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 60,
     },
     SuiteEntry {
+        name: "snapshots",
+        args: &[
+            "--snapshots",
+            "--clients",
+            "1",
+            "--requests",
+            "2",
+            "--max-term",
+            "2",
+            "--max-log",
+            "2",
+            "--crashes",
+            "0",
+        ],
+        exercises: "log compaction (§7): servers snapshot their applied entries at any moment, and a leader sends InstallSnapshot (Figure 13) to a follower whose next entry its snapshot discarded, through two terms",
+        unreachable: &[],
+        budget_secs: 90,
+    },
+    SuiteEntry {
         name: "noop",
         args: &[
             "--clients",

@@ -39,6 +39,8 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
             // Entries name clients only, and clients keep their ids under server symmetry
             // (`cluster::server_symmetry`): the logs are shared, not copied.
             log: self.log.clone(),
+            snapshot_index: self.snapshot_index,
+            snapshot_term: self.snapshot_term,
             applied: self.applied.clone(),
             applied_terms: self.applied_terms.clone(),
             rejoin: self.rejoin.as_ref().map(|r| r.rewrite(plan)),
@@ -111,6 +113,8 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
             RaftMsg::RequestVote { .. }
             | RaftMsg::RequestVoteReply { .. }
             | RaftMsg::AppendEntriesReply { .. }
+            // The snapshot's entries name clients only, which keep their ids.
+            | RaftMsg::InstallSnapshot { .. }
             | RaftMsg::Probe { .. }
             | RaftMsg::ProbeReply { .. } => self.clone(),
         }

@@ -25,6 +25,7 @@ fn cfg(clients: usize, requests: usize, max_term: Term, max_log: Index) -> RaftC
         log_reads: false,
         discard_obsolete: true,
         wipes: 0,
+        snapshots: false,
         bug: None,
     }
 }
@@ -90,6 +91,79 @@ fn correct_raft_holds_with_pinned_state_counts() {
         safe(with(cfg(1, 2, 2, 2), crashes), true),
         (178_628, ALL_WITNESSED.to_vec())
     );
+}
+
+/// Log compaction (§7, `--snapshots`): every property holds, stated over the logical logs, and
+/// a leader's InstallSnapshot reaches a follower that lacks the snapshot's entries. Pinned (BFS):
+/// one term with two writes (the second write sends InstallSnapshot to the follower that has not
+/// answered yet); one write over two terms with crash-restarts (a new or restarted leader's
+/// `nextIndex` probing goes below its snapshot).
+#[test]
+fn snapshots_keep_every_property_with_pinned_state_counts() {
+    let snapshots = |c: &mut RaftConfig| c.snapshots = true;
+    let installed = "Snapshot: a leader's InstallSnapshot reaches a follower";
+    assert_eq!(
+        safe(with(cfg(1, 2, 1, 2), snapshots), false),
+        (
+            76_683,
+            vec![
+                "Leader elected",
+                "Entry committed",
+                installed,
+                "Happy path: a client's request committed and answered",
+            ]
+        )
+    );
+    let (states, witnessed) = safe(
+        with(cfg(1, 1, 2, 1), |c| {
+            c.snapshots = true;
+            c.cluster.crashes = 1;
+        }),
+        false,
+    );
+    assert_eq!(states, 125_573);
+    assert!(witnessed.contains(&installed), "{witnessed:?}");
+    for w in ALL_WITNESSED {
+        assert!(witnessed.contains(&w), "{w} not witnessed");
+    }
+}
+
+/// The logical log (§7): a snapshot answers for the entries it discarded through its last
+/// included index and term, and the properties read the discarded entries from the applied
+/// ones.
+#[test]
+fn a_compacted_log_answers_for_the_logical_log() {
+    let cmd = |n: u32| {
+        Entry::Cmd(crate::kv::Command {
+            client: Id::from(3),
+            req: n,
+            op: KvOp::Put('x', 'A'),
+        })
+    };
+    let mut d: RaftStorage<ModelKey, ModelValue> = RaftStorage::default();
+    for (term, n) in [(1, 1), (1, 2), (2, 3)] {
+        d.log.push(LogEntry {
+            term,
+            entry: cmd(n),
+        });
+    }
+    for (i, term) in [(1u64, 1), (2, 1)] {
+        d.applied.push((i as Slot, cmd(i as u32)));
+        d.applied_terms.push(Applied { term, at: 2 });
+    }
+    let before = logical_log(&d).into_owned();
+    d.compact(2);
+    assert_eq!((d.snapshot_index, d.snapshot_term, d.log.len()), (2, 1, 1));
+    assert_eq!((d.last_log_index(), d.last_log_term()), (3, 2));
+    assert_eq!(d.term_at(1), None, "discarded by the snapshot");
+    assert_eq!(d.term_at(2), Some(1), "the snapshot's last included term");
+    assert_eq!(d.term_at(3), Some(2));
+    assert_eq!(d.term_at(4), None);
+    assert!(d.entry(2).is_none() && d.entry(3).is_some());
+    assert_eq!(d.entries_after(2).len(), 1);
+    assert_eq!(logical_log(&d).into_owned(), before);
+    d.truncate_after(2);
+    assert_eq!((d.last_log_index(), d.last_log_term()), (2, 1));
 }
 
 /// Reads served by ReadIndex (dissertation §6.4): with one client that puts, compares-and-swaps,
@@ -216,6 +290,7 @@ fn smallest(bug: RaftBug) -> RaftConfig {
             with(cfg(1, 1, 2, 1), |c| c.wipes = 1)
         }
         RaftBug::ReadWithoutConfirmation | RaftBug::ReadWithStaleAcks => reads(),
+        RaftBug::SnapshotUncommitted => with(cfg(1, 1, 2, 1), |c| c.snapshots = true),
     };
     RaftConfig {
         bug: Some(bug),
