@@ -277,6 +277,7 @@ for c in $CLIENTS; do
 done
 
 if [ -n "$RESULTS" ]; then
+    mkdir -p "$(dirname "$RESULTS")"
     {
         printf 'clients\trep\tsystem\tops_per_s\tp50_ms\tp99_ms\tmax_ms\tfailed\tload1\n'
         cat "$RAW"
