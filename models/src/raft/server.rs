@@ -133,7 +133,7 @@ impl RaftServer {
             return None;
         };
         let d = &before.durable;
-        if every == 0 || d.last_applied() < d.snapshot_index + every {
+        if every == 0 || d.last_applied() < d.snapshot_index.saturating_add(every) {
             return None;
         }
         self.step(before, Event::SnapshotTimeout, o, |s, o| {
@@ -699,7 +699,9 @@ impl RaftServer {
             return;
         }
         let folded = base.as_ref().map_or(0, |b| b.count);
-        if folded + data.len() as Index != last_included_index || data_terms.len() != data.len() {
+        if folded.checked_add(data.len() as Index) != Some(last_included_index)
+            || data_terms.len() != data.len()
+        {
             // Not a snapshot of `last_included_index` entries: not from a well-behaved leader.
             return;
         }
