@@ -44,6 +44,8 @@ enum RaftOp {
     Heard(u8, u8),
     /// The node has rejoined.
     Rejoined,
+    /// A snapshot folds the applied entries into their state machine.
+    Fold,
 }
 
 fn raft_op() -> impl Strategy<Value = RaftOp> {
@@ -57,6 +59,7 @@ fn raft_op() -> impl Strategy<Value = RaftOp> {
         1 => any::<u64>().prop_map(RaftOp::Lose),
         1 => (0..3u8, 0..4u8).prop_map(|(p, t)| RaftOp::Heard(p, t)),
         1 => Just(RaftOp::Rejoined),
+        1 => Just(RaftOp::Fold),
     ]
 }
 
@@ -97,6 +100,10 @@ fn raft_step(s: &mut RaftStorage<String, String>, op: &RaftOp, n: u64) {
             }
         }
         RaftOp::Rejoined => s.rejoin = None,
+        RaftOp::Fold => {
+            let sm = ballot_models::raft::state_machine(s);
+            s.fold_applied(&sm);
+        }
     }
 }
 

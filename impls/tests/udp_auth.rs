@@ -114,6 +114,7 @@ fn a_keyed_raft_cluster_answers_after_forged_datagrams() {
         faults: Faults::default(),
         stats_every: None,
         partition_file: None,
+        snapshot_every: ballot::runtime::node::DEFAULT_SNAPSHOT_EVERY,
     };
     let mut node = Node::<Raft>::start(cfg).unwrap();
     let before = term(&node);

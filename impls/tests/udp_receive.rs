@@ -309,3 +309,110 @@ fn arbitrary_and_mutated_messages_from_peers_never_crash_a_node() {
     assert!(c.dropped_malformed > 20, "{c:?}");
     assert_eq!(c.handler_panics, 0);
 }
+
+/// Fragments from a peer (`Kind::Fragment`): random fragment headers and bodies, and mutated
+/// fragments of a genuine message, never crash the node; one that is malformed is dropped and
+/// counted, the others wait for the rest of their message; none changes the saved state. Then the genuine fragments, in reverse order, are reassembled and
+/// delivered (a Decided padded beyond one datagram), and change it.
+#[test]
+fn fragments_from_a_peer_never_crash_a_node_and_only_whole_messages_are_delivered() {
+    use ballot::runtime::fragment::{self, MAX_CHUNK, MAX_FRAGMENTS};
+    let codec = Codec::default();
+    let cell = RefCell::new(fixture("recv-fragments", codec.clone()));
+    let peer = SocketAddr::V4(cell.borrow().peers[1]);
+    let big = PaxosMsg::Decided {
+        value: "v".repeat(2 * MAX_CHUNK),
+    };
+    let payload = serde_json::to_vec(&big).unwrap();
+    let genuine: Vec<Vec<u8>> = fragment::split(42, &payload).unwrap();
+    let strategy = prop_oneof![
+        // A fragment header of any id, index and count, and a body of any size.
+        (
+            any::<u64>(),
+            any::<u16>(),
+            0..=MAX_FRAGMENTS + 2,
+            prop::collection::vec(any::<u8>(), 0..300)
+        )
+            .prop_map(|(id, index, count, body)| {
+                let mut f = id.to_be_bytes().to_vec();
+                f.extend(index.to_be_bytes());
+                f.extend(count.to_be_bytes());
+                f.extend(body);
+                f
+            }),
+        // A mutated fragment of the genuine message, under an id of its own (so that mutated
+        // fragments never add up to a whole message that parses).
+        (any::<u64>(), 0..genuine.len(), mutation()).prop_map(move |(id, which, m)| {
+            let mut f = genuine[which].clone();
+            f[..8].copy_from_slice(&id.max(100).to_be_bytes());
+            apply(&f, &m)
+        }),
+    ];
+    let sent = std::cell::Cell::new(0u64);
+    runner()
+        .run(&strategy, |body| {
+            let mut f = cell.borrow_mut();
+            let before = snapshot(&f);
+            let Ok(frame) = codec.encode_bytes(Kind::Fragment, &body) else {
+                // Grown past a frame's payload by the mutation: no sender can send it.
+                return Ok(());
+            };
+            sent.set(sent.get() + 1);
+            let got = f.node.receive(peer, &frame).unwrap();
+            prop_assert!(
+                matches!(got, Received::Malformed | Received::Fragment),
+                "{:?}",
+                got
+            );
+            prop_assert_eq!(snapshot(&f), before);
+            Ok(())
+        })
+        .unwrap();
+    let mut f = cell.into_inner();
+    let c = f.node.counters();
+    assert_eq!(c.handler_panics, 0);
+    assert!(c.fragments_rejected > 0 && c.fragments_in == sent.get());
+    assert_eq!(c.reassembled, 0);
+    let before = snapshot(&f);
+    let genuine: Vec<Vec<u8>> = fragment::split(43, &payload).unwrap();
+    for (i, part) in genuine.iter().rev().enumerate() {
+        let frame = codec.encode_bytes(Kind::Fragment, part).unwrap();
+        let want = if i + 1 < genuine.len() {
+            Received::Fragment
+        } else {
+            Received::Delivered
+        };
+        assert_eq!(f.node.receive(peer, &frame).unwrap(), want, "fragment {i}");
+    }
+    assert_ne!(
+        snapshot(&f),
+        before,
+        "the reassembled Decided was delivered"
+    );
+}
+
+/// Under a key, each fragment is authenticated: the fragments of a message sent without the
+/// key (or with a flipped bit) are dropped one by one, and nothing is reassembled.
+#[test]
+fn under_a_key_unauthenticated_fragments_are_dropped() {
+    use ballot::runtime::fragment::{self, MAX_CHUNK};
+    let key = Key::from_bytes(b"test key: sixteen bytes or more").unwrap();
+    let codec = Codec::new(Some(key));
+    let mut f = fixture("recv-keyed-fragments", codec.clone());
+    let peer = SocketAddr::V4(f.peers[1]);
+    let big = PaxosMsg::Decided {
+        value: "v".repeat(2 * MAX_CHUNK),
+    };
+    let parts = fragment::split(1, &serde_json::to_vec(&big).unwrap()).unwrap();
+    let before = snapshot(&f);
+    for part in &parts {
+        let unkeyed = Codec::default().encode_bytes(Kind::Fragment, part).unwrap();
+        assert_eq!(f.node.receive(peer, &unkeyed).unwrap(), Received::Malformed);
+        let mut flipped = codec.encode_bytes(Kind::Fragment, part).unwrap();
+        flipped[20] ^= 1;
+        assert_eq!(f.node.receive(peer, &flipped).unwrap(), Received::Malformed);
+    }
+    assert_eq!(snapshot(&f), before);
+    assert_eq!(f.node.counters().reassembled, 0);
+    assert!(f.node.counters().dropped_bad_mac >= 2 * parts.len() as u64);
+}

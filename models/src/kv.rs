@@ -240,6 +240,62 @@ impl Debug for SmCache {
     }
 }
 
+/// A [`KvStateMachine`] as plain data: a snapshot's state machine state (Raft §7), which a
+/// real Raft node keeps instead of the entries that produced it and sends in InstallSnapshot.
+/// The map's pairs by key; the sessions' last requests and answers, least recently applied
+/// first (the order in which the session table forgets them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SmSnapshot<K, V> {
+    /// The map, by key.
+    pub map: Vec<(K, V)>,
+    /// Per session: its id, its last request applied and the answer, least recent first.
+    pub sessions: Vec<(Id, RequestId, KvRet<V>)>,
+}
+
+impl<K: Ord> Recency<K> {
+    /// The keys, least recently touched first.
+    pub fn oldest_first(&self) -> impl Iterator<Item = &K> + '_ {
+        self.order.values()
+    }
+}
+
+impl<K: Clone + Ord, V: Clone> KvStateMachine<K, V> {
+    /// The state machine as plain data ([`SmSnapshot`]). A mutant's `reapplied` (which only
+    /// the model's properties read) is not kept.
+    pub fn to_snapshot(&self) -> SmSnapshot<K, V> {
+        SmSnapshot {
+            map: self
+                .map
+                .0
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            sessions: self
+                .recency
+                .oldest_first()
+                .filter_map(|id| {
+                    let (req, ret) = self.sessions.get(id)?;
+                    Some((*id, *req, ret.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    /// The state machine of a snapshot: equal to the one [`Self::to_snapshot`] read, but for
+    /// the recency stamps (their order is kept, which is all that counts) and `reapplied`.
+    pub fn from_snapshot(snapshot: &SmSnapshot<K, V>) -> Self {
+        let mut sm = Self::default();
+        for (k, v) in &snapshot.map {
+            sm.map.0.insert(k.clone(), v.clone());
+        }
+        for (id, req, ret) in &snapshot.sessions {
+            sm.sessions.insert(*id, (*req, ret.clone()));
+            sm.recency.touch(id);
+        }
+        sm
+    }
+}
+
 impl<K: Ord, V> Default for KvStateMachine<K, V> {
     fn default() -> Self {
         Self {

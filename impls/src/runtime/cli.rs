@@ -8,7 +8,7 @@ use super::bench::{self, BenchConfig, BenchReport, Until, Workload};
 use super::client::{self, Client, ClientError};
 use super::codec::{Codec, Key};
 use super::etcd::EtcdClient;
-use super::node::{Node, NodeConfig, NodeError};
+use super::node::{DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, NodeError};
 use super::served::{MultiPaxos, Paxos, Raft, Served};
 use super::transport::{DelayRange, Faults};
 use ballot_properties::kv::KvOp;
@@ -140,6 +140,11 @@ pub struct NodeArgs {
     /// most, read when it changed; one that does not parse is logged and changes nothing.
     #[arg(long, value_name = "PATH")]
     pub partition_file: Option<PathBuf>,
+    /// Log compaction (Raft): snapshot the state machine and discard the log and the applied
+    /// entries it covers once this many applied entries lie beyond the last snapshot, so that
+    /// the storage stays bounded; 0: never (the storage then grows with every write).
+    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY, value_name = "N")]
+    pub snapshot_every: u64,
 }
 
 /// `ballot cluster`.
@@ -160,6 +165,9 @@ pub struct ClusterArgs {
     /// The nodes' log level.
     #[arg(long, default_value = "info")]
     pub log_level: tracing::Level,
+    /// Each node's `--snapshot-every` (Raft's log compaction; 0: never).
+    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY, value_name = "N")]
+    pub snapshot_every: u64,
 }
 
 /// `ballot client`.
@@ -345,6 +353,7 @@ where
         faults: args.net.faults(),
         stats_every,
         partition_file: args.partition_file,
+        snapshot_every: args.snapshot_every,
     };
     if let Err(e) = cfg.validate() {
         return usage(e);
@@ -401,6 +410,8 @@ fn node_command(exe: &Path, protocol: &str, args: &ClusterArgs, i: usize) -> Vec
         args.data.join(format!("node-{i}")).display().to_string(),
         "--log-level".into(),
         args.log_level.to_string().to_lowercase(),
+        "--snapshot-every".into(),
+        args.snapshot_every.to_string(),
     ];
     v.extend(args.net.to_args());
     v

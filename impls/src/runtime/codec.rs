@@ -5,7 +5,8 @@
 //! offset  size  field
 //! 0       3     magic "BLT"
 //! 3       1     version (2: client requests and replies carry a session)
-//! 4       1     kind: 1 server-to-server message, 2 client request, 3 reply to a client
+//! 4       1     kind: 1 server-to-server message, 2 client request, 3 reply to a client,
+//!               4 fragment of a server-to-server message (binary payload: `fragment`)
 //! 5       4     payload length, big-endian, at most MAX_PAYLOAD
 //! 9       n     payload: JSON of the kind's type
 //! 9+n     32    HMAC-SHA256 of bytes 0..9+n (only with a key)
@@ -56,6 +57,9 @@ pub enum Kind {
     Request,
     /// A [`WireReply`] to a client.
     Reply,
+    /// A fragment of a server-to-server message too long for one datagram (accepted only from
+    /// a configured peer; its payload is binary, see [`super::fragment`]).
+    Fragment,
 }
 
 impl Kind {
@@ -64,6 +68,7 @@ impl Kind {
             Kind::Peer => 1,
             Kind::Request => 2,
             Kind::Reply => 3,
+            Kind::Fragment => 4,
         }
     }
 
@@ -72,6 +77,7 @@ impl Kind {
             1 => Some(Kind::Peer),
             2 => Some(Kind::Request),
             3 => Some(Kind::Reply),
+            4 => Some(Kind::Fragment),
             _ => None,
         }
     }
@@ -339,6 +345,11 @@ impl Codec {
     /// One frame of `kind` carrying `msg`.
     pub fn encode<T: Serialize>(&self, kind: Kind, msg: &T) -> Result<Vec<u8>, EncodeError> {
         let payload = serde_json::to_vec(msg)?;
+        self.encode_bytes(kind, &payload)
+    }
+
+    /// One frame of `kind` carrying `payload` as it is.
+    pub fn encode_bytes(&self, kind: Kind, payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
         if payload.len() > MAX_PAYLOAD {
             return Err(EncodeError::TooLong(payload.len()));
         }
@@ -347,7 +358,7 @@ impl Codec {
         frame.push(VERSION);
         frame.push(kind.byte());
         frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&payload);
+        frame.extend_from_slice(payload);
         if let Some(key) = &self.key {
             let mut mac = key.mac();
             mac.update(&frame);

@@ -16,7 +16,7 @@
 use ballot_models::kv::{Entry, KvStateMachine};
 use ballot_models::multi_paxos::{MpStorage, SlotSet, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage, Value};
-use ballot_models::raft::{Applied, LogEntry, RaftStorage, Rejoin, Term};
+use ballot_models::raft::{Applied, AppliedBase, LogEntry, RaftStorage, Rejoin, Term};
 use ballot_models::shared_vec::SharedVec;
 use ballot_properties::Slot;
 use serde::de::DeserializeOwned;
@@ -155,7 +155,8 @@ where
 }
 
 /// A Raft record: `currentTerm`, `votedFor`, the rejoining state and the incarnation whole, the
-/// log and the applied entries as changes (absent: unchanged).
+/// log and the applied entries as changes (absent: unchanged), and the folded state machine
+/// ([`AppliedBase`]) whole when it changed (after a snapshot: absent otherwise).
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, V: Serialize"))]
 #[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
@@ -178,6 +179,19 @@ pub struct RaftDelta<K, V> {
     applied: Option<VecDelta<(Slot, Entry<K, V>)>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     applied_terms: Option<VecDelta<Applied>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    applied_base: Option<BaseChange<K, V>>,
+}
+
+/// A change of [`RaftStorage::applied_base`].
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "K: Serialize, V: Serialize"))]
+#[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
+enum BaseChange<K, V> {
+    /// A new base (a snapshot folded the applied entries, or one was installed).
+    Set(AppliedBase<K, V>),
+    /// No base any more (not done by the actor today; for completeness of the contract).
+    Clear,
 }
 
 impl<K, V> Journaled for RaftStorage<K, V>
@@ -198,6 +212,11 @@ where
             snapshot_term: next.snapshot_term,
             applied: VecDelta::between_shared(&self.applied, &next.applied),
             applied_terms: VecDelta::between_shared(&self.applied_terms, &next.applied_terms),
+            applied_base: (self.applied_base != next.applied_base).then(|| {
+                next.applied_base
+                    .clone()
+                    .map_or(BaseChange::Clear, BaseChange::Set)
+            }),
         };
         let same = d.current_term == self.current_term
             && d.voted_for == self.voted_for
@@ -207,7 +226,8 @@ where
             && d.snapshot_index == self.snapshot_index
             && d.snapshot_term == self.snapshot_term
             && d.applied.is_none()
-            && d.applied_terms.is_none();
+            && d.applied_terms.is_none()
+            && d.applied_base.is_none();
         (!same).then_some(d)
     }
 
@@ -218,6 +238,11 @@ where
         self.incarnation = d.incarnation;
         self.snapshot_index = d.snapshot_index;
         self.snapshot_term = d.snapshot_term;
+        match d.applied_base {
+            Some(BaseChange::Set(b)) => self.applied_base = Some(b),
+            Some(BaseChange::Clear) => self.applied_base = None,
+            None => {}
+        }
         VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))?;
         VecDelta::apply_shared(d.applied, &mut self.applied)
             .map_err(|e| format!("applied: {e}"))?;

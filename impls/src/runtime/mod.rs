@@ -6,6 +6,7 @@
 //!   refuses damaged files.
 //! - [`journal`]: what a journal record holds (the change between two saved storages).
 //! - [`codec`]: the validated, versioned, optionally authenticated wire format.
+//! - [`fragment`]: messages too long for one datagram, split and reassembled.
 //! - [`transport`]: the socket, counters and fault injection.
 //! - [`client`]: the client (leader discovery, redirects, retries with a deadline).
 //! - [`history`]: client histories as JSON lines, and their linearizability check.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod etcd;
+pub mod fragment;
 pub mod history;
 pub mod journal;
 pub mod node;

@@ -27,6 +27,7 @@
 //! sends the actor's replies there.
 
 use super::codec::{self, Codec, Kind, WireReply, WireRequest};
+use super::fragment::{self, Added, Reassembler};
 use super::journal::Journaled;
 use super::served::{ActorMsg, ActorStorage, Served, addr, id, session_id, session_of};
 use super::storage::{StorageError, Store};
@@ -64,7 +65,14 @@ pub struct NodeConfig {
     /// The file that lists the peers this node is cut off from (`--partition-file`; see
     /// [`PartitionFile`]).
     pub partition_file: Option<PathBuf>,
+    /// Log compaction: the actor snapshots once this many applied entries lie beyond its
+    /// snapshot (`--snapshot-every`, [`Served::snapshot`]); 0: never.
+    pub snapshot_every: u64,
 }
+
+/// The default of `--snapshot-every`: the storage holds at most about this many applied
+/// entries besides the state machine.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
 
 impl NodeConfig {
     /// Checks the configuration, naming the flag that is wrong.
@@ -142,6 +150,8 @@ pub enum Received {
     Unexpected,
     /// Delivered, but the actor's handler panicked: the step was discarded.
     Panicked,
+    /// A fragment of a message not yet complete (or a duplicate of one received): kept.
+    Fragment,
 }
 
 /// The most client sessions a node remembers an address for: the ones it heard from most
@@ -210,6 +220,12 @@ where
     batch_steps: u64,
     /// The peers this node is cut off from, read from `--partition-file`.
     partition: Option<PartitionFile>,
+    /// `--snapshot-every`.
+    snapshot_every: u64,
+    /// Messages from peers partly received in fragments.
+    reassembler: Reassembler,
+    /// The id of the next message this node sends in fragments.
+    next_message_id: u64,
 }
 
 impl<S: Served> Node<S>
@@ -275,6 +291,9 @@ where
             batch_base: None,
             batch_steps: 0,
             partition,
+            snapshot_every: cfg.snapshot_every,
+            reassembler: Reassembler::default(),
+            next_message_id: rand::random(),
         };
         node.stage(out);
         node.commit()?;
@@ -333,7 +352,7 @@ where
             Err(e) => return self.malformed(src, &e),
         };
         match kind {
-            Kind::Peer => {
+            Kind::Peer | Kind::Fragment => {
                 if !self.peers.contains(&src) {
                     self.counters.dropped_not_peer += 1;
                     tracing::debug!(%src, "server-to-server message from a non-peer: dropped");
@@ -345,11 +364,36 @@ where
                     tracing::trace!(%src, "server-to-server message from a peer cut off: dropped");
                     return Received::Cut;
                 }
+                let whole;
+                let payload = if kind == Kind::Fragment {
+                    self.counters.fragments_in += 1;
+                    let (added, given_up) = self.reassembler.add(src, payload, Instant::now());
+                    self.counters.reassembly_expired += given_up;
+                    match added {
+                        Ok(Added::Complete(p)) => {
+                            self.counters.reassembled += 1;
+                            whole = p;
+                            &whole[..]
+                        }
+                        Ok(Added::Pending | Added::Duplicate) => return Received::Fragment,
+                        Err(e) => {
+                            self.counters.fragments_rejected += 1;
+                            self.counters.dropped_malformed += 1;
+                            tracing::debug!(%src, error = %e, "malformed fragment dropped");
+                            return Received::Malformed;
+                        }
+                    }
+                } else {
+                    payload
+                };
                 let msg: ActorMsg<S> = match codec::parse(payload) {
                     Ok(m) => m,
                     Err(e) => return self.malformed(src, &e),
                 };
                 tracing::debug!(%src, ?msg, "received");
+                if S::is_snapshot(&msg) {
+                    self.counters.install_snapshots_in += 1;
+                }
                 self.deliver(id(src), msg)
             }
             Kind::Request => {
@@ -516,6 +560,9 @@ where
     /// nothing of the batch is sent, the state goes back to what it was before the batch, and
     /// the error is returned (the node stops with it).
     fn commit(&mut self) -> Result<(), NodeError> {
+        if self.batch_steps > 0 {
+            self.snapshot_if_due();
+        }
         let steps = std::mem::take(&mut self.batch_steps);
         if steps > 0 {
             self.counters.batches += 1;
@@ -549,6 +596,35 @@ where
         Ok(())
     }
 
+    /// Log compaction: if the actor's applied entries beyond its snapshot reached
+    /// `--snapshot-every`, the actor's snapshot step ([`Served::snapshot`]) joins the batch (its
+    /// save, the smaller storage, is the batch's). A panic discards it, as any step's.
+    fn snapshot_if_due(&mut self) {
+        if self.snapshot_every == 0 {
+            return;
+        }
+        let every = self.snapshot_every;
+        let mut out = Out::new();
+        let (actor, state) = (&self.actor, &self.state);
+        match catch_unwind(AssertUnwindSafe(|| {
+            S::snapshot(actor, state, every, &mut out)
+        })) {
+            Ok(Some(next)) => {
+                self.counters.log_snapshots += 1;
+                tracing::debug!("log compaction: snapshot taken");
+                self.stage(out);
+                let before = std::mem::replace(&mut self.state, next);
+                self.batch_base.get_or_insert(before);
+            }
+            Ok(None) => {}
+            Err(panic) => {
+                self.counters.handler_panics += 1;
+                let what = crate::panic_message(panic.as_ref());
+                tracing::error!(panic = what, "snapshot step panicked: discarded");
+            }
+        }
+    }
+
     fn send(&mut self, to: Id, msg: ActorMsg<S>) {
         self.counters.messages_out += 1;
         let (dst, encoded) = if let Some(session) = session_of(to) {
@@ -562,7 +638,7 @@ where
                 return;
             };
             match S::reply(session, &msg) {
-                Some(reply) => (dst, self.codec.encode(Kind::Reply, &reply)),
+                Some(reply) => (dst, self.codec.encode(Kind::Reply, &reply).map(|b| vec![b])),
                 None => {
                     self.counters.send_failures += 1;
                     tracing::warn!(session, ?msg, "a non-reply message to a client: not sent");
@@ -575,6 +651,9 @@ where
                 tracing::trace!(dst = %addr(to), ?msg, "a message to a peer cut off: not sent");
                 return;
             }
+            if S::is_snapshot(&msg) {
+                self.counters.install_snapshots_out += 1;
+            }
             (addr(to), self.encode_peer(msg))
         } else {
             self.counters.send_failures += 1;
@@ -582,7 +661,11 @@ where
             return;
         };
         match encoded {
-            Ok(bytes) => self.transport.send(dst, bytes, &mut self.counters),
+            Ok(datagrams) => {
+                for bytes in datagrams {
+                    self.transport.send(dst, bytes, &mut self.counters);
+                }
+            }
             Err(e) => {
                 self.counters.send_failures += 1;
                 tracing::warn!(%dst, error = %e, "message not sent");
@@ -590,9 +673,10 @@ where
         }
     }
 
-    /// Encodes a server-to-server message; one too long for a datagram is replaced by the
-    /// protocol's shorter version of it ([`Served::shrink`]), as many times as needed.
-    fn encode_peer(&mut self, mut msg: ActorMsg<S>) -> Result<Vec<u8>, codec::EncodeError> {
+    /// Encodes a server-to-server message as its datagrams: one, or, for a message too long
+    /// for a datagram, the protocol's shorter version of it ([`Served::shrink`]), as many times
+    /// as needed, or, if the protocol has none, the message in fragments ([`fragment`]).
+    fn encode_peer(&mut self, mut msg: ActorMsg<S>) -> Result<Vec<Vec<u8>>, codec::EncodeError> {
         let mut shrunk = false;
         loop {
             match self.codec.encode(Kind::Peer, &msg) {
@@ -601,18 +685,39 @@ where
                         shrunk = true;
                         msg = shorter;
                     }
-                    None => return Err(codec::EncodeError::TooLong(len)),
+                    None => return self.encode_fragments(&msg, len),
                 },
                 Ok(bytes) => {
                     if shrunk {
                         self.counters.messages_shrunk += 1;
                         tracing::debug!(?msg, "message too long for a datagram: sent shortened");
                     }
-                    return Ok(bytes);
+                    return Ok(vec![bytes]);
                 }
                 Err(e @ codec::EncodeError::Serialize(_)) => return Err(e),
             }
         }
+    }
+
+    /// `msg` (whose payload is `len` bytes, too long for a datagram) as fragment datagrams, or
+    /// an error if it is too long for [`fragment::MAX_FRAGMENTS`] of them.
+    fn encode_fragments(
+        &mut self,
+        msg: &ActorMsg<S>,
+        len: usize,
+    ) -> Result<Vec<Vec<u8>>, codec::EncodeError> {
+        let payload = serde_json::to_vec(msg)?;
+        let id = self.next_message_id;
+        self.next_message_id = self.next_message_id.wrapping_add(1);
+        let parts = fragment::split(id, &payload).ok_or(codec::EncodeError::TooLong(len))?;
+        let frames = parts
+            .iter()
+            .map(|p| self.codec.encode_bytes(Kind::Fragment, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.counters.fragmented_out += 1;
+        self.counters.fragments_out += frames.len() as u64;
+        tracing::debug!(len, fragments = frames.len(), "message sent in fragments");
+        Ok(frames)
     }
 
     fn reply(&mut self, dst: SocketAddrV4, reply: &WireReply) {

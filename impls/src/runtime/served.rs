@@ -75,6 +75,26 @@ pub trait Served: 'static {
     fn lost_storage() -> Option<ActorStorage<Self>> {
         None
     }
+
+    /// Log compaction (`ballot node --snapshot-every N`): if the actor's applied entries beyond
+    /// its snapshot reach `every` (never if 0), the step that snapshots them, as the new state
+    /// with its commands in `o`; `None` if none is due. By default there is none (a protocol
+    /// without snapshots).
+    fn snapshot(
+        actor: &Self::Actor,
+        state: &<Self::Actor as Actor>::State,
+        every: u64,
+        o: &mut stateright::actor::Out<Self::Actor>,
+    ) -> Option<<Self::Actor as Actor>::State> {
+        let _ = (actor, state, every, o);
+        None
+    }
+
+    /// Whether `msg` is a snapshot sent to a peer (Raft's InstallSnapshot), for the counters.
+    fn is_snapshot(msg: &ActorMsg<Self>) -> bool {
+        let _ = msg;
+        false
+    }
 }
 
 /// The message type of a served protocol's actor.
@@ -353,6 +373,24 @@ impl Served for Raft {
         Some(RaftStorage::lost(rand::random::<u64>().max(1)))
     }
 
+    /// The model's snapshot step ([`RaftServer::snapshot_when`], §7), then the applied entries
+    /// folded into their state machine, so that the storage stays bounded.
+    fn snapshot(
+        actor: &RaftActor<String, String>,
+        state: &RaftState<String, String>,
+        every: u64,
+        o: &mut stateright::actor::Out<RaftActor<String, String>>,
+    ) -> Option<RaftState<String, String>> {
+        match actor {
+            RaftActor::Server(server) => server.snapshot_when(state, every, o),
+            RaftActor::Client(_) => None,
+        }
+    }
+
+    fn is_snapshot(msg: &RaftMsg<String, String>) -> bool {
+        matches!(msg, RaftMsg::InstallSnapshot { .. })
+    }
+
     /// An AppendEntries with the first half of its entries. The leader sends every entry from
     /// a follower's `nextIndex` on, which after a restart or a long loss can exceed a datagram;
     /// a prefix is an AppendEntries as valid as the whole (same `prevLogIndex`, `prevLogTerm`
@@ -394,8 +432,8 @@ impl Served for Raft {
                 None
             }
             RaftMsg::InstallSnapshot { .. } => {
-                // Real runs take no snapshots (the model's `--snapshots`), so none is sent;
-                // a snapshot is not split (Figure 13's chunks are not implemented).
+                // A snapshot is sent whole: the transport splits a message too long for one
+                // datagram into fragments (`runtime::fragment`) rather than Figure 13's chunks.
                 None
             }
         }

@@ -76,6 +76,26 @@ pub struct Counters {
     /// Server-to-server messages not sent because the receiver is cut off by the partition
     /// file.
     pub partition_drops_out: u64,
+    /// Log compactions (`--snapshot-every`): steps in which the actor snapshotted its applied
+    /// entries (Raft §7).
+    pub log_snapshots: u64,
+    /// Snapshots sent to peers (Raft's InstallSnapshot).
+    pub install_snapshots_out: u64,
+    /// Snapshots received from peers and delivered to the actor.
+    pub install_snapshots_in: u64,
+    /// Messages too long for one datagram, sent as fragments (`runtime::fragment`).
+    pub fragmented_out: u64,
+    /// Fragment datagrams sent.
+    pub fragments_out: u64,
+    /// Fragment datagrams received.
+    pub fragments_in: u64,
+    /// Messages reassembled from fragments and delivered.
+    pub reassembled: u64,
+    /// Fragments rejected: malformed (bad header, sizes that disagree with the message's
+    /// other fragments), or beyond the reassembly bounds. Also counted in `dropped_malformed`.
+    pub fragments_rejected: u64,
+    /// Partly received messages given up (timed out, or evicted to stay within the bounds).
+    pub reassembly_expired: u64,
 }
 
 /// A range of milliseconds, `A..B` on the command line.

@@ -271,6 +271,7 @@ where
         faults: Faults::default(),
         stats_every: None,
         partition_file: None,
+        snapshot_every: ballot::runtime::node::DEFAULT_SNAPSHOT_EVERY,
     };
     let node = Node::<S>::with_socket(cfg, sockets.next().unwrap()).unwrap();
     (node, peers, sockets.collect())

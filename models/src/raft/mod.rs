@@ -48,8 +48,8 @@ use crate::cluster::{
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, WaitingRead, client_ops, logged_ops,
-    read_answer, read_answered, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, SmSnapshot, WaitingRead, client_ops,
+    logged_ops, read_answer, read_answered, record_reply, record_request,
 };
 use crate::paxos::Value;
 use crate::shared_vec::SharedVec;
@@ -201,6 +201,11 @@ pub enum RaftMsg<K, V> {
         /// Ghost: the terms of `data`'s entries and when the leader applied them
         /// ([`Applied`]), for the receiver's decision log (the properties read it).
         data_terms: SharedVec<Applied>,
+        /// The state machine of the entries before `data` that the leader folded
+        /// ([`AppliedBase`]; a real run's, never the model's): the snapshot's data is then
+        /// this state machine followed by `data`'s entries.
+        #[serde(default = "no_base", skip_serializing_if = "Option::is_none")]
+        base: Option<AppliedBase<K, V>>,
         /// The leader's latest read confirmation round, echoed in the result (§6.4).
         read_round: u64,
     },
@@ -276,7 +281,8 @@ pub fn election_timeout() -> Range<Duration> {
 }
 
 /// How long a server with applied entries beyond its snapshot waits before it takes a new
-/// one (the model ignores durations; real runs take no snapshots).
+/// one (the model ignores durations; real runs snapshot by size instead:
+/// [`RaftServer::snapshot_when`]).
 pub fn snapshot_interval() -> Range<Duration> {
     Duration::from_millis(1000)..Duration::from_millis(2000)
 }
@@ -366,7 +372,8 @@ pub struct RaftStorage<K, V> {
     /// The snapshot's `lastIncludedTerm` (§7): the term of entry `snapshot_index`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub snapshot_term: Term,
-    /// The decision log: every entry applied, with its index, oldest first.
+    /// The decision log: every entry applied, with its index, oldest first (after
+    /// `applied_base`'s, if a real node folded some: [`RaftStorage::fold_applied`]).
     pub applied: SharedVec<(Slot, Entry<K, V>)>,
     /// Ghost: for each applied entry, its term and the term in which it was applied.
     pub applied_terms: SharedVec<Applied>,
@@ -382,10 +389,33 @@ pub struct RaftStorage<K, V> {
     /// [`Rejoin`]). Not in the paper.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub incarnation: u64,
+    /// The applied entries a real node folded into a state machine when it took a snapshot
+    /// ([`RaftStorage::fold_applied`]), so that its storage does not grow with every entry
+    /// ever applied; `applied` holds the entries after them. Always `None` in the model, whose
+    /// properties read every applied entry.
+    #[serde(default = "no_base", skip_serializing_if = "Option::is_none")]
+    pub applied_base: Option<AppliedBase<K, V>>,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// No [`AppliedBase`] (what `#[serde(default)]` would give, without asking `K` and `V` for
+/// `Default`).
+fn no_base<K, V>() -> Option<AppliedBase<K, V>> {
+    None
+}
+
+/// The first `count` applied entries of a real node, folded into the state machine (map and
+/// session table) that applying them produced: the snapshot's data of §7 ("the state machine
+/// state"), instead of the entries themselves, which the model keeps for its properties.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AppliedBase<K, V> {
+    /// How many applied entries it stands for (`lastApplied` when it was folded).
+    pub count: Index,
+    /// Their state machine.
+    pub sm: Arc<SmSnapshot<K, V>>,
 }
 
 impl<K, V> RaftStorage<K, V> {
@@ -402,7 +432,30 @@ impl<K, V> RaftStorage<K, V> {
             applied_terms: SharedVec::default(),
             rejoin: Some(Rejoin::default()),
             incarnation,
+            applied_base: None,
         }
+    }
+
+    /// `lastApplied`: the entries applied, those folded into [`Self::applied_base`] included.
+    pub fn last_applied(&self) -> Index {
+        self.applied_base.as_ref().map_or(0, |b| b.count) + self.applied.len() as Index
+    }
+
+    /// Folds every applied entry into `sm`, their state machine (a real node, after a snapshot:
+    /// the entries up to the snapshot's last included index are then kept only as the state
+    /// machine they produced, as in §7, and its storage stays bounded). The decision log and
+    /// its ghost terms are emptied; [`Self::last_applied`] is unchanged.
+    pub fn fold_applied(&mut self, sm: &KvStateMachine<K, V>)
+    where
+        K: Clone + Ord,
+        V: Clone,
+    {
+        self.applied_base = Some(AppliedBase {
+            count: self.last_applied(),
+            sm: Arc::new(sm.to_snapshot()),
+        });
+        self.applied = SharedVec::default();
+        self.applied_terms = SharedVec::default();
     }
 
     /// Whether the server is rejoining and has learned nothing: no term above 0 (its own or a
@@ -498,6 +551,10 @@ pub fn logical_log<K: Clone, V: Clone>(d: &RaftStorage<K, V>) -> Cow<'_, [LogEnt
         return Cow::Borrowed(d.log.as_slice());
     }
     let n = d.snapshot_index as usize;
+    assert!(
+        d.applied_base.is_none(),
+        "the model keeps every applied entry"
+    );
     assert!(
         d.applied.len() >= n,
         "a snapshot holds applied entries only"

@@ -30,7 +30,8 @@ pub struct RaftServer {
     /// A server may compact its log (§7): its snapshot timer ([`RaftTimer::Snapshot`]) is set
     /// while it has applied an entry beyond its snapshot, and a leader sends InstallSnapshot to
     /// a follower whose next entry its snapshot discarded (Figure 13). The model's
-    /// `--snapshots`; real runs take no snapshots.
+    /// `--snapshots`; real runs leave it off and snapshot by size instead
+    /// ([`Self::snapshot_when`], `ballot node --snapshot-every`).
     pub snapshots: bool,
     /// The mutant to run, if any.
     pub bug: Option<RaftBug>,
@@ -44,6 +45,14 @@ pub enum RaftActor<K, V> {
     /// A model client.
     Client(KvClient<K, V>),
 }
+
+/// An InstallSnapshot's data: the applied entries after the base, their ghost terms, and the
+/// folded state machine (the base; a real run's).
+type SnapshotData<K, V> = (
+    SharedVec<(Slot, Entry<K, V>)>,
+    SharedVec<Applied>,
+    Option<AppliedBase<K, V>>,
+);
 
 /// What a server does with its commands: everything goes through `Out`.
 type RaftOut<K, V> = Out<RaftActor<K, V>>;
@@ -75,7 +84,7 @@ impl RaftServer {
         let upto = if self.has(RaftBug::SnapshotUncommitted) {
             s.durable.last_log_index()
         } else {
-            s.durable.applied.len() as Index
+            s.durable.last_applied()
         };
         self.snapshots && upto > s.durable.snapshot_index
     }
@@ -91,12 +100,49 @@ impl RaftServer {
             // Set only while wanted, and the step wrapper cancels it otherwise.
             return;
         }
+        self.snapshot(s, o);
+    }
+
+    /// Log compaction (§7, Figure 12), the step itself, which the model takes on its snapshot
+    /// timer ([`Self::take_snapshot`]) and a real node when its applied entries beyond the
+    /// snapshot reach a threshold ([`Self::snapshot_when`]): the snapshot now covers every
+    /// applied entry; the log keeps only the entries after it. The server must have applied an
+    /// entry beyond its snapshot (the snapshot-uncommitted mutant: hold one).
+    pub fn snapshot<K: Value, V: Value>(&self, s: &mut ServerState<K, V>, o: &mut RaftOut<K, V>) {
         if self.has(RaftBug::SnapshotUncommitted) {
             s.commit_index = s.commit_index.max(s.durable.last_log_index());
             self.apply_committed(s, o);
         }
-        let upto = s.durable.applied.len() as Index;
+        let upto = s.durable.last_applied();
         s.durable.compact(upto);
+    }
+
+    /// Log compaction in a real run (§7: "servers take snapshots independently", here once
+    /// the applied entries beyond the snapshot reach `every`): the model's step
+    /// ([`Self::snapshot`]), then the applied entries folded into their state machine
+    /// ([`RaftStorage::fold_applied`]), so that the storage keeps a state machine and at most
+    /// about `every` entries besides the unapplied suffix. The new state, saved through `o`, or
+    /// `None` if it is not due (or `state` is not a server's).
+    pub fn snapshot_when<K: Value, V: Value>(
+        &self,
+        state: &RaftState<K, V>,
+        every: Index,
+        o: &mut RaftOut<K, V>,
+    ) -> Option<RaftState<K, V>> {
+        let RaftState::Server(before) = state else {
+            return None;
+        };
+        let d = &before.durable;
+        if every == 0 || d.last_applied() < d.snapshot_index.saturating_add(every) {
+            return None;
+        }
+        self.step(before, Event::SnapshotTimeout, o, |s, o| {
+            self.snapshot(s, o);
+            let ServerState { durable, sm, .. } = s;
+            let sm = sm.get(durable).clone();
+            durable.fold_applied(&sm);
+        })
+        .map(RaftState::Server)
     }
 
     /// Rules for Followers (Figure 2): the election timeout counts from the last AppendEntries
@@ -126,7 +172,7 @@ impl RaftServer {
     ) -> ServerState<K, V> {
         let durable = storage.clone().unwrap_or_default();
         let mut s = ServerState {
-            commit_index: durable.applied.len() as Index,
+            commit_index: durable.last_applied(),
             durable,
             role: Role::Follower { leader: None },
             leader_overwrote: false,
@@ -602,7 +648,8 @@ impl RaftServer {
         o: &mut RaftOut<K, V>,
     ) {
         let d = &s.durable;
-        let n = d.snapshot_index as usize;
+        // The applied entries up to the snapshot's last one that are not folded into the base.
+        let n = (d.snapshot_index - d.applied_base.as_ref().map_or(0, |b| b.count)) as usize;
         o.send(
             self.peers[follower],
             RaftMsg::InstallSnapshot {
@@ -612,6 +659,7 @@ impl RaftServer {
                 data: d.applied.iter().take(n).cloned().collect(),
                 data_terms: d.applied_terms.iter().take(n).cloned().collect(),
                 read_round,
+                base: d.applied_base.clone(),
             },
         );
     }
@@ -639,8 +687,7 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         leader: usize,
         (last_included_index, last_included_term): (Index, Term),
-        data: SharedVec<(Slot, Entry<K, V>)>,
-        data_terms: SharedVec<Applied>,
+        (data, data_terms, base): SnapshotData<K, V>,
         read_round: u64,
         o: &mut RaftOut<K, V>,
     ) {
@@ -651,7 +698,10 @@ impl RaftServer {
             // the probe ([`Self::on_append_entries`]).
             return;
         }
-        if data.len() as Index != last_included_index || data_terms.len() != data.len() {
+        let folded = base.as_ref().map_or(0, |b| b.count);
+        if folded.checked_add(data.len() as Index) != Some(last_included_index)
+            || data_terms.len() != data.len()
+        {
             // Not a snapshot of `last_included_index` entries: not from a well-behaved leader.
             return;
         }
@@ -674,7 +724,7 @@ impl RaftServer {
             index: last_included_index,
             read_round,
         };
-        if last_included_index <= s.durable.applied.len() as Index {
+        if last_included_index <= s.durable.last_applied() {
             // Already in this server's state machine.
             o.send(self.peers[leader], reply);
             return;
@@ -694,6 +744,7 @@ impl RaftServer {
         // 8: the state machine reset from the snapshot (rebuilt from its entries when next used).
         d.applied = data;
         d.applied_terms = data_terms;
+        d.applied_base = base;
         s.sm = SmCache::default();
         s.commit_index = s.commit_index.max(last_included_index);
         self.apply_committed(s, o);
@@ -855,7 +906,7 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        let applied = s.durable.applied.len() as Index;
+        let applied = s.durable.last_applied();
         let ServerState {
             durable, role, sm, ..
         } = s;
@@ -940,17 +991,17 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        let upto = s.commit_index.min(s.durable.last_log_index()) as usize;
-        if s.durable.applied.len() >= upto {
+        let upto = s.commit_index.min(s.durable.last_log_index());
+        if s.durable.last_applied() >= upto {
             return;
         }
         let leader = s.is_leader();
         let ServerState { durable, sm, .. } = s;
         let sm = sm.get_mut(durable);
-        while durable.applied.len() < upto {
-            let index = durable.applied.len() + 1;
+        while durable.last_applied() < upto {
+            let index = durable.last_applied() + 1;
             let LogEntry { term, entry } = durable
-                .entry(index as Index)
+                .entry(index)
                 .expect("applied entries include the snapshot's")
                 .clone();
             let ret = sm.apply(&entry, true);
@@ -1141,14 +1192,14 @@ impl RaftServer {
                 data,
                 data_terms,
                 read_round,
+                base,
                 ..
             } => self.on_install_snapshot(
                 me,
                 s,
                 from,
                 (last_included_index, last_included_term),
-                data,
-                data_terms,
+                (data, data_terms, base),
                 read_round,
                 o,
             ),
@@ -1322,6 +1373,13 @@ fn log_extends<K: PartialEq + Clone, V: PartialEq + Clone>(
 ) -> bool {
     if before.snapshot_index == after.snapshot_index {
         after.snapshot_term == before.snapshot_term && after.log.starts_with(&before.log)
+    } else if before.applied_base.is_some() || after.applied_base.is_some() {
+        // A real run's folded entries are gone (the model keeps them): the entries both hold.
+        let from = before.snapshot_index.max(after.snapshot_index);
+        from <= before.last_log_index()
+            && after.last_log_index() >= before.last_log_index()
+            && after.term_at(from) == before.term_at(from)
+            && (from + 1..=before.last_log_index()).all(|i| after.entry(i) == before.entry(i))
     } else {
         logical_log(after).starts_with(&logical_log(before))
     }
@@ -1343,7 +1401,12 @@ enum Event {
 /// The state machine of a server: its applied entries, applied again to an empty map. A server
 /// builds it once and keeps it updated ([`ServerState::sm`]).
 pub fn state_machine<K: Value, V: Value>(durable: &RaftStorage<K, V>) -> KvStateMachine<K, V> {
-    let mut sm = KvStateMachine::default();
+    let mut sm = durable
+        .applied_base
+        .as_ref()
+        .map_or_else(KvStateMachine::default, |b| {
+            KvStateMachine::from_snapshot(&b.sm)
+        });
     for (_, e) in durable.applied.iter() {
         sm.apply(e, true);
     }

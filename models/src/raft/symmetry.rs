@@ -45,6 +45,8 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
             applied_terms: self.applied_terms.clone(),
             rejoin: self.rejoin.as_ref().map(|r| r.rewrite(plan)),
             incarnation: self.incarnation,
+            // A real run's (the model never folds): sessions are clients, which keep their ids.
+            applied_base: self.applied_base.clone(),
         }
     }
 }
