@@ -472,6 +472,9 @@ impl ModelArgs {
                 if c.snapshots {
                     f.push("--snapshots".into());
                 }
+                if c.appends {
+                    f.push("--appends".into());
+                }
             }
             Protocol::PrimaryBackup => {
                 for (flag, value) in lecture::primary_backup_flags(&lecture::primary_backup(self)?)
@@ -596,6 +599,7 @@ impl ModelArgs {
             discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
             wipes: self.raft.wipes.unwrap_or(d.wipes),
             snapshots: self.raft.snapshots.unwrap_or(d.snapshots),
+            appends: self.raft.appends.unwrap_or(d.appends),
             bug,
         };
         cfg.validate()?;
@@ -627,6 +631,12 @@ struct RaftArgs {
     /// InstallSnapshot to followers that need discarded entries (§7) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     snapshots: Option<bool>,
+    /// Raft: a leader may append an entry of its term at any moment while its log is below
+    /// --max-log, with no client (the TLA+ spec's ClientRequest action; the entry is a no-op,
+    /// which the log properties cannot tell from a command). Several terms' entries at little
+    /// cost in states [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    appends: Option<bool>,
 }
 
 impl RaftArgs {
@@ -639,6 +649,7 @@ impl RaftArgs {
             (self.discard_obsolete.is_some(), "--discard-obsolete"),
             (self.wipes.is_some(), "--wipes"),
             (self.snapshots.is_some(), "--snapshots"),
+            (self.appends.is_some(), "--appends"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -652,7 +663,7 @@ impl RaftArgs {
     ) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             plural(requests.unwrap_or(d.requests), "request"),
@@ -676,6 +687,11 @@ impl RaftArgs {
             },
             if self.snapshots.unwrap_or(d.snapshots) {
                 ", snapshots (log compaction, InstallSnapshot)"
+            } else {
+                ""
+            },
+            if self.appends.unwrap_or(d.appends) {
+                ", leaders append on their own"
             } else {
                 ""
             }

@@ -350,6 +350,7 @@ impl Served for Raft {
             heartbeats: true,
             log_reads: false,
             snapshots: false,
+            appends: false,
             bug: None,
         })
     }

@@ -266,6 +266,9 @@ pub enum RaftTimer {
     /// `--snapshots` (§7): a server that has applied an entry beyond its snapshot may compact
     /// its log. Set while it has one; in the model it fires at any moment.
     Snapshot,
+    /// `--appends`: a leader whose log is below the model's bound may append an entry of its
+    /// term ([`RaftServer::appends`]). Set while it may; in the model it fires at any moment.
+    Append,
 }
 
 impl From<ClientRetry> for RaftTimer {
@@ -284,6 +287,12 @@ pub fn election_timeout() -> Range<Duration> {
 /// one (the model ignores durations; real runs snapshot by size instead:
 /// [`RaftServer::snapshot_when`]).
 pub fn snapshot_interval() -> Range<Duration> {
+    Duration::from_millis(1000)..Duration::from_millis(2000)
+}
+
+/// How long a leader waits before it appends an entry on its own (`--appends`; the model
+/// ignores durations; real runs do not append on their own).
+pub fn append_interval() -> Range<Duration> {
     Duration::from_millis(1000)..Duration::from_millis(2000)
 }
 

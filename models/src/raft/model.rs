@@ -89,6 +89,9 @@ pub struct RaftConfig {
     pub wipes: usize,
     /// Servers may compact their logs, and leaders send InstallSnapshot (`--snapshots`; §7).
     pub snapshots: bool,
+    /// Leaders append entries of their term on their own, as the TLA+ specification's
+    /// `ClientRequest` does (`--appends`; [`RaftServer::appends`]).
+    pub appends: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -111,6 +114,7 @@ impl Default for RaftConfig {
             discard_obsolete: true,
             wipes: 0,
             snapshots: false,
+            appends: false,
             bug: None,
         }
     }
@@ -177,6 +181,7 @@ impl RaftConfig {
             heartbeats: false,
             log_reads: self.log_reads,
             snapshots: self.snapshots,
+            appends: self.appends,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)

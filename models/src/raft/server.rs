@@ -33,6 +33,12 @@ pub struct RaftServer {
     /// `--snapshots`; real runs leave it off and snapshot by size instead
     /// ([`Self::snapshot_when`], `ballot node --snapshot-every`).
     pub snapshots: bool,
+    /// A leader may append an entry of its own term at any moment while its log is shorter
+    /// than `max_log` ([`RaftTimer::Append`]): the TLA+ specification's `ClientRequest`
+    /// action, with a no-op standing for a command whose value the log properties do not look
+    /// at. It puts several entries of several terms into the logs without client actors, whose
+    /// messages multiply the states. The model's `--appends`; real runs have clients.
+    pub appends: bool,
     /// The mutant to run, if any.
     pub bug: Option<RaftBug>,
 }
@@ -87,6 +93,36 @@ impl RaftServer {
             s.durable.last_applied()
         };
         self.snapshots && upto > s.durable.snapshot_index
+    }
+
+    /// Whether a server in this state keeps an append timer (`appends` only): it leads and its
+    /// log is below the model's bound.
+    fn wants_append_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
+        self.appends && s.is_leader() && s.durable.last_log_index() < self.max_log
+    }
+
+    /// Rules for Leaders (Figure 2), a command received from a client, in its abstract form
+    /// (`appends`; the TLA+ specification's `ClientRequest`): append an entry of the current
+    /// term to the local log and send AppendEntries. The entry is a no-op: its value is not
+    /// what Log Matching, Leader Completeness or State Machine Safety compare.
+    fn on_append_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if !self.wants_append_timer(s) {
+            // Set only while wanted, and the step wrapper cancels it otherwise.
+            return;
+        }
+        s.durable.log.push(LogEntry {
+            term: s.durable.current_term,
+            entry: Entry::Noop,
+        });
+        for peer in self.others(me) {
+            self.send_append_entries(s, peer, o);
+        }
+        self.advance_commit_index(me, s, o);
     }
 
     /// Log compaction (§7, Figure 12), on the snapshot timer: the server's snapshot now covers
@@ -1348,6 +1384,13 @@ impl RaftServer {
             (true, false) => o.cancel_timer(RaftTimer::Snapshot),
             (true, true) | (false, false) => {}
         }
+        // The append timer that fired is gone; otherwise it is set exactly when wanted.
+        let had = event != Event::AppendTimeout && self.wants_append_timer(before);
+        match (had, self.wants_append_timer(&after)) {
+            (false, true) => o.set_timer(RaftTimer::Append, append_interval()),
+            (true, false) => o.cancel_timer(RaftTimer::Append),
+            (true, true) | (false, false) => {}
+        }
         // The election timer that fired is gone; otherwise it is set exactly when wanted.
         let had = event != Event::ElectionTimeout && self.wants_election_timer(before);
         match (had, self.wants_election_timer(&after)) {
@@ -1394,6 +1437,8 @@ enum Event {
     ElectionTimeout,
     /// The snapshot timer fired (and is no longer set).
     SnapshotTimeout,
+    /// The append timer fired (and is no longer set).
+    AppendTimeout,
     /// Any other message.
     Other,
 }
@@ -1572,6 +1617,14 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     *state = Cow::Owned(RaftState::Server(after));
                 }
             }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Append) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                if let Some(after) = server.step(before, Event::AppendTimeout, o, |s, o| {
+                    server.on_append_timeout(me, s, o)
+                }) {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Probe) => {
                 if !before.is_rejoining() {
                     // Rejoined since the timer was set.
@@ -1589,7 +1642,11 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
             (
                 Self::Client(_),
                 RaftState::Client(_),
-                RaftTimer::Election | RaftTimer::Heartbeat | RaftTimer::Probe | RaftTimer::Snapshot,
+                RaftTimer::Election
+                | RaftTimer::Heartbeat
+                | RaftTimer::Probe
+                | RaftTimer::Snapshot
+                | RaftTimer::Append,
             )
             | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {
                 // Each role sets only its own timers.

@@ -183,6 +183,21 @@ pub const SUITE: &[SuiteEntry] = &[
         unreachable: &[],
     },
     SuiteEntry {
+        name: "appends",
+        args: &[
+            "--clients",
+            "0",
+            "--appends",
+            "--max-term",
+            "4",
+            "--crashes",
+            "0",
+        ],
+        exercises: "leaders append entries on their own (the TLA+ spec's ClientRequest), so logs hold entries of several terms through four terms at little cost: a longer log ending in an older term must lose the vote to a shorter one ending in a newer term (§5.4.1), and a leader must not commit an earlier term's entry because its log also holds one of its own term (Figure 8, §5.4.2)",
+        unreachable: &[],
+        budget_secs: 180,
+    },
+    SuiteEntry {
         name: "five-servers",
         args: &[
             "--servers",

@@ -26,6 +26,7 @@ fn cfg(clients: usize, requests: usize, max_term: Term, max_log: Index) -> RaftC
         discard_obsolete: true,
         wipes: 0,
         snapshots: false,
+        appends: false,
         bug: None,
     }
 }
@@ -126,6 +127,27 @@ fn snapshots_keep_every_property_with_pinned_state_counts() {
     for w in ALL_WITNESSED {
         assert!(witnessed.contains(&w), "{w} not witnessed");
     }
+}
+
+/// `--appends` (the TLA+ spec's `ClientRequest`: leaders append no-ops of their term on their
+/// own, no clients): every property holds, with pinned counts for one entry per log through
+/// two terms, and two entries (BFS).
+#[test]
+fn leader_appends_keep_every_property_with_pinned_state_counts() {
+    let appends = |c: &mut RaftConfig| c.appends = true;
+    let expected = vec![
+        "Leader elected",
+        "Entry committed",
+        "Re-election: another leader in a later term",
+    ];
+    assert_eq!(
+        safe(with(cfg(0, 1, 2, 1), appends), false),
+        (5_535, expected.clone())
+    );
+    assert_eq!(
+        safe(with(cfg(0, 1, 2, 2), appends), false),
+        (147_675, expected)
+    );
 }
 
 /// The logical log (§7): a snapshot answers for the entries it discarded through its last
