@@ -469,6 +469,11 @@ impl ModelArgs {
                 push("--noop", c.noop.to_string());
                 push("--log-reads", c.log_reads.to_string());
                 push("--discard-obsolete", c.discard_obsolete.to_string());
+                if c.membership {
+                    push("--membership", "true".into());
+                    push("--spares", c.spares.to_string());
+                    push("--changes", c.changes.to_string());
+                }
                 if c.snapshots {
                     f.push("--snapshots".into());
                 }
@@ -596,8 +601,22 @@ impl ModelArgs {
             discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
             wipes: self.raft.wipes.unwrap_or(d.wipes),
             snapshots: self.raft.snapshots.unwrap_or(d.snapshots),
+            membership: self.raft.membership.unwrap_or(d.membership),
+            spares: self.raft.spares.unwrap_or(d.spares),
+            changes: self.raft.changes.unwrap_or(d.changes),
             bug,
         };
+        if !cfg.membership {
+            if let Some(flag) = [
+                (self.raft.spares.is_some(), "--spares"),
+                (self.raft.changes.is_some(), "--changes"),
+            ]
+            .into_iter()
+            .find_map(|(given, flag)| given.then_some(flag))
+            {
+                return Err(format!("{flag} needs --membership"));
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -627,6 +646,19 @@ struct RaftArgs {
     /// InstallSnapshot to followers that need discarded entries (§7) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     snapshots: Option<bool>,
+    /// Raft: single-server membership changes (dissertation §4.1, with the 2015 correction):
+    /// leaders add and remove servers through configuration entries; the last --spares servers
+    /// start outside the configuration [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    membership: Option<bool>,
+    /// Raft, with --membership: servers (the last ones) outside the initial configuration
+    /// [default: 1].
+    #[arg(long, value_name = "N")]
+    spares: Option<usize>,
+    /// Raft, with --membership: the most configuration entries a leader's log may hold
+    /// [default: 2].
+    #[arg(long, value_name = "N")]
+    changes: Option<usize>,
 }
 
 impl RaftArgs {
@@ -639,6 +671,9 @@ impl RaftArgs {
             (self.discard_obsolete.is_some(), "--discard-obsolete"),
             (self.wipes.is_some(), "--wipes"),
             (self.snapshots.is_some(), "--snapshots"),
+            (self.membership.is_some(), "--membership"),
+            (self.spares.is_some(), "--spares"),
+            (self.changes.is_some(), "--changes"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -652,7 +687,7 @@ impl RaftArgs {
     ) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             plural(requests.unwrap_or(d.requests), "request"),
@@ -678,6 +713,17 @@ impl RaftArgs {
                 ", snapshots (log compaction, InstallSnapshot)"
             } else {
                 ""
+            },
+            if self.membership.unwrap_or(d.membership) {
+                let spares = self.spares.unwrap_or(d.spares);
+                format!(
+                    ", membership changes (up to {} in a log; {} outside the initial \
+                     configuration)",
+                    self.changes.unwrap_or(d.changes),
+                    plural(spares, "server")
+                )
+            } else {
+                String::new()
             }
         )
     }
@@ -1276,6 +1322,14 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         Protocol::Raft if liar => Strategy::Bfs,
         Protocol::Raft => Strategy::Dfs,
     });
+    let membership = protocol == Protocol::Raft && model.raft.membership == Some(true);
+    if membership && run.symmetry == Some(true) {
+        bail!(UsageError(
+            "--symmetry: with --membership the servers outside the initial configuration are \
+             not interchangeable with its members"
+                .into()
+        ));
+    }
     if liar && run.symmetry == Some(true) {
         bail!(UsageError(
             "--symmetry: the Byzantine server is fixed (the last server), so the servers are \
@@ -1285,7 +1339,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
     }
     let symmetry = run
         .symmetry
-        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs && !liar);
+        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs && !liar && !membership);
     if symmetry && strategy != Strategy::Dfs {
         bail!(UsageError(
             "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"

@@ -330,6 +330,7 @@ impl Served for Raft {
             heartbeats: true,
             log_reads: false,
             snapshots: false,
+            membership: None,
             bug: None,
         })
     }
