@@ -606,16 +606,15 @@ impl ModelArgs {
             changes: self.raft.changes.unwrap_or(d.changes),
             bug,
         };
-        if !cfg.membership {
-            if let Some(flag) = [
+        if !cfg.membership
+            && let Some(flag) = [
                 (self.raft.spares.is_some(), "--spares"),
                 (self.raft.changes.is_some(), "--changes"),
             ]
             .into_iter()
             .find_map(|(given, flag)| given.then_some(flag))
-            {
-                return Err(format!("{flag} needs --membership"));
-            }
+        {
+            return Err(format!("{flag} needs --membership"));
         }
         cfg.validate()?;
         Ok(cfg)
