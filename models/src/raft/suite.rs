@@ -72,7 +72,7 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 60,
     },
     SuiteEntry {
-        name: "membership-uncorrected-shape",
+        name: "membership-2015",
         args: &[
             "--servers",
             "4",
