@@ -892,7 +892,9 @@ impl RaftServer {
             next_index[follower] = next_index[follower].max(index + 1);
             let behind = next_index[follower] <= last;
             self.advance_commit_index(me, s, o);
-            if behind {
+            // Unless it just committed the configuration that removes it and stepped down
+            // (§4.2.2).
+            if behind && s.is_leader() {
                 self.send_append_entries(s, follower, o);
             }
         } else {
