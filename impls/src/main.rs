@@ -469,6 +469,11 @@ impl ModelArgs {
                 push("--noop", c.noop.to_string());
                 push("--log-reads", c.log_reads.to_string());
                 push("--discard-obsolete", c.discard_obsolete.to_string());
+                if c.membership {
+                    push("--membership", "true".into());
+                    push("--spares", c.spares.to_string());
+                    push("--changes", c.changes.to_string());
+                }
                 if c.snapshots {
                     f.push("--snapshots".into());
                 }
@@ -600,8 +605,21 @@ impl ModelArgs {
             wipes: self.raft.wipes.unwrap_or(d.wipes),
             snapshots: self.raft.snapshots.unwrap_or(d.snapshots),
             appends: self.raft.appends.unwrap_or(d.appends),
+            membership: self.raft.membership.unwrap_or(d.membership),
+            spares: self.raft.spares.unwrap_or(d.spares),
+            changes: self.raft.changes.unwrap_or(d.changes),
             bug,
         };
+        if !cfg.membership
+            && let Some(flag) = [
+                (self.raft.spares.is_some(), "--spares"),
+                (self.raft.changes.is_some(), "--changes"),
+            ]
+            .into_iter()
+            .find_map(|(given, flag)| given.then_some(flag))
+        {
+            return Err(format!("{flag} needs --membership"));
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -637,6 +655,19 @@ struct RaftArgs {
     /// cost in states [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     appends: Option<bool>,
+    /// Raft: single-server membership changes (dissertation §4.1, with the 2015 correction):
+    /// leaders add and remove servers through configuration entries; the last --spares servers
+    /// start outside the configuration [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    membership: Option<bool>,
+    /// Raft, with --membership: servers (the last ones) outside the initial configuration
+    /// [default: 1].
+    #[arg(long, value_name = "N")]
+    spares: Option<usize>,
+    /// Raft, with --membership: the most configuration entries a leader's log may hold
+    /// [default: 2].
+    #[arg(long, value_name = "N")]
+    changes: Option<usize>,
 }
 
 impl RaftArgs {
@@ -650,6 +681,9 @@ impl RaftArgs {
             (self.wipes.is_some(), "--wipes"),
             (self.snapshots.is_some(), "--snapshots"),
             (self.appends.is_some(), "--appends"),
+            (self.membership.is_some(), "--membership"),
+            (self.spares.is_some(), "--spares"),
+            (self.changes.is_some(), "--changes"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -663,7 +697,7 @@ impl RaftArgs {
     ) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}{}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             plural(requests.unwrap_or(d.requests), "request"),
@@ -694,6 +728,17 @@ impl RaftArgs {
                 ", leaders append on their own"
             } else {
                 ""
+            },
+            if self.membership.unwrap_or(d.membership) {
+                let spares = self.spares.unwrap_or(d.spares);
+                format!(
+                    ", membership changes (up to {} in a log; {} outside the initial \
+                     configuration)",
+                    self.changes.unwrap_or(d.changes),
+                    plural(spares, "server")
+                )
+            } else {
+                String::new()
             }
         )
     }
@@ -1292,6 +1337,14 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
         Protocol::Raft if liar => Strategy::Bfs,
         Protocol::Raft => Strategy::Dfs,
     });
+    let membership = protocol == Protocol::Raft && model.raft.membership == Some(true);
+    if membership && run.symmetry == Some(true) {
+        bail!(UsageError(
+            "--symmetry: with --membership the servers outside the initial configuration are \
+             not interchangeable with its members"
+                .into()
+        ));
+    }
     if liar && run.symmetry == Some(true) {
         bail!(UsageError(
             "--symmetry: the Byzantine server is fixed (the last server), so the servers are \
@@ -1301,7 +1354,7 @@ fn check_options(protocol: Protocol, model: &ModelArgs, run: &RunArgs) -> Result
     }
     let symmetry = run
         .symmetry
-        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs && !liar);
+        .unwrap_or(protocol == Protocol::Raft && strategy == Strategy::Dfs && !liar && !membership);
     if symmetry && strategy != Strategy::Dfs {
         bail!(UsageError(
             "--symmetry needs --strategy dfs (Stateright ignores symmetry in BFS and simulation)"

@@ -1859,6 +1859,37 @@ impl ServerSet {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+
+    /// Servers `0..n`.
+    pub fn first(n: usize) -> Self {
+        let mut s = ServerSet::default();
+        for i in 0..n {
+            s.insert(i);
+        }
+        s
+    }
+
+    /// Removes server `i`.
+    pub fn remove(&mut self, i: usize) {
+        if i < MAX_SERVERS {
+            self.0 &= !(1 << i);
+        }
+    }
+
+    /// The set with server `i` added if it was absent, removed if it was present.
+    pub fn toggled(mut self, i: usize) -> Self {
+        if self.contains(i) {
+            self.remove(i);
+        } else {
+            self.insert(i);
+        }
+        self
+    }
+
+    /// The servers in the set, in index order.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        (0..MAX_SERVERS).filter(move |&i| self.contains(i))
+    }
 }
 
 impl Rewrite<Id> for ServerSet {

@@ -6,7 +6,7 @@
 //! [`KvMsg`]); its actor delegates the client role to [`KvClient`]; its servers apply chosen
 //! [`Entry`]s, in log order, to a [`KvStateMachine`].
 
-use crate::cluster::rewrite_server_index;
+use crate::cluster::{ServerSet, rewrite_server_index};
 use ballot_properties::kv::{KvOp, KvRet, KvSpec};
 use ballot_properties::linearizability::{ClientHistory, RequestId};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,10 @@ pub enum Entry<K, V> {
     Noop,
     /// A client command.
     Cmd(Command<K, V>),
+    /// Raft's configuration entry (dissertation §4.1, `--membership`): the servers of the
+    /// cluster from this entry on. A server uses the latest one in its log, committed or not;
+    /// the state machine ignores it.
+    Config(ServerSet),
 }
 
 /// The most client sessions a [`KvStateMachine`] remembers. When a command of a new session
@@ -415,12 +419,20 @@ impl<K: Clone> ReadRounds<K> {
 
     /// The highest round acknowledged by a majority, the leader (`me`) included.
     pub fn confirmed(&self, me: usize) -> u64 {
+        self.confirmed_among(me, None)
+    }
+
+    /// The highest round acknowledged by a majority of `members` (every server if `None`), the
+    /// leader (`me`) included if it is a member (Raft's configurations, dissertation §4.1).
+    pub fn confirmed_among(&self, me: usize, members: Option<ServerSet>) -> u64 {
+        let member = |i: usize| members.is_none_or(|m| m.contains(i));
         let mut rounds: Vec<u64> = (0..self.acked.len())
+            .filter(|&i| member(i))
             .map(|i| if i == me { self.started } else { self.acked[i] })
             .collect();
         rounds.sort_unstable_by(|a, b| b.cmp(a));
         rounds
-            .get(ballot_properties::majority(self.acked.len()) - 1)
+            .get(ballot_properties::majority(rounds.len()) - 1)
             .copied()
             .unwrap_or(0)
     }
@@ -455,8 +467,18 @@ impl<K: Clone> ReadRounds<K> {
     /// been lost). Returns whether it started one: the caller then sends the leader's messages,
     /// which carry the new round, to every follower.
     pub fn start_if_waiting(&mut self, me: usize, in_flight_too: bool) -> bool {
+        self.start_if_waiting_among(me, in_flight_too, None)
+    }
+
+    /// [`Self::start_if_waiting`], with the majorities of `members` (every server if `None`).
+    pub fn start_if_waiting_among(
+        &mut self,
+        me: usize,
+        in_flight_too: bool,
+        members: Option<ServerSet>,
+    ) -> bool {
         let wanted = self.waiting.iter().any(|w| w.round > self.started);
-        if wanted && (in_flight_too || self.confirmed(me) >= self.started) {
+        if wanted && (in_flight_too || self.confirmed_among(me, members) >= self.started) {
             self.started += 1;
             true
         } else {
@@ -467,7 +489,17 @@ impl<K: Clone> ReadRounds<K> {
     /// Takes the reads that can be answered: their round is acknowledged by a majority and the
     /// state machine has applied up to their index (`applied`).
     pub fn take_ready(&mut self, me: usize, applied: u64) -> Vec<WaitingRead<K>> {
-        let confirmed = self.confirmed(me);
+        self.take_ready_among(me, applied, None)
+    }
+
+    /// [`Self::take_ready`], with the majorities of `members` (every server if `None`).
+    pub fn take_ready_among(
+        &mut self,
+        me: usize,
+        applied: u64,
+        members: Option<ServerSet>,
+    ) -> Vec<WaitingRead<K>> {
+        let confirmed = self.confirmed_among(me, members);
         let (ready, waiting) = std::mem::take(&mut self.waiting)
             .into_iter()
             .partition(|w| w.round <= confirmed && w.index <= applied);
@@ -810,6 +842,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Entry<K, V> {
         match self {
             Entry::Noop => Entry::Noop,
             Entry::Cmd(c) => Entry::Cmd(c.rewrite(plan)),
+            Entry::Config(members) => Entry::Config(members.rewrite(plan)),
         }
     }
 }

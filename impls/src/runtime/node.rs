@@ -605,9 +605,9 @@ where
         }
         let every = self.snapshot_every;
         let mut out = Out::new();
-        let (actor, state) = (&self.actor, &self.state);
+        let (actor, state, me) = (&self.actor, &self.state, self.me);
         match catch_unwind(AssertUnwindSafe(|| {
-            S::snapshot(actor, state, every, &mut out)
+            S::snapshot(actor, me, state, every, &mut out)
         })) {
             Ok(Some(next)) => {
                 self.counters.log_snapshots += 1;

@@ -82,11 +82,12 @@ pub trait Served: 'static {
     /// without snapshots).
     fn snapshot(
         actor: &Self::Actor,
+        id: Id,
         state: &<Self::Actor as Actor>::State,
         every: u64,
         o: &mut stateright::actor::Out<Self::Actor>,
     ) -> Option<<Self::Actor as Actor>::State> {
-        let _ = (actor, state, every, o);
+        let _ = (actor, id, state, every, o);
         None
     }
 
@@ -351,6 +352,7 @@ impl Served for Raft {
             log_reads: false,
             snapshots: false,
             appends: false,
+            membership: None,
             bug: None,
         })
     }
@@ -378,12 +380,13 @@ impl Served for Raft {
     /// folded into their state machine, so that the storage stays bounded.
     fn snapshot(
         actor: &RaftActor<String, String>,
+        id: Id,
         state: &RaftState<String, String>,
         every: u64,
         o: &mut stateright::actor::Out<RaftActor<String, String>>,
     ) -> Option<RaftState<String, String>> {
         match actor {
-            RaftActor::Server(server) => server.snapshot_when(state, every, o),
+            RaftActor::Server(server) => server.snapshot_when(id, state, every, o),
             RaftActor::Client(_) => None,
         }
     }

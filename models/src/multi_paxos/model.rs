@@ -513,6 +513,8 @@ impl ConsensusView for View<'_> {
                 .actors
                 .get(usize::from(cmd.client))
                 .is_some_and(|a| matches!(a, MpActor::Client(c) if c.issued(cmd.client, cmd))),
+            // Raft's configuration entries: Multi-Paxos proposes none.
+            Entry::Config(_) => false,
         }
     }
 

@@ -49,6 +49,12 @@ pub enum RaftBug {
     /// A server's snapshot includes entries it does not know to be committed (§7: only the
     /// applied prefix may be compacted): it applies its whole log and compacts it.
     SnapshotUncommitted,
+    /// A leader starts a membership change before it has committed an entry of its current
+    /// term: the dissertation's single-server changes (§4.1) without the 2015 correction.
+    MembershipUncorrected,
+    /// A leader starts a second membership change while the first is uncommitted (§4.1: one
+    /// at a time).
+    MembershipTwoAtOnce,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -305,6 +311,57 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "--snapshots",
             ],
             summary: "a server's snapshot includes log entries not known to be committed (§7)",
+        },
+    ),
+    (
+        RaftBug::MembershipUncorrected,
+        BugInfo {
+            name: "membership-uncorrected",
+            breaks: "Election Safety",
+            args: &[
+                "--servers",
+                "4",
+                "--membership",
+                "--spares",
+                "0",
+                "--changes",
+                "1",
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "3",
+                "--max-log",
+                "1",
+            ],
+            summary: "a leader starts a membership change before committing an entry of its term (the dissertation's §4.1 without the 2015 correction)",
+        },
+    ),
+    (
+        RaftBug::MembershipTwoAtOnce,
+        BugInfo {
+            name: "membership-two-at-once",
+            breaks: "Leader Completeness",
+            args: &[
+                "--servers",
+                "3",
+                "--membership",
+                "--spares",
+                "0",
+                "--changes",
+                "2",
+                "--noop",
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "3",
+            ],
+            summary: "a leader starts a second membership change while the first is uncommitted (§4.1)",
         },
     ),
 ];

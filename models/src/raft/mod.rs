@@ -89,6 +89,14 @@ impl<K: Debug, V: Debug> Debug for LogEntry<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.entry {
             Entry::Noop => write!(f, "t{}:noop", self.term),
+            Entry::Config(members) => {
+                write!(
+                    f,
+                    "t{}:config{:?}",
+                    self.term,
+                    members.iter().collect::<Vec<_>>()
+                )
+            }
             Entry::Cmd(c) => write!(
                 f,
                 "t{}:{:?}@c{}r{}",
@@ -269,6 +277,10 @@ pub enum RaftTimer {
     /// `--appends`: a leader whose log is below the model's bound may append an entry of its
     /// term ([`RaftServer::appends`]). Set while it may; in the model it fires at any moment.
     Append,
+    /// `--membership` (dissertation §4.1): a leader that may start a configuration change
+    /// adds server `s` to its configuration, or removes it if it is a member (the model's
+    /// AddServer / RemoveServer request). One timer per server it may add or remove.
+    Reconfigure(u8),
 }
 
 impl From<ClientRetry> for RaftTimer {
@@ -293,6 +305,12 @@ pub fn snapshot_interval() -> Range<Duration> {
 /// How long a leader waits before it appends an entry on its own (`--appends`; the model
 /// ignores durations; real runs do not append on their own).
 pub fn append_interval() -> Range<Duration> {
+    Duration::from_millis(1000)..Duration::from_millis(2000)
+}
+
+/// How long a leader that may change its configuration waits before it does (the model's
+/// `--membership` only; the model ignores durations).
+pub fn reconfigure_interval() -> Range<Duration> {
     Duration::from_millis(1000)..Duration::from_millis(2000)
 }
 
@@ -496,6 +514,28 @@ impl<K, V> RaftStorage<K, V> {
             Some(0) => Some(self.snapshot_term),
             Some(k) => self.log.get(k as usize - 1).map(|e| e.term),
         }
+    }
+
+    /// The latest configuration entry of the log (dissertation §4.1: a server uses it as soon
+    /// as it is appended, committed or not) and its index; `None` if the log holds none.
+    pub fn latest_config(&self) -> Option<(Index, ServerSet)> {
+        let last = self.last_log_index();
+        self.log
+            .iter()
+            .rev()
+            .enumerate()
+            .find_map(|(k, e)| match e.entry {
+                Entry::Config(members) => Some((last - k as Index, members)),
+                Entry::Noop | Entry::Cmd(_) => None,
+            })
+    }
+
+    /// How many configuration entries the log holds.
+    pub fn config_entries(&self) -> usize {
+        self.log
+            .iter()
+            .filter(|e| matches!(e.entry, Entry::Config(_)))
+            .count()
     }
 
     /// Entry `index` of the log, if the log holds it (not discarded by the snapshot, not

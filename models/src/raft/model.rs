@@ -92,6 +92,14 @@ pub struct RaftConfig {
     /// Leaders append entries of their term on their own, as the TLA+ specification's
     /// `ClientRequest` does (`--appends`; [`RaftServer::appends`]).
     pub appends: bool,
+    /// Single-server membership changes (`--membership`; dissertation §4.1): leaders add and
+    /// remove servers through configuration entries in the log.
+    pub membership: bool,
+    /// With `membership`: how many servers (the last ones) start outside the initial
+    /// configuration (`--spares`).
+    pub spares: usize,
+    /// With `membership`: the most configuration entries a leader's log may hold (`--changes`).
+    pub changes: usize,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -115,6 +123,9 @@ impl Default for RaftConfig {
             wipes: 0,
             snapshots: false,
             appends: false,
+            membership: false,
+            spares: 1,
+            changes: 2,
             bug: None,
         }
     }
@@ -158,6 +169,35 @@ impl RaftConfig {
         if self.wipes > 9 {
             return Err(format!("--wipes must be at most 9, got {}", self.wipes));
         }
+        if self.membership {
+            if self.spares >= self.cluster.servers {
+                return Err(format!(
+                    "--spares must leave at least one server in the initial configuration: \
+                     --spares {} with --servers {}",
+                    self.spares, self.cluster.servers
+                ));
+            }
+            if self.changes == 0 || self.changes > 9 {
+                return Err(format!(
+                    "--changes must be between 1 and 9, got {}",
+                    self.changes
+                ));
+            }
+            for (given, flag) in [
+                (self.snapshots, "--snapshots"),
+                (self.wipes > 0, "--wipes"),
+                (self.cluster.byzantine_server().is_some(), "--byzantine"),
+            ] {
+                if given {
+                    return Err(format!(
+                        "--membership cannot be combined with {flag} (not modelled together: a \
+                         snapshot would have to carry the configuration, a rejoining server \
+                         waits for every peer, and the forger's domain has no configuration \
+                         entries)"
+                    ));
+                }
+            }
+        }
         self.forgeries()?;
         Ok(())
     }
@@ -173,6 +213,12 @@ impl RaftConfig {
     pub fn into_model(self) -> RaftModel {
         let n = self.cluster.servers;
         let peers: Vec<Id> = (0..n).map(Id::from).collect();
+        // With `--membership`, the last `spares` servers start outside the configuration.
+        let members = if self.membership { n - self.spares } else { n };
+        let membership = self.membership.then(|| Membership {
+            initial: ServerSet::first(members),
+            max_changes: self.changes,
+        });
         let server = RaftServer {
             peers: peers.clone(),
             max_term: self.max_term,
@@ -182,14 +228,16 @@ impl RaftConfig {
             log_reads: self.log_reads,
             snapshots: self.snapshots,
             appends: self.appends,
+            membership,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
             .map(|c| {
                 RaftActor::Client(KvClient {
-                    servers: peers.clone(),
+                    // The clients know the initial configuration.
+                    servers: peers[..members].to_vec(),
                     ops: client_ops(c, self.requests),
-                    first: c % n,
+                    first: c % members,
                     max_retries: self.retries,
                 })
             })
@@ -200,6 +248,7 @@ impl RaftConfig {
         let (discard, wipes) = (self.discard_obsolete, self.wipes);
         let partitions = self.cluster.partitions;
         let snapshots = self.snapshots;
+        let membership = self.membership;
         // Two commands in flight at once (two clients that write) can both reach a leader
         // before either commits; the commit rule is then exercised with several uncommitted
         // entries. A get is a command in the log only with `--log-reads`.
@@ -295,6 +344,17 @@ impl RaftConfig {
                 "Snapshot: a leader's InstallSnapshot reaches a follower",
                 |m, s| snapshot_installed(m, s).is_some(),
             )
+        } else {
+            model
+        };
+        let model = if membership {
+            model
+                .sometimes("Membership: a configuration change commits", |m, s| {
+                    config_committed(m, s).is_some()
+                })
+                .sometimes("Membership: a removed leader steps down", |m, s| {
+                    removed_leader_stepped_down(m, s).is_some()
+                })
         } else {
             model
         };
@@ -676,6 +736,42 @@ fn snapshot_installed(m: &RaftModel, s: &RaftModelState) -> Option<String> {
         })
 }
 
+/// A configuration change committed (dissertation §4.1): a server applied a configuration
+/// entry.
+fn config_committed(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    servers(m, s).find_map(|(i, x)| {
+        x.durable.applied.iter().find_map(|(slot, e)| match e {
+            Entry::Config(members) => Some(format!(
+                "server {i} applied the configuration {:?} at index {slot}",
+                members.iter().collect::<Vec<_>>()
+            )),
+            Entry::Noop | Entry::Cmd(_) => None,
+        })
+    })
+}
+
+/// A leader removed itself (dissertation §4.2.2): a server that led its current term is no
+/// longer leader, is up, and its latest configuration, which it knows to be committed, leaves
+/// it out.
+fn removed_leader_stepped_down(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    servers(m, s).find_map(|(i, x)| {
+        let term = x.durable.current_term;
+        let (index, members) = x.durable.latest_config()?;
+        (!x.is_leader()
+            && !s.crashed[i]
+            && !members.contains(i)
+            && x.commit_index >= index
+            && s.history.leaders.binary_search(&(term, i as u8)).is_ok())
+        .then(|| {
+            format!(
+                "server {i} led term {term}, committed the configuration {:?} (index {index}) \
+                 that removes it, and stepped down",
+                members.iter().collect::<Vec<_>>()
+            )
+        })
+    })
+}
+
 /// ReadIndex (dissertation §6.4) at work: a client has the answer to a get, which no log
 /// entry carried (without `--log-reads`).
 fn read_answered_without_log(m: &RaftModel, s: &RaftModelState) -> Option<String> {
@@ -805,7 +901,8 @@ impl ConsensusView for View<'_> {
 
     fn is_proposed(&self, value: &Self::Value) -> bool {
         match value {
-            Entry::Noop => true,
+            // No-ops and configuration entries come from leaders.
+            Entry::Noop | Entry::Config(_) => true,
             Entry::Cmd(cmd) => self
                 .0
                 .inner
@@ -868,6 +965,8 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
             snapshot_installed(model, state)
         }
         "Re-election: another leader in a later term" => re_election(model, state),
+        "Membership: a configuration change commits" => config_committed(model, state),
+        "Membership: a removed leader steps down" => removed_leader_stepped_down(model, state),
         "Repair: a leader overwrites a follower's conflicting entry" => {
             conflicting_entry_overwritten(model, state)
         }

@@ -39,8 +39,26 @@ pub struct RaftServer {
     /// at. It puts several entries of several terms into the logs without client actors, whose
     /// messages multiply the states. The model's `--appends`; real runs have clients.
     pub appends: bool,
+    /// Membership changes (dissertation §4.1, the model's `--membership`): the initial
+    /// configuration and the bound on changes. `None`: the configuration is every peer, for
+    /// good (real runs).
+    pub membership: Option<Membership>,
     /// The mutant to run, if any.
     pub bug: Option<RaftBug>,
+}
+
+/// Single-server membership changes (dissertation §4.1, with the 2015 correction): the
+/// configuration is the latest configuration entry of a server's log ([`Entry::Config`]),
+/// used as soon as it is appended, or the initial one; quorums for votes and commitment are
+/// majorities of it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Membership {
+    /// The initial configuration. The other servers run from the start, outside it: they
+    /// answer RPCs and start no election until a leader adds them.
+    pub initial: ServerSet,
+    /// The most configuration entries a leader's log may hold: a leader adds or removes a
+    /// server only below it (keeps the model finite).
+    pub max_changes: usize,
 }
 
 /// A Raft actor: a server or a model client.
@@ -76,11 +94,110 @@ impl RaftServer {
         (0..self.peers.len()).filter(move |i| *i != me)
     }
 
+    /// The configuration a server with storage `d` uses (dissertation §4.1): the latest
+    /// configuration entry of its log, committed or not, or the initial configuration; every
+    /// peer without `membership`.
+    pub fn config<K, V>(&self, d: &RaftStorage<K, V>) -> ServerSet {
+        match &self.membership {
+            None => ServerSet::first(self.peers.len()),
+            Some(m) => d.latest_config().map_or(m.initial, |(_, c)| c),
+        }
+    }
+
+    /// The configuration, with `membership` only (the read rounds' majorities).
+    fn members<K, V>(&self, d: &RaftStorage<K, V>) -> Option<ServerSet> {
+        self.membership.as_ref().map(|_| self.config(d))
+    }
+
+    /// The other members of the configuration (dissertation §4.1): the servers a candidate asks
+    /// for votes and a leader replicates to. Every other server without `membership`.
+    fn followers<K, V>(&self, me: usize, d: &RaftStorage<K, V>) -> impl Iterator<Item = usize> {
+        self.config(d).iter().filter(move |&i| i != me)
+    }
+
     /// Whether a server in this state keeps an election timer: followers and candidates do,
     /// unless the model's term bound forbids another election, or they are rejoining after a
-    /// loss of storage ([`Rejoin`]: no election until rejoined).
-    fn wants_election_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
-        !s.is_leader() && !s.is_rejoining() && s.durable.current_term < self.max_term
+    /// loss of storage ([`Rejoin`]: no election until rejoined), or they are not in their own
+    /// configuration (dissertation §4.1: a server outside it starts no election).
+    fn wants_election_timer<K, V>(&self, me: usize, s: &ServerState<K, V>) -> bool {
+        !s.is_leader()
+            && !s.is_rejoining()
+            && s.durable.current_term < self.max_term
+            && self.config(&s.durable).contains(me)
+    }
+
+    /// The servers this server may add to or remove from its configuration now (`membership`
+    /// only; dissertation §4.1 and the 2015 correction): it is the leader, its log holds no
+    /// configuration entry it has not committed (one change at a time), and it has committed an
+    /// entry of its current term; within the model's bounds (log length, changes). A change
+    /// leaves at least one server.
+    fn reconfigure_targets<K, V>(&self, s: &ServerState<K, V>) -> ServerSet {
+        let Some(m) = &self.membership else {
+            return ServerSet::default();
+        };
+        let d = &s.durable;
+        if !s.is_leader()
+            || d.last_log_index() >= self.max_log
+            || d.config_entries() >= m.max_changes
+        {
+            return ServerSet::default();
+        }
+        let pending = d.latest_config().is_some_and(|(i, _)| i > s.commit_index);
+        if pending && !self.has(RaftBug::MembershipTwoAtOnce) {
+            return ServerSet::default();
+        }
+        let own_term_committed = d.term_at(s.commit_index) == Some(d.current_term);
+        if !own_term_committed && !self.has(RaftBug::MembershipUncorrected) {
+            return ServerSet::default();
+        }
+        let config = self.config(d);
+        let mut targets = ServerSet::default();
+        for t in (0..self.peers.len()).filter(|&t| !config.toggled(t).is_empty()) {
+            targets.insert(t);
+        }
+        targets
+    }
+
+    /// AddServer / RemoveServer at the leader (dissertation §4.1), on its reconfigure timer
+    /// for server `target`: append a configuration entry with `target` added (or removed, if
+    /// a member), which takes effect at once, and replicate it to the new configuration. The
+    /// new server is not caught up first as a non-voting member (§4.2.1 is an availability
+    /// measure; safety does not need it).
+    fn on_reconfigure<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        target: usize,
+        o: &mut RaftOut<K, V>,
+    ) {
+        if !self.reconfigure_targets(s).contains(target) {
+            // Set only while allowed, and the step wrapper cancels it otherwise.
+            return;
+        }
+        let members = self.config(&s.durable).toggled(target);
+        s.durable.log.push(LogEntry {
+            term: s.durable.current_term,
+            entry: Entry::Config(members),
+        });
+        for peer in self.followers(me, &s.durable) {
+            self.send_append_entries(s, peer, o);
+        }
+        self.advance_commit_index(me, s, o);
+    }
+
+    /// Dissertation §4.2.2: a leader that is not in its own configuration steps down once the
+    /// configuration entry that removed it is committed (until then it manages the cluster,
+    /// without counting itself in majorities). It starts no election afterwards.
+    fn step_down_if_removed<K, V>(&self, me: usize, s: &mut ServerState<K, V>) {
+        if self.membership.is_none() || !s.is_leader() {
+            return;
+        }
+        if let Some((index, members)) = s.durable.latest_config()
+            && !members.contains(me)
+            && s.commit_index >= index
+        {
+            s.role = Role::Follower { leader: None };
+        }
     }
 
     /// Whether a server in this state keeps a snapshot timer (`snapshots` only): it has applied
@@ -119,7 +236,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Noop,
         });
-        for peer in self.others(me) {
+        for peer in self.followers(me, &s.durable) {
             self.send_append_entries(s, peer, o);
         }
         self.advance_commit_index(me, s, o);
@@ -161,6 +278,7 @@ impl RaftServer {
     /// `None` if it is not due (or `state` is not a server's).
     pub fn snapshot_when<K: Value, V: Value>(
         &self,
+        id: Id,
         state: &RaftState<K, V>,
         every: Index,
         o: &mut RaftOut<K, V>,
@@ -172,7 +290,8 @@ impl RaftServer {
         if every == 0 || d.last_applied() < d.snapshot_index.saturating_add(every) {
             return None;
         }
-        self.step(before, Event::SnapshotTimeout, o, |s, o| {
+        let me = self.index_of(id).expect("a server is among its peers");
+        self.step(me, before, Event::SnapshotTimeout, o, |s, o| {
             self.snapshot(s, o);
             let ServerState { durable, sm, .. } = s;
             let sm = sm.get(durable).clone();
@@ -188,10 +307,11 @@ impl RaftServer {
     /// changes no state.
     fn restart_election_timer<K: Value, V: Value>(
         &self,
+        me: usize,
         s: &ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        if self.wants_election_timer(s) {
+        if self.wants_election_timer(me, s) {
             o.set_timer(RaftTimer::Election, election_timeout());
         }
     }
@@ -234,7 +354,7 @@ impl RaftServer {
                 o.save(s.durable.clone());
             }
         }
-        if self.wants_election_timer(&s) {
+        if self.wants_election_timer(me, &s) {
             o.set_timer(RaftTimer::Election, election_timeout());
         }
         if self.wants_snapshot_timer(&s) {
@@ -369,9 +489,14 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        if s.is_leader() || s.is_rejoining() || s.durable.current_term >= self.max_term {
-            // A leader, and a server rejoining after a loss of storage, have no election timer;
-            // past the bound, the model starts no election.
+        if s.is_leader()
+            || s.is_rejoining()
+            || s.durable.current_term >= self.max_term
+            || !self.config(&s.durable).contains(me)
+        {
+            // A leader, a server rejoining after a loss of storage, and a server outside its
+            // configuration have no election timer; past the bound, the model starts no
+            // election.
             return;
         }
         s.durable.current_term += 1;
@@ -385,7 +510,7 @@ impl RaftServer {
             last_log_term: s.durable.last_log_term(),
             incarnation: s.durable.incarnation,
         };
-        for peer in self.others(me) {
+        for peer in self.followers(me, &s.durable) {
             o.send(self.peers[peer], msg.clone());
         }
         self.count_votes(me, s, o);
@@ -397,8 +522,10 @@ impl RaftServer {
     ///
     /// A denied vote in the candidate's own term is not answered: the candidate would change
     /// nothing on it (Figure 2 answers `false`; leaving it out keeps the model small).
+    #[allow(clippy::too_many_arguments)]
     fn on_request_vote<K: Value, V: Value>(
         &self,
+        me: usize,
         s: &mut ServerState<K, V>,
         candidate: usize,
         last_log_index: Index,
@@ -420,7 +547,7 @@ impl RaftServer {
             >= (s.durable.last_log_term(), s.durable.last_log_index());
         if free && (up_to_date || self.has(RaftBug::VoteWithoutLogCheck)) {
             s.durable.voted_for = Some(candidate as u8);
-            self.restart_election_timer(s, o);
+            self.restart_election_timer(me, s, o);
             o.send(
                 self.peers[candidate],
                 RaftMsg::RequestVoteReply {
@@ -469,8 +596,9 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
+        let members = self.config(&s.durable);
         if let Role::Candidate { votes } = &s.role
-            && votes.len() >= majority(self.peers.len())
+            && votes.iter().filter(|&v| members.contains(v)).count() >= majority(members.len())
         {
             self.become_leader(me, s, o);
         }
@@ -494,8 +622,10 @@ impl RaftServer {
             match_index: vec![0; n],
             reads: ReadRounds::new(n),
         };
+        // With `membership`, always: a leader starts a configuration change only once it has
+        // committed an entry of its term (the 2015 correction), and the no-op is that entry.
         if self.noop
-            && s.commit_index < s.durable.last_log_index()
+            && (s.commit_index < s.durable.last_log_index() || self.membership.is_some())
             && s.durable.last_log_index() < self.max_log
         {
             s.durable.log.push(LogEntry {
@@ -503,7 +633,7 @@ impl RaftServer {
                 entry: Entry::Noop,
             });
         }
-        for peer in self.others(me) {
+        for peer in self.followers(me, &s.durable) {
             self.send_append_entries(s, peer, o);
         }
         if self.heartbeats {
@@ -603,7 +733,7 @@ impl RaftServer {
                 }
                 Role::Follower { leader: known } => *known = Some(leader as u8),
             }
-            self.restart_election_timer(s, o);
+            self.restart_election_timer(me, s, o);
         }
         // Otherwise `term < current`: only the accept-stale-append mutant gets here.
         let reply = |success, index| RaftMsg::AppendEntriesReply {
@@ -753,7 +883,7 @@ impl RaftServer {
             }
             Role::Follower { leader: known } => *known = Some(leader as u8),
         }
-        self.restart_election_timer(s, o);
+        self.restart_election_timer(me, s, o);
         let reply = RaftMsg::AppendEntriesReply {
             term: s.durable.current_term,
             success: true,
@@ -816,6 +946,10 @@ impl RaftServer {
             return;
         }
         self.on_replication_result(me, s, follower, success, index, o);
+        if !s.is_leader() {
+            // It committed the configuration that removes it, and stepped down (§4.2.2).
+            return;
+        }
         self.on_read_ack(me, s, follower, read_round, o);
     }
 
@@ -847,7 +981,9 @@ impl RaftServer {
             next_index[follower] = next_index[follower].max(index + 1);
             let behind = next_index[follower] <= last;
             self.advance_commit_index(me, s, o);
-            if behind {
+            // Unless it just committed the configuration that removes it and stepped down
+            // (§4.2.2).
+            if behind && s.is_leader() {
                 self.send_append_entries(s, follower, o);
             }
         } else {
@@ -943,14 +1079,15 @@ impl RaftServer {
         o: &mut RaftOut<K, V>,
     ) {
         let applied = s.durable.last_applied();
+        let members = self.members(&s.durable);
         let ServerState {
             durable, role, sm, ..
         } = s;
         let Role::Leader { reads, .. } = role else {
             unreachable!("only a leader serves reads")
         };
-        let started = reads.start_if_waiting(me, false);
-        let ready = reads.take_ready(me, applied);
+        let started = reads.start_if_waiting_among(me, false, members);
+        let ready = reads.take_ready_among(me, applied, members);
         if !ready.is_empty() {
             let sm = sm.get(durable);
             for read in &ready {
@@ -958,7 +1095,7 @@ impl RaftServer {
             }
         }
         if started {
-            for peer in self.others(me) {
+            for peer in self.followers(me, &s.durable) {
                 self.send_append_entries(s, peer, o);
             }
         }
@@ -974,11 +1111,12 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
+        let members = self.members(&s.durable);
         let Role::Leader { reads, .. } = &mut s.role else {
             unreachable!("the caller checked that this server leads")
         };
-        reads.start_if_waiting(me, true);
-        for peer in self.others(me) {
+        reads.start_if_waiting_among(me, true, members);
+        for peer in self.followers(me, &s.durable) {
             self.send_append_entries(s, peer, o);
         }
         o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
@@ -997,8 +1135,12 @@ impl RaftServer {
             unreachable!("only a leader commits by counting")
         };
         let last = s.durable.last_log_index();
+        // Majorities of the leader's configuration (dissertation §4.1); the leader counts
+        // itself only if it is a member (§4.2.2).
+        let members = self.config(&s.durable);
         let stored_on = |n: Index| {
-            (0..self.peers.len())
+            members
+                .iter()
                 .filter(|&i| i == me || match_index[i] >= n)
                 .count()
         };
@@ -1007,7 +1149,7 @@ impl RaftServer {
             let current_term = term.expect("entries after the commit index are in the log")
                 == s.durable.current_term;
             (current_term || self.has(RaftBug::CommitPreviousTerm))
-                && stored_on(n) >= majority(self.peers.len())
+                && stored_on(n) >= majority(members.len())
         });
         let Some(n) = committable else {
             return;
@@ -1018,6 +1160,7 @@ impl RaftServer {
         self.apply_committed(s, o);
         // Reads waiting for the state machine to reach their read index.
         self.serve_reads(me, s, o);
+        self.step_down_if_removed(me, s);
     }
 
     /// Rules for All Servers: if `commitIndex > lastApplied`, apply `log[lastApplied + 1]` to
@@ -1114,7 +1257,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Cmd(cmd),
         });
-        for peer in self.others(me) {
+        for peer in self.followers(me, &s.durable) {
             self.send_append_entries(s, peer, o);
         }
         self.advance_commit_index(me, s, o);
@@ -1189,7 +1332,7 @@ impl RaftServer {
                 last_log_term,
                 incarnation,
                 ..
-            } => self.on_request_vote(s, from, last_log_index, last_log_term, incarnation, o),
+            } => self.on_request_vote(me, s, from, last_log_index, last_log_term, incarnation, o),
             RaftMsg::RequestVoteReply {
                 vote_granted,
                 incarnation,
@@ -1358,6 +1501,7 @@ impl RaftServer {
     /// and records the Leader Append-Only ghost.
     fn step<K: Value, V: Value>(
         &self,
+        me: usize,
         before: &ServerState<K, V>,
         event: Event,
         o: &mut RaftOut<K, V>,
@@ -1391,9 +1535,22 @@ impl RaftServer {
             (true, false) => o.cancel_timer(RaftTimer::Append),
             (true, true) | (false, false) => {}
         }
+        // The reconfigure timer that fired is gone; otherwise one is set exactly for each
+        // server the leader may add or remove.
+        let mut had = self.reconfigure_targets(before);
+        if let Event::ReconfigureTimeout(t) = event {
+            had.remove(t);
+        }
+        let wanted = self.reconfigure_targets(&after);
+        for t in wanted.iter().filter(|&t| !had.contains(t)) {
+            o.set_timer(RaftTimer::Reconfigure(t as u8), reconfigure_interval());
+        }
+        for t in had.iter().filter(|&t| !wanted.contains(t)) {
+            o.cancel_timer(RaftTimer::Reconfigure(t as u8));
+        }
         // The election timer that fired is gone; otherwise it is set exactly when wanted.
-        let had = event != Event::ElectionTimeout && self.wants_election_timer(before);
-        match (had, self.wants_election_timer(&after)) {
+        let had = event != Event::ElectionTimeout && self.wants_election_timer(me, before);
+        match (had, self.wants_election_timer(me, &after)) {
             (false, true) => o.set_timer(RaftTimer::Election, election_timeout()),
             (true, false) => o.cancel_timer(RaftTimer::Election),
             (true, true) | (false, false) => {}
@@ -1439,6 +1596,8 @@ enum Event {
     SnapshotTimeout,
     /// The append timer fired (and is no longer set).
     AppendTimeout,
+    /// The reconfigure timer for this server fired (and is no longer set).
+    ReconfigureTimeout(usize),
     /// Any other message.
     Other,
 }
@@ -1500,7 +1659,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     _ => Event::Other,
                 };
                 let after = match (msg, server.index_of(src)) {
-                    (RaftMsg::Request(r), _) => server.step(before, event, o, |s, o| {
+                    (RaftMsg::Request(r), _) => server.step(me, before, event, o, |s, o| {
                         server.on_client_request(me, s, src, r, o)
                     }),
                     (RaftMsg::Reply(_), _) => {
@@ -1520,7 +1679,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                             rejoining_empty,
                         },
                         Some(from),
-                    ) => server.step(before, event, o, |s, _| {
+                    ) => server.step(me, before, event, o, |s, _| {
                         server.on_probe_reply(
                             s,
                             from,
@@ -1540,7 +1699,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                         | RaftMsg::AppendEntriesReply { .. }
                         | RaftMsg::InstallSnapshot { .. }),
                         Some(from),
-                    ) => server.step(before, event, o, |s, o| {
+                    ) => server.step(me, before, event, o, |s, o| {
                         server.on_server_msg(me, s, from, msg, o)
                     }),
                     (
@@ -1592,7 +1751,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
         match (self, &**state, timer) {
             (Self::Server(server), RaftState::Server(before), RaftTimer::Election) => {
                 let me = server.index_of(id).expect("a server is among its peers");
-                if let Some(after) = server.step(before, Event::ElectionTimeout, o, |s, o| {
+                if let Some(after) = server.step(me, before, Event::ElectionTimeout, o, |s, o| {
                     server.start_election(me, s, o)
                 }) {
                     *state = Cow::Owned(RaftState::Server(after));
@@ -1604,14 +1763,15 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     return;
                 }
                 let me = server.index_of(id).expect("a server is among its peers");
-                if let Some(after) = server.step(before, Event::Other, o, |s, o| {
+                if let Some(after) = server.step(me, before, Event::Other, o, |s, o| {
                     server.on_heartbeat_timeout(me, s, o)
                 }) {
                     *state = Cow::Owned(RaftState::Server(after));
                 }
             }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Snapshot) => {
-                if let Some(after) = server.step(before, Event::SnapshotTimeout, o, |s, o| {
+                let me = server.index_of(id).expect("a server is among its peers");
+                if let Some(after) = server.step(me, before, Event::SnapshotTimeout, o, |s, o| {
                     server.take_snapshot(s, o)
                 }) {
                     *state = Cow::Owned(RaftState::Server(after));
@@ -1619,9 +1779,20 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
             }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Append) => {
                 let me = server.index_of(id).expect("a server is among its peers");
-                if let Some(after) = server.step(before, Event::AppendTimeout, o, |s, o| {
+                if let Some(after) = server.step(me, before, Event::AppendTimeout, o, |s, o| {
                     server.on_append_timeout(me, s, o)
                 }) {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Reconfigure(t)) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                let t = usize::from(*t);
+                if let Some(after) =
+                    server.step(me, before, Event::ReconfigureTimeout(t), o, |s, o| {
+                        server.on_reconfigure(me, s, t, o)
+                    })
+                {
                     *state = Cow::Owned(RaftState::Server(after));
                 }
             }
@@ -1646,7 +1817,8 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 | RaftTimer::Heartbeat
                 | RaftTimer::Probe
                 | RaftTimer::Snapshot
-                | RaftTimer::Append,
+                | RaftTimer::Append
+                | RaftTimer::Reconfigure(_),
             )
             | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {
                 // Each role sets only its own timers.
