@@ -719,21 +719,8 @@ impl RaftServer {
             // it voted for lacks ([`Rejoin`]). Nothing stored, no answer.
             return;
         }
-        if term == current {
-            match &mut s.role {
-                Role::Leader { .. } => {
-                    // Another leader in this term: impossible while Election Safety holds. A
-                    // message cannot make this server give up its term's leadership: ignored.
-                    return;
-                }
-                Role::Candidate { .. } => {
-                    s.role = Role::Follower {
-                        leader: Some(leader as u8),
-                    };
-                }
-                Role::Follower { leader: known } => *known = Some(leader as u8),
-            }
-            self.restart_election_timer(me, s, o);
+        if term == current && !self.recognize_leader(me, s, leader, o) {
+            return;
         }
         // Otherwise `term < current`: only the accept-stale-append mutant gets here.
         let reply = |success, index| RaftMsg::AppendEntriesReply {
@@ -830,6 +817,31 @@ impl RaftServer {
         );
     }
 
+    /// A leader's RPC of the receiver's current term (§5.2): a candidate returns to follower,
+    /// a follower learns who leads; either restarts its election timer. Returns `false` if the
+    /// receiver leads this term itself: another leader in one term is impossible while
+    /// Election Safety holds, and a message cannot make a server give up its term's
+    /// leadership, so the RPC is ignored.
+    fn recognize_leader<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        leader: usize,
+        o: &mut RaftOut<K, V>,
+    ) -> bool {
+        match &mut s.role {
+            Role::Leader { .. } => return false,
+            Role::Candidate { .. } => {
+                s.role = Role::Follower {
+                    leader: Some(leader as u8),
+                };
+            }
+            Role::Follower { leader: known } => *known = Some(leader as u8),
+        }
+        self.restart_election_timer(me, s, o);
+        true
+    }
+
     /// InstallSnapshot receiver (§7, Figure 13), after the term rule (1: a stale term was
     /// rejected by it). The chunks of Figure 13 (2–5: `offset`, `done`) are left out: the
     /// snapshot arrives whole. Then:
@@ -871,19 +883,9 @@ impl RaftServer {
             // Not a snapshot of `last_included_index` entries: not from a well-behaved leader.
             return;
         }
-        match &mut s.role {
-            Role::Leader { .. } => {
-                // Another leader in this term: impossible while Election Safety holds.
-                return;
-            }
-            Role::Candidate { .. } => {
-                s.role = Role::Follower {
-                    leader: Some(leader as u8),
-                };
-            }
-            Role::Follower { leader: known } => *known = Some(leader as u8),
+        if !self.recognize_leader(me, s, leader, o) {
+            return;
         }
-        self.restart_election_timer(me, s, o);
         let reply = RaftMsg::AppendEntriesReply {
             term: s.durable.current_term,
             success: true,
