@@ -214,6 +214,13 @@ start_ballot() {
     AUTH="--key-file $dir/cluster.key"
 }
 
+# The kernel's count of UDP datagrams dropped for a full receive buffer, machine-wide
+# (RcvbufErrors in /proc/net/snmp; 0 where that file is not there).
+rcvbuf_errors() {
+    awk '/^Udp:/ { n++; if (n == 1) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") k = i } else { print $k; found = 1; exit } }
+        END { if (!found) print 0 }' /proc/net/snmp 2>/dev/null || echo 0
+}
+
 # json FIELD FILE: a number (or null) from `ballot bench --json`'s one-line object.
 json() {
     sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2"
@@ -255,9 +262,11 @@ for c in $CLIENTS; do
                 --timeout 30 >"$dir.warmup" 2>&1 ||
                 fail "$sys did not answer (run $RUN)" "$dir.warmup" $LOGS
             load=$(cut -d' ' -f1 /proc/loadavg)
+            drops_before=$(rcvbuf_errors)
             # shellcheck disable=SC2086
             run "$BALLOT" bench "$sys" --peers "$PEERS" $AUTH --clients "$c" --keys "$KEYS" \
                 --duration "$DURATION" --json >"$dir.json" 2>"$dir.err" || true
+            drops=$(($(rcvbuf_errors) - drops_before))
             [ -s "$dir.json" ] || fail "no result from $sys (run $RUN)" "$dir.err" $LOGS
             # shellcheck disable=SC2086
             stop $CLUSTER_PIDS
@@ -266,10 +275,10 @@ for c in $CLIENTS; do
             p99=$(json p99_ms "$dir.json")
             max=$(json max_ms "$dir.json")
             failed=$(json failed "$dir.json")
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-                "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$load" >>"$RAW"
-            printf '# run %d: %2d clients, rep %d, %-11s %8.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  failed %s  load %s\n' \
-                "$RUN" "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$load"
+printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$load" "$drops" >>"$RAW"
+            printf '# run %d: %2d clients, rep %d, %-11s %8.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  failed %s  kernel drops %s  load %s\n' \
+                "$RUN" "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$drops" "$load"
             [ "$failed" = 0 ] || sed 's/^/#   /' "$dir.err"
             rm -rf "$dir"
         done
@@ -279,7 +288,7 @@ done
 if [ -n "$RESULTS" ]; then
     mkdir -p "$(dirname "$RESULTS")"
     {
-        printf 'clients\trep\tsystem\tops_per_s\tp50_ms\tp99_ms\tmax_ms\tfailed\tload1\n'
+        printf 'clients\trep\tsystem\tops_per_s\tp50_ms\tp99_ms\tmax_ms\tfailed\tload1\tkernel_drops\n'
         cat "$RAW"
     } >"$RESULTS"
 fi
@@ -287,7 +296,9 @@ fi
 echo
 echo "Medians over $REPS repetition(s) of $DURATION s; ratios Ballot / etcd are taken per"
 echo "repetition (the runs of one repetition are next to each other) and summarized: throughput"
-echo "ratio min and median (higher is better), p99 ratio median and max (lower is better)."
+echo "ratio min and median (higher is better), p99 ratio median and max (lower is better); max ms is"
+echo "the slowest operation of all repetitions; kernel drops: UDP datagrams the kernel dropped for"
+echo "a full receive buffer during the runs (machine-wide RcvbufErrors), summed."
 echo
 awk -F'\t' -v systems="$SYSTEMS" -v clients="$CLIENTS" '
 function median(a, n,    i, j, t) {
@@ -296,17 +307,18 @@ function median(a, n,    i, j, t) {
 }
 function minimum(a, n,    i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
 function maximum(a, n,    i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
-{ ops[$1, $3, $2] = $4; p50[$1, $3, $2] = $5; p99[$1, $3, $2] = $6; fail[$1, $3] += $8; reps[$1] = ($2 > reps[$1] ? $2 : reps[$1]) }
+{ ops[$1, $3, $2] = $4; p50[$1, $3, $2] = $5; p99[$1, $3, $2] = $6; fail[$1, $3] += $8; drops[$1, $3] += $10
+  if ($7 > worst[$1, $3]) worst[$1, $3] = $7; reps[$1] = ($2 > reps[$1] ? $2 : reps[$1]) }
 END {
     ns = split(systems, S, " "); nc = split(clients, C, " ")
-    print "| clients | system | ops/s (median) | ops/s (min) | p50 ms | p99 ms | failed | ops/s ÷ etcd: min, median | p99 ÷ etcd: median, max |"
-    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    print "| clients | system | ops/s (median) | ops/s (min) | p50 ms | p99 ms | max ms | failed | kernel drops | ops/s ÷ etcd: min, median | p99 ÷ etcd: median, max |"
+    print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (ci = 1; ci <= nc; ci++) {
         c = C[ci]; n = reps[c]
         for (si = 1; si <= ns; si++) {
             s = S[si]
             for (r = 1; r <= n; r++) { a[r] = ops[c, s, r]; b[r] = p50[c, s, r]; d[r] = p99[c, s, r] }
-            line = sprintf("| %s | %s | %.0f | %.0f | %.2f | %.2f | %d |", c, s, median(a, n), minimum(a, n), median(b, n), median(d, n), fail[c, s])
+            line = sprintf("| %s | %s | %.0f | %.0f | %.2f | %.2f | %.1f | %d | %d |", c, s, median(a, n), minimum(a, n), median(b, n), median(d, n), worst[c, s], fail[c, s], drops[c, s])
             if (s == "etcd") { print line " | |"; continue }
             for (r = 1; r <= n; r++) {
                 t[r] = ops[c, "etcd", r] > 0 ? ops[c, s, r] / ops[c, "etcd", r] : 0

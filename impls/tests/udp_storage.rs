@@ -361,6 +361,84 @@ fn damage_before_the_last_record_is_an_error_not_a_torn_record() {
 /// The crash points of a save that writes a snapshot: (1) before the new snapshot's rename, (2)
 /// after it but before the new journal's rename, (3) after both. Each leaves files from which
 /// the last completed save loads (and (2) also the one in progress, whose snapshot is whole).
+/// A snapshot written in the background while saves go on (appended to the old journal, and
+/// carried into the new one when the store switches to it) keeps every save, and each crash
+/// point of the switch recovers the last save: before it (the `.next` files are not read),
+/// between its two renames (the journal names `storage.ballot.next`: the load finishes the
+/// switch), after both. A `.next` the journal needs but that is damaged or gone is an error.
+#[test]
+fn every_crash_point_of_a_background_snapshot_recovers_the_last_save() {
+    let dir = tmp_dir("journal-background");
+    let mut s = store(&dir).with_compact_min(0).with_switch_after(2);
+    let next = dir.join(format!("{FILE_NAME}.next"));
+    s.save(&sample_n(1)).unwrap();
+    let mut k = 1;
+    while !s.snapshot_pending() {
+        k += 1;
+        assert!(k < 20, "no background snapshot started");
+        s.save(&sample_n(k)).unwrap();
+    }
+    let snapshots = s.snapshots();
+    // Two saves while the snapshot of save k is written: appended to the old journal.
+    s.save(&sample_n(k + 1)).unwrap();
+    s.save(&sample_n(k + 2)).unwrap();
+    assert!(s.snapshot_pending());
+    let old_snapshot = std::fs::read(s.path()).unwrap();
+    let old_journal = std::fs::read(s.journal_path()).unwrap();
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(k + 2)));
+    // The next save switches: the two saves carried into the new journal, then its own.
+    s.save(&sample_n(k + 3)).unwrap();
+    assert_eq!(s.snapshots(), snapshots + 1);
+    let new_snapshot = std::fs::read(s.path()).unwrap();
+    let new_journal = std::fs::read(s.journal_path()).unwrap();
+    assert_ne!(new_snapshot, old_snapshot);
+    let r = s.parse_files(&new_snapshot, Some(&new_journal)).unwrap();
+    assert_eq!(r.storage, sample_n(k + 3));
+    assert_eq!(r.journal.records, 3, "saves k+1, k+2 carried, then k+3");
+    assert_eq!(s.parse(&new_snapshot).unwrap(), sample_n(k));
+    drop(s);
+    let put = |snapshot: &[u8], journal: &[u8], next_bytes: Option<&[u8]>| {
+        std::fs::write(dir.join(FILE_NAME), snapshot).unwrap();
+        std::fs::write(dir.join(JOURNAL_NAME), journal).unwrap();
+        match next_bytes {
+            Some(b) => std::fs::write(&next, b).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(&next);
+            }
+        }
+    };
+
+    // (1) Before the switch, the new snapshot written: the old files hold save k+2.
+    put(&old_snapshot, &old_journal, Some(&new_snapshot));
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(k + 2)));
+
+    // (2) Between the renames: the new journal beside the old snapshot. The load finishes the
+    // switch, and the files are then those of a finished one.
+    put(&old_snapshot, &new_journal, Some(&new_snapshot));
+    assert_eq!(store(&dir).read().unwrap(), Some(sample_n(k + 3)));
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(k + 3)));
+    assert_eq!(std::fs::read(dir.join(FILE_NAME)).unwrap(), new_snapshot);
+    assert!(!next.exists());
+
+    // (3) After both renames.
+    put(&new_snapshot, &new_journal, None);
+    assert_eq!(load(&dir).unwrap(), Some(sample_n(k + 3)));
+
+    // (4) Between the renames, but `.next` damaged or gone: refused, naming the journal.
+    let mut damaged = new_snapshot.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    for next_bytes in [Some(&damaged[..]), None] {
+        put(&old_snapshot, &new_journal, next_bytes);
+        match load(&dir) {
+            Err(e @ StorageError::Mismatch { .. }) => {
+                assert!(e.to_string().contains(JOURNAL_NAME), "{e}")
+            }
+            other => panic!("expected a mismatch, got {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn every_crash_point_of_a_snapshot_recovers_the_last_save() {
     let dir = tmp_dir("journal-crash");

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 /// A storage type that the journal saves as changes.
 ///
 /// The contract, checked by a property test: for any `a` and `b`, `a.delta(b)` is `None` if and
-/// only if `a == b`, and applying `Some(d)` to a copy of `a` gives exactly `b`.
-pub trait Journaled: Clone + PartialEq + Serialize + DeserializeOwned {
+/// only if `a == b`, and applying `Some(d)` to a copy of `a` gives exactly `b`. `Send` and
+/// `'static`: a snapshot is written by a background thread from a clone.
+pub trait Journaled: Clone + PartialEq + Serialize + DeserializeOwned + Send + 'static {
     /// What a journal record holds.
     type Delta: Serialize + DeserializeOwned;
 
@@ -138,8 +139,8 @@ impl<V: Value + Serialize + DeserializeOwned> Journaled for PaxosStorage<V> {
 // saves it as its storage).
 impl<K, V> Journaled for KvStateMachine<K, V>
 where
-    K: Clone + Ord + PartialEq + Serialize + DeserializeOwned,
-    V: Clone + PartialEq + Serialize + DeserializeOwned,
+    K: Clone + Ord + PartialEq + Serialize + DeserializeOwned + Send + 'static,
+    V: Clone + PartialEq + Serialize + DeserializeOwned + Send + 'static,
     KvStateMachine<K, V>: Clone + PartialEq + Serialize + DeserializeOwned,
 {
     type Delta = Self;

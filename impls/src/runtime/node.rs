@@ -264,6 +264,14 @@ where
         let me = id(addr);
         let actor = S::server(cfg.peers.iter().copied().map(id).collect());
         let mut rng = SmallRng::from_os_rng();
+        let rcvbuf = match super::transport::size_buffers(&socket, super::transport::SOCKET_BUFFER)
+        {
+            Ok(granted) => granted,
+            Err(e) => {
+                tracing::warn!(error = %e, "socket buffers left at the kernel's default");
+                0
+            }
+        };
         let transport = Transport::new(socket, cfg.faults, SmallRng::from_rng(&mut rng));
         let mut out = Out::new();
         let state = actor.on_start(me, &saved, &mut out);
@@ -283,7 +291,10 @@ where
             codec: cfg.codec,
             transport,
             rng,
-            counters: Counters::default(),
+            counters: Counters {
+                socket_rcvbuf: rcvbuf,
+                ..Counters::default()
+            },
             stats_every: cfg.stats_every,
             started: Instant::now(),
             pending_save: None,
@@ -570,11 +581,14 @@ where
             self.counters.batch_max = self.counters.batch_max.max(steps);
         }
         if let Some(storage) = self.pending_save.take() {
+            let started = Instant::now();
             match self.store.save(&storage) {
                 Ok(written) => {
                     if let Some(bytes) = written {
                         self.counters.saves += 1;
-                        tracing::debug!(bytes, ?storage, "saved");
+                        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        self.counters.save_max_us = self.counters.save_max_us.max(took);
+                        tracing::debug!(bytes, took_us = took, ?storage, "saved");
                     }
                 }
                 Err(e) => {
@@ -761,7 +775,8 @@ where
     }
 
     /// The counters and identity as JSON (the answer to a stats request).
-    pub fn stats(&self) -> serde_json::Value {
+    pub fn stats(&mut self) -> serde_json::Value {
+        self.read_kernel_drops();
         serde_json::json!({
             "protocol": S::NAME,
             "node": self.addr.to_string(),
@@ -769,6 +784,13 @@ where
             "state": S::summary(&self.state, &self.peers),
             "counters": self.counters,
         })
+    }
+
+    /// Reads the kernel's count of datagrams dropped at this node's socket into the counters.
+    fn read_kernel_drops(&mut self) {
+        if let Some(drops) = super::transport::kernel_drops(self.transport.socket()) {
+            self.counters.kernel_drops = drops;
+        }
     }
 
     /// Delivers due timers and pending random choices, then commits (their saves, synced, then
@@ -830,6 +852,7 @@ where
             if let Some(at) = next_stats
                 && at <= now
             {
+                self.read_kernel_drops();
                 tracing::info!(counters = ?self.counters, "stats");
                 next_stats = self.stats_every.map(|e| now + e);
             }
@@ -862,6 +885,7 @@ where
             next_timer = self.take_due(Instant::now());
             self.commit()?;
         }
+        self.read_kernel_drops();
         tracing::info!(counters = ?self.counters, "stopped");
         Ok(())
     }
