@@ -302,6 +302,24 @@ where
 }
 
 /// The properties named by `--expect`, or a usage error that lists the model's properties.
+/// Why the protocol's receiver ignores the messages the model discards as obsolete, in the
+/// papers' words.
+fn obsolete_rule(protocol: &str) -> &'static str {
+    match protocol {
+        "raft" => "Raft §5.1: a stale term is rejected",
+        "paxos" => {
+            "Paxos Made Simple §2.2, P1a: an acceptor ignores a prepare or accept below its \
+             promise; a proposer ignores answers for a round it no longer runs"
+        }
+        "multi-paxos" => {
+            "Paxos Made Simple §2.2 and §3, P1a: an acceptor ignores a ballot below its promise; \
+             a leader ignores answers for a ballot it is not preparing or leading, and repeated \
+             ones"
+        }
+        _ => "its handler ignores it in every state it can reach",
+    }
+}
+
 fn expected_names<M: Model>(model: &M, asked: &[String]) -> Result<Vec<&'static str>> {
     let all: Vec<&'static str> = model.properties().iter().map(|p| p.name).collect();
     let mut out = Vec::new();
@@ -770,9 +788,11 @@ fn print_report(o: &Outcome, opts: &CheckOptions) {
             "The handler acted on a message the model had discarded as obsolete: {}, in the \
              receiver's state {}. The model put it back and went on exactly, but states merged \
              before that may hide behaviour, so no \"holds\" verdict is given. The protocol's rule \
-             says such a message is ignored (Raft §5.1: a stale term is rejected); if the \
-             handler is meant to act on it, check with --discard-obsolete false.",
-            r.message, r.receiver_state
+             says such a message is ignored ({}); if the handler is meant to act on it, check \
+             with --discard-obsolete false.",
+            r.message,
+            r.receiver_state,
+            obsolete_rule(&opts.protocol)
         );
     }
     if let Some(r) = &o.symmetry_broken {

@@ -19,6 +19,7 @@ fn refuse_others(m: &ModelArgs, protocol: Protocol, takes: &[&str]) -> Result<()
         ("--retries", m.retries.is_some()),
         ("--replication", m.replication.is_some()),
         ("--bug", m.bug.is_some()),
+        ("--discard-obsolete", m.discard_obsolete.is_some()),
     ];
     for (flag, set) in given {
         if set && !takes.contains(&flag) {

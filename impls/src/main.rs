@@ -288,6 +288,12 @@ struct ModelArgs {
     /// real nodes do without a bound [default: 0].
     #[arg(long, value_name = "N")]
     heartbeats: Option<u32>,
+    /// paxos, multi-paxos, raft: remove messages their receiver ignores in every state it can
+    /// reach (a stale term or ballot; checked against the handler while checking: if the
+    /// handler acts on one, no "holds" verdict is given); `false` checks without this
+    /// reduction [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    discard_obsolete: Option<bool>,
     /// multi-paxos, raft: gets go through the log like writes, instead of being answered by the
     /// leader after a confirmation round (ReadIndex, as real nodes do) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
@@ -447,6 +453,9 @@ impl ModelArgs {
             Protocol::Paxos => {
                 let c = self.paxos()?;
                 push("--max-round", c.max_round.to_string());
+                if !c.discard_obsolete {
+                    push("--discard-obsolete", "false".into());
+                }
                 if c.liveness {
                     f.push("--liveness".into());
                 }
@@ -459,6 +468,9 @@ impl ModelArgs {
                 push("--max-slots", c.slots().to_string());
                 push("--heartbeats", c.heartbeats.to_string());
                 push("--log-reads", c.log_reads.to_string());
+                if !c.discard_obsolete {
+                    push("--discard-obsolete", "false".into());
+                }
             }
             Protocol::Raft => {
                 let c = self.raft()?;
@@ -569,6 +581,9 @@ impl ModelArgs {
             max_round: self.max_round.unwrap_or(PaxosConfig::default().max_round),
             bug,
             liveness: self.liveness,
+            discard_obsolete: self
+                .discard_obsolete
+                .unwrap_or(PaxosConfig::default().discard_obsolete),
         };
         cfg.validate()?;
         Ok(cfg)
@@ -601,7 +616,7 @@ impl ModelArgs {
             retries: self.retries.unwrap_or(d.retries),
             noop: self.raft.noop.unwrap_or(d.noop),
             log_reads: self.log_reads.unwrap_or(d.log_reads),
-            discard_obsolete: self.raft.discard_obsolete.unwrap_or(d.discard_obsolete),
+            discard_obsolete: self.discard_obsolete.unwrap_or(d.discard_obsolete),
             wipes: self.raft.wipes.unwrap_or(d.wipes),
             snapshots: self.raft.snapshots.unwrap_or(d.snapshots),
             appends: self.raft.appends.unwrap_or(d.appends),
@@ -637,10 +652,6 @@ struct RaftArgs {
     /// Raft: a new leader holding uncommitted entries appends a no-op (§8) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     noop: Option<bool>,
-    /// Raft: remove messages the term rule makes obsolete (checked against the handler while
-    /// checking; `false` checks without this reduction) [default: true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    discard_obsolete: Option<bool>,
     /// Raft: servers may lose their storage and restart rejoining, up to N times in a run, one
     /// server rejoining at a time [default: 0].
     #[arg(long, value_name = "N")]
@@ -677,7 +688,6 @@ impl RaftArgs {
             (self.max_term.is_some(), "--max-term"),
             (self.max_log.is_some(), "--max-log"),
             (self.noop.is_some(), "--noop"),
-            (self.discard_obsolete.is_some(), "--discard-obsolete"),
             (self.wipes.is_some(), "--wipes"),
             (self.snapshots.is_some(), "--snapshots"),
             (self.appends.is_some(), "--appends"),
@@ -768,6 +778,7 @@ impl ModelArgs {
             max_slots: self.max_slots,
             heartbeats: self.heartbeats.unwrap_or(defaults.heartbeats),
             log_reads: self.log_reads.unwrap_or(defaults.log_reads),
+            discard_obsolete: self.discard_obsolete.unwrap_or(defaults.discard_obsolete),
             bug,
         };
         cfg.validate()?;

@@ -77,6 +77,10 @@ pub struct MultiPaxosConfig {
     /// Gets go through the log like writes (`--log-reads`), instead of being answered by the
     /// leader after a confirmation round, as real runs do.
     pub log_reads: bool,
+    /// Discard messages their receiver ignores in every state it can reach
+    /// (`--discard-obsolete`; see [`MpServer::ignores_forever`] and
+    /// [`ClusterModel::discard_obsolete`]); `false` checks without this reduction.
+    pub discard_obsolete: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<MpBug>,
 }
@@ -91,6 +95,7 @@ impl Default for MultiPaxosConfig {
             max_slots: None,
             heartbeats: 0,
             log_reads: false,
+            discard_obsolete: true,
             bug: None,
         }
     }
@@ -186,6 +191,7 @@ impl MultiPaxosConfig {
             sent: |h: &MpHistory| h.forged as usize,
             count: |h: &mut MpHistory| h.forged += 1,
         });
+        let discard = self.discard_obsolete;
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
             .actors(clients)
@@ -205,8 +211,11 @@ impl MultiPaxosConfig {
                 })
             })
             .within_boundary(one_ballot_per_round);
-        let model = ClusterModel::new(inner, n)
-            .discard_obsolete(obsolete, |h| &mut h.discarded)
+        let mut model = ClusterModel::new(inner, n);
+        if discard {
+            model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
+        }
+        let model = model
             .crashes_as(crash_stop)
             .partitions(partitions)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))

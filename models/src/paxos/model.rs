@@ -62,6 +62,10 @@ pub struct PaxosConfig {
     /// two proposers or more, the witness "Dueling proposers, nothing chosen by the last
     /// round". Needs `crashes == 0` (see [`PaxosConfig::validate`]).
     pub liveness: bool,
+    /// Discard messages their receiver ignores in every state it can reach
+    /// (`--discard-obsolete`; see [`obsolete`] and [`ClusterModel::discard_obsolete`]); `false`
+    /// checks without this reduction.
+    pub discard_obsolete: bool,
 }
 
 impl Default for PaxosConfig {
@@ -71,6 +75,7 @@ impl Default for PaxosConfig {
             max_round: 3,
             bug: None,
             liveness: false,
+            discard_obsolete: true,
         }
     }
 }
@@ -182,6 +187,7 @@ impl PaxosConfig {
             forged: 0,
         };
         let liveness = self.liveness;
+        let discard = self.discard_obsolete;
         let dueling_to_the_bound = liveness && self.proposers() >= 2;
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| PaxosActor::Server(server.clone())))
@@ -191,8 +197,11 @@ impl PaxosConfig {
             .max_crashes(crashes)
             .record_msg_out(record_invocations)
             .record_msg_in(record_returns);
-        let model = ClusterModel::new(inner, n)
-            .discard_obsolete(obsolete, |h| &mut h.discarded)
+        let mut model = ClusterModel::new(inner, n);
+        if discard {
+            model = model.discard_obsolete(obsolete, |h| &mut h.discarded);
+        }
+        let model = model
             .crashes_as(crash_stop)
             .partitions(partitions)
             .always("Agreement", |m, s| props::agreement(&View(m, s)))
