@@ -13,7 +13,7 @@ fn cfg(max_round: u32, network: NetworkKind, crashes: usize, bug: Option<PaxosBu
         },
         max_round,
         bug,
-        liveness: false,
+        ..Default::default()
     }
 }
 
