@@ -67,7 +67,11 @@ fn paxos_and_multi_paxos_check_without_the_obsolete_message_reduction() {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             v["unique_states"].as_u64().unwrap()
         };
-        assert_eq!((unique("true"), unique("false")), (with, without), "{protocol}");
+        assert_eq!(
+            (unique("true"), unique("false")),
+            (with, without),
+            "{protocol}"
+        );
     }
     let o = ballot(&["check", "primary-backup", "--discard-obsolete", "false"]);
     assert_eq!(code(&o), 2);

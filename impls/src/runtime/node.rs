@@ -604,7 +604,21 @@ where
             self.counters.syncs = self.store.syncs();
         }
         self.batch_base = None;
-        for (dst, msg) in std::mem::take(&mut self.outbox) {
+        let outbox = std::mem::take(&mut self.outbox);
+        let superseded: Vec<bool> = outbox
+            .iter()
+            .enumerate()
+            .map(|(i, (dst, msg))| {
+                outbox[i + 1..]
+                    .iter()
+                    .any(|(later_dst, later)| later_dst == dst && S::supersedes(msg, later))
+            })
+            .collect();
+        for ((dst, msg), superseded) in outbox.into_iter().zip(superseded) {
+            if superseded {
+                self.counters.messages_superseded += 1;
+                continue;
+            }
             self.send(dst, msg);
         }
         Ok(())

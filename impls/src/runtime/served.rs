@@ -91,6 +91,16 @@ pub trait Served: 'static {
         None
     }
 
+    /// Whether `later`, sent to the same peer after `earlier` by the steps of one batch, makes
+    /// `earlier` useless: the peer, given `later` alone, ends in the state both would have led
+    /// it to, and answers it with an answer worth both. The node then sends only `later` — as if
+    /// the network had lost `earlier`, which every protocol here tolerates (the models check it
+    /// with `--lossy`). By default never.
+    fn supersedes(earlier: &ActorMsg<Self>, later: &ActorMsg<Self>) -> bool {
+        let _ = (earlier, later);
+        false
+    }
+
     /// Whether `msg` is a snapshot sent to a peer (Raft's InstallSnapshot), for the counters.
     fn is_snapshot(msg: &ActorMsg<Self>) -> bool {
         let _ = msg;
@@ -395,6 +405,48 @@ impl Served for Raft {
         matches!(msg, RaftMsg::InstallSnapshot { .. })
     }
 
+    /// A leader sends an AppendEntries to each follower for every client command it appends,
+    /// each with every entry from the follower's `nextIndex` on: in a batch of 64 commands, 64
+    /// messages per follower, each longer than the one before. The last one holds every entry
+    /// of the others (same term, same `prevLogIndex` and `prevLogTerm`, their entries a prefix
+    /// of its own; the leader's log only grows within its term), a commit index, last index
+    /// and read round at least theirs: a follower that gets it alone appends the same entries,
+    /// commits at least as far and acknowledges at least as much (Figure 2's receiver rules
+    /// 2-5; §6.4's read rounds only grow).
+    fn supersedes(earlier: &RaftMsg<String, String>, later: &RaftMsg<String, String>) -> bool {
+        match (earlier, later) {
+            (
+                RaftMsg::AppendEntries {
+                    term: t1,
+                    prev_log_index: i1,
+                    prev_log_term: p1,
+                    entries: e1,
+                    leader_commit: c1,
+                    leader_last: l1,
+                    read_round: r1,
+                },
+                RaftMsg::AppendEntries {
+                    term: t2,
+                    prev_log_index: i2,
+                    prev_log_term: p2,
+                    entries: e2,
+                    leader_commit: c2,
+                    leader_last: l2,
+                    read_round: r2,
+                },
+            ) => {
+                t1 == t2
+                    && i1 == i2
+                    && p1 == p2
+                    && e2.starts_with(e1)
+                    && c2 >= c1
+                    && l2 >= l1
+                    && r2 >= r1
+            }
+            _ => false,
+        }
+    }
+
     /// An AppendEntries with the first half of its entries. The leader sends every entry from
     /// a follower's `nextIndex` on, which after a restart or a long loss can exceed a datagram;
     /// a prefix is an AppendEntries as valid as the whole (same `prevLogIndex`, `prevLogTerm`
@@ -448,6 +500,74 @@ impl Served for Raft {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// A Raft AppendEntries is superseded only by a later one of the same term and previous
+    /// entry whose entries extend its own and whose commit index, last index and read round are
+    /// at least its own.
+    #[test]
+    fn a_longer_append_entries_supersedes_a_shorter_one_and_nothing_else_does() {
+        use ballot_models::kv::Entry;
+        use ballot_models::raft::LogEntry;
+        let ae = |term: Term, prev: Index, n: u64, commit: Index, read: u64| RaftMsg::<
+            String,
+            String,
+        >::AppendEntries {
+            term,
+            prev_log_index: prev,
+            prev_log_term: 1,
+            entries: Arc::new(
+                (0..n)
+                    .map(|_| LogEntry {
+                        term,
+                        entry: Entry::Noop,
+                    })
+                    .collect(),
+            ),
+            leader_commit: commit,
+            leader_last: prev + n,
+            read_round: read,
+        };
+        let sup = <Raft as Served>::supersedes;
+        assert!(sup(&ae(2, 3, 1, 3, 0), &ae(2, 3, 2, 3, 0)));
+        assert!(sup(&ae(2, 3, 1, 3, 0), &ae(2, 3, 1, 4, 1)));
+        assert!(
+            !sup(&ae(2, 3, 2, 3, 0), &ae(2, 3, 1, 3, 0)),
+            "fewer entries"
+        );
+        assert!(
+            !sup(&ae(2, 3, 1, 4, 0), &ae(2, 3, 2, 3, 0)),
+            "a lower commit index"
+        );
+        assert!(
+            !sup(&ae(2, 3, 1, 3, 1), &ae(2, 3, 2, 3, 0)),
+            "an older read round"
+        );
+        assert!(
+            !sup(&ae(2, 3, 1, 3, 0), &ae(2, 4, 2, 3, 0)),
+            "another previous entry"
+        );
+        assert!(!sup(&ae(2, 3, 1, 3, 0), &ae(3, 3, 2, 3, 0)), "another term");
+        let mut other_entries = ae(2, 3, 2, 3, 0);
+        if let RaftMsg::AppendEntries { entries, .. } = &mut other_entries {
+            *entries = Arc::new(vec![
+                LogEntry {
+                    term: 1,
+                    entry: Entry::Noop,
+                },
+                LogEntry {
+                    term: 2,
+                    entry: Entry::Noop,
+                },
+            ]);
+        }
+        assert!(!sup(&ae(2, 3, 1, 3, 0), &other_entries), "not a prefix");
+        let vote = RaftMsg::RequestVoteReply {
+            term: 2,
+            vote_granted: true,
+            incarnation: 0,
+        };
+        assert!(!sup(&vote, &vote));
+    }
 
     #[test]
     fn sessions_and_addresses_never_share_an_id() {

@@ -45,6 +45,10 @@ pub struct Counters {
     /// it started, or forgot it: it keeps the last address of the
     /// [`ROUTE_CAP`](super::node::ROUTE_CAP) sessions heard from most recently): dropped.
     pub replies_unknown_session: u64,
+    /// Messages not sent because a later message of the same batch to the same peer makes them
+    /// useless ([`Served::supersedes`](super::served::Served::supersedes): a Raft leader's
+    /// AppendEntries followed by a longer one).
+    pub messages_superseded: u64,
     /// Server-to-server messages too long for a datagram, sent shortened instead
     /// ([`Served::shrink`](super::served::Served::shrink): Raft's AppendEntries).
     pub messages_shrunk: u64,
