@@ -17,6 +17,7 @@
 //! payload that does not parse as the expected type (trailing bytes included) is an error,
 //! and the receiver drops and counts it.
 
+use ballot_models::raft::{AdminAnswer, AdminOp};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use hmac::{Hmac, Mac};
@@ -103,6 +104,16 @@ pub enum WireRequest {
     },
     /// Report the node's counters.
     Stats,
+    /// A membership change or a query of the configuration (`ballot admin`; Raft only),
+    /// numbered in a session like an operation: the reply names the session and request.
+    Admin {
+        /// The administrator's session (as for [`WireRequest::Op`]).
+        session: u64,
+        /// The request's number in the session.
+        req: RequestId,
+        /// What it asks; servers named by address.
+        op: AdminOp<SocketAddrV4>,
+    },
 }
 
 /// What an operation returned.
@@ -146,6 +157,15 @@ pub enum WireReply {
     },
     /// The node's counters (answer to [`WireRequest::Stats`]).
     Stats(serde_json::Value),
+    /// The leader's answer to a [`WireRequest::Admin`] (a follower's is a `NotLeader`).
+    Admin {
+        /// The session of the request answered.
+        session: u64,
+        /// The request answered.
+        req: RequestId,
+        /// The answer; servers named by address.
+        answer: AdminAnswer<SocketAddrV4>,
+    },
 }
 
 impl WireReply {
@@ -159,6 +179,9 @@ impl WireReply {
                 session: s, req: r, ..
             }
             | WireReply::Refused {
+                session: s, req: r, ..
+            }
+            | WireReply::Admin {
                 session: s, req: r, ..
             } => (*s, *r) == (session, req),
             WireReply::Stats(_) => false,
