@@ -123,7 +123,14 @@ fn a_cluster_grows_and_shrinks_under_writes_with_the_leader_killed_during_a_chan
         "raft",
         4,
         &dir,
-        &["--members", "0,1,2", "--partition-file", &partition],
+        &[
+            "--members",
+            "0,1,2",
+            "--partition-file",
+            &partition,
+            "--snapshot-every",
+            "20",
+        ],
     );
     let peers = nodes.peers.clone();
     let recorder = Recorder::create(&history_path(name)).unwrap();
@@ -229,8 +236,22 @@ fn a_cluster_grows_and_shrinks_under_writes_with_the_leader_killed_during_a_chan
     nodes.restart(leader);
     let at = progress.load(Ordering::SeqCst);
     assert!(
-        wait_until(Duration::from_secs(15), ops_reach(at + 30)),
+        wait_until(Duration::from_secs(15), ops_reach(at + 60)),
         "no progress after the change\n{}",
+        nodes.logs()
+    );
+    // With `--snapshot-every 20`, snapshots have discarded the configuration entry: the nodes
+    // take the configuration from their snapshot (§7).
+    let live: Vec<usize> = (0..4).filter(|&i| i != removed).collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            live.iter().any(|&i| {
+                let s = storage(&nodes, i);
+                s.snapshot_config.0.map(|c| c.0) == Some(change_index)
+                    && s.latest_config() == s.snapshot_config.0
+            })
+        }),
+        "no node compacted the configuration entry {change_index} away\n{}",
         nodes.logs()
     );
     stop.store(true, Ordering::SeqCst);

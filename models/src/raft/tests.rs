@@ -902,35 +902,34 @@ fn an_administrators_request_runs_the_models_rule() {
     let (me, admin) = (peers[0], Id::from(9));
     let mut out = Out::new();
     let mut state = actor.on_start(me, &None, &mut out);
-    let mut step =
-        |state: &mut RaftState<ModelKey, ModelValue>,
-         event: Result<(Id, RaftMsg<ModelKey, ModelValue>), RaftTimer>| {
-            let mut cow = Cow::Owned(state.clone());
-            let mut out = Out::new();
-            match event {
-                Ok((src, msg)) => actor.on_msg(me, &mut cow, src, msg, &mut out),
-                Err(timer) => actor.on_timeout(me, &mut cow, &timer, &mut out),
-            }
-            *state = cow.into_owned();
-            let mut answers = Vec::new();
-            for command in out {
-                match command {
-                    Command::SetTimer(RaftTimer::Reconfigure(_), _) => {
-                        panic!("a reconfigure timer with by_request")
-                    }
-                    Command::Send(dst, RaftMsg::AdminReply { answer, .. }) => {
-                        assert_eq!(dst, admin);
-                        answers.push(answer);
-                    }
-                    Command::Send(..)
-                    | Command::SetTimer(..)
-                    | Command::CancelTimer(..)
-                    | Command::ChooseRandom(..)
-                    | Command::Save(..) => {}
+    let step = |state: &mut RaftState<ModelKey, ModelValue>,
+                event: Result<(Id, RaftMsg<ModelKey, ModelValue>), RaftTimer>| {
+        let mut cow = Cow::Owned(state.clone());
+        let mut out = Out::new();
+        match event {
+            Ok((src, msg)) => actor.on_msg(me, &mut cow, src, msg, &mut out),
+            Err(timer) => actor.on_timeout(me, &mut cow, &timer, &mut out),
+        }
+        *state = cow.into_owned();
+        let mut answers = Vec::new();
+        for command in out {
+            match command {
+                Command::SetTimer(RaftTimer::Reconfigure(_), _) => {
+                    panic!("a reconfigure timer with by_request")
                 }
+                Command::Send(dst, RaftMsg::AdminReply { answer, .. }) => {
+                    assert_eq!(dst, admin);
+                    answers.push(answer);
+                }
+                Command::Send(..)
+                | Command::SetTimer(..)
+                | Command::CancelTimer(..)
+                | Command::ChooseRandom(..)
+                | Command::Save(..) => {}
             }
-            answers
-        };
+        }
+        answers
+    };
     let ask = |op| Ok((admin, RaftMsg::Admin(AdminRequest { req: 1, op })));
     let ack = |index| {
         Ok((
