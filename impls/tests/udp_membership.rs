@@ -231,8 +231,8 @@ fn a_cluster_grows_and_shrinks_under_writes_with_the_leader_killed_during_a_chan
         }
         other => panic!("remove-server: {other:?}\n{}", nodes.logs()),
     };
-    // Decommissioned: a removed server hears no more heartbeats (§4.2.3).
-    nodes.kill(removed);
+    // The removed node keeps running: it hears no more AppendEntries and starts elections,
+    // which the members ignore (§4.2.3, checked below). The old leader restarts.
     nodes.restart(leader);
     let at = progress.load(Ordering::SeqCst);
     assert!(
@@ -282,7 +282,27 @@ fn a_cluster_grows_and_shrinks_under_writes_with_the_leader_killed_during_a_chan
         "the restarted node {leader} does not have the configuration\n{}",
         nodes.logs()
     );
-    for i in (0..4).filter(|&i| i != removed) {
+    // The removed node's elections do not disturb the members: their term stays put (one
+    // election tolerated, as in udp_raft's idle test) while its own keeps growing.
+    let term = |i: usize| storage(&nodes, i).current_term;
+    let before: Vec<u64> = (0..4).map(term).collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let after: Vec<u64> = (0..4).map(term).collect();
+    let members_max = |t: &[u64]| live.iter().map(|&i| t[i]).max().unwrap();
+    assert!(
+        members_max(&after) <= members_max(&before) + 1,
+        "the members' terms went from {before:?} to {after:?} (removed node {removed})"
+    );
+    // Unless it learned of its removal (it was the leader that made the change), it runs
+    // for election all along.
+    let unaware = storage(&nodes, removed)
+        .latest_config()
+        .is_none_or(|c| c.1.contains(removed));
+    assert!(
+        !unaware || after[removed] > before[removed],
+        "the removed node {removed} started no election: {before:?} → {after:?}"
+    );
+    for i in 0..4 {
         let stats = nodes.client().stats(i, Duration::from_secs(2)).unwrap();
         assert_eq!(stats["counters"]["handler_panics"], 0, "node {i}");
     }

@@ -59,9 +59,11 @@ pub struct Membership {
     /// The most configuration entries a leader's log may hold: a leader adds or removes a
     /// server only below it (keeps the model finite; a real run uses [`usize::MAX`]).
     pub max_changes: usize,
-    /// Changes come only from administrators' requests ([`RaftMsg::Admin`], a real run's
-    /// `ballot admin`), under the same rule: no reconfigure timer. The model sets it `false`:
-    /// its leaders change the configuration on their reconfigure timers.
+    /// Real runs: changes come only from administrators' requests ([`RaftMsg::Admin`],
+    /// `ballot admin`), under the same rule: no reconfigure timer; and a server ignores a
+    /// RequestVote from a server outside its configuration (§4.2.3, disruptive servers). The
+    /// model sets it `false`: its leaders change the configuration on their reconfigure
+    /// timers, and removed servers' elections stay in.
     pub by_request: bool,
 }
 
@@ -1437,6 +1439,18 @@ impl RaftServer {
                 unreachable!("client messages and probes are dispatched before the term rule")
             }
         };
+        if matches!(msg, RaftMsg::RequestVote { .. })
+            && self.membership.as_ref().is_some_and(|m| m.by_request)
+            && !self.config(&s.durable).contains(from)
+        {
+            // Disruptive servers (dissertation §4.2.3), in real runs: a candidate outside this
+            // server's configuration is ignored, its term included, as if its request were
+            // lost (dropping a message is always safe). It is typically a removed server: the
+            // leader stops sending it AppendEntries at once, so it never learns of its removal,
+            // and left running it would depose every leader with ever higher terms. The model
+            // keeps the removed servers' elections (`by_request` is off there).
+            return;
+        }
         if self.has(RaftBug::RejoinHearsAnyMessage)
             && let Some(r) = &mut s.durable.rejoin
         {
