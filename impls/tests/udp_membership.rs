@@ -407,3 +407,55 @@ fn the_leader_refuses_what_the_rule_forbids() {
     assert!(err.contains("would leave no server"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(40));
 }
+
+/// `--members` is checked before a node starts: refused for a protocol without membership
+/// changes, for an index beyond `--peers`, a repeated index, and in `ballot cluster`, a count
+/// beyond `--nodes` (exit code 2, naming the flag).
+#[test]
+fn members_flags_are_checked() {
+    let dir = tmp_dir("raft-membership-flags");
+    let data = dir.join("n").display().to_string();
+    let peers = "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3";
+    let node = |protocol: &str, members: &str| {
+        ballot(&[
+            "node",
+            protocol,
+            "--id",
+            "0",
+            "--peers",
+            peers,
+            "--data",
+            &data,
+            "--insecure",
+            "--members",
+            members,
+        ])
+    };
+    for (protocol, members, says) in [
+        ("multi-paxos", "0,1", "has no membership changes"),
+        ("raft", "0,3", "3 is not an index of --peers"),
+        ("raft", "1,1", "--members lists 1 twice"),
+    ] {
+        let out = node(protocol, members);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+    for (protocol, members, says) in [
+        ("raft", "5", "--members must be in 1..=4"),
+        ("paxos", "2", "has no membership changes"),
+    ] {
+        let out = ballot(&[
+            "cluster",
+            protocol,
+            "--nodes",
+            "4",
+            "--members",
+            members,
+            "--data",
+            &data,
+            "--insecure",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+}

@@ -456,6 +456,38 @@ mod tests {
     }
 
     #[test]
+    fn admin_requests_and_answers_round_trip() {
+        use ballot_models::raft::{AdminRefusal, ConfigView};
+        let codec = Codec::new(Some(key()));
+        let server: SocketAddrV4 = "127.0.0.1:7003".parse().unwrap();
+        let req = WireRequest::Admin {
+            session: SESSION_BIT | 5,
+            req: 2,
+            op: AdminOp::AddServer { server, from: 7 },
+        };
+        let bytes = codec.encode(Kind::Request, &req).unwrap();
+        let (_, payload) = codec.decode_frame(&bytes).unwrap();
+        assert_eq!(parse::<WireRequest>(payload).unwrap(), req);
+        let reply = WireReply::Admin {
+            session: SESSION_BIT | 5,
+            req: 2,
+            answer: AdminAnswer::Refused {
+                reason: AdminRefusal::ChangeInProgress,
+                config: ConfigView {
+                    members: vec![server],
+                    index: 9,
+                    committed: false,
+                },
+            },
+        };
+        let bytes = codec.encode(Kind::Reply, &reply).unwrap();
+        let (_, payload) = codec.decode_frame(&bytes).unwrap();
+        let back = parse::<WireReply>(payload).unwrap();
+        assert_eq!(back, reply);
+        assert!(back.answers(SESSION_BIT | 5, 2) && !back.answers(SESSION_BIT | 5, 3));
+    }
+
+    #[test]
     fn every_malformation_is_a_distinct_error() {
         let codec = Codec::new(None);
         let good = codec.encode(Kind::Request, &WireRequest::Stats).unwrap();
