@@ -132,6 +132,13 @@ enum Command {
         #[command(flatten)]
         args: runtime::cli::ClientArgs,
     },
+    /// Change a Raft cluster's membership, one server at a time (add-server, remove-server), or
+    /// show its configuration (members): finds the leader, retries until --timeout (exit code
+    /// 1), exit code 3 if the leader refuses; needs --key-file FILE or --insecure.
+    Admin {
+        #[command(flatten)]
+        args: runtime::cli::AdminArgs,
+    },
     /// Measure a cluster's throughput and latency with concurrent clients (a Ballot cluster, or
     /// an etcd cluster for comparison: bench/etcd-compare.sh).
     Bench {
@@ -1038,6 +1045,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Node { protocol, args } => Ok(runtime::cli::node(protocol.name(), args)),
         Command::Cluster { protocol, args } => Ok(runtime::cli::cluster(protocol.name(), args)),
         Command::Client { args } => Ok(runtime::cli::client(args)),
+        Command::Admin { args } => Ok(runtime::cli::admin(args)),
         Command::Bench { protocol, args } => Ok(runtime::cli::bench(protocol.name(), args)),
     }
 }

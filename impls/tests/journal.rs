@@ -7,10 +7,11 @@ mod udp_common;
 
 use ballot::runtime::journal::Journaled;
 use ballot::runtime::storage::Store;
+use ballot_models::cluster::ServerSet;
 use ballot_models::kv::{Command, Entry};
 use ballot_models::multi_paxos::{MpStorage, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage};
-use ballot_models::raft::{Applied, LogEntry, RaftStorage};
+use ballot_models::raft::{Applied, LogEntry, RaftStorage, SnapshotConfig};
 use ballot_properties::kv::KvOp;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -46,6 +47,8 @@ enum RaftOp {
     Rejoined,
     /// A snapshot folds the applied entries into their state machine.
     Fold,
+    /// The snapshot's configuration (§7) becomes the first `k` servers (none: 0).
+    Config(u8),
 }
 
 fn raft_op() -> impl Strategy<Value = RaftOp> {
@@ -60,6 +63,7 @@ fn raft_op() -> impl Strategy<Value = RaftOp> {
         1 => (0..3u8, 0..4u8).prop_map(|(p, t)| RaftOp::Heard(p, t)),
         1 => Just(RaftOp::Rejoined),
         1 => Just(RaftOp::Fold),
+        1 => (0..4u8).prop_map(RaftOp::Config),
     ]
 }
 
@@ -103,6 +107,10 @@ fn raft_step(s: &mut RaftStorage<String, String>, op: &RaftOp, n: u64) {
         RaftOp::Fold => {
             let sm = ballot_models::raft::state_machine(s);
             s.fold_applied(&sm);
+        }
+        RaftOp::Config(k) => {
+            s.snapshot_config =
+                SnapshotConfig((*k > 0).then(|| (n, ServerSet::first(*k as usize))));
         }
     }
 }

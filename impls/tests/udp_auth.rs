@@ -115,6 +115,7 @@ fn a_keyed_raft_cluster_answers_after_forged_datagrams() {
         stats_every: None,
         partition_file: None,
         snapshot_every: ballot::runtime::node::DEFAULT_SNAPSHOT_EVERY,
+        members: None,
     };
     let mut node = Node::<Raft>::start(cfg).unwrap();
     let before = term(&node);

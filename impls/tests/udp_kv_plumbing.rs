@@ -149,6 +149,7 @@ fn redirected_retried_clients_see_a_linearizable_exactly_once_store() {
                 stats_every: None,
                 partition_file: None,
                 snapshot_every: ballot::runtime::node::DEFAULT_SNAPSHOT_EVERY,
+                members: None,
             };
             let stop = stop.clone();
             std::thread::spawn(move || {

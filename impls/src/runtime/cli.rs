@@ -1,16 +1,18 @@
-//! The `node`, `cluster`, `client` and `bench` subcommands.
+//! The `node`, `cluster`, `client`, `admin` and `bench` subcommands.
 //!
 //! Exit codes: 0 success (a node or cluster stopped by Ctrl-C or SIGTERM, a client that got its
-//! answer); 1 failure (a node whose storage is damaged or cannot be written, a client without an
-//! answer before `--timeout`); 2 usage or configuration error.
+//! answer, a membership change committed); 1 failure (a node whose storage is damaged or cannot
+//! be written, a client or administrator without an answer before `--timeout`); 2 usage or
+//! configuration error; 3 a membership change refused by the leader (`ballot admin`).
 
 use super::bench::{self, BenchConfig, BenchReport, Until, Workload};
-use super::client::{self, Client, ClientError};
+use super::client::{self, Client, ClientError, refusal_text};
 use super::codec::{Codec, Key};
 use super::etcd::EtcdClient;
 use super::node::{DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, NodeError};
 use super::served::{MultiPaxos, Paxos, Raft, Served};
 use super::transport::{DelayRange, Faults};
+use ballot_models::raft::{AdminAnswer, AdminOp, AdminRefusal, ConfigView};
 use ballot_properties::kv::KvOp;
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -145,6 +147,11 @@ pub struct NodeArgs {
     /// the storage stays bounded; 0: never (the storage then grows with every write).
     #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY, value_name = "N")]
     pub snapshot_every: u64,
+    /// Raft: the initial configuration, as indices into --peers (I,J,K); the other peers run
+    /// outside it (they answer, start no election) until `ballot admin add-server` adds them.
+    /// Every node of a cluster must be given the same list. Default: every peer.
+    #[arg(long, value_delimiter = ',', value_name = "I,J,K")]
+    pub members: Option<Vec<usize>>,
 }
 
 /// `ballot cluster`.
@@ -168,6 +175,49 @@ pub struct ClusterArgs {
     /// Each node's `--snapshot-every` (Raft's log compaction; 0: never).
     #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY, value_name = "N")]
     pub snapshot_every: u64,
+    /// Raft: only the first N nodes form the initial configuration; the others start as
+    /// spares, outside it, for `ballot admin add-server` (default: every node).
+    #[arg(long, value_name = "N")]
+    pub members: Option<usize>,
+}
+
+/// `ballot admin`.
+#[derive(Args, Debug, Clone)]
+pub struct AdminArgs {
+    /// The servers' addresses: ADDR,ADDR,ADDR (any of them: the leader is found from there).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub peers: Vec<SocketAddrV4>,
+    /// Authentication.
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Give up after this many seconds without the change committed (exit code 1).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// The request.
+    #[command(subcommand)]
+    pub op: AdminCommand,
+}
+
+/// A membership request (Raft; dissertation §4.1, one server at a time).
+#[derive(Subcommand, Debug, Clone)]
+pub enum AdminCommand {
+    /// Add the server at ADDR (one of the nodes' --peers, running) to the configuration;
+    /// prints the new configuration once the change is committed.
+    AddServer {
+        /// The server's address.
+        addr: SocketAddrV4,
+    },
+    /// Remove the server at ADDR from the configuration (the leader too: it steps down once
+    /// the change commits); prints the new configuration once committed. A removed server no
+    /// longer receives heartbeats: stop it (left running, it starts elections that disturb the
+    /// cluster, dissertation §4.2.3).
+    RemoveServer {
+        /// The server's address.
+        addr: SocketAddrV4,
+    },
+    /// Print the leader's latest configuration: its members, the index of its log entry (0:
+    /// the initial configuration) and whether it is committed.
+    Members,
 }
 
 /// `ballot client`.
@@ -354,7 +404,14 @@ where
         stats_every,
         partition_file: args.partition_file,
         snapshot_every: args.snapshot_every,
+        members: args.members,
     };
+    if cfg.members.is_some() && !S::MEMBERSHIP {
+        return usage(format!(
+            "--members: {} has no membership changes (raft has)",
+            S::NAME
+        ));
+    }
     if let Err(e) = cfg.validate() {
         return usage(e);
     }
@@ -413,6 +470,10 @@ fn node_command(exe: &Path, protocol: &str, args: &ClusterArgs, i: usize) -> Vec
         "--snapshot-every".into(),
         args.snapshot_every.to_string(),
     ];
+    if let Some(m) = args.members {
+        let members: Vec<String> = (0..m).map(|j| j.to_string()).collect();
+        v.extend(["--members".into(), members.join(",")]);
+    }
     v.extend(args.net.to_args());
     v
 }
@@ -450,6 +511,19 @@ pub fn cluster(protocol: &str, mut args: ClusterArgs) -> ExitCode {
     }
     if args.nodes == 0 || args.nodes > 99 {
         return usage(format!("--nodes must be in 1..=99, got {}", args.nodes));
+    }
+    if let Some(m) = args.members {
+        if protocol != Raft::NAME {
+            return usage(format!(
+                "--members: {protocol} has no membership changes (raft has)"
+            ));
+        }
+        if m == 0 || m > args.nodes {
+            return usage(format!(
+                "--members must be in 1..={} (--nodes), got {m}",
+                args.nodes
+            ));
+        }
     }
     if args.base_port as usize + args.nodes > u16::MAX as usize || args.base_port == 0 {
         return usage(format!(
@@ -525,8 +599,13 @@ pub fn cluster(protocol: &str, mut args: ClusterArgs) -> ExitCode {
     );
     for (i, c) in children.iter().enumerate() {
         let pid = c.as_ref().map_or(0, |c| c.id());
+        let spare = if args.members.is_some_and(|m| i >= m) {
+            "  (spare: outside the initial configuration)"
+        } else {
+            ""
+        };
         say!(
-            "  node {i}  {}  pid {pid}  data {}",
+            "  node {i}  {}  pid {pid}  data {}{spare}",
             addrs[i],
             args.data.join(format!("node-{i}")).display()
         );
@@ -546,6 +625,12 @@ pub fn cluster(protocol: &str, mut args: ClusterArgs) -> ExitCode {
         "put x 1"
     };
     say!("try:   ballot client --peers {peers} {key} {example}");
+    if let Some(m) = args.members.filter(|&m| m < args.nodes) {
+        say!(
+            "grow:  ballot admin --peers {peers} {key} add-server {}",
+            addrs[m]
+        );
+    }
     say!("Ctrl-C stops the cluster.");
     let mut code = ExitCode::SUCCESS;
     while !stop.load(Ordering::SeqCst) {
@@ -634,6 +719,71 @@ pub fn client(args: ClientArgs) -> ExitCode {
         Ok(ret) => {
             println!("{}", client::show(&op, &ret));
             ExitCode::SUCCESS
+        }
+        Err(e @ ClientError::Refused(_)) => usage(e),
+        Err(e) => failure(e),
+    }
+}
+
+/// `ballot admin …`: a membership change or the configuration, from the leader.
+pub fn admin(args: AdminArgs) -> ExitCode {
+    let codec = match args.key.codec("an administrator") {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let timeout = match seconds("--timeout", args.timeout) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let mut client = match Client::new(args.peers.clone(), codec) {
+        Ok(c) => c,
+        Err(e) => return failure(format!("cannot open a socket: {e}")),
+    };
+    let (result, change) = match args.op {
+        AdminCommand::Members => (client.admin(AdminOp::Members, timeout), None),
+        AdminCommand::AddServer { addr } => (
+            client.change_membership(addr, true, timeout),
+            Some(("add", addr)),
+        ),
+        AdminCommand::RemoveServer { addr } => (
+            client.change_membership(addr, false, timeout),
+            Some(("remove", addr)),
+        ),
+    };
+    let show = |c: &ConfigView<SocketAddrV4>| {
+        let members: Vec<String> = c.members.iter().map(|a| a.to_string()).collect();
+        format!(
+            "{} (configuration entry {}, {})",
+            members.join(","),
+            c.index,
+            if c.committed {
+                "committed"
+            } else {
+                "not committed yet"
+            }
+        )
+    };
+    match result {
+        Ok(AdminAnswer::Members(c) | AdminAnswer::Done(c)) => {
+            println!("{}", show(&c));
+            ExitCode::SUCCESS
+        }
+        Ok(AdminAnswer::Pending(c)) => failure(format!(
+            "the change is in the leader's log but not committed: {}",
+            show(&c)
+        )),
+        Ok(AdminAnswer::Refused { reason, config }) => {
+            let what = change.map_or(String::new(), |(verb, a)| format!(" to {verb} {a}"));
+            eprintln!(
+                "error: the leader refused{what}: {}; configuration now: {}",
+                refusal_text(reason),
+                show(&config)
+            );
+            if reason == AdminRefusal::UnknownServer {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(3)
+            }
         }
         Err(e @ ClientError::Refused(_)) => usage(e),
         Err(e) => failure(e),

@@ -10,6 +10,7 @@
 //! and neither is taken for the other's retry, nor takes the other's late replies for its own.
 
 use super::codec::{self, Codec, Kind, SESSION_BIT, WireReply, WireRequest, WireRet};
+use ballot_models::raft::{AdminAnswer, AdminOp, AdminRefusal};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
@@ -317,8 +318,135 @@ impl Client {
                         );
                         break;
                     }
-                    Some(WireReply::Stats(_)) => continue,
+                    Some(WireReply::Stats(_) | WireReply::Admin { .. }) => {
+                        // Not an answer to an operation (`answers` let it through only if it
+                        // names this request: a misbehaving server).
+                        continue;
+                    }
                 }
+            }
+        }
+    }
+
+    /// Sends an administrator's request (`ballot admin`; Raft) until the leader answers it for
+    /// good, or `deadline` passes: follows redirects, tries the next server when one does not
+    /// answer, and sends the *same* request again after a `Pending` answer (every 20 ms) or a
+    /// refusal that may pass ([`AdminRefusal::retry`], with backoff). Returns the leader's
+    /// answer: `Members`, `Done`, or a refusal that asking again cannot change.
+    pub fn admin(
+        &mut self,
+        op: AdminOp<SocketAddrV4>,
+        deadline: Duration,
+    ) -> Result<AdminAnswer<SocketAddrV4>, ClientError> {
+        let req = self.next_req;
+        self.next_req += 1;
+        let request = WireRequest::Admin {
+            session: self.session,
+            req,
+            op,
+        };
+        let start = Instant::now();
+        let end = start + deadline;
+        let mut attempts = 0u32;
+        let mut last = String::from("no answer yet");
+        let n = self.peers.len();
+        let mut backoff = Backoff::default();
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return Err(ClientError::Timeout {
+                    waited: now - start,
+                    attempts,
+                    servers: self.servers(),
+                    last,
+                });
+            }
+            self.send(self.target, &request)?;
+            attempts += 1;
+            let attempt_end = (now + self.attempt_timeout).min(end);
+            let pause = loop {
+                let reply = match self.recv(attempt_end)? {
+                    Some(reply) if !reply.answers(self.session, req) => continue,
+                    reply => reply,
+                };
+                match reply {
+                    None => {
+                        last = format!("no reply from {}", self.peers[self.target]);
+                        self.target = (self.target + 1) % n;
+                        break Duration::ZERO;
+                    }
+                    Some(WireReply::Admin { answer, .. }) => match answer {
+                        AdminAnswer::Pending(config) => {
+                            last = format!(
+                                "the change is in the leader's log at index {}, not committed yet",
+                                config.index
+                            );
+                            break Duration::from_millis(20);
+                        }
+                        AdminAnswer::Refused { reason, .. } if reason.retry() => {
+                            last = format!("refused for now: {}", refusal_text(reason));
+                            break backoff.after_not_leader(false);
+                        }
+                        answer => return Ok(answer),
+                    },
+                    Some(WireReply::Refused { reason, .. }) => {
+                        return Err(ClientError::Refused(reason));
+                    }
+                    Some(WireReply::NotLeader { leader, .. }) => {
+                        let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
+                        last = format!(
+                            "{} is not the leader (hint: {})",
+                            self.peers[self.target],
+                            leader.map_or("none".into(), |l| l.to_string())
+                        );
+                        let redirect = hinted.filter(|i| *i != self.target);
+                        self.target = redirect.unwrap_or((self.target + 1) % n);
+                        break backoff.after_not_leader(redirect.is_some());
+                    }
+                    Some(WireReply::Done { .. } | WireReply::Stats(_)) => {
+                        // Not an answer to an administrator's request.
+                        continue;
+                    }
+                }
+            };
+            std::thread::sleep(pause.min(end.saturating_duration_since(Instant::now())));
+        }
+    }
+
+    /// Adds `server` to the cluster's configuration (`add`) or removes it (`ballot admin
+    /// add-server` / `remove-server`): reads the leader's configuration, then asks for the
+    /// change of that configuration ([`AdminOp`]'s `from`), again from the configuration
+    /// read anew if another change came first. Returns `Done` with the committed configuration
+    /// that has the change (at once if it already had it), or a refusal.
+    pub fn change_membership(
+        &mut self,
+        server: SocketAddrV4,
+        add: bool,
+        deadline: Duration,
+    ) -> Result<AdminAnswer<SocketAddrV4>, ClientError> {
+        let end = Instant::now() + deadline;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let config = match self.admin(AdminOp::Members, left)? {
+                AdminAnswer::Members(config) => config,
+                other => return Ok(other),
+            };
+            let from = config.index;
+            let op = if add {
+                AdminOp::AddServer { server, from }
+            } else {
+                AdminOp::RemoveServer { server, from }
+            };
+            let left = end.saturating_duration_since(Instant::now());
+            match self.admin(op, left)? {
+                AdminAnswer::Refused {
+                    reason: AdminRefusal::ConfigChanged,
+                    ..
+                } => {
+                    // Another change came first: read the configuration again.
+                    continue;
+                }
+                answer => return Ok(answer),
             }
         }
     }
@@ -373,6 +501,22 @@ impl Client {
             servers: self.peers[index].to_string(),
             last: "no stats reply".into(),
         })
+    }
+}
+
+/// What a refusal of a membership change means, for people.
+pub fn refusal_text(reason: AdminRefusal) -> &'static str {
+    match reason {
+        AdminRefusal::ChangeInProgress => {
+            "another membership change is in progress (one at a time: dissertation §4.1)"
+        }
+        AdminRefusal::TermNotCommitted => {
+            "the leader has not yet committed an entry of its term (the 2015 correction to §4.1)"
+        }
+        AdminRefusal::LastServer => "the change would leave no server in the configuration",
+        AdminRefusal::ConfigChanged => "the configuration changed since it was read",
+        AdminRefusal::UnknownServer => "the server is not in the nodes' --peers",
+        AdminRefusal::NotAllowed => "this node does not change its membership",
     }
 }
 

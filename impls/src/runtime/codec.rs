@@ -17,6 +17,7 @@
 //! payload that does not parse as the expected type (trailing bytes included) is an error,
 //! and the receiver drops and counts it.
 
+use ballot_models::raft::{AdminAnswer, AdminOp};
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
 use hmac::{Hmac, Mac};
@@ -103,6 +104,16 @@ pub enum WireRequest {
     },
     /// Report the node's counters.
     Stats,
+    /// A membership change or a query of the configuration (`ballot admin`; Raft only),
+    /// numbered in a session like an operation: the reply names the session and request.
+    Admin {
+        /// The administrator's session (as for [`WireRequest::Op`]).
+        session: u64,
+        /// The request's number in the session.
+        req: RequestId,
+        /// What it asks; servers named by address.
+        op: AdminOp<SocketAddrV4>,
+    },
 }
 
 /// What an operation returned.
@@ -146,6 +157,15 @@ pub enum WireReply {
     },
     /// The node's counters (answer to [`WireRequest::Stats`]).
     Stats(serde_json::Value),
+    /// The leader's answer to a [`WireRequest::Admin`] (a follower's is a `NotLeader`).
+    Admin {
+        /// The session of the request answered.
+        session: u64,
+        /// The request answered.
+        req: RequestId,
+        /// The answer; servers named by address.
+        answer: AdminAnswer<SocketAddrV4>,
+    },
 }
 
 impl WireReply {
@@ -159,6 +179,9 @@ impl WireReply {
                 session: s, req: r, ..
             }
             | WireReply::Refused {
+                session: s, req: r, ..
+            }
+            | WireReply::Admin {
                 session: s, req: r, ..
             } => (*s, *r) == (session, req),
             WireReply::Stats(_) => false,
@@ -430,6 +453,38 @@ mod tests {
             assert_eq!(kind, Kind::Request);
             assert_eq!(parse::<WireRequest>(payload).unwrap(), req);
         }
+    }
+
+    #[test]
+    fn admin_requests_and_answers_round_trip() {
+        use ballot_models::raft::{AdminRefusal, ConfigView};
+        let codec = Codec::new(Some(key()));
+        let server: SocketAddrV4 = "127.0.0.1:7003".parse().unwrap();
+        let req = WireRequest::Admin {
+            session: SESSION_BIT | 5,
+            req: 2,
+            op: AdminOp::AddServer { server, from: 7 },
+        };
+        let bytes = codec.encode(Kind::Request, &req).unwrap();
+        let (_, payload) = codec.decode_frame(&bytes).unwrap();
+        assert_eq!(parse::<WireRequest>(payload).unwrap(), req);
+        let reply = WireReply::Admin {
+            session: SESSION_BIT | 5,
+            req: 2,
+            answer: AdminAnswer::Refused {
+                reason: AdminRefusal::ChangeInProgress,
+                config: ConfigView {
+                    members: vec![server],
+                    index: 9,
+                    committed: false,
+                },
+            },
+        };
+        let bytes = codec.encode(Kind::Reply, &reply).unwrap();
+        let (_, payload) = codec.decode_frame(&bytes).unwrap();
+        let back = parse::<WireReply>(payload).unwrap();
+        assert_eq!(back, reply);
+        assert!(back.answers(SESSION_BIT | 5, 2) && !back.answers(SESSION_BIT | 5, 3));
     }
 
     #[test]

@@ -16,7 +16,9 @@
 use ballot_models::kv::{Entry, KvStateMachine};
 use ballot_models::multi_paxos::{MpStorage, SlotSet, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage, Value};
-use ballot_models::raft::{Applied, AppliedBase, LogEntry, RaftStorage, Rejoin, Term};
+use ballot_models::raft::{
+    Applied, AppliedBase, LogEntry, RaftStorage, Rejoin, SnapshotConfig, Term,
+};
 use ballot_models::shared_vec::SharedVec;
 use ballot_properties::Slot;
 use serde::de::DeserializeOwned;
@@ -176,6 +178,9 @@ pub struct RaftDelta<K, V> {
     snapshot_index: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     snapshot_term: u64,
+    /// Whole, absent when `None` (as in records written before snapshots kept it).
+    #[serde(default, skip_serializing_if = "SnapshotConfig::is_none")]
+    snapshot_config: SnapshotConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     applied: Option<VecDelta<(Slot, Entry<K, V>)>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -211,6 +216,7 @@ where
             log: VecDelta::between_shared(&self.log, &next.log),
             snapshot_index: next.snapshot_index,
             snapshot_term: next.snapshot_term,
+            snapshot_config: next.snapshot_config,
             applied: VecDelta::between_shared(&self.applied, &next.applied),
             applied_terms: VecDelta::between_shared(&self.applied_terms, &next.applied_terms),
             applied_base: (self.applied_base != next.applied_base).then(|| {
@@ -226,6 +232,7 @@ where
             && d.log.is_none()
             && d.snapshot_index == self.snapshot_index
             && d.snapshot_term == self.snapshot_term
+            && d.snapshot_config == self.snapshot_config
             && d.applied.is_none()
             && d.applied_terms.is_none()
             && d.applied_base.is_none();
@@ -239,6 +246,7 @@ where
         self.incarnation = d.incarnation;
         self.snapshot_index = d.snapshot_index;
         self.snapshot_term = d.snapshot_term;
+        self.snapshot_config = d.snapshot_config;
         match d.applied_base {
             Some(BaseChange::Set(b)) => self.applied_base = Some(b),
             Some(BaseChange::Clear) => self.applied_base = None,

@@ -33,7 +33,6 @@ use super::served::{ActorMsg, ActorStorage, Served, addr, id, session_id, sessio
 use super::storage::{StorageError, Store};
 use super::transport::{Counters, Faults, PartitionFile, Transport};
 use ballot_models::kv::Recency;
-use ballot_properties::kv::KvOp;
 use ballot_properties::linearizability::RequestId;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -68,6 +67,9 @@ pub struct NodeConfig {
     /// Log compaction: the actor snapshots once this many applied entries lie beyond its
     /// snapshot (`--snapshot-every`, [`Served::snapshot`]); 0: never.
     pub snapshot_every: u64,
+    /// The initial configuration, as indices into `peers` (`--members`; Raft's membership
+    /// changes, [`Served::server_with`]); `None`: every peer.
+    pub members: Option<Vec<usize>>,
 }
 
 /// The default of `--snapshot-every`: the storage holds at most about this many applied
@@ -93,6 +95,22 @@ impl NodeConfig {
             }
             if p.port() == 0 {
                 return Err(format!("--peers: {p} needs a port"));
+            }
+        }
+        if let Some(members) = &self.members {
+            if members.is_empty() {
+                return Err("--members must list at least one server".into());
+            }
+            for (k, &m) in members.iter().enumerate() {
+                if m >= self.peers.len() {
+                    return Err(format!(
+                        "--members: {m} is not an index of --peers (0..{})",
+                        self.peers.len()
+                    ));
+                }
+                if members[..k].contains(&m) {
+                    return Err(format!("--members lists {m} twice"));
+                }
             }
         }
         self.faults.validate()
@@ -262,7 +280,10 @@ where
         // A node without storage may have lost it: the protocol says what it starts with.
         let saved = saved.or_else(S::lost_storage);
         let me = id(addr);
-        let actor = S::server(cfg.peers.iter().copied().map(id).collect());
+        let actor = S::server_with(
+            cfg.peers.iter().copied().map(id).collect(),
+            cfg.members.as_deref(),
+        );
         let mut rng = SmallRng::from_os_rng();
         let rcvbuf = match super::transport::size_buffers(&socket, super::transport::SOCKET_BUFFER)
         {
@@ -418,7 +439,14 @@ where
                         self.reply(src, &WireReply::Stats(stats));
                         Received::Stats
                     }
-                    WireRequest::Op { session, req, op } => self.request(src, session, req, op),
+                    WireRequest::Op { session, req, op } => {
+                        let msg = S::request(req, op);
+                        self.request(src, session, req, msg)
+                    }
+                    WireRequest::Admin { session, req, op } => {
+                        let msg = S::admin(req, op);
+                        self.request(src, session, req, msg)
+                    }
                 }
             }
             Kind::Reply => {
@@ -429,19 +457,20 @@ where
         }
     }
 
-    /// A client's operation: delivered to the actor from the client's session, or refused with
-    /// a reply if the protocol cannot perform it.
+    /// A client's operation or an administrator's request, as the protocol's message (`msg`):
+    /// delivered to the actor from the client's session, or refused with a reply if the
+    /// protocol cannot perform it.
     fn request(
         &mut self,
         src: SocketAddrV4,
         session: u64,
         req: RequestId,
-        op: KvOp<String, String>,
+        msg: Result<ActorMsg<S>, String>,
     ) -> Received {
         let Some(client) = session_id(session) else {
             return self.malformed(src, &codec::DecodeError::Session(session));
         };
-        let msg = S::request(req, op).and_then(|msg| {
+        let msg = msg.and_then(|msg| {
             let len = serde_json::to_vec(&msg).map_or(usize::MAX, |b| b.len());
             if len > codec::MAX_OPERATION {
                 Err(format!(

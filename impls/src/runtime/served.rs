@@ -11,11 +11,13 @@
 //! session ([`session_id`]), whose top bit no address-derived `Id` has.
 
 use super::codec::{SESSION_BIT, WireReply, WireRet};
+use ballot_models::cluster::ServerSet;
 use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer, MpState};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer, PaxosState};
 use ballot_models::raft::{
-    self, Index, RaftActor, RaftMsg, RaftServer, RaftState, RaftStorage, Term,
+    self, AdminOp, AdminRequest, Index, Membership, RaftActor, RaftMsg, RaftServer, RaftState,
+    RaftStorage, Term,
 };
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
@@ -44,6 +46,24 @@ pub trait Served: 'static {
 
     /// The server actor at one of `peers` (every server, in index order).
     fn server(peers: Vec<Id>) -> Self::Actor;
+
+    /// Whether the protocol changes its membership (`--members`, `ballot admin`).
+    const MEMBERSHIP: bool = false;
+
+    /// The server actor at one of `peers` whose initial configuration is `members` (indices
+    /// into `peers`; `None`: every peer). By default [`Self::server`]: a protocol without
+    /// membership changes, for which the node refuses `--members`.
+    fn server_with(peers: Vec<Id>, members: Option<&[usize]>) -> Self::Actor {
+        let _ = members;
+        Self::server(peers)
+    }
+
+    /// The actor message for an administrator's request (`ballot admin`), or why the protocol
+    /// cannot perform it. By default none can.
+    fn admin(req: RequestId, op: AdminOp<SocketAddrV4>) -> Result<ActorMsg<Self>, String> {
+        let _ = (req, op);
+        Err(format!("{} has no membership changes", Self::NAME))
+    }
 
     /// The actor message for a client's request, or why the protocol cannot perform it.
     fn request(req: RequestId, op: KvOp<String, String>) -> Result<ActorMsg<Self>, String>;
@@ -348,7 +368,27 @@ impl Served for Raft {
         }
     }
 
+    const MEMBERSHIP: bool = true;
+
     fn server(peers: Vec<Id>) -> Self::Actor {
+        Self::server_with(peers, None)
+    }
+
+    /// Membership changes are always on, so that any cluster can change (`ballot admin`):
+    /// the configuration starts as `members` (every peer by default), and changes come only
+    /// from administrators' requests, unbounded (`Membership::by_request`). A new leader then
+    /// always appends its no-op (the entry of its term it must commit before a change).
+    fn server_with(peers: Vec<Id>, members: Option<&[usize]>) -> Self::Actor {
+        let initial = match members {
+            None => ServerSet::first(peers.len()),
+            Some(members) => {
+                let mut set = ServerSet::default();
+                for &m in members {
+                    set.insert(m);
+                }
+                set
+            }
+        };
         // The model's bounds are lifted; a new leader appends a no-op so that it commits the
         // entries of earlier terms without waiting for a client (§8), and leaders send timed
         // heartbeats, which the model leaves out: they carry the commit index to followers and
@@ -362,9 +402,20 @@ impl Served for Raft {
             log_reads: false,
             snapshots: false,
             appends: false,
-            membership: None,
+            membership: Some(Membership {
+                initial,
+                max_changes: usize::MAX,
+                by_request: true,
+            }),
             bug: None,
         })
+    }
+
+    fn admin(req: RequestId, op: AdminOp<SocketAddrV4>) -> Result<RaftMsg<String, String>, String> {
+        Ok(RaftMsg::Admin(AdminRequest {
+            req,
+            op: op.map(id),
+        }))
     }
 
     fn request(
@@ -375,6 +426,14 @@ impl Served for Raft {
     }
 
     fn reply(session: u64, msg: &RaftMsg<String, String>) -> Option<WireReply> {
+        if let RaftMsg::AdminReply { req, answer } = msg {
+            return Some(WireReply::Admin {
+                session,
+                req: *req,
+                answer: answer.clone().map(addr),
+            });
+        }
+        // A reply to a client's operation (or not a reply).
         kv_reply(session, msg)
     }
 
@@ -479,6 +538,8 @@ impl Served for Raft {
             }
             RaftMsg::Request(_)
             | RaftMsg::Reply(_)
+            | RaftMsg::Admin(_)
+            | RaftMsg::AdminReply { .. }
             | RaftMsg::RequestVote { .. }
             | RaftMsg::RequestVoteReply { .. }
             | RaftMsg::AppendEntriesReply { .. }

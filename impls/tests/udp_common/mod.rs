@@ -272,6 +272,7 @@ where
         stats_every: None,
         partition_file: None,
         snapshot_every: ballot::runtime::node::DEFAULT_SNAPSHOT_EVERY,
+        members: None,
     };
     let node = Node::<S>::with_socket(cfg, sockets.next().unwrap()).unwrap();
     (node, peers, sockets.collect())

@@ -216,6 +216,12 @@ pub enum RaftMsg<K, V> {
         base: Option<AppliedBase<K, V>>,
         /// The leader's latest read confirmation round, echoed in the result (§6.4).
         read_round: u64,
+        /// The latest configuration as of `last_included_index` (§7, Figure 13's rule 8: "load
+        /// snapshot's cluster configuration"): the index of its entry and its members
+        /// ([`RaftStorage::snapshot_config`]); `None` if the snapshot discarded no
+        /// configuration entry (always, in the model, which has no snapshots with membership).
+        #[serde(default, skip_serializing_if = "SnapshotConfig::is_none")]
+        config: SnapshotConfig,
     },
     /// A rejoining server asks a peer for its state (not in the paper; [`Rejoin`]). It carries
     /// no term and is not subject to the term rule; a server answers it in any role.
@@ -237,6 +243,19 @@ pub enum RaftMsg<K, V> {
         /// storage at a time).
         rejoining_empty: bool,
     },
+    /// Administrator → server: a membership change or a query of the configuration (a real
+    /// run's `ballot admin`; dissertation §4.1's AddServer and RemoveServer RPCs). The model's
+    /// changes come from the reconfigure timer instead ([`RaftTimer::Reconfigure`]); both run
+    /// the same rule ([`RaftServer::reconfigure_refusal`]) and the same step.
+    Admin(AdminRequest<Id>),
+    /// Server → administrator: the answer to an [`RaftMsg::Admin`] (a redirect to the leader is
+    /// a [`ClientReply::NotLeader`], as for a client's request).
+    AdminReply {
+        /// The request answered.
+        req: RequestId,
+        /// The answer.
+        answer: AdminAnswer<Id>,
+    },
 }
 
 impl<K, V> KvMsg<K, V> for RaftMsg<K, V> {
@@ -255,6 +274,147 @@ impl<K, V> KvMsg<K, V> for RaftMsg<K, V> {
         match self {
             RaftMsg::Reply(r) => Some(r),
             _ => None,
+        }
+    }
+}
+
+/// What an administrator asks a Raft cluster (`ballot admin`): the configuration, or a
+/// single-server change (dissertation §4.1, AddServer / RemoveServer). `S` names a server: an
+/// actor [`Id`] in the actor, an address on the wire.
+///
+/// A change names the configuration it changes: `from` is the index of its entry (0 for the
+/// initial configuration), as [`AdminOp::Members`] answered it. The leader makes the change
+/// only while that entry is still its latest configuration entry, so a request changes the
+/// configuration at most once however often it is retried or duplicated, and whichever leader
+/// receives it (the condition is on the log, durable and replicated, not on a table a leader
+/// keeps): once its entry is appended, the latest configuration entry is another one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AdminOp<S> {
+    /// The leader's latest configuration.
+    Members,
+    /// Add `server` to the configuration whose entry is at index `from`.
+    AddServer {
+        /// The server to add (one of the address book, `--peers`).
+        server: S,
+        /// The index of the configuration entry the change applies to (0: the initial one).
+        from: Index,
+    },
+    /// Remove `server` from the configuration whose entry is at index `from`.
+    RemoveServer {
+        /// The server to remove.
+        server: S,
+        /// The index of the configuration entry the change applies to (0: the initial one).
+        from: Index,
+    },
+}
+
+impl<S> AdminOp<S> {
+    /// The same request with servers named by `f`.
+    pub fn map<T>(self, f: impl Fn(S) -> T) -> AdminOp<T> {
+        match self {
+            AdminOp::Members => AdminOp::Members,
+            AdminOp::AddServer { server, from } => AdminOp::AddServer {
+                server: f(server),
+                from,
+            },
+            AdminOp::RemoveServer { server, from } => AdminOp::RemoveServer {
+                server: f(server),
+                from,
+            },
+        }
+    }
+}
+
+/// An administrator's request: its number in the administrator's session (the reply names
+/// it), and what it asks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AdminRequest<S> {
+    /// The request's number in the administrator's session.
+    pub req: RequestId,
+    /// What it asks.
+    pub op: AdminOp<S>,
+}
+
+/// A configuration as a leader reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ConfigView<S> {
+    /// Its members, in index order.
+    pub members: Vec<S>,
+    /// The index of its entry in the log (0: the initial configuration, in no entry).
+    pub index: Index,
+    /// Whether its entry is committed (the initial configuration always is).
+    pub committed: bool,
+}
+
+impl<S> ConfigView<S> {
+    /// The same configuration with servers named by `f`.
+    pub fn map<T>(self, f: impl Fn(S) -> T) -> ConfigView<T> {
+        ConfigView {
+            members: self.members.into_iter().map(f).collect(),
+            index: self.index,
+            committed: self.committed,
+        }
+    }
+}
+
+/// Why a leader refuses a membership change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AdminRefusal {
+    /// The leader's log holds a configuration entry it has not committed: one change at a time
+    /// (dissertation §4.1). Retry once it commits.
+    ChangeInProgress,
+    /// The leader has not committed an entry of its current term yet (the 2015 correction to
+    /// §4.1). Retry: its no-op commits soon.
+    TermNotCommitted,
+    /// The change would leave no server.
+    LastServer,
+    /// The latest configuration is no longer the one the request names (`from`): read it again.
+    ConfigChanged,
+    /// The server is not in this node's address book (`--peers`).
+    UnknownServer,
+    /// This server runs without membership changes, or the model's bounds forbid one.
+    NotAllowed,
+}
+
+impl AdminRefusal {
+    /// Whether the same request may succeed later without a change by the administrator.
+    pub fn retry(self) -> bool {
+        matches!(
+            self,
+            AdminRefusal::ChangeInProgress | AdminRefusal::TermNotCommitted
+        )
+    }
+}
+
+/// A leader's answer to an [`AdminRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AdminAnswer<S> {
+    /// [`AdminOp::Members`]: the leader's latest configuration.
+    Members(ConfigView<S>),
+    /// The change holds in this configuration, whose entry is committed.
+    Done(ConfigView<S>),
+    /// The change holds in this configuration, whose entry is not committed yet: ask again.
+    Pending(ConfigView<S>),
+    /// Refused, and the leader's latest configuration.
+    Refused {
+        /// Why.
+        reason: AdminRefusal,
+        /// The leader's latest configuration.
+        config: ConfigView<S>,
+    },
+}
+
+impl<S> AdminAnswer<S> {
+    /// The same answer with servers named by `f`.
+    pub fn map<T>(self, f: impl Fn(S) -> T) -> AdminAnswer<T> {
+        match self {
+            AdminAnswer::Members(c) => AdminAnswer::Members(c.map(f)),
+            AdminAnswer::Done(c) => AdminAnswer::Done(c.map(f)),
+            AdminAnswer::Pending(c) => AdminAnswer::Pending(c.map(f)),
+            AdminAnswer::Refused { reason, config } => AdminAnswer::Refused {
+                reason,
+                config: config.map(f),
+            },
         }
     }
 }
@@ -399,6 +559,13 @@ pub struct RaftStorage<K, V> {
     /// The snapshot's `lastIncludedTerm` (§7): the term of entry `snapshot_index`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub snapshot_term: Term,
+    /// The latest configuration as of `snapshot_index` (§7: "the snapshot also includes the
+    /// latest configuration as of the last included index"): the index of its entry and its
+    /// members, kept when compaction discards the entry; `None` while no configuration entry
+    /// was discarded. [`Self::latest_config`] reads it when the log holds no configuration
+    /// entry.
+    #[serde(default, skip_serializing_if = "SnapshotConfig::is_none")]
+    pub snapshot_config: SnapshotConfig,
     /// The decision log: every entry applied, with its index, oldest first (after
     /// `applied_base`'s, if a real node folded some: [`RaftStorage::fold_applied`]).
     pub applied: SharedVec<(Slot, Entry<K, V>)>,
@@ -428,6 +595,33 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// The configuration a snapshot keeps (§7): the index of the latest configuration entry at or
+/// before its last included index, and its members; `None` if no configuration entry was
+/// discarded ([`RaftStorage::snapshot_config`], InstallSnapshot's `config`).
+///
+/// It hashes nothing when `None`: the model's states and messages, where it is always `None`
+/// (no `--snapshots` with `--membership`), then hash exactly as before the field existed.
+/// Stateright orders a state's next actions by the hashes of the messages in flight, and the
+/// saved traces replay by action index: their paths and the pinned counts stay valid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SnapshotConfig(pub Option<(Index, ServerSet)>);
+
+impl SnapshotConfig {
+    /// Whether it holds no configuration (then not serialized).
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl std::hash::Hash for SnapshotConfig {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if let Some(config) = &self.0 {
+            config.hash(state);
+        }
+    }
+}
+
 /// No [`AppliedBase`] (what `#[serde(default)]` would give, without asking `K` and `V` for
 /// `Default`).
 fn no_base<K, V>() -> Option<AppliedBase<K, V>> {
@@ -455,6 +649,7 @@ impl<K, V> RaftStorage<K, V> {
             log: SharedVec::default(),
             snapshot_index: 0,
             snapshot_term: 0,
+            snapshot_config: SnapshotConfig(None),
             applied: SharedVec::default(),
             applied_terms: SharedVec::default(),
             rejoin: Some(Rejoin::default()),
@@ -517,7 +712,8 @@ impl<K, V> RaftStorage<K, V> {
     }
 
     /// The latest configuration entry of the log (dissertation §4.1: a server uses it as soon
-    /// as it is appended, committed or not) and its index; `None` if the log holds none.
+    /// as it is appended, committed or not) and its index; if the log holds none, the
+    /// snapshot's configuration (§7, [`Self::snapshot_config`]); `None` if neither has one.
     pub fn latest_config(&self) -> Option<(Index, ServerSet)> {
         let last = self.last_log_index();
         self.log
@@ -528,6 +724,7 @@ impl<K, V> RaftStorage<K, V> {
                 Entry::Config(members) => Some((last - k as Index, members)),
                 Entry::Noop | Entry::Cmd(_) => None,
             })
+            .or(self.snapshot_config.0)
     }
 
     /// How many configuration entries the log holds.
@@ -582,6 +779,21 @@ impl<K, V> RaftStorage<K, V> {
     {
         assert!(index > self.snapshot_index && index <= self.last_log_index());
         let term = self.term_at(index).expect("a kept entry");
+        // §7: the snapshot keeps the latest configuration as of its last included index.
+        let discarded = (index - self.snapshot_index) as usize;
+        if let Some(config) = self
+            .log
+            .iter()
+            .take(discarded)
+            .enumerate()
+            .filter_map(|(k, e)| match e.entry {
+                Entry::Config(members) => Some((self.snapshot_index + 1 + k as Index, members)),
+                Entry::Noop | Entry::Cmd(_) => None,
+            })
+            .last()
+        {
+            self.snapshot_config = SnapshotConfig(Some(config));
+        }
         self.log = self
             .log
             .iter_from((index - self.snapshot_index) as usize)

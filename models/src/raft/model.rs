@@ -216,6 +216,7 @@ impl RaftConfig {
         // With `--membership`, the last `spares` servers start outside the configuration.
         let members = if self.membership { n - self.spares } else { n };
         let membership = self.membership.then(|| Membership {
+            by_request: false,
             initial: ServerSet::first(members),
             max_changes: self.changes,
         });

@@ -57,8 +57,14 @@ pub struct Membership {
     /// answer RPCs and start no election until a leader adds them.
     pub initial: ServerSet,
     /// The most configuration entries a leader's log may hold: a leader adds or removes a
-    /// server only below it (keeps the model finite).
+    /// server only below it (keeps the model finite; a real run uses [`usize::MAX`]).
     pub max_changes: usize,
+    /// Real runs: changes come only from administrators' requests ([`RaftMsg::Admin`],
+    /// `ballot admin`), under the same rule: no reconfigure timer; and a server ignores a
+    /// RequestVote from a server outside its configuration (§4.2.3, disruptive servers). The
+    /// model sets it `false`: its leaders change the configuration on their reconfigure
+    /// timers, and removed servers' elections stay in.
+    pub by_request: bool,
 }
 
 /// A Raft actor: a server or a model client.
@@ -70,12 +76,13 @@ pub enum RaftActor<K, V> {
     Client(KvClient<K, V>),
 }
 
-/// An InstallSnapshot's data: the applied entries after the base, their ghost terms, and the
-/// folded state machine (the base; a real run's).
+/// An InstallSnapshot's data: the applied entries after the base, their ghost terms, the
+/// folded state machine (the base; a real run's), and the configuration as of its last entry.
 type SnapshotData<K, V> = (
     SharedVec<(Slot, Entry<K, V>)>,
     SharedVec<Applied>,
     Option<AppliedBase<K, V>>,
+    SnapshotConfig,
 );
 
 /// What a server does with its commands: everything goes through `Out`.
@@ -127,30 +134,15 @@ impl RaftServer {
     }
 
     /// The servers this server may add to or remove from its configuration now (`membership`
-    /// only; dissertation §4.1 and the 2015 correction): it is the leader, its log holds no
-    /// configuration entry it has not committed (one change at a time), and it has committed an
-    /// entry of its current term; within the model's bounds (log length, changes). A change
-    /// leaves at least one server.
+    /// only; dissertation §4.1 and the 2015 correction): none if [`Self::reconfigure_refusal`]
+    /// refuses a change (not the leader, a configuration entry it has not committed, no entry
+    /// of its current term committed, the model's bounds); otherwise every server whose
+    /// addition or removal leaves at least one server.
     fn reconfigure_targets<K, V>(&self, s: &ServerState<K, V>) -> ServerSet {
-        let Some(m) = &self.membership else {
-            return ServerSet::default();
-        };
-        let d = &s.durable;
-        if !s.is_leader()
-            || d.last_log_index() >= self.max_log
-            || d.config_entries() >= m.max_changes
-        {
+        if self.reconfigure_refusal(s).is_some() {
             return ServerSet::default();
         }
-        let pending = d.latest_config().is_some_and(|(i, _)| i > s.commit_index);
-        if pending && !self.has(RaftBug::MembershipTwoAtOnce) {
-            return ServerSet::default();
-        }
-        let own_term_committed = d.term_at(s.commit_index) == Some(d.current_term);
-        if !own_term_committed && !self.has(RaftBug::MembershipUncorrected) {
-            return ServerSet::default();
-        }
-        let config = self.config(d);
+        let config = self.config(&s.durable);
         let mut targets = ServerSet::default();
         for t in (0..self.peers.len()).filter(|&t| !config.toggled(t).is_empty()) {
             targets.insert(t);
@@ -158,8 +150,150 @@ impl RaftServer {
         targets
     }
 
+    /// Why this server may not start a configuration change now, or `None` if it may
+    /// (dissertation §4.1 with the 2015 correction): it must lead (the caller redirects
+    /// otherwise), with `membership`, within the model's bounds (log length, changes); its log
+    /// must hold no configuration entry it has not committed (one change at a time), and it must
+    /// have committed an entry of its current term. The rule of both triggers: the model's
+    /// reconfigure timer ([`Self::reconfigure_targets`]) and an administrator's request
+    /// ([`Self::on_admin`]).
+    pub fn reconfigure_refusal<K, V>(&self, s: &ServerState<K, V>) -> Option<AdminRefusal> {
+        let Some(m) = &self.membership else {
+            return Some(AdminRefusal::NotAllowed);
+        };
+        let d = &s.durable;
+        if !s.is_leader()
+            || d.last_log_index() >= self.max_log
+            || d.config_entries() >= m.max_changes
+        {
+            return Some(AdminRefusal::NotAllowed);
+        }
+        let pending = d.latest_config().is_some_and(|(i, _)| i > s.commit_index);
+        if pending && !self.has(RaftBug::MembershipTwoAtOnce) {
+            return Some(AdminRefusal::ChangeInProgress);
+        }
+        let own_term_committed = d.term_at(s.commit_index) == Some(d.current_term);
+        if !own_term_committed && !self.has(RaftBug::MembershipUncorrected) {
+            return Some(AdminRefusal::TermNotCommitted);
+        }
+        None
+    }
+
+    /// The latest configuration and the index of its entry (0: the initial configuration,
+    /// which no entry holds).
+    fn latest_config_or_initial<K, V>(&self, d: &RaftStorage<K, V>) -> (Index, ServerSet) {
+        match (&self.membership, d.latest_config()) {
+            (Some(_), Some(latest)) => latest,
+            (Some(_), None) | (None, _) => (0, self.config(d)),
+        }
+    }
+
+    /// The latest configuration, as an administrator sees it.
+    fn config_view<K, V>(&self, s: &ServerState<K, V>) -> ConfigView<Id> {
+        let (index, members) = self.latest_config_or_initial(&s.durable);
+        ConfigView {
+            members: members.iter().map(|i| self.peers[i]).collect(),
+            index,
+            committed: index <= s.commit_index,
+        }
+    }
+
+    /// An administrator's request (a real run's `ballot admin`): the configuration, or
+    /// AddServer / RemoveServer (dissertation §4.1). A follower redirects to the leader it
+    /// knows, as for a client's command; without one it does not answer. The leader answers
+    /// [`AdminOp::Members`] with its latest configuration, and a change with:
+    /// - `Done` or `Pending` if the configuration already has it (committed or not): a retry,
+    ///   a duplicate, or another administrator's equal change;
+    /// - `ConfigChanged` if the latest configuration entry is not the one the request names;
+    /// - the rule's refusal ([`Self::reconfigure_refusal`]: a change in progress, no entry of
+    ///   its term committed yet), or `LastServer`;
+    /// - otherwise it makes the change by the model's step ([`Self::on_reconfigure`]) and
+    ///   answers `Pending` (or `Done` if the entry committed at once). The administrator asks
+    ///   again until it is `Done`.
+    fn on_admin<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        client: Id,
+        request: AdminRequest<Id>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let req = request.req;
+        match &s.role {
+            Role::Follower { leader: Some(l) } => {
+                o.send(
+                    client,
+                    RaftMsg::Reply(ClientReply::NotLeader {
+                        req,
+                        leader: Some(self.peers[*l as usize]),
+                    }),
+                );
+                return;
+            }
+            Role::Follower { leader: None } | Role::Candidate { .. } => {
+                // No leader known in this term: no answer; the administrator tries another
+                // server.
+                return;
+            }
+            Role::Leader { .. } => {}
+        }
+        let answer = match request.op {
+            AdminOp::Members => AdminAnswer::Members(self.config_view(s)),
+            AdminOp::AddServer { server, from } => self.admin_change(me, s, server, true, from, o),
+            AdminOp::RemoveServer { server, from } => {
+                self.admin_change(me, s, server, false, from, o)
+            }
+        };
+        o.send(client, RaftMsg::AdminReply { req, answer });
+    }
+
+    /// The leader's half of [`Self::on_admin`] for a change: add `server` (`add`) or remove it
+    /// from the configuration whose entry is at `from`.
+    fn admin_change<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        server: Id,
+        add: bool,
+        from: Index,
+        o: &mut RaftOut<K, V>,
+    ) -> AdminAnswer<Id> {
+        let outcome = |s: &ServerState<K, V>| {
+            let config = self.config_view(s);
+            if config.committed {
+                AdminAnswer::Done(config)
+            } else {
+                AdminAnswer::Pending(config)
+            }
+        };
+        let refused = |reason, s: &ServerState<K, V>| AdminAnswer::Refused {
+            reason,
+            config: self.config_view(s),
+        };
+        let Some(target) = self.index_of(server) else {
+            return refused(AdminRefusal::UnknownServer, s);
+        };
+        let (index, members) = self.latest_config_or_initial(&s.durable);
+        if members.contains(target) == add {
+            return outcome(s);
+        }
+        if index != from {
+            return refused(AdminRefusal::ConfigChanged, s);
+        }
+        if let Some(reason) = self.reconfigure_refusal(s) {
+            return refused(reason, s);
+        }
+        if members.toggled(target).is_empty() {
+            return refused(AdminRefusal::LastServer, s);
+        }
+        self.on_reconfigure(me, s, target, o);
+        outcome(s)
+    }
+
     /// AddServer / RemoveServer at the leader (dissertation §4.1), on its reconfigure timer
-    /// for server `target`: append a configuration entry with `target` added (or removed, if
+    /// for server `target` (the model) or an administrator's request ([`Self::on_admin`], a
+    /// real run), which both reach it only if [`Self::reconfigure_targets`] holds `target`:
+    /// append a configuration entry with `target` added (or removed, if
     /// a member), which takes effect at once, and replicate it to the new configuration. The
     /// new server is not caught up first as a non-voting member (§4.2.1 is an availability
     /// measure; safety does not need it).
@@ -171,7 +305,8 @@ impl RaftServer {
         o: &mut RaftOut<K, V>,
     ) {
         if !self.reconfigure_targets(s).contains(target) {
-            // Set only while allowed, and the step wrapper cancels it otherwise.
+            // The timer is set only while allowed, and the step wrapper cancels it otherwise;
+            // an administrator's request is checked first (`admin_change`).
             return;
         }
         let members = self.config(&s.durable).toggled(target);
@@ -813,6 +948,7 @@ impl RaftServer {
                 data_terms: d.applied_terms.iter().take(n).cloned().collect(),
                 read_round,
                 base: d.applied_base.clone(),
+                config: d.snapshot_config,
             },
         );
     }
@@ -865,7 +1001,7 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         leader: usize,
         (last_included_index, last_included_term): (Index, Term),
-        (data, data_terms, base): SnapshotData<K, V>,
+        (data, data_terms, base, config): SnapshotData<K, V>,
         read_round: u64,
         o: &mut RaftOut<K, V>,
     ) {
@@ -879,6 +1015,9 @@ impl RaftServer {
         let folded = base.as_ref().map_or(0, |b| b.count);
         if folded.checked_add(data.len() as Index) != Some(last_included_index)
             || data_terms.len() != data.len()
+            || config
+                .0
+                .is_some_and(|(i, _)| i == 0 || i > last_included_index)
         {
             // Not a snapshot of `last_included_index` entries: not from a well-behaved leader.
             return;
@@ -909,6 +1048,9 @@ impl RaftServer {
         d.log = kept;
         d.snapshot_index = last_included_index;
         d.snapshot_term = last_included_term;
+        // 8: the snapshot's configuration (§7); a configuration entry among the retained ones
+        // (7) is later, and [`RaftStorage::latest_config`] prefers it.
+        d.snapshot_config = config;
         // 8: the state machine reset from the snapshot (rebuilt from its entries when next used).
         d.applied = data;
         d.applied_terms = data_terms;
@@ -1290,11 +1432,25 @@ impl RaftServer {
             | RaftMsg::InstallSnapshot { term, .. } => *term,
             RaftMsg::Request(_)
             | RaftMsg::Reply(_)
+            | RaftMsg::Admin(_)
+            | RaftMsg::AdminReply { .. }
             | RaftMsg::Probe { .. }
             | RaftMsg::ProbeReply { .. } => {
                 unreachable!("client messages and probes are dispatched before the term rule")
             }
         };
+        if matches!(msg, RaftMsg::RequestVote { .. })
+            && self.membership.as_ref().is_some_and(|m| m.by_request)
+            && !self.config(&s.durable).contains(from)
+        {
+            // Disruptive servers (dissertation §4.2.3), in real runs: a candidate outside this
+            // server's configuration is ignored, its term included, as if its request were
+            // lost (dropping a message is always safe). It is typically a removed server: the
+            // leader stops sending it AppendEntries at once, so it never learns of its removal,
+            // and left running it would depose every leader with ever higher terms. The model
+            // keeps the removed servers' elections (`by_request` is off there).
+            return;
+        }
         if self.has(RaftBug::RejoinHearsAnyMessage)
             && let Some(r) = &mut s.durable.rejoin
         {
@@ -1374,18 +1530,21 @@ impl RaftServer {
                 data_terms,
                 read_round,
                 base,
+                config,
                 ..
             } => self.on_install_snapshot(
                 me,
                 s,
                 from,
                 (last_included_index, last_included_term),
-                (data, data_terms, base),
+                (data, data_terms, base, config),
                 read_round,
                 o,
             ),
             RaftMsg::Request(_)
             | RaftMsg::Reply(_)
+            | RaftMsg::Admin(_)
+            | RaftMsg::AdminReply { .. }
             | RaftMsg::Probe { .. }
             | RaftMsg::ProbeReply { .. } => {
                 unreachable!("client messages and probes are dispatched before the term rule")
@@ -1492,7 +1651,11 @@ impl RaftServer {
                     *term <= saved_term
                 }
             },
-            RaftMsg::Request(_) | RaftMsg::Reply(_) | RaftMsg::Probe { .. } => false,
+            RaftMsg::Request(_)
+            | RaftMsg::Reply(_)
+            | RaftMsg::Admin(_)
+            | RaftMsg::AdminReply { .. }
+            | RaftMsg::Probe { .. } => false,
             RaftMsg::ProbeReply { .. } => unreachable!("probe answers are decided above"),
         }
     }
@@ -1538,17 +1701,19 @@ impl RaftServer {
             (true, true) | (false, false) => {}
         }
         // The reconfigure timer that fired is gone; otherwise one is set exactly for each
-        // server the leader may add or remove.
-        let mut had = self.reconfigure_targets(before);
-        if let Event::ReconfigureTimeout(t) = event {
-            had.remove(t);
-        }
-        let wanted = self.reconfigure_targets(&after);
-        for t in wanted.iter().filter(|&t| !had.contains(t)) {
-            o.set_timer(RaftTimer::Reconfigure(t as u8), reconfigure_interval());
-        }
-        for t in had.iter().filter(|&t| !wanted.contains(t)) {
-            o.cancel_timer(RaftTimer::Reconfigure(t as u8));
+        // server the leader may add or remove (none if changes come by request).
+        if !self.membership.as_ref().is_some_and(|m| m.by_request) {
+            let mut had = self.reconfigure_targets(before);
+            if let Event::ReconfigureTimeout(t) = event {
+                had.remove(t);
+            }
+            let wanted = self.reconfigure_targets(&after);
+            for t in wanted.iter().filter(|&t| !had.contains(t)) {
+                o.set_timer(RaftTimer::Reconfigure(t as u8), reconfigure_interval());
+            }
+            for t in had.iter().filter(|&t| !wanted.contains(t)) {
+                o.cancel_timer(RaftTimer::Reconfigure(t as u8));
+            }
         }
         // The election timer that fired is gone; otherwise it is set exactly when wanted.
         let had = event != Event::ElectionTimeout && self.wants_election_timer(me, before);
@@ -1664,7 +1829,10 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     (RaftMsg::Request(r), _) => server.step(me, before, event, o, |s, o| {
                         server.on_client_request(me, s, src, r, o)
                     }),
-                    (RaftMsg::Reply(_), _) => {
+                    (RaftMsg::Admin(r), _) => server.step(me, before, event, o, |s, o| {
+                        server.on_admin(me, s, src, r, o)
+                    }),
+                    (RaftMsg::Reply(_) | RaftMsg::AdminReply { .. }, _) => {
                         // Answers meant for clients; a server sends no requests.
                         None
                     }
@@ -1727,6 +1895,8 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     }
                 }
                 RaftMsg::Request(_)
+                | RaftMsg::Admin(_)
+                | RaftMsg::AdminReply { .. }
                 | RaftMsg::RequestVote { .. }
                 | RaftMsg::RequestVoteReply { .. }
                 | RaftMsg::AppendEntries { .. }
@@ -1734,7 +1904,8 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 | RaftMsg::InstallSnapshot { .. }
                 | RaftMsg::Probe { .. }
                 | RaftMsg::ProbeReply { .. } => {
-                    // Server messages; a client takes part in none of them.
+                    // Server messages, and an administrator's, which model clients never
+                    // send; a client takes part in none of them.
                 }
             },
             (Self::Server(_), RaftState::Client(_)) | (Self::Client(_), RaftState::Server(_)) => {

@@ -41,6 +41,11 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftStorage<K, V> {
             log: self.log.clone(),
             snapshot_index: self.snapshot_index,
             snapshot_term: self.snapshot_term,
+            snapshot_config: SnapshotConfig(
+                self.snapshot_config
+                    .0
+                    .map(|(index, members)| (index, members.rewrite(plan))),
+            ),
             applied: self.applied.clone(),
             applied_terms: self.applied_terms.clone(),
             rejoin: self.rejoin.as_ref().map(|r| r.rewrite(plan)),
@@ -93,6 +98,14 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftMsg<K, V> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
             RaftMsg::Request(r) => RaftMsg::Request(r.rewrite(plan)),
+            RaftMsg::Admin(r) => RaftMsg::Admin(AdminRequest {
+                req: r.req,
+                op: r.op.clone().map(|id| id.rewrite(plan)),
+            }),
+            RaftMsg::AdminReply { req, answer } => RaftMsg::AdminReply {
+                req: *req,
+                answer: answer.clone().map(|id| id.rewrite(plan)),
+            },
             RaftMsg::Reply(r) => RaftMsg::Reply(r.rewrite(plan)),
             RaftMsg::AppendEntries {
                 term,

@@ -831,3 +831,184 @@ fn a_double_voter_breaks_election_safety_among_three_not_four() {
     let (states, _) = safe(byzantine(4, 1, 2, &["RequestVoteReply"]), false);
     assert_eq!(states, 22_639);
 }
+
+/// §7: compaction keeps the latest configuration as of the snapshot's last included index
+/// ([`RaftStorage::snapshot_config`]), so that a server whose configuration entries were all
+/// discarded still uses the latest one, not the initial configuration.
+#[test]
+fn compaction_keeps_the_latest_configuration() {
+    let server = match &membership(4, 2, 3, 2).into_model().inner.actors[0] {
+        RaftActor::Server(s) => s.clone(),
+        RaftActor::Client(_) => unreachable!("actor 0 is a server"),
+    };
+    let mut d: RaftStorage<ModelKey, ModelValue> = RaftStorage::default();
+    let four = ServerSet::first(4);
+    let three = four.toggled(0);
+    for entry in [
+        Entry::Noop,
+        Entry::Config(four),
+        Entry::Noop,
+        Entry::Config(three),
+        Entry::Noop,
+    ] {
+        d.log.push(LogEntry { term: 1, entry });
+    }
+    d.compact(3);
+    assert_eq!(d.snapshot_config, SnapshotConfig(Some((2, four))));
+    assert_eq!(
+        d.latest_config(),
+        Some((4, three)),
+        "the log's entry is later"
+    );
+    d.compact(5);
+    assert_eq!(d.snapshot_config, SnapshotConfig(Some((4, three))));
+    assert_eq!(d.latest_config(), Some((4, three)));
+    assert_eq!(server.config(&d), three, "not the initial configuration");
+    // A snapshot without a configuration entry keeps the one it had.
+    d.log.push(LogEntry {
+        term: 1,
+        entry: Entry::Noop,
+    });
+    d.compact(6);
+    assert_eq!(d.snapshot_config, SnapshotConfig(Some((4, three))));
+}
+
+/// An administrator's request (a real run's `ballot admin`) runs the model's rule
+/// ([`RaftServer::reconfigure_refusal`]) and step ([`RaftServer::on_reconfigure`]): a leader
+/// that has not committed an entry of its term refuses (the 2015 correction); then it appends
+/// the change and answers `Pending`; a second change waits for the first (one at a time); a
+/// request naming an older configuration is refused; a retry of the first, once committed, is
+/// `Done` without a second entry. No reconfigure timer is ever set (`by_request`).
+#[test]
+fn an_administrators_request_runs_the_models_rule() {
+    use stateright::actor::Command;
+    let peers: Vec<Id> = (0..3).map(Id::from).collect();
+    let actor: RaftActor<ModelKey, ModelValue> = RaftActor::Server(RaftServer {
+        peers: peers.clone(),
+        max_term: Term::MAX,
+        max_log: Index::MAX,
+        noop: true,
+        heartbeats: true,
+        log_reads: false,
+        snapshots: false,
+        appends: false,
+        membership: Some(Membership {
+            initial: ServerSet::first(2),
+            max_changes: usize::MAX,
+            by_request: true,
+        }),
+        bug: None,
+    });
+    let (me, admin) = (peers[0], Id::from(9));
+    let mut out = Out::new();
+    let mut state = actor.on_start(me, &None, &mut out);
+    let step = |state: &mut RaftState<ModelKey, ModelValue>,
+                event: Result<(Id, RaftMsg<ModelKey, ModelValue>), RaftTimer>| {
+        let mut cow = Cow::Owned(state.clone());
+        let mut out = Out::new();
+        match event {
+            Ok((src, msg)) => actor.on_msg(me, &mut cow, src, msg, &mut out),
+            Err(timer) => actor.on_timeout(me, &mut cow, &timer, &mut out),
+        }
+        *state = cow.into_owned();
+        let mut answers = Vec::new();
+        for command in out {
+            match command {
+                Command::SetTimer(RaftTimer::Reconfigure(_), _) => {
+                    panic!("a reconfigure timer with by_request")
+                }
+                Command::Send(dst, RaftMsg::AdminReply { answer, .. }) => {
+                    assert_eq!(dst, admin);
+                    answers.push(answer);
+                }
+                Command::Send(..)
+                | Command::SetTimer(..)
+                | Command::CancelTimer(..)
+                | Command::ChooseRandom(..)
+                | Command::Save(..) => {}
+            }
+        }
+        answers
+    };
+    let ask = |op| Ok((admin, RaftMsg::Admin(AdminRequest { req: 1, op })));
+    let ack = |index| {
+        Ok((
+            peers[1],
+            RaftMsg::AppendEntriesReply {
+                term: 1,
+                success: true,
+                index,
+                read_round: 0,
+            },
+        ))
+    };
+    let add2 = AdminOp::AddServer {
+        server: peers[2],
+        from: 0,
+    };
+    step(&mut state, Err(RaftTimer::Election));
+    step(
+        &mut state,
+        Ok((
+            peers[1],
+            RaftMsg::RequestVoteReply {
+                term: 1,
+                vote_granted: true,
+                incarnation: 0,
+            },
+        )),
+    );
+    let view = |members: &[usize], index, committed| ConfigView {
+        members: members.iter().map(|&i| peers[i]).collect(),
+        index,
+        committed,
+    };
+    // The leader's no-op (index 1) is not committed yet: the 2015 correction.
+    assert_eq!(
+        step(&mut state, ask(add2.clone())),
+        [AdminAnswer::Refused {
+            reason: AdminRefusal::TermNotCommitted,
+            config: view(&[0, 1], 0, true),
+        }]
+    );
+    step(&mut state, ack(1));
+    assert_eq!(
+        step(&mut state, ask(add2.clone())),
+        [AdminAnswer::Pending(view(&[0, 1, 2], 2, false))]
+    );
+    assert_eq!(
+        step(
+            &mut state,
+            ask(AdminOp::RemoveServer {
+                server: peers[1],
+                from: 2,
+            })
+        ),
+        [AdminAnswer::Refused {
+            reason: AdminRefusal::ChangeInProgress,
+            config: view(&[0, 1, 2], 2, false),
+        }]
+    );
+    assert_eq!(
+        step(
+            &mut state,
+            ask(AdminOp::RemoveServer {
+                server: peers[1],
+                from: 0,
+            })
+        ),
+        [AdminAnswer::Refused {
+            reason: AdminRefusal::ConfigChanged,
+            config: view(&[0, 1, 2], 2, false),
+        }]
+    );
+    step(&mut state, ack(2));
+    assert_eq!(
+        step(&mut state, ask(add2)),
+        [AdminAnswer::Done(view(&[0, 1, 2], 2, true))]
+    );
+    let RaftState::Server(s) = &state else {
+        unreachable!("a server's state")
+    };
+    assert_eq!(s.durable.config_entries(), 1, "the retry appended nothing");
+}
