@@ -440,6 +440,21 @@ fn members_flags_are_checked() {
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains(says), "{}", stderr(&out));
     }
+    // More servers than a server set holds: refused, not a panic at the first election.
+    let seventeen: Vec<String> = (1..=17).map(|p| format!("127.0.0.1:{p}")).collect();
+    let out = ballot(&[
+        "node",
+        "raft",
+        "--id",
+        "0",
+        "--peers",
+        &seventeen.join(","),
+        "--data",
+        &data,
+        "--insecure",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at most 16"), "{}", stderr(&out));
     for (protocol, members, says) in [
         ("raft", "5", "--members must be in 1..=4"),
         ("paxos", "2", "has no membership changes"),

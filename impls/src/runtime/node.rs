@@ -82,6 +82,14 @@ impl NodeConfig {
         if self.peers.is_empty() {
             return Err("--peers must list at least one address".into());
         }
+        let most = ballot_models::cluster::MAX_SERVERS;
+        if self.peers.len() > most {
+            return Err(format!(
+                "--peers lists {} servers; a cluster has at most {most} (the protocols' server \
+                 sets)",
+                self.peers.len()
+            ));
+        }
         if self.index >= self.peers.len() {
             return Err(format!(
                 "--id must be below the number of --peers ({}), got {}",
