@@ -103,6 +103,7 @@ if [ ! -x "$BALLOT" ]; then
     exit 2
 fi
 
+mkdir -p "$PARENT" || { echo "error: cannot create the directory $PARENT" >&2; exit 2; }
 WORK=$(mktemp -d "$PARENT/ballot-etcd-compare.XXXXXX")
 PIDS=""
 cleanup() {
