@@ -72,6 +72,10 @@ pub struct NodeConfig {
     pub members: Option<Vec<usize>>,
 }
 
+/// A batch that takes longer than this, from its first datagram to its last message sent, is
+/// counted (`slow_batches`) and logged at warning level.
+pub const SLOW_BATCH: Duration = Duration::from_millis(50);
+
 /// The default of `--snapshot-every`: the storage holds at most about this many applied
 /// entries besides the state machine.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 1000;
@@ -837,6 +841,28 @@ where
         })
     }
 
+    /// Records how long a batch took, from its first datagram (or due timer) to its last
+    /// message sent: the longest in `batch_max_us`, and one over [`SLOW_BATCH`] counted and
+    /// logged (a client waited that long for anything this node does for it).
+    fn note_batch_time(&mut self, started: Instant, steps: u64) {
+        if steps == 0 {
+            return;
+        }
+        let took = started.elapsed();
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.counters.batch_max_us = self.counters.batch_max_us.max(us);
+        if took > SLOW_BATCH {
+            self.counters.slow_batches += 1;
+            tracing::warn!(
+                took_ms = took.as_secs_f64() * 1e3,
+                steps,
+                save_max_us = self.counters.save_max_us,
+                "a batch took longer than {} ms",
+                SLOW_BATCH.as_millis()
+            );
+        }
+    }
+
     /// Reads the kernel's count of datagrams dropped at this node's socket into the counters.
     fn read_kernel_drops(&mut self) {
         if let Some(drops) = super::transport::kernel_drops(self.transport.socket()) {
@@ -896,6 +922,7 @@ where
             )
         };
         let mut next_timer = self.fire_due(Instant::now())?;
+        let mut batch_start: Instant;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             self.refresh_partition();
@@ -923,18 +950,23 @@ where
                     .map_err(sock_err)?;
                 match socket.recv_from(&mut buf) {
                     Ok((n, src)) => {
+                        batch_start = Instant::now();
                         self.take(src, &buf[..n]);
                         self.drain(&mut buf, 1).map_err(sock_err)?;
                     }
-                    Err(e) if quiet(&e) => {}
+                    // Nothing arrived: the batch is the timers now due.
+                    Err(e) if quiet(&e) => batch_start = Instant::now(),
                     Err(e) => return Err(sock_err(e)),
                 }
             } else {
                 // Timers are due: take what is queued without waiting.
+                batch_start = Instant::now();
                 self.drain(&mut buf, 0).map_err(sock_err)?;
             }
             next_timer = self.take_due(Instant::now());
+            let steps = self.batch_steps;
             self.commit()?;
+            self.note_batch_time(batch_start, steps);
         }
         self.read_kernel_drops();
         tracing::info!(counters = ?self.counters, "stopped");

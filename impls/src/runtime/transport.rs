@@ -70,6 +70,11 @@ pub struct Counters {
     pub batch_steps: u64,
     /// The largest batch, in steps.
     pub batch_max: u64,
+    /// The longest batch, in microseconds, from its first datagram (or due timer) to its last
+    /// message sent.
+    pub batch_max_us: u64,
+    /// Batches that took longer than [`SLOW_BATCH`](super::node::SLOW_BATCH); each is logged.
+    pub slow_batches: u64,
     /// Of those, the saves that wrote a new snapshot (temporary file, fsync, rename, fsync of
     /// the directory, then an empty journal the same way).
     pub snapshots: u64,
