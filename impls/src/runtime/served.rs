@@ -16,8 +16,7 @@ use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer, MpState};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer, PaxosState};
 use ballot_models::raft::{
-    self, AdminOp, AdminRequest, Index, Membership, RaftActor, RaftMsg, RaftServer, RaftState,
-    RaftStorage, Term,
+    self, AdminOp, AdminRequest, RaftActor, RaftMsg, RaftServer, RaftState, RaftStorage,
 };
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
@@ -389,26 +388,7 @@ impl Served for Raft {
                 set
             }
         };
-        // The model's bounds are lifted; a new leader appends a no-op so that it commits the
-        // entries of earlier terms without waiting for a client (§8), and leaders send timed
-        // heartbeats, which the model leaves out: they carry the commit index to followers and
-        // keep followers from starting elections while the leader is idle.
-        RaftActor::Server(RaftServer {
-            peers,
-            max_term: Term::MAX,
-            max_log: Index::MAX,
-            noop: true,
-            heartbeats: true,
-            log_reads: false,
-            snapshots: false,
-            appends: false,
-            membership: Some(Membership {
-                initial,
-                max_changes: usize::MAX,
-                by_request: true,
-            }),
-            bug: None,
-        })
+        RaftActor::Server(RaftServer::for_real_runs(peers, initial))
     }
 
     fn admin(req: RequestId, op: AdminOp<SocketAddrV4>) -> Result<RaftMsg<String, String>, String> {
@@ -568,7 +548,7 @@ mod tests {
     #[test]
     fn a_longer_append_entries_supersedes_a_shorter_one_and_nothing_else_does() {
         use ballot_models::kv::Entry;
-        use ballot_models::raft::LogEntry;
+        use ballot_models::raft::{Index, LogEntry, Term};
         let ae = |term: Term, prev: Index, n: u64, commit: Index, read: u64| RaftMsg::<
             String,
             String,

@@ -89,6 +89,32 @@ type SnapshotData<K, V> = (
 type RaftOut<K, V> = Out<RaftActor<K, V>>;
 
 impl RaftServer {
+    /// The server a real node runs (`ballot node raft`): the model's bounds lifted; a new
+    /// leader appends a no-op so that it commits the entries of earlier terms without waiting
+    /// for a client (§8, and the entry of its term it must commit before a membership change);
+    /// leaders send timed heartbeats, which the model leaves out: they carry the commit index
+    /// to followers and keep followers from starting elections while the leader is idle; and
+    /// membership changes come from administrators' requests only, unbounded, starting from
+    /// `initial` (`Membership::by_request`).
+    pub fn for_real_runs(peers: Vec<Id>, initial: ServerSet) -> Self {
+        RaftServer {
+            peers,
+            max_term: Term::MAX,
+            max_log: Index::MAX,
+            noop: true,
+            heartbeats: true,
+            log_reads: false,
+            snapshots: false,
+            appends: false,
+            membership: Some(Membership {
+                initial,
+                max_changes: usize::MAX,
+                by_request: true,
+            }),
+            bug: None,
+        }
+    }
+
     fn has(&self, bug: RaftBug) -> bool {
         self.bug == Some(bug)
     }

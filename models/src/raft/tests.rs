@@ -883,22 +883,10 @@ fn compaction_keeps_the_latest_configuration() {
 fn an_administrators_request_runs_the_models_rule() {
     use stateright::actor::Command;
     let peers: Vec<Id> = (0..3).map(Id::from).collect();
-    let actor: RaftActor<ModelKey, ModelValue> = RaftActor::Server(RaftServer {
-        peers: peers.clone(),
-        max_term: Term::MAX,
-        max_log: Index::MAX,
-        noop: true,
-        heartbeats: true,
-        log_reads: false,
-        snapshots: false,
-        appends: false,
-        membership: Some(Membership {
-            initial: ServerSet::first(2),
-            max_changes: usize::MAX,
-            by_request: true,
-        }),
-        bug: None,
-    });
+    let actor: RaftActor<ModelKey, ModelValue> = RaftActor::Server(RaftServer::for_real_runs(
+        peers.clone(),
+        ServerSet::first(2),
+    ));
     let (me, admin) = (peers[0], Id::from(9));
     let mut out = Out::new();
     let mut state = actor.on_start(me, &None, &mut out);
