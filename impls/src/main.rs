@@ -492,6 +492,7 @@ impl ModelArgs {
                     push("--membership", "true".into());
                     push("--spares", c.spares.to_string());
                     push("--changes", c.changes.to_string());
+                    push("--learners", c.learners.to_string());
                 }
                 if c.snapshots {
                     f.push("--snapshots".into());
@@ -630,12 +631,14 @@ impl ModelArgs {
             membership: self.raft.membership.unwrap_or(d.membership),
             spares: self.raft.spares.unwrap_or(d.spares),
             changes: self.raft.changes.unwrap_or(d.changes),
+            learners: self.raft.learners.unwrap_or(d.learners),
             bug,
         };
         if !cfg.membership
             && let Some(flag) = [
                 (self.raft.spares.is_some(), "--spares"),
                 (self.raft.changes.is_some(), "--changes"),
+                (self.raft.learners.is_some(), "--learners"),
             ]
             .into_iter()
             .find_map(|(given, flag)| given.then_some(flag))
@@ -686,6 +689,11 @@ struct RaftArgs {
     /// [default: 2].
     #[arg(long, value_name = "N")]
     changes: Option<usize>,
+    /// Raft, with --membership: a leader catches a new server up as a non-voting learner and
+    /// adds it once it holds the leader's log (dissertation §4.2.1); false: it adds the server
+    /// at once [default: true].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    learners: Option<bool>,
 }
 
 impl RaftArgs {
@@ -701,6 +709,7 @@ impl RaftArgs {
             (self.membership.is_some(), "--membership"),
             (self.spares.is_some(), "--spares"),
             (self.changes.is_some(), "--changes"),
+            (self.learners.is_some(), "--learners"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -750,9 +759,14 @@ impl RaftArgs {
                 let spares = self.spares.unwrap_or(d.spares);
                 format!(
                     ", membership changes (up to {} in a log; {} outside the initial \
-                     configuration)",
+                     configuration{})",
                     self.changes.unwrap_or(d.changes),
-                    plural(spares, "server")
+                    plural(spares, "server"),
+                    if self.learners.unwrap_or(d.learners) {
+                        "; new servers caught up as learners"
+                    } else {
+                        "; new servers added at once"
+                    }
                 )
             } else {
                 String::new()

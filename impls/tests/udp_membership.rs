@@ -313,8 +313,9 @@ fn a_cluster_grows_and_shrinks_under_writes_with_the_leader_killed_during_a_chan
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
-/// The leader's refusals: a second change while one is uncommitted (the leader is cut off, so
-/// the first cannot commit), a change of a configuration that is no longer the latest, a
+/// The leader's refusals: a change while a new server that is down is being caught up as a
+/// learner (until the administrator removes that server); a second change while one is
+/// uncommitted (the leader is cut off, so the first cannot commit), a change of a configuration that is no longer the latest, a
 /// server not in the address book (`ballot admin` exit code 2); and a cluster of one refuses
 /// to remove its last server (exit code 3).
 #[test]
@@ -338,24 +339,55 @@ fn the_leader_refuses_what_the_rule_forbids() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not in the nodes' --peers"), "{err}");
 
-    // Cut off, the leader appends the first change and cannot commit it.
-    let others: Vec<SocketAddrV4> = (0..4).filter(|&i| i != leader).map(|i| peers[i]).collect();
-    cut_file(&dir, leader, &others);
-    std::thread::sleep(Duration::from_millis(150));
     let mut at_leader = nodes.client().with_first(leader);
     let short = Duration::from_millis(600);
     let from = match at_leader.admin(AdminOp::Members, short).unwrap() {
         AdminAnswer::Members(c) => c.index,
         other => panic!("{other:?}"),
     };
-    let pending = at_leader.admin(
-        AdminOp::AddServer {
-            server: peers[3],
-            from,
-        },
-        short,
-    );
-    let e = pending
+    let other = (0..3).find(|&i| i != leader).unwrap();
+    let remove_other = |from| AdminOp::RemoveServer {
+        server: peers[other],
+        from,
+    };
+
+    // A new server that cannot catch up (it is down) stays a learner (§4.2.1): the addition
+    // waits, other changes are refused, and removing that server ends its catch-up.
+    nodes.kill(3);
+    let add3 = |from| AdminOp::AddServer {
+        server: peers[3],
+        from,
+    };
+    let e = at_leader
+        .admin(add3(from), short)
+        .expect_err("a server that is down never catches up")
+        .to_string();
+    assert!(e.contains("catching up as a learner"), "{e}");
+    let e = at_leader
+        .admin(remove_other(from), short)
+        .expect_err("one change at a time")
+        .to_string();
+    assert!(e.contains("catching up another new server"), "{e}");
+    match at_leader
+        .admin(
+            AdminOp::RemoveServer {
+                server: peers[3],
+                from,
+            },
+            short,
+        )
+        .unwrap()
+    {
+        AdminAnswer::Done(c) => assert_eq!(c.index, from, "no entry appended: {c:?}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Cut off, the leader appends the next change and cannot commit it.
+    let others: Vec<SocketAddrV4> = (0..4).filter(|&i| i != leader).map(|i| peers[i]).collect();
+    cut_file(&dir, leader, &others);
+    std::thread::sleep(Duration::from_millis(150));
+    let e = at_leader
+        .admin(remove_other(from), short)
         .expect_err("the cut-off leader cannot commit")
         .to_string();
     assert!(e.contains("not committed yet"), "{e}");
@@ -363,31 +395,20 @@ fn the_leader_refuses_what_the_rule_forbids() {
         AdminAnswer::Members(c) => c,
         other => panic!("{other:?}"),
     };
-    assert!(!now.committed && now.members.contains(&peers[3]), "{now:?}");
-    let other = (0..3).find(|&i| i != leader).unwrap();
-    let second = at_leader.admin(
-        AdminOp::RemoveServer {
-            server: peers[other],
-            from: now.index,
-        },
-        short,
+    assert!(
+        !now.committed && !now.members.contains(&peers[other]),
+        "{now:?}"
     );
-    let e = second.expect_err("one change at a time").to_string();
+    let e = at_leader
+        .admin(add3(now.index), short)
+        .expect_err("one change at a time")
+        .to_string();
     assert!(
         e.contains("another membership change is in progress"),
         "{e}"
     );
     // A change of the configuration before the pending one: refused for good.
-    match at_leader
-        .admin(
-            AdminOp::RemoveServer {
-                server: peers[other],
-                from,
-            },
-            short,
-        )
-        .unwrap()
-    {
+    match at_leader.admin(add3(from), short).unwrap() {
         AdminAnswer::Refused {
             reason: AdminRefusal::ConfigChanged,
             config,

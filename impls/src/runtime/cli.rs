@@ -772,6 +772,15 @@ pub fn admin(args: AdminArgs) -> ExitCode {
             "the change is in the leader's log but not committed: {}",
             show(&c)
         )),
+        Ok(AdminAnswer::CatchingUp {
+            config,
+            matched,
+            last,
+        }) => failure(format!(
+            "the new server is still catching up as a learner (it holds the leader's log up to \
+             index {matched} of {last}): {}",
+            show(&config)
+        )),
         Ok(AdminAnswer::Refused { reason, config }) => {
             let what = change.map_or(String::new(), |(verb, a)| format!(" to {verb} {a}"));
             eprintln!(

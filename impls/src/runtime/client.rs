@@ -330,7 +330,7 @@ impl Client {
 
     /// Sends an administrator's request (`ballot admin`; Raft) until the leader answers it for
     /// good, or `deadline` passes: follows redirects, tries the next server when one does not
-    /// answer, and sends the *same* request again after a `Pending` answer (every 20 ms) or a
+    /// answer, and sends the *same* request again after a `Pending` or `CatchingUp` answer (every 20 ms) or a
     /// refusal that may pass ([`AdminRefusal::retry`], with backoff). Returns the leader's
     /// answer: `Members`, `Done`, or a refusal that asking again cannot change.
     pub fn admin(
@@ -380,6 +380,15 @@ impl Client {
                             last = format!(
                                 "the change is in the leader's log at index {}, not committed yet",
                                 config.index
+                            );
+                            break Duration::from_millis(20);
+                        }
+                        AdminAnswer::CatchingUp {
+                            matched, last: l, ..
+                        } => {
+                            last = format!(
+                                "the new server is catching up as a learner: it holds the \
+                                 leader's log up to index {matched} of {l}"
                             );
                             break Duration::from_millis(20);
                         }
@@ -517,6 +526,10 @@ pub fn refusal_text(reason: AdminRefusal) -> &'static str {
         AdminRefusal::ConfigChanged => "the configuration changed since it was read",
         AdminRefusal::UnknownServer => "the server is not in the nodes' --peers",
         AdminRefusal::NotAllowed => "this node does not change its membership",
+        AdminRefusal::CatchingUp => {
+            "the leader is catching up another new server as a learner (dissertation §4.2.1; \
+             remove-server of that server ends its catch-up)"
+        }
     }
 }
 

@@ -55,6 +55,9 @@ pub enum RaftBug {
     /// A leader starts a second membership change while the first is uncommitted (§4.1: one
     /// at a time).
     MembershipTwoAtOnce,
+    /// A leader counts the learner it is catching up (dissertation §4.2.1) in the majorities
+    /// that commit entries, as if it were a member already.
+    LearnerCountsForCommit,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -362,6 +365,31 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "3",
             ],
             summary: "a leader starts a second membership change while the first is uncommitted (§4.1)",
+        },
+    ),
+    (
+        RaftBug::LearnerCountsForCommit,
+        BugInfo {
+            name: "learner-counts-for-commit",
+            breaks: "Leader Completeness",
+            args: &[
+                "--servers",
+                "4",
+                "--membership",
+                "--changes",
+                "1",
+                "--noop",
+                "--appends",
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "2",
+            ],
+            summary: "a leader counts the server it catches up as a learner in the majorities that commit entries (§4.2.1)",
         },
     ),
 ];

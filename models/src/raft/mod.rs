@@ -374,6 +374,10 @@ pub enum AdminRefusal {
     UnknownServer,
     /// This server runs without membership changes, or the model's bounds forbid one.
     NotAllowed,
+    /// The leader is catching up another server as a learner before adding it (dissertation
+    /// §4.2.1): one change at a time. Retry once it is added, or remove that server, which
+    /// ends its catch-up.
+    CatchingUp,
 }
 
 impl AdminRefusal {
@@ -381,7 +385,9 @@ impl AdminRefusal {
     pub fn retry(self) -> bool {
         matches!(
             self,
-            AdminRefusal::ChangeInProgress | AdminRefusal::TermNotCommitted
+            AdminRefusal::ChangeInProgress
+                | AdminRefusal::TermNotCommitted
+                | AdminRefusal::CatchingUp
         )
     }
 }
@@ -395,6 +401,17 @@ pub enum AdminAnswer<S> {
     Done(ConfigView<S>),
     /// The change holds in this configuration, whose entry is not committed yet: ask again.
     Pending(ConfigView<S>),
+    /// An addition in its first phase (dissertation §4.2.1): the leader replicates its log to
+    /// the new server, which neither votes nor counts in majorities, and adds it to the
+    /// configuration once it is caught up. Ask again.
+    CatchingUp {
+        /// The latest configuration (without the new server yet).
+        config: ConfigView<S>,
+        /// The highest index the leader knows the new server holds.
+        matched: Index,
+        /// The leader's last log index.
+        last: Index,
+    },
     /// Refused, and the leader's latest configuration.
     Refused {
         /// Why.
@@ -411,6 +428,15 @@ impl<S> AdminAnswer<S> {
             AdminAnswer::Members(c) => AdminAnswer::Members(c.map(f)),
             AdminAnswer::Done(c) => AdminAnswer::Done(c.map(f)),
             AdminAnswer::Pending(c) => AdminAnswer::Pending(c.map(f)),
+            AdminAnswer::CatchingUp {
+                config,
+                matched,
+                last,
+            } => AdminAnswer::CatchingUp {
+                config: config.map(f),
+                matched,
+                last,
+            },
             AdminAnswer::Refused { reason, config } => AdminAnswer::Refused {
                 reason,
                 config: config.map(f),
@@ -856,7 +882,27 @@ pub enum Role<K> {
         /// Reads waiting to be answered without a log entry, and the confirmation rounds they
         /// wait for (ReadIndex, dissertation §6.4).
         reads: ReadRounds<K>,
+        /// The server this leader is catching up before it adds it to the configuration, if
+        /// any (dissertation §4.2.1; with `membership` and `learners`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        learner: Option<Learner>,
     },
+}
+
+/// A new server in the first phase of its addition (dissertation §4.2.1, "catching up new
+/// servers"): a *learner*. The leader replicates its log to it as to a follower, but it is not
+/// in the configuration: it neither votes nor counts in majorities, and starts no election.
+/// The catch-up goes in rounds: a round replicates the leader's log up to `round_end`, its
+/// last index when the round began. When the learner holds it, the leader adds the learner to
+/// the configuration if at most `catch_up_gap` entries were appended during the round
+/// ([`crate::raft::Membership`]), or begins another round. Volatile: a new leader knows no
+/// learner, and the administrator's retried request starts the catch-up again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Learner {
+    /// The server being caught up (not in the configuration).
+    pub server: u8,
+    /// The leader's last log index when the current round began.
+    pub round_end: Index,
 }
 
 /// A server's state: persistent and volatile.

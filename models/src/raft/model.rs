@@ -100,6 +100,10 @@ pub struct RaftConfig {
     pub spares: usize,
     /// With `membership`: the most configuration entries a leader's log may hold (`--changes`).
     pub changes: usize,
+    /// With `membership`: a new server is caught up as a learner before it is added
+    /// (`--learners`, default on; dissertation §4.2.1, [`Membership::learners`]). The model
+    /// allows no gap: a round during which the leader appended anything is followed by another.
+    pub learners: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -126,6 +130,7 @@ impl Default for RaftConfig {
             membership: false,
             spares: 1,
             changes: 2,
+            learners: true,
             bug: None,
         }
     }
@@ -219,6 +224,7 @@ impl RaftConfig {
             by_request: false,
             initial: ServerSet::first(members),
             max_changes: self.changes,
+            learners: self.learners.then_some(0),
         });
         let server = RaftServer {
             peers: peers.clone(),

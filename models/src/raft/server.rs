@@ -65,7 +65,20 @@ pub struct Membership {
     /// model sets it `false`: its leaders change the configuration on their reconfigure
     /// timers, and removed servers' elections stay in.
     pub by_request: bool,
+    /// Catching up new servers (dissertation §4.2.1): with `Some(gap)`, a leader adds a server
+    /// in two phases. First it replicates its log to the server as a [`Learner`], which is not
+    /// in the configuration; once a round of the catch-up ends with at most `gap` entries
+    /// appended during it, it appends the configuration entry. `None`: the entry is appended at
+    /// once (§4.1 alone; the model's `--learners false`). Real runs use [`CATCH_UP_GAP`].
+    pub learners: Option<Index>,
 }
+
+/// How far a learner may fall behind during its last catch-up round in a real run (entries
+/// appended while the round ran; [`Membership::learners`]): at tens of thousands of entries a
+/// second, a round of a few milliseconds. The dissertation bounds a round by an election
+/// timeout instead; the actor has no clock, and this bound plays the same part: the new
+/// server then needs at most this many entries more, which the next AppendEntries carries.
+pub const CATCH_UP_GAP: Index = 1024;
 
 /// A Raft actor: a server or a model client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -110,6 +123,7 @@ impl RaftServer {
                 initial,
                 max_changes: usize::MAX,
                 by_request: true,
+                learners: Some(CATCH_UP_GAP),
             }),
             bug: None,
         }
@@ -148,6 +162,28 @@ impl RaftServer {
         self.config(d).iter().filter(move |&i| i != me)
     }
 
+    /// The servers a leader sends AppendEntries to: the other members of its configuration
+    /// ([`Self::followers`]) and the learner it is catching up, if any (dissertation §4.2.1).
+    fn replicas<K, V>(&self, me: usize, s: &ServerState<K, V>) -> ServerSet {
+        let mut to = self.config(&s.durable);
+        to.remove(me);
+        if let Role::Leader {
+            learner: Some(l), ..
+        } = &s.role
+        {
+            to.insert(l.server as usize);
+        }
+        to
+    }
+
+    /// The learner this server catches up, if it leads and catches one up (§4.2.1).
+    fn learner<K, V>(&self, s: &ServerState<K, V>) -> Option<Learner> {
+        match &s.role {
+            Role::Leader { learner, .. } => *learner,
+            Role::Follower { .. } | Role::Candidate { .. } => None,
+        }
+    }
+
     /// Whether a server in this state keeps an election timer: followers and candidates do,
     /// unless the model's term bound forbids another election, or they are rejoining after a
     /// loss of storage ([`Rejoin`]: no election until rejoined), or they are not in their own
@@ -183,7 +219,18 @@ impl RaftServer {
     /// have committed an entry of its current term. The rule of both triggers: the model's
     /// reconfigure timer ([`Self::reconfigure_targets`]) and an administrator's request
     /// ([`Self::on_admin`]).
+    /// While it catches up a learner, it starts no other change (§4.2.1; `CatchingUp`).
     pub fn reconfigure_refusal<K, V>(&self, s: &ServerState<K, V>) -> Option<AdminRefusal> {
+        if self.learner(s).is_some() {
+            return Some(AdminRefusal::CatchingUp);
+        }
+        self.config_entry_refusal(s)
+    }
+
+    /// Why this server may not append a configuration entry now (the rule of
+    /// [`Self::reconfigure_refusal`] without the learner): also checked when a learner is
+    /// caught up, before the leader adds it.
+    fn config_entry_refusal<K, V>(&self, s: &ServerState<K, V>) -> Option<AdminRefusal> {
         let Some(m) = &self.membership else {
             return Some(AdminRefusal::NotAllowed);
         };
@@ -299,9 +346,35 @@ impl RaftServer {
         let Some(target) = self.index_of(server) else {
             return refused(AdminRefusal::UnknownServer, s);
         };
+        let catching_up = |s: &ServerState<K, V>, l: Learner| {
+            let Role::Leader { match_index, .. } = &s.role else {
+                unreachable!("only a leader catches up a learner")
+            };
+            AdminAnswer::CatchingUp {
+                config: self.config_view(s),
+                matched: match_index[l.server as usize],
+                last: s.durable.last_log_index(),
+            }
+        };
         let (index, members) = self.latest_config_or_initial(&s.durable);
         if members.contains(target) == add {
+            if let (false, Some(l), Role::Leader { learner, .. }) =
+                (add, self.learner(s), &mut s.role)
+                && l.server as usize == target
+            {
+                // Removing the learner ends its catch-up: it never was in the configuration
+                // (how an administrator gives up on a server that does not catch up).
+                *learner = None;
+            }
             return outcome(s);
+        }
+        if let Some(l) = self.learner(s)
+            && add
+            && l.server as usize == target
+        {
+            // A retry, a duplicate or another administrator's equal request: the catch-up
+            // goes on.
+            return catching_up(s, l);
         }
         if index != from {
             return refused(AdminRefusal::ConfigChanged, s);
@@ -313,16 +386,19 @@ impl RaftServer {
             return refused(AdminRefusal::LastServer, s);
         }
         self.on_reconfigure(me, s, target, o);
-        outcome(s)
+        match self.learner(s) {
+            Some(l) => catching_up(s, l),
+            None => outcome(s),
+        }
     }
 
     /// AddServer / RemoveServer at the leader (dissertation §4.1), on its reconfigure timer
     /// for server `target` (the model) or an administrator's request ([`Self::on_admin`], a
-    /// real run), which both reach it only if [`Self::reconfigure_targets`] holds `target`:
-    /// append a configuration entry with `target` added (or removed, if
-    /// a member), which takes effect at once, and replicate it to the new configuration. The
-    /// new server is not caught up first as a non-voting member (§4.2.1 is an availability
-    /// measure; safety does not need it).
+    /// real run), which both reach it only if [`Self::reconfigure_targets`] holds `target`.
+    /// A removal appends a configuration entry without `target`, which takes effect at once.
+    /// An addition, with learners (§4.2.1), first catches `target` up: the leader replicates
+    /// its log to it, and adds it once caught up ([`Self::on_learner_progress`]); without
+    /// learners it appends the entry at once.
     fn on_reconfigure<K: Value, V: Value>(
         &self,
         me: usize,
@@ -335,15 +411,90 @@ impl RaftServer {
             // an administrator's request is checked first (`admin_change`).
             return;
         }
+        let adds = !self.config(&s.durable).contains(target);
+        let learners = self.membership.as_ref().and_then(|m| m.learners);
+        if adds && learners.is_some() {
+            let round_end = s.durable.last_log_index();
+            let Role::Leader { learner, .. } = &mut s.role else {
+                unreachable!("only a leader changes the configuration")
+            };
+            *learner = Some(Learner {
+                server: target as u8,
+                round_end,
+            });
+            self.send_append_entries(s, target, o);
+            // A learner already known to hold the whole log is added at once.
+            self.on_learner_progress(me, s, target, o);
+            return;
+        }
+        self.append_config(me, s, target, o);
+    }
+
+    /// Appends the configuration entry that adds or removes `target` (dissertation §4.1: it
+    /// takes effect at once) and replicates it to the new configuration.
+    fn append_config<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        target: usize,
+        o: &mut RaftOut<K, V>,
+    ) {
         let members = self.config(&s.durable).toggled(target);
         s.durable.log.push(LogEntry {
             term: s.durable.current_term,
             entry: Entry::Config(members),
         });
-        for peer in self.followers(me, &s.durable) {
+        for peer in self.replicas(me, s).iter() {
             self.send_append_entries(s, peer, o);
         }
         self.advance_commit_index(me, s, o);
+    }
+
+    /// Catching up a new server (dissertation §4.2.1), on a success from `follower`: if it is
+    /// the learner and now holds the leader's log up to the end of the current round, the round
+    /// is over. If at most the allowed gap of entries ([`Membership::learners`]) was appended
+    /// while the round ran, the leader adds the learner to its configuration (if the rule of
+    /// [`Self::config_entry_refusal`] still allows an entry; in the model, the log bound may
+    /// not); otherwise another round begins, up to the leader's last index now (which the
+    /// learner may hold already: then that round is over too, with nothing appended).
+    fn on_learner_progress<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        follower: usize,
+        o: &mut RaftOut<K, V>,
+    ) {
+        let last = s.durable.last_log_index();
+        let gap = self.membership.as_ref().and_then(|m| m.learners);
+        let Role::Leader {
+            learner: Some(l),
+            match_index,
+            ..
+        } = &mut s.role
+        else {
+            return;
+        };
+        if l.server as usize != follower || match_index[follower] < l.round_end {
+            // Not the learner, or its round is not over.
+            return;
+        }
+        let gap = gap.expect("a leader catches up a learner only with learners");
+        if last - l.round_end > gap {
+            // Another round, up to the leader's last index now; over at once if the learner
+            // already holds that (nothing was appended during it).
+            l.round_end = last;
+            if match_index[follower] < last {
+                return;
+            }
+        }
+        if self.config_entry_refusal(s).is_some() {
+            return;
+        }
+        let Role::Leader { learner, .. } = &mut s.role else {
+            unreachable!("matched above")
+        };
+        *learner = None;
+        self.append_config(me, s, follower, o);
     }
 
     /// Dissertation §4.2.2: a leader that is not in its own configuration steps down once the
@@ -397,7 +548,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Noop,
         });
-        for peer in self.followers(me, &s.durable) {
+        for peer in self.replicas(me, s).iter() {
             self.send_append_entries(s, peer, o);
         }
         self.advance_commit_index(me, s, o);
@@ -782,6 +933,7 @@ impl RaftServer {
             next_index: vec![next; n],
             match_index: vec![0; n],
             reads: ReadRounds::new(n),
+            learner: None,
         };
         // With `membership`, always: a leader starts a configuration change only once it has
         // committed an entry of its term (the 2015 correction), and the no-op is that entry.
@@ -1116,6 +1268,9 @@ impl RaftServer {
             return;
         }
         self.on_replication_result(me, s, follower, success, index, o);
+        if success && s.is_leader() {
+            self.on_learner_progress(me, s, follower, o);
+        }
         if !s.is_leader() {
             // It committed the configuration that removes it, and stepped down (§4.2.2).
             return;
@@ -1286,7 +1441,7 @@ impl RaftServer {
             unreachable!("the caller checked that this server leads")
         };
         reads.start_if_waiting_among(me, true, members);
-        for peer in self.followers(me, &s.durable) {
+        for peer in self.replicas(me, s).iter() {
             self.send_append_entries(s, peer, o);
         }
         o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
@@ -1301,15 +1456,25 @@ impl RaftServer {
         s: &mut ServerState<K, V>,
         o: &mut RaftOut<K, V>,
     ) {
-        let Role::Leader { match_index, .. } = &s.role else {
+        let Role::Leader {
+            match_index,
+            learner,
+            ..
+        } = &s.role
+        else {
             unreachable!("only a leader commits by counting")
         };
         let last = s.durable.last_log_index();
         // Majorities of the leader's configuration (dissertation §4.1); the leader counts
         // itself only if it is a member (§4.2.2).
         let members = self.config(&s.durable);
+        let mut counted = members;
+        if let (true, Some(l)) = (self.has(RaftBug::LearnerCountsForCommit), learner) {
+            // The mutant counts the learner's copy as if it were a member's.
+            counted.insert(l.server as usize);
+        }
         let stored_on = |n: Index| {
-            members
+            counted
                 .iter()
                 .filter(|&i| i == me || match_index[i] >= n)
                 .count()
@@ -1427,7 +1592,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Cmd(cmd),
         });
-        for peer in self.followers(me, &s.durable) {
+        for peer in self.replicas(me, s).iter() {
             self.send_append_entries(s, peer, o);
         }
         self.advance_commit_index(me, s, o);

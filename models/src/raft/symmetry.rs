@@ -69,10 +69,15 @@ impl<K: Clone> Rewrite<Id> for Role<K> {
                 next_index,
                 match_index,
                 reads,
+                learner,
             } => Role::Leader {
                 next_index: permute_servers(next_index, plan),
                 match_index: permute_servers(match_index, plan),
                 reads: reads.rewrite(plan),
+                learner: learner.map(|l| Learner {
+                    server: rewrite_server_index(l.server, plan),
+                    round_end: l.round_end,
+                }),
             },
         }
     }

@@ -30,6 +30,7 @@ fn cfg(clients: usize, requests: usize, max_term: Term, max_log: Index) -> RaftC
         membership: false,
         spares: 1,
         changes: 2,
+        learners: true,
         bug: None,
     }
 }
@@ -170,22 +171,23 @@ const LEADER_REMOVED: &str = "Membership: a removed leader steps down";
 /// Single-server membership changes (dissertation §4.1, with the 2015 correction): every
 /// property holds, a configuration change commits, and a leader that removed itself steps
 /// down. Pinned (BFS): three servers and a spare, one change in a log (3 → 4, or any member
-/// removed, the leader included).
+/// removed, the leader included); the spare is caught up as a learner first (§4.2.1), or
+/// added at once (`--learners false`, §4.1 alone: more states, as the entry that adds it may
+/// be appended before the spare has answered anything).
 #[test]
 fn membership_changes_keep_every_property_with_pinned_state_counts() {
+    let witnessed = vec![
+        "Leader elected",
+        "Entry committed",
+        CONFIG_COMMITTED,
+        LEADER_REMOVED,
+        "Re-election: another leader in a later term",
+    ];
     assert_eq!(
-        safe(membership(4, 2, 2, 1), false),
-        (
-            120_267,
-            vec![
-                "Leader elected",
-                "Entry committed",
-                CONFIG_COMMITTED,
-                LEADER_REMOVED,
-                "Re-election: another leader in a later term",
-            ]
-        )
+        safe(with(membership(4, 2, 2, 1), |c| c.learners = false), false),
+        (120_267, witnessed.clone())
     );
+    assert_eq!(safe(membership(4, 2, 2, 1), false), (115_437, witnessed));
 }
 
 /// The configuration is the latest configuration entry of the log, committed or not, and
@@ -414,6 +416,9 @@ fn smallest(bug: RaftBug) -> RaftConfig {
             c.changes = 1;
         }),
         RaftBug::MembershipTwoAtOnce => with(membership(3, 2, 3, 2), |c| c.spares = 0),
+        // A leader of term 1 commits its appended entry with the learner's copy alone; the
+        // other two members elect a leader of term 2 without it.
+        RaftBug::LearnerCountsForCommit => with(membership(4, 2, 2, 1), |c| c.appends = true),
     };
     RaftConfig {
         bug: Some(bug),
@@ -895,18 +900,24 @@ fn compaction_keeps_the_latest_configuration() {
 
 /// An administrator's request (a real run's `ballot admin`) runs the model's rule
 /// ([`RaftServer::reconfigure_refusal`]) and step ([`RaftServer::on_reconfigure`]): a leader
-/// that has not committed an entry of its term refuses (the 2015 correction); then it appends
-/// the change and answers `Pending`; a second change waits for the first (one at a time); a
+/// that has not committed an entry of its term refuses (the 2015 correction); then it catches
+/// the new server up as a learner (§4.2.1: `CatchingUp`, other changes refused, removing the
+/// learner ends it), appends the change once the learner holds its log, and answers
+/// `Pending`; a second change waits for the first (one at a time); a
 /// request naming an older configuration is refused; a retry of the first, once committed, is
 /// `Done` without a second entry. No reconfigure timer is ever set (`by_request`).
 #[test]
 fn an_administrators_request_runs_the_models_rule() {
     use stateright::actor::Command;
     let peers: Vec<Id> = (0..3).map(Id::from).collect();
-    let actor: RaftActor<ModelKey, ModelValue> = RaftActor::Server(RaftServer::for_real_runs(
-        peers.clone(),
-        ServerSet::first(2),
-    ));
+    let mut server = RaftServer::for_real_runs(peers.clone(), ServerSet::first(2));
+    // The model's catch-up rule: a round with any entry appended is followed by another.
+    server
+        .membership
+        .as_mut()
+        .expect("real runs have membership")
+        .learners = Some(0);
+    let actor: RaftActor<ModelKey, ModelValue> = RaftActor::Server(server);
     let (me, admin) = (peers[0], Id::from(9));
     let mut out = Out::new();
     let mut state = actor.on_start(me, &None, &mut out);
@@ -939,9 +950,9 @@ fn an_administrators_request_runs_the_models_rule() {
         answers
     };
     let ask = |op| Ok((admin, RaftMsg::Admin(AdminRequest { req: 1, op })));
-    let ack = |index| {
+    let ack_from = |peer: usize, index| {
         Ok((
-            peers[1],
+            peers[peer],
             RaftMsg::AppendEntriesReply {
                 term: 1,
                 success: true,
@@ -950,6 +961,7 @@ fn an_administrators_request_runs_the_models_rule() {
             },
         ))
     };
+    let ack = |index| ack_from(1, index);
     let add2 = AdminOp::AddServer {
         server: peers[2],
         from: 0,
@@ -980,21 +992,75 @@ fn an_administrators_request_runs_the_models_rule() {
         }]
     );
     step(&mut state, ack(1));
+    // Server 2 is caught up as a learner first (§4.2.1): not in the configuration yet, and
+    // no other change meanwhile.
+    let catching_up = |matched| {
+        [AdminAnswer::CatchingUp {
+            config: view(&[0, 1], 0, true),
+            matched,
+            last: 1,
+        }]
+    };
+    assert_eq!(step(&mut state, ask(add2.clone())), catching_up(0));
     assert_eq!(
         step(&mut state, ask(add2.clone())),
-        [AdminAnswer::Pending(view(&[0, 1, 2], 2, false))]
+        catching_up(0),
+        "a retry"
+    );
+    let remove1 = AdminOp::RemoveServer {
+        server: peers[1],
+        from: 0,
+    };
+    assert_eq!(
+        step(&mut state, ask(remove1)),
+        [AdminAnswer::Refused {
+            reason: AdminRefusal::CatchingUp,
+            config: view(&[0, 1], 0, true),
+        }]
+    );
+    // Removing the learner ends its catch-up; asking again starts it again.
+    let remove2 = AdminOp::RemoveServer {
+        server: peers[2],
+        from: 0,
+    };
+    assert_eq!(
+        step(&mut state, ask(remove2)),
+        [AdminAnswer::Done(view(&[0, 1], 0, true))]
+    );
+    assert_eq!(step(&mut state, ask(add2.clone())), catching_up(0));
+    // A client's command is appended during the first round (index 2): when the learner holds
+    // index 1, the end of that round, another round begins, up to index 2.
+    let put = ClientRequest {
+        req: 1,
+        op: KvOp::Put('x', 'A'),
+    };
+    step(&mut state, Ok((Id::from(8), RaftMsg::Request(put))));
+    step(&mut state, ack_from(2, 1));
+    assert_eq!(
+        step(&mut state, ask(add2.clone())),
+        [AdminAnswer::CatchingUp {
+            config: view(&[0, 1], 0, true),
+            matched: 1,
+            last: 2,
+        }]
+    );
+    // The learner holds the whole log: the leader adds it (index 3), and counts it from now.
+    step(&mut state, ack_from(2, 2));
+    assert_eq!(
+        step(&mut state, ask(add2.clone())),
+        [AdminAnswer::Pending(view(&[0, 1, 2], 3, false))]
     );
     assert_eq!(
         step(
             &mut state,
             ask(AdminOp::RemoveServer {
                 server: peers[1],
-                from: 2,
+                from: 3,
             })
         ),
         [AdminAnswer::Refused {
             reason: AdminRefusal::ChangeInProgress,
-            config: view(&[0, 1, 2], 2, false),
+            config: view(&[0, 1, 2], 3, false),
         }]
     );
     assert_eq!(
@@ -1007,13 +1073,13 @@ fn an_administrators_request_runs_the_models_rule() {
         ),
         [AdminAnswer::Refused {
             reason: AdminRefusal::ConfigChanged,
-            config: view(&[0, 1, 2], 2, false),
+            config: view(&[0, 1, 2], 3, false),
         }]
     );
-    step(&mut state, ack(2));
+    step(&mut state, ack(3));
     assert_eq!(
         step(&mut state, ask(add2)),
-        [AdminAnswer::Done(view(&[0, 1, 2], 2, true))]
+        [AdminAnswer::Done(view(&[0, 1, 2], 3, true))]
     );
     let RaftState::Server(s) = &state else {
         unreachable!("a server's state")
