@@ -806,6 +806,7 @@ where
     fn send_group(&mut self, dst: SocketAddrV4, group: Vec<Vec<u8>>) {
         let n = group.len() as u64;
         let frame = match group.as_slice() {
+            // The packer hands out no empty group; nothing to send.
             [] => return,
             [one] => self.codec.encode_bytes(Kind::Peer, one),
             several => self.codec.encode_bytes(Kind::Pack, &pack::encode(several)),
