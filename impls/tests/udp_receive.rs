@@ -1,7 +1,7 @@
 //! The receive path under hostile input (property tests): random and mutated datagrams never
 //! crash a node and never change its saved state — whether they are garbage, valid
-//! server-to-server messages from an address that is not a peer, or tampered datagrams under a
-//! shared key.
+//! server-to-server messages from an address that is not a peer, tampered datagrams under a
+//! shared key, or packs of several messages that are malformed anywhere.
 
 mod udp_common;
 
@@ -128,7 +128,7 @@ fn random_datagrams_never_crash_a_node_and_dropped_ones_change_nothing() {
         prop_oneof![
             prop::collection::vec(any::<u8>(), 0..300),
             // Random bytes behind a valid header, to get past the first checks.
-            (0..=3u8, prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(kind, body)| {
+            (0..=5u8, prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(kind, body)| {
                 let mut b = b"BLT".to_vec();
                 b.extend([VERSION, kind]);
                 b.extend_from_slice(&(body.len() as u32).to_be_bytes());
@@ -415,4 +415,115 @@ fn under_a_key_unauthenticated_fragments_are_dropped() {
     assert_eq!(snapshot(&f), before);
     assert_eq!(f.node.counters().reassembled, 0);
     assert!(f.node.counters().dropped_bad_mac >= 2 * parts.len() as u64);
+}
+
+/// Packs of messages from a peer (`Kind::Pack`, `runtime::pack`): a pack whose structure is
+/// broken, or that holds one message that does not parse (garbage, a pack inside the pack, a
+/// message cut short) after weighty genuine ones, is dropped whole — none of its messages is
+/// delivered, the saved state does not change; random and mutated packs never crash the node.
+/// From a non-peer, or without the key, even a genuine pack is dropped. Then the genuine pack
+/// from the peer delivers each of its messages, in order.
+#[test]
+fn packs_are_delivered_whole_or_not_at_all() {
+    use ballot::runtime::pack;
+    let key = Key::from_bytes(b"test key: sixteen bytes or more").unwrap();
+    let codec = Codec::new(Some(key));
+    let cell = RefCell::new(fixture("recv-packs", codec.clone()));
+    let (peer, peers) = {
+        let f = cell.borrow();
+        (SocketAddr::V4(f.peers[1]), f.peers.clone())
+    };
+    let items: Vec<Vec<u8>> = weighty_messages()
+        .iter()
+        .map(|m| serde_json::to_vec(m).unwrap())
+        .collect();
+    let genuine = pack::encode(&items);
+    let bad_items = prop_oneof![
+        prop::collection::vec(any::<u8>(), 1..40),
+        Just(genuine.clone()),
+        (1..items[1].len()).prop_map({
+            let m = items[1].clone();
+            move |n| m[..n].to_vec()
+        }),
+    ];
+    let strategy = prop_oneof![
+        // Weighty messages first, then one that does not parse.
+        (1..=items.len(), bad_items).prop_map({
+            let items = items.clone();
+            move |(n, bad)| (true, pack::encode(&[&items[..n], &[bad]].concat()))
+        }),
+        // A structure broken anywhere: cut short or lengthened.
+        any::<prop::sample::Index>().prop_map({
+            let g = genuine.clone();
+            move |i| (true, g[..i.index(g.len())].to_vec())
+        }),
+        prop::collection::vec(any::<u8>(), 1..8).prop_map({
+            let g = genuine.clone();
+            move |extra| (true, [&g[..], &extra].concat())
+        }),
+        // Random bytes behind a plausible count; a genuine pack mutated (which may still be
+        // a pack of messages that parse, then delivered).
+        (2..6u16, prop::collection::vec(any::<u8>(), 0..120))
+            .prop_map(|(c, b)| { (true, [&c.to_be_bytes()[..], &b].concat()) }),
+        mutation().prop_map({
+            let g = genuine.clone();
+            move |m| (false, apply(&g, &m))
+        }),
+    ];
+    let (rejected, delivered) = (std::cell::Cell::new(0u64), std::cell::Cell::new(0u64));
+    runner()
+        .run(&strategy, |(must_reject, body)| {
+            let mut f = cell.borrow_mut();
+            let Ok(frame) = codec.encode_bytes(Kind::Pack, &body) else {
+                return Ok(());
+            };
+            let before = snapshot(&f);
+            let delivered_before = f.node.counters().delivered;
+            let got = f.node.receive(peer, &frame).unwrap();
+            if must_reject || got == Received::Malformed {
+                prop_assert_eq!(got, Received::Malformed);
+                prop_assert_eq!(f.node.counters().delivered, delivered_before);
+                prop_assert_eq!(snapshot(&f), before);
+                rejected.set(rejected.get() + 1);
+            } else {
+                prop_assert_eq!(got, Received::Delivered);
+                delivered.set(delivered.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let f = cell.into_inner();
+    let c = f.node.counters().clone();
+    assert_eq!(c.handler_panics, 0);
+    assert_eq!(c.packs_rejected, rejected.get(), "{c:?}");
+    assert_eq!(c.packs_in, delivered.get(), "{c:?}");
+    assert!(rejected.get() > 400, "{c:?}");
+
+    // A fresh node, so that the genuine pack's messages are news to it.
+    drop(f);
+    let mut f = fixture("recv-packs-genuine", codec.clone());
+    let peer = SocketAddr::V4(f.peers[1]);
+    let frame = codec.encode_bytes(Kind::Pack, &genuine).unwrap();
+    let before = snapshot(&f);
+    let stranger = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1);
+    assert!(!peers.contains(&stranger) && !f.peers.contains(&stranger));
+    assert_eq!(
+        f.node.receive(stranger.into(), &frame).unwrap(),
+        Received::NotPeer
+    );
+    let unkeyed = Codec::default().encode_bytes(Kind::Pack, &genuine).unwrap();
+    assert_eq!(f.node.receive(peer, &unkeyed).unwrap(), Received::Malformed);
+    let mut flipped = frame.clone();
+    flipped[12] ^= 1;
+    assert_eq!(f.node.receive(peer, &flipped).unwrap(), Received::Malformed);
+    assert_eq!(snapshot(&f), before);
+    let delivered = f.node.counters().delivered;
+    assert_eq!(f.node.receive(peer, &frame).unwrap(), Received::Delivered);
+    assert_eq!(f.node.counters().delivered, delivered + items.len() as u64);
+    assert_eq!(f.node.counters().packs_in, 1);
+    assert_ne!(
+        snapshot(&f),
+        before,
+        "the pack's Prepare, Accept and Decided were delivered"
+    );
 }

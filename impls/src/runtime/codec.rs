@@ -6,7 +6,8 @@
 //! 0       3     magic "BLT"
 //! 3       1     version (2: client requests and replies carry a session)
 //! 4       1     kind: 1 server-to-server message, 2 client request, 3 reply to a client,
-//!               4 fragment of a server-to-server message (binary payload: `fragment`)
+//!               4 fragment of a server-to-server message (binary payload: `fragment`),
+//!               5 several server-to-server messages (binary payload: `pack`)
 //! 5       4     payload length, big-endian, at most MAX_PAYLOAD
 //! 9       n     payload: JSON of the kind's type
 //! 9+n     32    HMAC-SHA256 of bytes 0..9+n (only with a key)
@@ -61,6 +62,9 @@ pub enum Kind {
     /// A fragment of a server-to-server message too long for one datagram (accepted only from
     /// a configured peer; its payload is binary, see [`super::fragment`]).
     Fragment,
+    /// Several server-to-server messages for one peer, in order (accepted only from a
+    /// configured peer; its payload is binary, see [`super::pack`]).
+    Pack,
 }
 
 impl Kind {
@@ -70,6 +74,7 @@ impl Kind {
             Kind::Request => 2,
             Kind::Reply => 3,
             Kind::Fragment => 4,
+            Kind::Pack => 5,
         }
     }
 
@@ -79,6 +84,7 @@ impl Kind {
             2 => Some(Kind::Request),
             3 => Some(Kind::Reply),
             4 => Some(Kind::Fragment),
+            5 => Some(Kind::Pack),
             _ => None,
         }
     }
@@ -224,6 +230,9 @@ pub enum DecodeError {
     /// A client request whose session lacks [`SESSION_BIT`].
     #[error("client session {0:#x} lacks the session bit")]
     Session(u64),
+    /// A pack of messages that is malformed ([`super::pack::decode`]).
+    #[error("malformed pack: {0}")]
+    Pack(#[from] super::pack::PackError),
 }
 
 impl DecodeError {
@@ -239,6 +248,7 @@ impl DecodeError {
             DecodeError::BadMac => "bad_mac",
             DecodeError::Payload(_) => "payload",
             DecodeError::Session(_) => "session",
+            DecodeError::Pack(_) => "pack",
         }
     }
 }
@@ -504,6 +514,9 @@ mod tests {
             bad[3] = version;
             assert_eq!(codec.decode_frame(&bad), Err(DecodeError::Version(version)));
         }
+        let mut bad = good.clone();
+        bad[4] = 5;
+        assert_eq!(codec.decode_frame(&bad).map(|(k, _)| k), Ok(Kind::Pack));
         let mut bad = good.clone();
         bad[4] = 9;
         assert_eq!(codec.decode_frame(&bad), Err(DecodeError::UnknownKind(9)));

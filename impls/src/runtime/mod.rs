@@ -7,6 +7,7 @@
 //! - [`journal`]: what a journal record holds (the change between two saved storages).
 //! - [`codec`]: the validated, versioned, optionally authenticated wire format.
 //! - [`fragment`]: messages too long for one datagram, split and reassembled.
+//! - [`pack`]: several messages to one peer in one datagram.
 //! - [`transport`]: the socket, counters and fault injection.
 //! - [`client`]: the client (leader discovery, redirects, retries with a deadline).
 //! - [`history`]: client histories as JSON lines, and their linearizability check.
@@ -23,6 +24,7 @@ pub mod fragment;
 pub mod history;
 pub mod journal;
 pub mod node;
+pub mod pack;
 pub mod served;
 pub mod storage;
 pub mod transport;

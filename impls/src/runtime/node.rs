@@ -16,6 +16,11 @@
 //! those messages arrived; a crash after it is a crash after the last step with its messages
 //! still in flight. Nothing here depends on the protocol.
 //!
+//! **Packing.** When the batch's messages are sent, those to the same peer share datagrams
+//! ([`pack`]): several messages to one peer, in order, in one frame of kind `Pack`, up to the
+//! payload limit; a receiver delivers them one by one, each a step of its own, as the model's
+//! network would deliver them. Replies to clients are not packed.
+//!
 //! The receive path ([`Node::receive`]) never panics on input: a datagram that fails validation,
 //! a server-to-server message from an address that is not a configured peer, or a reply meant for
 //! a client is dropped and counted. A panic inside the actor's handler (an actor bug) discards the
@@ -29,6 +34,7 @@
 use super::codec::{self, Codec, Kind, WireReply, WireRequest};
 use super::fragment::{self, Added, Reassembler};
 use super::journal::Journaled;
+use super::pack::{self, Packer};
 use super::served::{ActorMsg, ActorStorage, Served, addr, id, session_id, session_of};
 use super::storage::{StorageError, Store};
 use super::transport::{Counters, Faults, PartitionFile, Transport};
@@ -396,7 +402,7 @@ where
             Err(e) => return self.malformed(src, &e),
         };
         match kind {
-            Kind::Peer | Kind::Fragment => {
+            Kind::Peer | Kind::Fragment | Kind::Pack => {
                 if !self.peers.contains(&src) {
                     self.counters.dropped_not_peer += 1;
                     tracing::debug!(%src, "server-to-server message from a non-peer: dropped");
@@ -407,6 +413,9 @@ where
                     self.counters.partition_drops_in += 1;
                     tracing::trace!(%src, "server-to-server message from a peer cut off: dropped");
                     return Received::Cut;
+                }
+                if kind == Kind::Pack {
+                    return self.take_pack(src, payload);
                 }
                 let whole;
                 let payload = if kind == Kind::Fragment {
@@ -467,6 +476,34 @@ where
                 Received::Unexpected
             }
         }
+    }
+
+    /// A pack of messages from peer `src` ([`pack`]): every message parsed first, then each
+    /// delivered in order as a step of its own. A malformed pack, or one with a message that
+    /// does not parse, is dropped whole: none of its messages is delivered.
+    fn take_pack(&mut self, src: SocketAddrV4, payload: &[u8]) -> Received {
+        let msgs: Result<Vec<ActorMsg<S>>, codec::DecodeError> = pack::decode(payload)
+            .map_err(codec::DecodeError::from)
+            .and_then(|items| items.into_iter().map(codec::parse).collect());
+        let msgs = match msgs {
+            Ok(msgs) => msgs,
+            Err(e) => {
+                self.counters.packs_rejected += 1;
+                return self.malformed(src, &e);
+            }
+        };
+        self.counters.packs_in += 1;
+        let mut received = Received::Delivered;
+        for msg in msgs {
+            tracing::debug!(%src, ?msg, "received (packed)");
+            if S::is_snapshot(&msg) {
+                self.counters.install_snapshots_in += 1;
+            }
+            if self.deliver(id(src), msg) == Received::Panicked {
+                received = Received::Panicked;
+            }
+        }
+        received
     }
 
     /// A client's operation or an administrator's request, as the protocol's message (`msg`):
@@ -655,12 +692,16 @@ where
                     .any(|(later_dst, later)| later_dst == dst && S::supersedes(msg, later))
             })
             .collect();
+        let mut packer = Packer::default();
         for ((dst, msg), superseded) in outbox.into_iter().zip(superseded) {
             if superseded {
                 self.counters.messages_superseded += 1;
                 continue;
             }
-            self.send(dst, msg);
+            self.send(dst, msg, &mut packer);
+        }
+        for (dst, group) in packer.finish() {
+            self.send_group(dst, group);
         }
         Ok(())
     }
@@ -694,7 +735,10 @@ where
         }
     }
 
-    fn send(&mut self, to: Id, msg: ActorMsg<S>) {
+    /// Sends `msg` to `to`: a reply to a client at once; a message to a peer into `packer`
+    /// (sent when the batch's messages are all staged, [`Self::send_group`]), or, if it is too
+    /// long to be packed, at once, after the peer's messages packed before it.
+    fn send(&mut self, to: Id, msg: ActorMsg<S>, packer: &mut Packer<SocketAddrV4>) {
         self.counters.messages_out += 1;
         let (dst, encoded) = if let Some(session) = session_of(to) {
             let Some(dst) = self.routes.get(session) else {
@@ -723,7 +767,22 @@ where
             if S::is_snapshot(&msg) {
                 self.counters.install_snapshots_out += 1;
             }
-            (addr(to), self.encode_peer(msg))
+            let dst = addr(to);
+            match serde_json::to_vec(&msg) {
+                Ok(payload) if pack::fits(payload.len()) => {
+                    if let Some(full) = packer.push(dst, payload) {
+                        self.send_group(dst, full);
+                    }
+                    return;
+                }
+                // Too long to pack (or it does not serialize: `encode_peer` says so).
+                _ => {
+                    if let Some(earlier) = packer.take(dst) {
+                        self.send_group(dst, earlier);
+                    }
+                }
+            }
+            (dst, self.encode_peer(msg))
         } else {
             self.counters.send_failures += 1;
             tracing::warn!(dst = %addr(to), ?msg, "a message to neither a peer nor a client: not sent");
@@ -738,6 +797,31 @@ where
             Err(e) => {
                 self.counters.send_failures += 1;
                 tracing::warn!(%dst, error = %e, "message not sent");
+            }
+        }
+    }
+
+    /// Sends the payloads of messages to peer `dst`, in order: one alone as a `Kind::Peer`
+    /// frame, several as one `Kind::Pack` frame ([`pack`]).
+    fn send_group(&mut self, dst: SocketAddrV4, group: Vec<Vec<u8>>) {
+        let n = group.len() as u64;
+        let frame = match group.as_slice() {
+            // The packer hands out no empty group; nothing to send.
+            [] => return,
+            [one] => self.codec.encode_bytes(Kind::Peer, one),
+            several => self.codec.encode_bytes(Kind::Pack, &pack::encode(several)),
+        };
+        match frame {
+            Ok(bytes) => {
+                if n > 1 {
+                    self.counters.packed_out += 1;
+                    self.counters.messages_packed += n;
+                }
+                self.transport.send(dst, bytes, &mut self.counters);
+            }
+            Err(e) => {
+                self.counters.send_failures += n;
+                tracing::warn!(%dst, messages = n, error = %e, "messages not sent");
             }
         }
     }

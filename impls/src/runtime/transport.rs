@@ -108,6 +108,16 @@ pub struct Counters {
     pub fragments_rejected: u64,
     /// Partly received messages given up (timed out, or evicted to stay within the bounds).
     pub reassembly_expired: u64,
+    /// Datagrams sent that carried several server-to-server messages to one peer (a pack,
+    /// `runtime::pack`): the messages of one batch to the same peer share datagrams.
+    pub packed_out: u64,
+    /// Messages sent in those datagrams (`messages_packed / packed_out` is the mean pack).
+    pub messages_packed: u64,
+    /// Packs received from peers and accepted: each of their messages was delivered.
+    pub packs_in: u64,
+    /// Packs rejected whole: malformed, or with a message that does not parse. Also counted in
+    /// `dropped_malformed`.
+    pub packs_rejected: u64,
     /// Datagrams the kernel dropped on arrival at this node's socket because its receive
     /// buffer was full (Linux's per-socket `drops` in `/proc/net/udp`; read when the counters
     /// are shown; 0 where that file is not available). The node asks for a receive buffer of
