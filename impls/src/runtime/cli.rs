@@ -201,8 +201,10 @@ pub struct AdminArgs {
 /// A membership request (Raft; dissertation §4.1, one server at a time).
 #[derive(Subcommand, Debug, Clone)]
 pub enum AdminCommand {
-    /// Add the server at ADDR (one of the nodes' --peers, running) to the configuration;
-    /// prints the new configuration once the change is committed.
+    /// Add the server at ADDR (one of the nodes' --peers, running) to the configuration: the
+    /// leader first catches it up as a non-voting learner (dissertation §4.2.1), then appends
+    /// the change; prints the new configuration once the change is committed. A server that
+    /// never catches up (down, unreachable) holds back other changes until remove-server ADDR.
     AddServer {
         /// The server's address.
         addr: SocketAddrV4,
