@@ -176,6 +176,12 @@ impl RaftServer {
         to
     }
 
+    /// How many entries appended during a catch-up round still let the learner in (§4.2.1,
+    /// [`Membership::learners`]); `None` without learners (a new server is added at once).
+    fn catch_up_gap(&self) -> Option<Index> {
+        self.membership.as_ref().and_then(|m| m.learners)
+    }
+
     /// The learner this server catches up, if it leads and catches one up (§4.2.1).
     fn learner<K, V>(&self, s: &ServerState<K, V>) -> Option<Learner> {
         match &s.role {
@@ -412,8 +418,7 @@ impl RaftServer {
             return;
         }
         let adds = !self.config(&s.durable).contains(target);
-        let learners = self.membership.as_ref().and_then(|m| m.learners);
-        if adds && learners.is_some() {
+        if adds && self.catch_up_gap().is_some() {
             let round_end = s.durable.last_log_index();
             let Role::Leader { learner, .. } = &mut s.role else {
                 unreachable!("only a leader changes the configuration")
@@ -465,7 +470,7 @@ impl RaftServer {
         o: &mut RaftOut<K, V>,
     ) {
         let last = s.durable.last_log_index();
-        let gap = self.membership.as_ref().and_then(|m| m.learners);
+        let gap = self.catch_up_gap();
         let Role::Leader {
             learner: Some(l),
             match_index,
