@@ -292,7 +292,9 @@ struct ModelArgs {
     max_slots: Option<u32>,
     /// multi-paxos: a leader's heartbeat timer fires up to N times a ballot, re-sending the
     /// unanswered Accepts and telling learners its commit point (on which they catch up), as
-    /// real nodes do without a bound [default: 0].
+    /// real nodes do without a bound. raft: up to N times a term, sending every follower
+    /// AppendEntries from its nextIndex (InstallSnapshot if the snapshot discarded it) [default:
+    /// 0].
     #[arg(long, value_name = "N")]
     heartbeats: Option<u32>,
     /// paxos, multi-paxos, raft: remove messages their receiver ignores in every state it can
@@ -382,9 +384,14 @@ impl ModelArgs {
                     "retry"
                 )
             ),
-            Protocol::Raft => self
-                .raft
-                .summary(self.requests, self.retries, self.log_reads),
+            Protocol::Raft => {
+                self.raft
+                    .summary(self.requests, self.retries, self.log_reads)
+                    + &match self.heartbeats.unwrap_or(0) {
+                        0 => String::new(),
+                        n => format!(", {} per term", plural(n as usize, "heartbeat")),
+                    }
+            }
             Protocol::PrimaryBackup => match lecture::primary_backup(self) {
                 Ok(c) => lecture::primary_backup_bounds(&c),
                 Err(e) => e,
@@ -493,6 +500,10 @@ impl ModelArgs {
                     push("--spares", c.spares.to_string());
                     push("--changes", c.changes.to_string());
                     push("--learners", c.learners.to_string());
+                }
+                // Only when set, so that the flags (and file names) of earlier traces stay.
+                if c.heartbeats > 0 {
+                    push("--heartbeats", c.heartbeats.to_string());
                 }
                 if c.snapshots {
                     f.push("--snapshots".into());
@@ -610,11 +621,6 @@ impl ModelArgs {
         if self.max_slots.is_some() {
             return Err("--max-slots is a multi-paxos flag; raft is bounded by --max-log".into());
         }
-        if self.heartbeats.is_some() {
-            return Err(
-                "--heartbeats is a multi-paxos flag; raft models send no timed heartbeats".into(),
-            );
-        }
         let d = RaftConfig::default();
         let cfg = RaftConfig {
             cluster: self.cluster(Protocol::Raft),
@@ -632,6 +638,7 @@ impl ModelArgs {
             spares: self.raft.spares.unwrap_or(d.spares),
             changes: self.raft.changes.unwrap_or(d.changes),
             learners: self.raft.learners.unwrap_or(d.learners),
+            heartbeats: self.heartbeats.unwrap_or(d.heartbeats),
             bug,
         };
         if !cfg.membership

@@ -1902,6 +1902,11 @@ impl Rewrite<Id> for ServerSet {
     }
 }
 
+/// A leader's heartbeats without a bound ([`crate::multi_paxos::MpServer::heartbeats`],
+/// [`crate::raft::RaftServer::heartbeats`]): they never stop (a real run). A model bounds them
+/// (`--heartbeats N`), since the checker may fire a timer at any moment.
+pub const UNBOUNDED: u32 = u32::MAX;
+
 #[cfg(test)]
 mod tests {
     use super::*;

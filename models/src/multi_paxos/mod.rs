@@ -78,8 +78,7 @@ pub struct Vote<K, V> {
     pub entry: Entry<K, V>,
 }
 
-/// [`MpServer::heartbeats`] without a bound: a leader's heartbeats never stop (a real run).
-pub const UNBOUNDED: u32 = u32::MAX;
+pub use crate::cluster::UNBOUNDED;
 
 /// The largest number of slots a model may use (`--max-slots`; the out-of-order mutant's executed
 /// slots must fit in [`SlotSet`]'s window).

@@ -58,6 +58,10 @@ pub enum RaftBug {
     /// A leader counts the learner it is catching up (dissertation §4.2.1) in the majorities
     /// that commit entries, as if it were a member already.
     LearnerCountsForCommit,
+    /// A follower that installs a snapshot discards its whole log, although it holds an entry
+    /// with the snapshot's last included index and term: the entries after it, which it may have
+    /// acknowledged, are lost (Figure 13, rule 7 left out).
+    InstallDiscardsMatchingSuffix,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -390,6 +394,28 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "2",
             ],
             summary: "a leader counts the server it catches up as a learner in the majorities that commit entries (§4.2.1)",
+        },
+    ),
+    (
+        RaftBug::InstallDiscardsMatchingSuffix,
+        BugInfo {
+            name: "install-discards-matching-suffix",
+            breaks: "Leader Completeness",
+            args: &[
+                "--snapshots",
+                "--heartbeats",
+                "1",
+                "--appends",
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "2",
+            ],
+            summary: "a follower installing a snapshot discards the entries after its last included one although its log matches there (Figure 13, rule 7)",
         },
     ),
 ];

@@ -43,8 +43,8 @@
 
 use crate::byzantine::Byzantine;
 use crate::cluster::{
-    BugInfo, ClusterConfig, ClusterModel, Discarded, NetworkKind, ServerRole, ServerSet, Wipes,
-    lossy, rewrite_server_index,
+    BugInfo, ClusterConfig, ClusterModel, Discarded, NetworkKind, ServerRole, ServerSet, UNBOUNDED,
+    Wipes, lossy, rewrite_server_index,
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
@@ -617,8 +617,8 @@ pub struct RaftStorage<K, V> {
     pub applied_base: Option<AppliedBase<K, V>>,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// The configuration a snapshot keeps (§7): the index of the latest configuration entry at or
@@ -886,6 +886,10 @@ pub enum Role<K> {
         /// any (dissertation §4.2.1; with `membership` and `learners`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         learner: Option<Learner>,
+        /// How many times its heartbeat timer has fired in this term (a model's bound,
+        /// [`RaftServer::heartbeats`]; real runs do not count).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        beats: u32,
     },
 }
 

@@ -104,6 +104,10 @@ pub struct RaftConfig {
     /// (`--learners`, default on; dissertation §4.2.1, [`Membership::learners`]). The model
     /// allows no gap: a round during which the leader appended anything is followed by another.
     pub learners: bool,
+    /// Heartbeat timeouts per term of a leader (`--heartbeats`): each sends every follower
+    /// AppendEntries from its `nextIndex` (InstallSnapshot if the snapshot discarded it), as a
+    /// real leader does when a message was lost or nothing happened for a while. 0: none.
+    pub heartbeats: u32,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -131,6 +135,7 @@ impl Default for RaftConfig {
             spares: 1,
             changes: 2,
             learners: true,
+            heartbeats: 0,
             bug: None,
         }
     }
@@ -150,6 +155,11 @@ impl RaftConfig {
             return Err(format!(
                 "--max-term must be between 1 and 15, got {}",
                 self.max_term
+            ));
+        }
+        if self.heartbeats == UNBOUNDED {
+            return Err(format!(
+                "--heartbeats must be below {UNBOUNDED} (that value means unbounded, in real runs)"
             ));
         }
         if self.max_log == 0 || self.max_log > 15 {
@@ -210,11 +220,13 @@ impl RaftConfig {
     /// Builds the model: servers `0..n`, then clients; client `c` sends first to server
     /// `c mod n`.
     ///
-    /// Leaders send no timer-driven heartbeats in the model: the checker fires a timer at any
-    /// moment, so heartbeats would not hold off elections, and a leader already sends
-    /// AppendEntries on every change (election, new entry, result, commit). With a lossless
-    /// network nothing needs resending; with `--lossy` the check covers safety under message
-    /// loss, not progress.
+    /// Leaders send no timer-driven heartbeats in the model unless `--heartbeats N` (then at
+    /// most N a term): the checker fires a timer at any moment, so heartbeats would not hold off
+    /// elections, and a leader already sends AppendEntries on every change (election, new
+    /// entry, result, commit). With a lossless network nothing needs resending; with `--lossy`
+    /// the check covers safety under message loss, not progress. A heartbeat is the one send
+    /// that no change prompts: with it, a leader sends InstallSnapshot to a follower whose
+    /// answer is still on its way.
     pub fn into_model(self) -> RaftModel {
         let n = self.cluster.servers;
         let peers: Vec<Id> = (0..n).map(Id::from).collect();
@@ -231,7 +243,7 @@ impl RaftConfig {
             max_term: self.max_term,
             max_log: self.max_log,
             noop: self.noop,
-            heartbeats: false,
+            heartbeats: self.heartbeats,
             log_reads: self.log_reads,
             snapshots: self.snapshots,
             appends: self.appends,
@@ -444,7 +456,13 @@ pub(super) fn obsolete(
                 from,
                 env.msg,
                 m.wipes_left(s) > 0,
-                m.cfg().wipes > 0 || m.cfg().cluster.network == NetworkKind::Duplicating,
+                // A follower's log shrinks (storage lost), or a failure the follower sent
+                // before its success arrives after it (a duplicate, or the answer to a
+                // heartbeat's repeat of an AppendEntries it could not take): `matchIndex` may
+                // go back to 0 ([`RaftServer::on_replication_result`]).
+                m.cfg().wipes > 0
+                    || m.cfg().cluster.network == NetworkKind::Duplicating
+                    || m.cfg().heartbeats > 0,
             )
         }
         (Some(RaftActor::Client(_)), Some(RaftState::Client(c))) => match env.msg {

@@ -17,11 +17,13 @@ pub struct RaftServer {
     /// A new leader appends a no-op (§8) when its log holds entries it does not know to be
     /// committed, so that it can commit them without waiting for a client.
     pub noop: bool,
-    /// Leaders send heartbeats on a timer, and a rejoining server re-sends its probe on a timer
-    /// until every peer has answered. Real runs need them (messages get lost, idle followers
-    /// must not time out); the model leaves them out (see [`RaftConfig::into_model`]) and sends
-    /// a rejoining server's probe once.
-    pub heartbeats: bool,
+    /// How many times a leader's heartbeat timer fires in its term, each time sending every
+    /// follower AppendEntries from its `nextIndex` ([`crate::cluster::UNBOUNDED`] in real runs:
+    /// messages get lost, and idle followers must not time out). A model has none unless
+    /// `--heartbeats N` (see [`RaftConfig::into_model`]): the checker may fire a timer at any
+    /// moment. In real runs a rejoining server also re-sends its probe on a timer until every
+    /// peer has answered; a model sends it once.
+    pub heartbeats: u32,
     /// Gets go through the log like writes (appended, committed, answered when applied) instead
     /// of being answered by the leader from its state machine after a confirmation round
     /// (ReadIndex, dissertation §6.4; [`ReadRounds`]). The model's `--log-reads`; real runs use
@@ -115,7 +117,7 @@ impl RaftServer {
             max_term: Term::MAX,
             max_log: Index::MAX,
             noop: true,
-            heartbeats: true,
+            heartbeats: UNBOUNDED,
             log_reads: false,
             snapshots: false,
             appends: false,
@@ -658,7 +660,7 @@ impl RaftServer {
                 // A cluster of one that lost its storage: nobody to learn from, nothing left
                 // to protect. It starts anew.
                 s.durable.rejoin = None;
-            } else if self.heartbeats {
+            } else if self.heartbeats == UNBOUNDED {
                 self.send_probes(me, &s, o);
                 o.set_timer(RaftTimer::Probe, heartbeat_interval());
             } else if s.durable.rejoin.as_ref().is_some_and(|r| !r.probed) {
@@ -939,6 +941,7 @@ impl RaftServer {
             match_index: vec![0; n],
             reads: ReadRounds::new(n),
             learner: None,
+            beats: 0,
         };
         // With `membership`, always: a leader starts a configuration change only once it has
         // committed an entry of its term (the 2015 correction), and the no-op is that entry.
@@ -954,7 +957,7 @@ impl RaftServer {
         for peer in self.followers(me, &s.durable) {
             self.send_append_entries(s, peer, o);
         }
-        if self.heartbeats {
+        if self.heartbeats > 0 {
             o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
         }
         self.advance_commit_index(me, s, o);
@@ -1220,7 +1223,8 @@ impl RaftServer {
             return;
         }
         let d = &mut s.durable;
-        let matching = d.term_at(last_included_index) == Some(last_included_term);
+        let matching = d.term_at(last_included_index) == Some(last_included_term)
+            && !self.has(RaftBug::InstallDiscardsMatchingSuffix);
         let kept: SharedVec<LogEntry<K, V>> = if matching {
             // 7: the entries following the snapshot's last one are retained.
             d.entries_after(last_included_index).into()
@@ -1442,14 +1446,20 @@ impl RaftServer {
         o: &mut RaftOut<K, V>,
     ) {
         let members = self.members(&s.durable);
-        let Role::Leader { reads, .. } = &mut s.role else {
+        let Role::Leader { reads, beats, .. } = &mut s.role else {
             unreachable!("the caller checked that this server leads")
         };
         reads.start_if_waiting_among(me, true, members);
+        if self.heartbeats != UNBOUNDED {
+            *beats += 1;
+        }
+        let rearm = *beats < self.heartbeats;
         for peer in self.replicas(me, s).iter() {
             self.send_append_entries(s, peer, o);
         }
-        o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
+        if rearm {
+            o.set_timer(RaftTimer::Heartbeat, heartbeat_interval());
+        }
     }
 
     /// Rules for Leaders: if there exists an N > `commitIndex` such that a majority of
@@ -1763,10 +1773,11 @@ impl RaftServer {
     ///
     /// Where a server may still lose its storage (`loss_ahead`), it *does* go below its saved
     /// term: it restarts at term 0, where every message with a term is news to it; then no
-    /// rule on terms applies. Where servers may lose their storage at all, or messages be
-    /// duplicated (`match_may_drop`), a leader's `matchIndex` may go down (a failure at or below
-    /// it shows that the follower's log shrank, and a duplicate of an old failure looks the
-    /// same), so that a success it ignores now may count later.
+    /// rule on terms applies. Where servers may lose their storage at all, messages be
+    /// duplicated, or leaders repeat AppendEntries on heartbeats (`match_may_drop`), a leader's
+    /// `matchIndex` may go down (a failure at or below it shows that the follower's log shrank,
+    /// and an old failure delivered late looks the same), so that a success it ignores now may
+    /// count later. The install-discards-matching-suffix mutant shrinks a follower's log too.
     pub fn ignores_forever<K, V>(
         &self,
         s: &ServerState<K, V>,
@@ -1838,6 +1849,7 @@ impl RaftServer {
                     // result for the latest round, which grows).
                     let replicated = *success
                         && !match_may_drop
+                        && !self.has(RaftBug::InstallDiscardsMatchingSuffix)
                         && match_index.get(from).is_some_and(|m| index <= m);
                     let acked = !self.has(RaftBug::ReadWithStaleAcks)
                         && reads.acked.get(from).is_some_and(|a| read_round <= a);
@@ -1918,10 +1930,10 @@ impl RaftServer {
             (true, false) => o.cancel_timer(RaftTimer::Election),
             (true, true) | (false, false) => {}
         }
-        if self.heartbeats && before.is_leader() && !after.is_leader() {
+        if self.heartbeats > 0 && before.is_leader() && !after.is_leader() {
             o.cancel_timer(RaftTimer::Heartbeat);
         }
-        if self.heartbeats && before.is_rejoining() && !after.is_rejoining() {
+        if self.heartbeats == UNBOUNDED && before.is_rejoining() && !after.is_rejoining() {
             o.cancel_timer(RaftTimer::Probe);
         }
         o.append(&mut out);

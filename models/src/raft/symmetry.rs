@@ -70,6 +70,7 @@ impl<K: Clone> Rewrite<Id> for Role<K> {
                 match_index,
                 reads,
                 learner,
+                beats,
             } => Role::Leader {
                 next_index: permute_servers(next_index, plan),
                 match_index: permute_servers(match_index, plan),
@@ -78,6 +79,7 @@ impl<K: Clone> Rewrite<Id> for Role<K> {
                     server: rewrite_server_index(l.server, plan),
                     round_end: l.round_end,
                 }),
+                beats: *beats,
             },
         }
     }
