@@ -223,7 +223,7 @@ impl RaftConfig {
     /// Leaders send no timer-driven heartbeats in the model unless `--heartbeats N` (then at
     /// most N a term): the checker fires a timer at any moment, so heartbeats would not hold off
     /// elections, and a leader already sends AppendEntries on every change (election, new
-    /// entry, result, commit). With a lossless network nothing needs resending; with `--lossy`
+    /// entry, a follower's result; a commit alone sends nothing). With a lossless network nothing needs resending; with `--lossy`
     /// the check covers safety under message loss, not progress. A heartbeat is the one send
     /// that no change prompts: with it, a leader sends InstallSnapshot to a follower whose
     /// answer is still on its way.
