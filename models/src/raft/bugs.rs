@@ -62,6 +62,10 @@ pub enum RaftBug {
     /// with the snapshot's last included index and term: the entries after it, which it may have
     /// acknowledged, are lost (Figure 13, rule 7 left out).
     InstallDiscardsMatchingSuffix,
+    /// Pipelined replication (dissertation §10.2.2): the leader advances a follower's
+    /// `matchIndex`, not only its `nextIndex`, when it sends entries, so that it counts them as
+    /// stored before the follower answered.
+    MatchOnSend,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -416,6 +420,27 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "2",
             ],
             summary: "a follower installing a snapshot discards the entries after its last included one although its log matches there (Figure 13, rule 7)",
+        },
+    ),
+    (
+        RaftBug::MatchOnSend,
+        BugInfo {
+            name: "match-on-send",
+            breaks: "Leader Completeness",
+            args: &[
+                "--pipeline",
+                "1",
+                "--appends",
+                "--clients",
+                "0",
+                "--crashes",
+                "0",
+                "--max-term",
+                "2",
+                "--max-log",
+                "2",
+            ],
+            summary: "pipelining, the leader advances matchIndex (not only nextIndex) when it sends entries, and counts them stored before the follower answers (§10.2.2)",
         },
     ),
 ];

@@ -467,6 +467,11 @@ pub enum RaftTimer {
     /// adds server `s` to its configuration, or removes it if it is a member (the model's
     /// AddServer / RemoveServer request). One timer per server it may add or remove.
     Reconfigure(u8),
+    /// Pipelined replication ([`RaftServer::pipeline`]): a leader has entries to send to a
+    /// follower in step with it. Set while it has; a real node's fires at once, after the
+    /// messages already queued (so one AppendEntries carries the entries of a whole batch); in
+    /// the model it fires at any moment.
+    Replicate,
 }
 
 impl From<ClientRetry> for RaftTimer {
@@ -498,6 +503,13 @@ pub fn append_interval() -> Range<Duration> {
 /// `--membership` only; the model ignores durations).
 pub fn reconfigure_interval() -> Range<Duration> {
     Duration::from_millis(1000)..Duration::from_millis(2000)
+}
+
+/// How long a leader with entries to send to a follower in step with it waits before it sends
+/// them ([`RaftTimer::Replicate`]): not at all; a real node fires the timer in the batch that
+/// set it, after that batch's datagrams.
+pub fn replicate_interval() -> Range<Duration> {
+    Duration::ZERO..Duration::ZERO
 }
 
 /// How often a leader sends heartbeats, in a real run: well below the election timeout.
@@ -890,7 +902,19 @@ pub enum Role<K> {
         /// [`RaftServer::heartbeats`]; real runs do not count).
         #[serde(default, skip_serializing_if = "is_zero")]
         beats: u32,
+        /// Pipelined replication ([`RaftServer::pipeline`]): the followers known to be in step
+        /// with this leader (a success since their last failure). It sends them each entry
+        /// once, advancing `nextIndex` as it sends, without waiting for their answers (the
+        /// optimistic `nextIndex` of dissertation §10.2.2); it probes the others as Figure 2
+        /// does. Always empty without pipelining.
+        #[serde(default, skip_serializing_if = "no_servers")]
+        replicating: ServerSet,
     },
+}
+
+/// Whether a set of servers is empty (for `skip_serializing_if`, which passes a reference).
+fn no_servers(s: &ServerSet) -> bool {
+    s.is_empty()
 }
 
 /// A new server in the first phase of its addition (dissertation §4.2.1, "catching up new

@@ -108,6 +108,10 @@ pub struct RaftConfig {
     /// AppendEntries from its `nextIndex` (InstallSnapshot if the snapshot discarded it), as a
     /// real leader does when a message was lost or nothing happened for a while. 0: none.
     pub heartbeats: u32,
+    /// Pipelined replication (`--pipeline N`, dissertation §10.2.2; [`RaftServer::pipeline`]):
+    /// leaders send followers in step with them each entry once, on a replicate timer, with at
+    /// most N entries unacknowledged per follower. 0: Figure 2's replication only.
+    pub pipeline: Index,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -136,6 +140,7 @@ impl Default for RaftConfig {
             changes: 2,
             learners: true,
             heartbeats: 0,
+            pipeline: 0,
             bug: None,
         }
     }
@@ -244,6 +249,7 @@ impl RaftConfig {
             max_log: self.max_log,
             noop: self.noop,
             heartbeats: self.heartbeats,
+            pipeline: self.pipeline,
             log_reads: self.log_reads,
             snapshots: self.snapshots,
             appends: self.appends,
@@ -458,11 +464,13 @@ pub(super) fn obsolete(
                 m.wipes_left(s) > 0,
                 // A follower's log shrinks (storage lost), or a failure the follower sent
                 // before its success arrives after it (a duplicate, or the answer to a
-                // heartbeat's repeat of an AppendEntries it could not take): `matchIndex` may
-                // go back to 0 ([`RaftServer::on_replication_result`]).
+                // heartbeat's repeat of an AppendEntries it could not take, or one of the
+                // requests pipelining sent ahead of the answers): `matchIndex` may go back to 0
+                // ([`RaftServer::on_replication_result`]).
                 m.cfg().wipes > 0
                     || m.cfg().cluster.network == NetworkKind::Duplicating
-                    || m.cfg().heartbeats > 0,
+                    || m.cfg().heartbeats > 0
+                    || m.cfg().pipeline > 0,
             )
         }
         (Some(RaftActor::Client(_)), Some(RaftState::Client(c))) => match env.msg {

@@ -24,6 +24,18 @@ pub struct RaftServer {
     /// moment. In real runs a rejoining server also re-sends its probe on a timer until every
     /// peer has answered; a model sends it once.
     pub heartbeats: u32,
+    /// Pipelined replication (dissertation §10.2.2, "batching and pipelining"): with
+    /// `pipeline > 0`, a leader sends a follower in step with it (one that answered with a
+    /// success since its last failure: [`Role::Leader`]'s `replicating`) each entry once,
+    /// advancing `nextIndex` as it sends, not as answers come: an optimistic `nextIndex`. It
+    /// does so on its replicate timer ([`RaftTimer::Replicate`]; a real node's fires after the
+    /// batch's datagrams, so one AppendEntries carries the entries of many commands), while
+    /// fewer than `pipeline` entries sent to that follower are unacknowledged: the window
+    /// bounds what is in flight. A failure puts the follower back to Figure 2's probing, which
+    /// every follower not in step gets. 0: Figure 2's replication only (each AppendEntries
+    /// carries every entry from `nextIndex`, which moves on answers only): the model's default,
+    /// `--pipeline N` otherwise; real runs use [`PIPELINE_WINDOW`].
+    pub pipeline: Index,
     /// Gets go through the log like writes (appended, committed, answered when applied) instead
     /// of being answered by the leader from its state machine after a confirmation round
     /// (ReadIndex, dissertation §6.4; [`ReadRounds`]). The model's `--log-reads`; real runs use
@@ -82,6 +94,11 @@ pub struct Membership {
 /// server then needs at most this many entries more, which the next AppendEntries carries.
 pub const CATCH_UP_GAP: Index = 1024;
 
+/// The window of pipelined replication in a real run ([`RaftServer::pipeline`]): how many
+/// entries a leader may have sent a follower without its acknowledgement. A follower that
+/// falls further behind gets the rest in one AppendEntries once it answers.
+pub const PIPELINE_WINDOW: Index = 1024;
+
 /// A Raft actor: a server or a model client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RaftActor<K, V> {
@@ -108,7 +125,8 @@ impl RaftServer {
     /// leader appends a no-op so that it commits the entries of earlier terms without waiting
     /// for a client (§8, and the entry of its term it must commit before a membership change);
     /// leaders send timed heartbeats, which the model leaves out: they carry the commit index
-    /// to followers and keep followers from starting elections while the leader is idle; and
+    /// to followers and keep followers from starting elections while the leader is idle;
+    /// replication is pipelined ([`PIPELINE_WINDOW`]); and
     /// membership changes come from administrators' requests only, unbounded, starting from
     /// `initial` (`Membership::by_request`).
     pub fn for_real_runs(peers: Vec<Id>, initial: ServerSet) -> Self {
@@ -118,6 +136,7 @@ impl RaftServer {
             max_log: Index::MAX,
             noop: true,
             heartbeats: UNBOUNDED,
+            pipeline: PIPELINE_WINDOW,
             log_reads: false,
             snapshots: false,
             appends: false,
@@ -451,9 +470,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Config(members),
         });
-        for peer in self.replicas(me, s).iter() {
-            self.send_append_entries(s, peer, o);
-        }
+        self.replicate(me, s, o);
         self.advance_commit_index(me, s, o);
     }
 
@@ -555,9 +572,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Noop,
         });
-        for peer in self.replicas(me, s).iter() {
-            self.send_append_entries(s, peer, o);
-        }
+        self.replicate(me, s, o);
         self.advance_commit_index(me, s, o);
     }
 
@@ -829,7 +844,7 @@ impl RaftServer {
             last_log_term: s.durable.last_log_term(),
             incarnation: s.durable.incarnation,
         };
-        for peer in self.followers(me, &s.durable) {
+        for peer in self.followers(me, &s.durable).collect::<Vec<_>>() {
             o.send(self.peers[peer], msg.clone());
         }
         self.count_votes(me, s, o);
@@ -942,6 +957,7 @@ impl RaftServer {
             reads: ReadRounds::new(n),
             learner: None,
             beats: 0,
+            replicating: ServerSet::default(),
         };
         // With `membership`, always: a leader starts a configuration change only once it has
         // committed an entry of its term (the 2015 correction), and the no-op is that entry.
@@ -954,7 +970,7 @@ impl RaftServer {
                 entry: Entry::Noop,
             });
         }
-        for peer in self.followers(me, &s.durable) {
+        for peer in self.followers(me, &s.durable).collect::<Vec<_>>() {
             self.send_append_entries(s, peer, o);
         }
         if self.heartbeats > 0 {
@@ -967,27 +983,44 @@ impl RaftServer {
     /// `nextIndex` (none: a heartbeat), the leader's commit index, and its latest read round.
     /// If the snapshot discarded the entry before `nextIndex` (§7: `nextIndex` at or below the
     /// snapshot's last included index), InstallSnapshot instead.
+    ///
+    /// Pipelined ([`Self::pipeline`]), to a follower in step: `nextIndex` then moves past the
+    /// entries sent. A follower that needs a snapshot is no longer in step: it is probed.
     fn send_append_entries<K: Value, V: Value>(
         &self,
-        s: &ServerState<K, V>,
+        s: &mut ServerState<K, V>,
         follower: usize,
         o: &mut RaftOut<K, V>,
     ) {
+        let last = s.durable.last_log_index();
         let Role::Leader {
-            next_index, reads, ..
-        } = &s.role
+            next_index,
+            match_index,
+            reads,
+            replicating,
+            ..
+        } = &mut s.role
         else {
             unreachable!("only a leader sends AppendEntries")
         };
+        let read_round = reads.started;
         let prev_log_index = next_index[follower] - 1;
         let Some(prev_log_term) = s.durable.term_at(prev_log_index) else {
             assert!(
                 prev_log_index < s.durable.snapshot_index,
                 "nextIndex never exceeds the last log index + 1"
             );
-            self.send_install_snapshot(s, follower, reads.started, o);
+            replicating.remove(follower);
+            self.send_install_snapshot(s, follower, read_round, o);
             return;
         };
+        if replicating.contains(follower) {
+            next_index[follower] = last + 1;
+            if self.has(RaftBug::MatchOnSend) {
+                // The mutant takes an entry sent for an entry stored.
+                match_index[follower] = last;
+            }
+        }
         o.send(
             self.peers[follower],
             RaftMsg::AppendEntries {
@@ -996,10 +1029,76 @@ impl RaftServer {
                 prev_log_term,
                 entries: Arc::new(s.durable.entries_after(prev_log_index)),
                 leader_commit: s.commit_index,
-                leader_last: s.durable.last_log_index(),
-                read_round: reads.started,
+                leader_last: last,
+                read_round,
             },
         );
+    }
+
+    /// Whether `follower` is in step with this leader ([`Role::Leader`]'s `replicating`):
+    /// pipelined replication sends it entries on the replicate timer, once each.
+    fn in_step<K, V>(&self, s: &ServerState<K, V>, follower: usize) -> bool {
+        matches!(&s.role, Role::Leader { replicating, .. } if replicating.contains(follower))
+    }
+
+    /// Whether pipelined replication has entries to send `follower` now: it is in step, its
+    /// `nextIndex` is within the log, and fewer than [`Self::pipeline`] entries sent to it are
+    /// unacknowledged (those between `matchIndex` and `nextIndex`).
+    fn may_pipeline<K, V>(&self, s: &ServerState<K, V>, follower: usize) -> bool {
+        let Role::Leader {
+            next_index,
+            match_index,
+            replicating,
+            ..
+        } = &s.role
+        else {
+            return false;
+        };
+        replicating.contains(follower)
+            && next_index[follower] <= s.durable.last_log_index()
+            && (next_index[follower] - 1).saturating_sub(match_index[follower]) < self.pipeline
+    }
+
+    /// Whether a server in this state keeps a replicate timer (pipelined replication only):
+    /// it leads and has entries to send a follower in step with it ([`Self::may_pipeline`]).
+    fn wants_replicate_timer<K, V>(&self, me: usize, s: &ServerState<K, V>) -> bool {
+        self.pipeline > 0
+            && s.is_leader()
+            && self.replicas(me, s).iter().any(|f| self.may_pipeline(s, f))
+    }
+
+    /// Rules for Leaders, after the leader appended entries: AppendEntries to every follower
+    /// (and learner) from its `nextIndex` (Figure 2). Pipelined, the followers in step get
+    /// them on the replicate timer instead ([`Self::on_replicate_timeout`]).
+    fn replicate<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        for peer in self.replicas(me, s).iter() {
+            if !self.in_step(s, peer) {
+                self.send_append_entries(s, peer, o);
+            }
+        }
+    }
+
+    /// Pipelined replication (dissertation §10.2.2), on the replicate timer: AppendEntries with
+    /// the entries not yet sent to each follower in step, within the window
+    /// ([`Self::may_pipeline`]). A commit still needs the followers' successes; the mutant that
+    /// counts a send as one commits here.
+    fn on_replicate_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        for peer in self.replicas(me, s).iter() {
+            if self.may_pipeline(s, peer) {
+                self.send_append_entries(s, peer, o);
+            }
+        }
+        self.advance_commit_index(me, s, o);
     }
 
     /// AppendEntries receiver (Figure 2), after the term rule:
@@ -1301,6 +1400,7 @@ impl RaftServer {
         let Role::Leader {
             next_index,
             match_index,
+            replicating,
             ..
         } = &mut s.role
         else {
@@ -1314,12 +1414,36 @@ impl RaftServer {
             match_index[follower] = index;
             next_index[follower] = next_index[follower].max(index + 1);
             let behind = next_index[follower] <= last;
+            if self.pipeline > 0 {
+                // In step: the replicate timer sends it the rest, if any.
+                replicating.insert(follower);
+            }
             self.advance_commit_index(me, s, o);
             // Unless it just committed the configuration that removes it and stepped down
             // (§4.2.2).
-            if behind && s.is_leader() {
+            if behind && s.is_leader() && self.pipeline == 0 {
                 self.send_append_entries(s, follower, o);
             }
+        } else if replicating.contains(follower) {
+            // Pipelined, in step: `nextIndex` ran ahead of the answers, so a failure may answer
+            // any AppendEntries sent since the last success. The first one puts the follower
+            // back to probing, from just after the entry it acknowledged last; those sent
+            // before that probe then ask for no more.
+            if index == 0 || index >= next_index[follower] {
+                // Index 0 always matches; otherwise the answer to a request sent before the
+                // follower was last put back to probing.
+                return;
+            }
+            replicating.remove(follower);
+            if index <= match_index[follower] {
+                // The follower no longer holds an entry it acknowledged (its log shrank), or
+                // the failure is older than that acknowledgement: probe from there.
+                match_index[follower] = 0;
+                next_index[follower] = index;
+            } else {
+                next_index[follower] = match_index[follower] + 1;
+            }
+            self.send_append_entries(s, follower, o);
         } else {
             if index == 0 || next_index[follower] != index + 1 {
                 // Index 0 always matches; otherwise the result of an earlier probe.
@@ -1429,7 +1553,7 @@ impl RaftServer {
             }
         }
         if started {
-            for peer in self.followers(me, &s.durable) {
+            for peer in self.followers(me, &s.durable).collect::<Vec<_>>() {
                 self.send_append_entries(s, peer, o);
             }
         }
@@ -1607,9 +1731,7 @@ impl RaftServer {
             term: s.durable.current_term,
             entry: Entry::Cmd(cmd),
         });
-        for peer in self.replicas(me, s).iter() {
-            self.send_append_entries(s, peer, o);
-        }
+        self.replicate(me, s, o);
         self.advance_commit_index(me, s, o);
     }
 
@@ -1908,6 +2030,13 @@ impl RaftServer {
             (true, false) => o.cancel_timer(RaftTimer::Append),
             (true, true) | (false, false) => {}
         }
+        // The replicate timer that fired is gone; otherwise it is set exactly when wanted.
+        let had = event != Event::ReplicateTimeout && self.wants_replicate_timer(me, before);
+        match (had, self.wants_replicate_timer(me, &after)) {
+            (false, true) => o.set_timer(RaftTimer::Replicate, replicate_interval()),
+            (true, false) => o.cancel_timer(RaftTimer::Replicate),
+            (true, true) | (false, false) => {}
+        }
         // The reconfigure timer that fired is gone; otherwise one is set exactly for each
         // server the leader may add or remove (none if changes come by request).
         if !self.membership.as_ref().is_some_and(|m| m.by_request) {
@@ -1971,6 +2100,8 @@ enum Event {
     SnapshotTimeout,
     /// The append timer fired (and is no longer set).
     AppendTimeout,
+    /// The replicate timer fired (and is no longer set).
+    ReplicateTimeout,
     /// The reconfigure timer for this server fired (and is no longer set).
     ReconfigureTimeout(usize),
     /// Any other message.
@@ -2166,6 +2297,18 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     *state = Cow::Owned(RaftState::Server(after));
                 }
             }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Replicate) => {
+                if !before.is_leader() {
+                    // Stepped down since the timer was set (the step wrapper cancels it then).
+                    return;
+                }
+                let me = server.index_of(id).expect("a server is among its peers");
+                if let Some(after) = server.step(me, before, Event::ReplicateTimeout, o, |s, o| {
+                    server.on_replicate_timeout(me, s, o)
+                }) {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Reconfigure(t)) => {
                 let me = server.index_of(id).expect("a server is among its peers");
                 let t = usize::from(*t);
@@ -2199,6 +2342,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 | RaftTimer::Probe
                 | RaftTimer::Snapshot
                 | RaftTimer::Append
+                | RaftTimer::Replicate
                 | RaftTimer::Reconfigure(_),
             )
             | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {

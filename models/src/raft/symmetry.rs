@@ -71,6 +71,7 @@ impl<K: Clone> Rewrite<Id> for Role<K> {
                 reads,
                 learner,
                 beats,
+                replicating,
             } => Role::Leader {
                 next_index: permute_servers(next_index, plan),
                 match_index: permute_servers(match_index, plan),
@@ -80,6 +81,7 @@ impl<K: Clone> Rewrite<Id> for Role<K> {
                     round_end: l.round_end,
                 }),
                 beats: *beats,
+                replicating: replicating.rewrite(plan),
             },
         }
     }
