@@ -33,6 +33,8 @@ pub struct Counters {
     pub messages_out: u64,
     /// Datagrams handed to the socket (after fault injection, duplicates included).
     pub datagrams_out: u64,
+    /// The bytes of those datagrams (frames whole: header, payload, MAC).
+    pub bytes_out: u64,
     /// Outgoing datagrams dropped by `--drop`.
     pub injected_drops: u64,
     /// Outgoing datagrams duplicated by `--duplicate`.
@@ -462,7 +464,10 @@ impl Transport {
 
     fn send_now(&self, dst: SocketAddrV4, bytes: &[u8], c: &mut Counters) {
         match self.socket.send_to(bytes, dst) {
-            Ok(_) => c.datagrams_out += 1,
+            Ok(n) => {
+                c.datagrams_out += 1;
+                c.bytes_out += n as u64;
+            }
             Err(e) => {
                 c.send_failures += 1;
                 tracing::debug!(%dst, error = %e, "send failed");
