@@ -844,7 +844,7 @@ impl RaftServer {
             last_log_term: s.durable.last_log_term(),
             incarnation: s.durable.incarnation,
         };
-        for peer in self.followers(me, &s.durable).collect::<Vec<_>>() {
+        for peer in self.followers(me, &s.durable) {
             o.send(self.peers[peer], msg.clone());
         }
         self.count_votes(me, s, o);
