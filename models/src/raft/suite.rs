@@ -366,6 +366,27 @@ pub const SUITE: &[SuiteEntry] = &[
         unreachable: &[],
     },
     SuiteEntry {
+        name: "pipeline-wipes",
+        args: &[
+            "--pipeline",
+            "1",
+            "--wipes",
+            "1",
+            "--appends",
+            "--clients",
+            "0",
+            "--max-term",
+            "1",
+            "--max-log",
+            "2",
+            "--crashes",
+            "0",
+        ],
+        exercises: "pipelined replication while a server loses its storage (one term, two entries): a follower in step may forget entries it acknowledged, and must rejoin before it acknowledges again",
+        unreachable: &[],
+        budget_secs: 90,
+    },
+    SuiteEntry {
         name: "appends",
         args: &[
             "--clients",
