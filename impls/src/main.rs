@@ -508,6 +508,9 @@ impl ModelArgs {
                 if c.pipeline > 0 {
                     push("--pipeline", c.pipeline.to_string());
                 }
+                if c.volatile_applied {
+                    f.push("--volatile-applied".into());
+                }
                 if c.snapshots {
                     f.push("--snapshots".into());
                 }
@@ -643,6 +646,7 @@ impl ModelArgs {
             learners: self.raft.learners.unwrap_or(d.learners),
             heartbeats: self.heartbeats.unwrap_or(d.heartbeats),
             pipeline: self.raft.pipeline.unwrap_or(d.pipeline),
+            volatile_applied: self.raft.volatile_applied.unwrap_or(d.volatile_applied),
             bug,
         };
         if !cfg.membership
@@ -712,6 +716,14 @@ struct RaftArgs {
     /// pipeline with a window of 1024. 0: Figure 2's replication only [default: 0].
     #[arg(long, value_name = "N")]
     pipeline: Option<raft::Index>,
+    /// Raft: lastApplied and the state machine are volatile, as in Figure 2: a step that only
+    /// applies committed entries saves nothing (a real node does not sync for it); the applied
+    /// entries are saved with the next step that saves anything else, so a crash may take some
+    /// back and the server applies them again once it learns they are committed. Real nodes
+    /// run this way. false: each applied entry is saved by the step that applies it
+    /// [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    volatile_applied: Option<bool>,
 }
 
 impl RaftArgs {
@@ -729,6 +741,7 @@ impl RaftArgs {
             (self.changes.is_some(), "--changes"),
             (self.learners.is_some(), "--learners"),
             (self.pipeline.is_some(), "--pipeline"),
+            (self.volatile_applied.is_some(), "--volatile-applied"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -742,7 +755,7 @@ impl RaftArgs {
     ) -> String {
         let d = RaftConfig::default();
         format!(
-            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}{}{}{}",
+            "max term {}, max log {}, {} per client, {}, no-op {}{}{}{}{}{}{}{}",
             self.max_term.unwrap_or(d.max_term),
             self.max_log.unwrap_or(d.max_log),
             plural(requests.unwrap_or(d.requests), "request"),
@@ -796,6 +809,11 @@ impl RaftArgs {
                     ", pipelined replication (window of {})",
                     plural(n as usize, "entry")
                 ),
+            },
+            if self.volatile_applied.unwrap_or(d.volatile_applied) {
+                ", applying saves nothing by itself"
+            } else {
+                ""
             }
         )
     }

@@ -324,6 +324,12 @@ fn a_cluster_restarts_from_compacted_stores() {
         .call(KvOp::Put("after".into(), "restart".into()), deadline)
         .unwrap_or_else(|e| panic!("write after the restart: {e}\n{}", nodes.logs()));
     assert_eq!(format!("{got:?}"), "Kv(PutOk)");
+    // Applying alone saves nothing (`RaftServer::volatile_applied`): one more write makes each
+    // node save the entry it applied with the next one it appends.
+    let got = fresh
+        .call(KvOp::Put("after-2".into(), "saved".into()), deadline)
+        .unwrap_or_else(|e| panic!("second write after the restart: {e}\n{}", nodes.logs()));
+    assert_eq!(format!("{got:?}"), "Kv(PutOk)");
     // The restarted nodes went on applying on top of their compacted state.
     for i in 0..3 {
         let end = Instant::now() + Duration::from_secs(5);

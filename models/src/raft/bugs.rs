@@ -66,6 +66,10 @@ pub enum RaftBug {
     /// `matchIndex`, not only its `nextIndex`, when it sends entries, so that it counts them as
     /// stored before the follower answered.
     MatchOnSend,
+    /// With `--volatile-applied`, a step that applies entries saves nothing at all, taken for
+    /// an applying step: the entries a follower appends from the same AppendEntries (which
+    /// also carried the commit index) are acknowledged before they are saved.
+    ApplyStepUnsaved,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -441,6 +445,24 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "2",
             ],
             summary: "pipelining, the leader advances matchIndex (not only nextIndex) when it sends entries, and counts them stored before the follower answers (§10.2.2)",
+        },
+    ),
+    (
+        RaftBug::ApplyStepUnsaved,
+        BugInfo {
+            name: "apply-step-unsaved",
+            breaks: "Leader Completeness",
+            args: &[
+                "--volatile-applied",
+                "--clients",
+                "0",
+                "--appends",
+                "--max-term",
+                "2",
+                "--max-log",
+                "2",
+            ],
+            summary: "with --volatile-applied, a step that applies entries saves nothing, so a follower acknowledges the entries it appended in that step before they are durable",
         },
     ),
 ];

@@ -27,6 +27,22 @@ pub struct RaftHistory {
     /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
     /// without it).
     pub forged: u8,
+    /// Ghost, with `--volatile-applied`: the applied entries a server had before a crash (or a
+    /// loss of storage) took them back, while it has not applied them again; sorted by
+    /// server. The properties that read decision logs read these too, so that an entry
+    /// applied and then forgotten still counts ([`forget_step`]). Empty otherwise.
+    pub forgotten: Arc<Vec<Forgotten>>,
+}
+
+/// What a server had applied before a crash took some of it back ([`RaftHistory::forgotten`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Forgotten {
+    /// The server.
+    pub server: u8,
+    /// Its applied entries before the crash, oldest first.
+    pub applied: SharedVec<(Slot, Entry<ModelKey, ModelValue>)>,
+    /// Their ghost terms ([`RaftStorage::applied_terms`]).
+    pub applied_terms: SharedVec<Applied>,
 }
 
 impl Partitioned for RaftHistory {
@@ -46,6 +62,15 @@ impl Rewrite<Id> for RaftHistory {
             .map(|(t, s)| (*t, rewrite_server_index(*s, plan)))
             .collect();
         leaders.sort();
+        let mut forgotten: Vec<Forgotten> = self
+            .forgotten
+            .iter()
+            .map(|f| Forgotten {
+                server: rewrite_server_index(f.server, plan),
+                ..f.clone()
+            })
+            .collect();
+        forgotten.sort();
         RaftHistory {
             clients: self.clients.rewrite(plan),
             leaders: Arc::new(leaders),
@@ -53,6 +78,7 @@ impl Rewrite<Id> for RaftHistory {
             failover_commit: self.failover_commit,
             partition: self.partition.rewrite(plan),
             forged: self.forged,
+            forgotten: Arc::new(forgotten),
         }
     }
 }
@@ -112,6 +138,11 @@ pub struct RaftConfig {
     /// leaders send followers in step with them each entry once, on a replicate timer, with at
     /// most N entries unacknowledged per follower. 0: Figure 2's replication only.
     pub pipeline: Index,
+    /// Applying an entry saves nothing by itself (`--volatile-applied`;
+    /// [`RaftServer::volatile_applied`]): a crash may take applied entries back, and the
+    /// server applies them again. `false`: each applied entry is saved by the step that
+    /// applies it.
+    pub volatile_applied: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -141,6 +172,7 @@ impl Default for RaftConfig {
             learners: true,
             heartbeats: 0,
             pipeline: 0,
+            volatile_applied: false,
             bug: None,
         }
     }
@@ -250,6 +282,7 @@ impl RaftConfig {
             noop: self.noop,
             heartbeats: self.heartbeats,
             pipeline: self.pipeline,
+            volatile_applied: self.volatile_applied,
             log_reads: self.log_reads,
             snapshots: self.snapshots,
             appends: self.appends,
@@ -274,6 +307,7 @@ impl RaftConfig {
         let partitions = self.cluster.partitions;
         let snapshots = self.snapshots;
         let membership = self.membership;
+        let volatile_applied = self.volatile_applied;
         // Two commands in flight at once (two clients that write) can both reach a leader
         // before either commits; the commit rule is then exercised with several uncommitted
         // entries. A get is a command in the log only with `--log-reads`.
@@ -295,6 +329,7 @@ impl RaftConfig {
             failover_commit: false,
             partition: Partition::default(),
             forged: 0,
+            forgotten: Arc::default(),
         };
         let byzantine = self.cluster.byzantine_server().map(|server| Byzantine {
             server,
@@ -431,13 +466,29 @@ impl RaftConfig {
         if crashes == 0 {
             // Without crashes there is no crash scenario to witness: a configuration without
             // them is checked for everything else, not failed for this.
-            return model;
+            return if volatile_applied && wipes > 0 {
+                model.ghost_step(forget_step)
+            } else {
+                model
+            };
         }
-        model
-            .ghost_step(failover_step)
+        let model = model
+            .ghost_step(|m, last, crashed, next| {
+                failover_step(m, last, crashed, next);
+                if m.cfg().volatile_applied {
+                    forget_step(m, last, crashed, next);
+                }
+            })
             .sometimes("New leader commits after a leader crash", |_, s| {
                 s.history.failover_commit
+            });
+        if volatile_applied && !crash_stop {
+            model.sometimes("A crash takes applied entries back", |m, s| {
+                applied_taken_back(m, s).is_some()
             })
+        } else {
+            model
+        }
     }
 }
 
@@ -599,17 +650,17 @@ pub fn leader_completeness(m: &RaftModel, s: &RaftModelState) -> Option<String> 
     for (l, leader) in servers(m, s).filter(|(_, s)| s.is_leader()) {
         let term = leader.durable.current_term;
         let log = logical_log(&leader.durable);
-        for (i, server) in servers(m, s) {
-            let d = &server.durable;
-            for ((slot, entry), applied) in d.applied.iter().zip(d.applied_terms.iter()) {
+        for (who, applied_entries, applied_terms) in decision_logs(m, s) {
+            for ((slot, entry), applied) in applied_entries.iter().zip(applied_terms.iter()) {
                 if applied.at >= term {
                     continue;
                 }
                 let held = log.get(*slot as usize - 1);
                 if held.is_none_or(|e| e.term != applied.term || e.entry != *entry) {
                     return Some(format!(
-                        "server {i} applied {:?} at index {slot} in term {}, but server {l}, \
+                        "{} applied {:?} at index {slot} in term {}, but server {l}, \
                          leader of the later term {term}, holds {} there",
+                        who.name(),
                         LogEntry {
                             term: applied.term,
                             entry: entry.clone()
@@ -624,20 +675,61 @@ pub fn leader_completeness(m: &RaftModel, s: &RaftModelState) -> Option<String> 
     None
 }
 
+/// Whose decision log: a server's, or what a crash took back from it
+/// ([`RaftHistory::forgotten`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    /// Server `i`'s applied entries.
+    Server(usize),
+    /// What server `i` had applied before a crash took some of it back.
+    Forgotten(usize),
+}
+
+impl Who {
+    fn name(self) -> String {
+        match self {
+            Who::Server(i) => format!("server {i}"),
+            Who::Forgotten(i) => format!("server {i} (before a crash took it back)"),
+        }
+    }
+}
+
+/// Every server's applied entries with their ghost terms, then what crashes took back
+/// ([`RaftHistory::forgotten`], `--volatile-applied`).
+type DecisionLog<'a> = (
+    Who,
+    &'a SharedVec<(Slot, Entry<ModelKey, ModelValue>)>,
+    &'a SharedVec<Applied>,
+);
+
+fn decision_logs<'a>(
+    m: &'a RaftModel,
+    s: &'a RaftModelState,
+) -> impl Iterator<Item = DecisionLog<'a>> + 'a {
+    servers(m, s)
+        .map(|(i, x)| (Who::Server(i), &x.durable.applied, &x.durable.applied_terms))
+        .chain(s.history.forgotten.iter().map(|f| {
+            (
+                Who::Forgotten(f.server as usize),
+                &f.applied,
+                &f.applied_terms,
+            )
+        }))
+}
+
 /// **State Machine Safety** (§5.4.3, Figure 3): if a server has applied a log entry at a given
 /// index to its state machine, no other server will ever apply a different log entry for the
-/// same index. Checked on the durable decision logs (entry and term), pairwise.
+/// same index. Checked on the decision logs (entry and term), pairwise, those a crash took
+/// back included ([`RaftHistory::forgotten`]).
 pub fn state_machine_safety(m: &RaftModel, s: &RaftModelState) -> Option<String> {
-    let all: Vec<_> = servers(m, s)
-        .map(|(i, s)| {
-            let d = &s.durable;
-            let entries: Vec<(Slot, Term, &Entry<ModelKey, ModelValue>)> = d
-                .applied
+    let all: Vec<_> = decision_logs(m, s)
+        .map(|(who, applied, terms)| {
+            let entries: Vec<(Slot, Term, &Entry<ModelKey, ModelValue>)> = applied
                 .iter()
-                .zip(d.applied_terms.iter())
+                .zip(terms.iter())
                 .map(|((slot, e), a)| (*slot, a.term, e))
                 .collect();
-            (i, entries)
+            (who, entries)
         })
         .collect();
     for (a, ea) in &all {
@@ -646,11 +738,13 @@ pub fn state_machine_safety(m: &RaftModel, s: &RaftModelState) -> Option<String>
                 for (slot_b, tb, xb) in eb {
                     if slot == slot_b && (ta != tb || xa != xb) {
                         return Some(format!(
-                            "server {a} applied {:?} and server {b} applied {:?} at index {slot}",
+                            "{} applied {:?} and {} applied {:?} at index {slot}",
+                            a.name(),
                             LogEntry {
                                 term: *ta,
                                 entry: (*xa).clone()
                             },
+                            b.name(),
                             LogEntry {
                                 term: *tb,
                                 entry: (*xb).clone()
@@ -697,6 +791,67 @@ fn failover_step(
     if next.history.failover_commit != commit {
         next.history.failover_commit = commit;
     }
+}
+
+/// Keeps [`RaftHistory::forgotten`] (`--volatile-applied`): when a crash or a loss of storage
+/// takes applied entries back from a server, the ghost keeps what it had applied (the longer
+/// record, if it already had one); once the server has applied the same entries again, the
+/// record goes. A server that applies something else at an index of its record keeps it, and
+/// State Machine Safety compares the two.
+fn forget_step(
+    _: &RaftModel,
+    last: &RaftModelState,
+    crashed: Option<usize>,
+    next: &mut RaftModelState,
+) {
+    let applied_of = |st: &RaftModelState, i: usize| match &*st.actor_states[i] {
+        RaftState::Server(x) => (x.durable.applied.clone(), x.durable.applied_terms.clone()),
+        RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
+    };
+    let mut forgotten = next.history.forgotten.as_ref().clone();
+    if let Some(i) = crashed {
+        let (before, before_terms) = applied_of(last, i);
+        let (after, _) = applied_of(next, i);
+        let kept = forgotten.iter().position(|f| f.server as usize == i);
+        if before.len() > after.len()
+            && kept.is_none_or(|k| forgotten[k].applied.len() < before.len())
+        {
+            if let Some(k) = kept {
+                forgotten.remove(k);
+            }
+            forgotten.push(Forgotten {
+                server: i as u8,
+                applied: before,
+                applied_terms: before_terms,
+            });
+            forgotten.sort();
+        }
+    }
+    forgotten.retain(|f| {
+        let (now, now_terms) = applied_of(next, f.server as usize);
+        let n = f.applied.len();
+        !(now.len() >= n
+            && now.as_slice()[..n] == f.applied.as_slice()[..]
+            && now_terms.as_slice()[..n] == f.applied_terms.as_slice()[..])
+    });
+    if forgotten != *next.history.forgotten {
+        next.history.forgotten = Arc::new(forgotten);
+    }
+}
+
+/// `--volatile-applied` at work: a crash (or a loss of storage) took back applied entries that
+/// no later step saved, and the server has not applied them all again
+/// ([`RaftHistory::forgotten`]).
+fn applied_taken_back(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let f = s.history.forgotten.first()?;
+    let (_, now) = servers(m, s).nth(f.server as usize)?;
+    Some(format!(
+        "server {} had applied {} entries and restarted with {} of them applied (the rest \
+         were never saved); it applies them again once it learns they are committed",
+        f.server,
+        f.applied.len(),
+        now.durable.applied.len()
+    ))
 }
 
 /// A server that led a term below `below` and crashed: still in that term, it is no longer
@@ -926,9 +1081,21 @@ impl ConsensusView for View<'_> {
         if self.0.is_byzantine(server) {
             return &[];
         }
-        match &*self.1.actor_states[server] {
+        let live = match &*self.1.actor_states[server] {
             RaftState::Server(s) => s.durable.applied.as_slice(),
             RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
+        };
+        // What a crash took back (`--volatile-applied`), while the server has not applied it
+        // again; State Machine Safety compares the two.
+        match self
+            .1
+            .history
+            .forgotten
+            .iter()
+            .find(|f| f.server as usize == server)
+        {
+            Some(f) if f.applied.len() > live.len() => f.applied.as_slice(),
+            _ => live,
         }
     }
 
@@ -998,6 +1165,7 @@ pub fn explain(model: &RaftModel, state: &RaftModelState, property: &str) -> Opt
             snapshot_installed(model, state)
         }
         "Re-election: another leader in a later term" => re_election(model, state),
+        "A crash takes applied entries back" => applied_taken_back(model, state),
         "Membership: a configuration change commits" => config_committed(model, state),
         "Membership: a removed leader steps down" => removed_leader_stepped_down(model, state),
         "Repair: a leader overwrites a follower's conflicting entry" => {

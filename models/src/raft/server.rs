@@ -36,6 +36,16 @@ pub struct RaftServer {
     /// carries every entry from `nextIndex`, which moves on answers only): the model's default,
     /// `--pipeline N` otherwise; real runs use [`PIPELINE_WINDOW`].
     pub pipeline: Index,
+    /// `lastApplied` and the state machine are volatile, as Figure 2 has them: a step whose
+    /// only change to persistent state is the entries it applied saves nothing (so a real node
+    /// does not sync for it). The applied entries are saved with the next step that saves
+    /// anything else (a vote, a term, log entries, a snapshot), so after a crash a server
+    /// recovers a prefix of what it had applied, at least up to its snapshot, and applies the
+    /// rest again once it learns that they are committed (the entries are in its log, which
+    /// is saved before it acknowledges them). `false`: every applied entry is saved by the
+    /// step that applies it (the model's default, `--volatile-applied` otherwise; real runs
+    /// use `true`).
+    pub volatile_applied: bool,
     /// Gets go through the log like writes (appended, committed, answered when applied) instead
     /// of being answered by the leader from its state machine after a confirmation round
     /// (ReadIndex, dissertation §6.4; [`ReadRounds`]). The model's `--log-reads`; real runs use
@@ -126,7 +136,8 @@ impl RaftServer {
     /// for a client (§8, and the entry of its term it must commit before a membership change);
     /// leaders send timed heartbeats, which the model leaves out: they carry the commit index
     /// to followers and keep followers from starting elections while the leader is idle;
-    /// replication is pipelined ([`PIPELINE_WINDOW`]); and
+    /// replication is pipelined ([`PIPELINE_WINDOW`]); applying an entry syncs nothing by
+    /// itself ([`Self::volatile_applied`]); and
     /// membership changes come from administrators' requests only, unbounded, starting from
     /// `initial` (`Membership::by_request`).
     pub fn for_real_runs(peers: Vec<Id>, initial: ServerSet) -> Self {
@@ -137,6 +148,7 @@ impl RaftServer {
             noop: true,
             heartbeats: UNBOUNDED,
             pipeline: PIPELINE_WINDOW,
+            volatile_applied: true,
             log_reads: false,
             snapshots: false,
             appends: false,
@@ -2013,7 +2025,17 @@ impl RaftServer {
             after.leader_overwrote = true;
         }
         let unsaved = event == Event::RequestVote && self.has(RaftBug::UnsavedVote);
-        if after.durable != before.durable && !unsaved {
+        let changed = if !self.volatile_applied {
+            after.durable != before.durable
+        } else if self.has(RaftBug::ApplyStepUnsaved)
+            && after.durable.last_applied() > before.durable.last_applied()
+        {
+            // The mutant: a step that applied entries is taken for one that only applied.
+            false
+        } else {
+            saves_more_than_applied(&before.durable, &after.durable)
+        };
+        if changed && !unsaved {
             o.save(after.durable.clone());
         }
         // The snapshot timer that fired is gone; otherwise it is set exactly when wanted.
@@ -2068,6 +2090,38 @@ impl RaftServer {
         o.append(&mut out);
         (after != *before).then_some(after)
     }
+}
+
+/// Whether `after` differs from `before` in anything but the applied entries
+/// ([`RaftServer::volatile_applied`]: applying alone saves nothing). Every field is named, so
+/// that a new one is not left out.
+fn saves_more_than_applied<K: PartialEq, V: PartialEq>(
+    before: &RaftStorage<K, V>,
+    after: &RaftStorage<K, V>,
+) -> bool {
+    let RaftStorage {
+        current_term,
+        voted_for,
+        log,
+        snapshot_index,
+        snapshot_term,
+        snapshot_config,
+        // Volatile in Figure 2 (`lastApplied`, the state machine): rebuilt from the log.
+        applied: _,
+        applied_terms: _,
+        rejoin,
+        incarnation,
+        applied_base,
+    } = after;
+    *current_term != before.current_term
+        || *voted_for != before.voted_for
+        || *log != before.log
+        || *snapshot_index != before.snapshot_index
+        || *snapshot_term != before.snapshot_term
+        || *snapshot_config != before.snapshot_config
+        || *rejoin != before.rejoin
+        || *incarnation != before.incarnation
+        || *applied_base != before.applied_base
 }
 
 /// Whether `after`'s logical log (snapshot and suffix, [`logical_log`]) extends `before`'s.
