@@ -307,6 +307,14 @@ struct ModelArgs {
     /// leader after a confirmation round (ReadIndex, as real nodes do) [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     log_reads: Option<bool>,
+    /// multi-paxos, raft: applying (executing) an entry saves nothing by itself, as Figure 2 of
+    /// Raft has lastApplied volatile: a step that only applies chosen or committed entries
+    /// saves nothing (a real node does not sync for it); they are saved with the next step that
+    /// saves anything else, so a crash may take some back and the server applies them again
+    /// once it learns them again. Real nodes run this way. false: each applied entry is saved
+    /// by the step that applies it [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    volatile_applied: Option<bool>,
     /// primary-backup: when the primary answers a write: sync (after the backup acknowledged
     /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
     #[arg(long, value_name = "KIND")]
@@ -385,12 +393,15 @@ impl ModelArgs {
                 )
             ),
             Protocol::Raft => {
-                self.raft
-                    .summary(self.requests, self.retries, self.log_reads)
-                    + &match self.heartbeats.unwrap_or(0) {
-                        0 => String::new(),
-                        n => format!(", {} per term", plural(n as usize, "heartbeat")),
-                    }
+                self.raft.summary(
+                    self.requests,
+                    self.retries,
+                    self.log_reads,
+                    self.volatile_applied,
+                ) + &match self.heartbeats.unwrap_or(0) {
+                    0 => String::new(),
+                    n => format!(", {} per term", plural(n as usize, "heartbeat")),
+                }
             }
             Protocol::PrimaryBackup => match lecture::primary_backup(self) {
                 Ok(c) => lecture::primary_backup_bounds(&c),
@@ -484,6 +495,10 @@ impl ModelArgs {
                 push("--log-reads", c.log_reads.to_string());
                 if !c.discard_obsolete {
                     push("--discard-obsolete", "false".into());
+                }
+                // Only when set, so that the flags (and file names) of earlier traces stay.
+                if c.volatile_applied {
+                    f.push("--volatile-applied".into());
                 }
             }
             Protocol::Raft => {
@@ -646,7 +661,7 @@ impl ModelArgs {
             learners: self.raft.learners.unwrap_or(d.learners),
             heartbeats: self.heartbeats.unwrap_or(d.heartbeats),
             pipeline: self.raft.pipeline.unwrap_or(d.pipeline),
-            volatile_applied: self.raft.volatile_applied.unwrap_or(d.volatile_applied),
+            volatile_applied: self.volatile_applied.unwrap_or(d.volatile_applied),
             bug,
         };
         if !cfg.membership
@@ -716,14 +731,6 @@ struct RaftArgs {
     /// pipeline with a window of 1024. 0: Figure 2's replication only [default: 0].
     #[arg(long, value_name = "N")]
     pipeline: Option<raft::Index>,
-    /// Raft: lastApplied and the state machine are volatile, as in Figure 2: a step that only
-    /// applies committed entries saves nothing (a real node does not sync for it); the applied
-    /// entries are saved with the next step that saves anything else, so a crash may take some
-    /// back and the server applies them again once it learns they are committed. Real nodes
-    /// run this way. false: each applied entry is saved by the step that applies it
-    /// [default: false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    volatile_applied: Option<bool>,
 }
 
 impl RaftArgs {
@@ -741,7 +748,6 @@ impl RaftArgs {
             (self.changes.is_some(), "--changes"),
             (self.learners.is_some(), "--learners"),
             (self.pipeline.is_some(), "--pipeline"),
-            (self.volatile_applied.is_some(), "--volatile-applied"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -752,6 +758,7 @@ impl RaftArgs {
         requests: Option<usize>,
         retries: Option<u8>,
         log_reads: Option<bool>,
+        volatile_applied: Option<bool>,
     ) -> String {
         let d = RaftConfig::default();
         format!(
@@ -810,7 +817,7 @@ impl RaftArgs {
                     plural(n as usize, "entry")
                 ),
             },
-            if self.volatile_applied.unwrap_or(d.volatile_applied) {
+            if volatile_applied.unwrap_or(d.volatile_applied) {
                 ", applying saves nothing by itself"
             } else {
                 ""
@@ -844,6 +851,7 @@ impl ModelArgs {
             heartbeats: self.heartbeats.unwrap_or(defaults.heartbeats),
             log_reads: self.log_reads.unwrap_or(defaults.log_reads),
             discard_obsolete: self.discard_obsolete.unwrap_or(defaults.discard_obsolete),
+            volatile_applied: self.volatile_applied.unwrap_or(defaults.volatile_applied),
             bug,
         };
         cfg.validate()?;
@@ -858,9 +866,13 @@ impl ModelArgs {
             ("--max-slots", self.max_slots.is_some()),
             ("--heartbeats", self.heartbeats.is_some()),
             ("--log-reads", self.log_reads.is_some()),
+            ("--volatile-applied", self.volatile_applied.is_some()),
         ] {
             if set {
-                let owners = if matches!(flag, "--requests" | "--retries" | "--log-reads") {
+                let owners = if matches!(
+                    flag,
+                    "--requests" | "--retries" | "--log-reads" | "--volatile-applied"
+                ) {
                     "multi-paxos and raft"
                 } else {
                     "multi-paxos"
@@ -879,7 +891,7 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}",
+        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}{}",
         plural(c.servers, "server"),
         plural(c.clients, "client"),
         plural(cfg.requests, "request"),
@@ -897,6 +909,11 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         },
         if cfg.log_reads {
             ", reads through the log"
+        } else {
+            ""
+        },
+        if cfg.volatile_applied {
+            ", executing saves nothing by itself"
         } else {
             ""
         }

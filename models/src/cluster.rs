@@ -14,8 +14,8 @@
 use crate::byzantine::Byzantine;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
-    is_no_op,
+    Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, LossyNetwork,
+    Network, Out, is_no_op,
 };
 use stateright::util::DenseNatMap;
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
@@ -1774,6 +1774,29 @@ where
 /// by a symmetry plan.
 pub fn rewrite_server_index<S>(index: u8, plan: &RewritePlan<Id, S>) -> u8 {
     usize::from(plan.rewrite(&Id::from(index as usize))) as u8
+}
+
+/// The commands of `out` but its saves, in order: a mutant's step that saves nothing.
+pub fn without_saves<A: Actor>(out: &Out<A>) -> Out<A>
+where
+    A::Msg: Clone,
+    A::Timer: Clone,
+{
+    let mut kept = Out::new();
+    for command in out.iter() {
+        match command {
+            Command::CancelTimer(t) => kept.cancel_timer(t.clone()),
+            Command::SetTimer(t, d) => kept.set_timer(t.clone(), d.clone()),
+            Command::Send(dst, msg) => kept.send(*dst, msg.clone()),
+            Command::ChooseRandom(..) => {
+                unreachable!("no protocol here draws randoms")
+            }
+            Command::Save(_) => {
+                // What the mutant leaves out.
+            }
+        }
+    }
+    kept
 }
 
 /// The messages in flight on `network`, each distinct envelope with its number of copies (1 on

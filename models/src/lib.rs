@@ -28,6 +28,7 @@
 pub mod active_active;
 pub mod byzantine;
 pub mod cluster;
+pub mod forgotten;
 pub mod kv;
 pub mod multi_paxos;
 pub mod paxos;

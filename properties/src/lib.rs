@@ -43,6 +43,13 @@ pub trait ConsensusView {
     /// Server `server`'s decision events, oldest first.
     fn decision_log(&self, server: usize) -> &[(Slot, Self::Value)];
 
+    /// How decision log `server` is named in explanations: "server 2" by default. A view may
+    /// have more decision logs than servers (a server's record of what a crash took back) and
+    /// name them here.
+    fn server_name(&self, server: usize) -> String {
+        format!("server {server}")
+    }
+
     /// How a slot is named in explanations: "slot 0" by default. A protocol whose decision
     /// events are positions in an executed log (Multi-Paxos) says "log position 1".
     fn slot_name(&self, slot: Slot) -> String {
@@ -94,7 +101,9 @@ pub fn agreement_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violat
                         return Some(Violation {
                             property: "Agreement",
                             explanation: format!(
-                                "server {a} decided {va:?} and server {b} decided {vb:?} for {}",
+                                "{} decided {va:?} and {} decided {vb:?} for {}",
+                                view.server_name(a),
+                                view.server_name(b),
                                 view.slot_name(*slot)
                             ),
                         });
@@ -120,7 +129,8 @@ pub fn validity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violati
             .map(|(slot, v)| Violation {
                 property: "Validity",
                 explanation: format!(
-                    "server {s} decided {v:?} for {}, which no client proposed",
+                    "{} decided {v:?} for {}, which no client proposed",
+                    view.server_name(s),
                     view.slot_name(*slot)
                 ),
             })
@@ -146,7 +156,8 @@ pub fn integrity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violat
                     .map(|(_, again)| Violation {
                         property: "Integrity",
                         explanation: format!(
-                            "server {s} decided {} twice: {first:?}, then {again:?}",
+                            "{} decided {} twice: {first:?}, then {again:?}",
+                            view.server_name(s),
                             view.slot_name(*slot)
                         ),
                     })
@@ -155,7 +166,8 @@ pub fn integrity_violation<V: ConsensusView + ?Sized>(view: &V) -> Option<Violat
                 view.reapplied(s).map(|(client, req)| Violation {
                     property: "Integrity",
                     explanation: format!(
-                        "server {s} applied request {req} of {} twice",
+                        "{} applied request {req} of {} twice",
+                        view.server_name(s),
                         view.client_name(client)
                     ),
                 })

@@ -280,14 +280,7 @@ impl Served for MultiPaxos {
 
     fn server(peers: Vec<Id>) -> Self::Actor {
         // The model's bounds are lifted: rounds and slots are unbounded in a real run.
-        MpActor::Server(MpServer {
-            peers,
-            max_round: u32::MAX,
-            max_slots: u32::MAX,
-            heartbeats: multi_paxos::UNBOUNDED,
-            log_reads: false,
-            bug: None,
-        })
+        MpActor::Server(MpServer::for_real_runs(peers))
     }
 
     fn request(req: RequestId, op: KvOp<String, String>) -> Result<MpMsg<String, String>, String> {

@@ -16,9 +16,9 @@ pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exited")
 }
 
-/// An empty temporary path for one test: `ballot-<suite>-<pid>-<name>`, removed if left over.
+pub mod tmp;
+
+/// An empty temporary path for one test: `ballot-<suite>-<pid>-<name>` ([`tmp::tmp_path`]).
 pub fn tmp_dir(suite: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ballot-{suite}-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    tmp::tmp_path(suite, name)
 }

@@ -60,10 +60,13 @@ pub fn free_base_port(n: u16) -> u16 {
     }
 }
 
-/// A fresh temporary directory for one test.
+#[path = "../common/tmp.rs"]
+mod tmp;
+
+/// A fresh, empty temporary directory for one test: `ballot-udp-<pid>-<name>`, kept after the
+/// test and removed by a later run ([`tmp::tmp_path`]).
 pub fn tmp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ballot-udp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tmp::tmp_path("udp", name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -29,6 +29,11 @@ pub enum MpBug {
     /// read for an acknowledgement of the read's round, although it may have been sent before
     /// the read arrived (the round number it echoes is not compared).
     ReadWithStaleAcks,
+    /// With `--volatile-applied`, a step that executes chosen entries saves nothing at all (the
+    /// optimisation applied to the whole step): an acceptor that accepts a proposal and, with
+    /// the commit point of the same Accept, executes earlier slots answers Accepted before its
+    /// vote is saved.
+    ExecuteStepUnsaved,
 }
 
 /// The catalog printed by `ballot bugs multi-paxos`: each entry is exposed by
@@ -113,6 +118,26 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
             breaks: "Linearizability",
             args: &["--clients", "1", "--requests", "3", "--max-round", "2"],
             summary: "the leader confirms a read with Accepted or heartbeat answers that may predate it (the round is not compared)",
+        },
+    ),
+    (
+        MpBug::ExecuteStepUnsaved,
+        BugInfo {
+            name: "execute-step-unsaved",
+            breaks: "Agreement",
+            args: &[
+                "--volatile-applied",
+                "--crashes",
+                "1",
+                "--clients",
+                "1",
+                "--requests",
+                "3",
+                "--max-round",
+                "2",
+                "--log-reads",
+            ],
+            summary: "with --volatile-applied, a step that executes entries saves nothing, not even the vote it answers Accepted for (needs crashes)",
         },
     ),
 ];

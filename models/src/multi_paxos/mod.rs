@@ -43,7 +43,7 @@
 use crate::byzantine::Byzantine;
 use crate::cluster::{
     BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
-    rewrite_server_index,
+    rewrite_server_index, without_saves,
 };
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,

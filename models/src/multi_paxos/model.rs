@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::cluster::{Partition, Partitioned};
+use crate::forgotten::{self, ForgottenLogs};
 
 /// The model's log entries: commands on keys and values that are letters.
 pub type ModelEntry = Entry<ModelKey, ModelValue>;
@@ -26,7 +27,15 @@ pub struct MpHistory {
     /// How many messages the Byzantine server forged on the path (`--byzantine 1`; always 0
     /// without it).
     pub forged: u8,
+    /// Ghost, with `--volatile-applied` and crash-restarts: the entries a server had executed
+    /// before a crash took some back, while it has not executed them all again, sorted by
+    /// server ([`forget_step`]). Each is one more decision log for the properties
+    /// ([`View`]), so that an entry executed and then forgotten still counts. Empty otherwise.
+    pub forgotten: ForgottenLogs<ExecutedLog>,
 }
+
+/// A replica's executed entries ([`MpStorage::log`]), as [`MpHistory::forgotten`] keeps them.
+pub type ExecutedLog = SharedVec<(Slot, ModelEntry)>;
 
 impl Partitioned for MpHistory {
     fn partition(&self) -> &Partition {
@@ -44,6 +53,7 @@ impl Rewrite<Id> for MpHistory {
             discarded: self.discarded.rewrite(plan),
             partition: self.partition.rewrite(plan),
             forged: self.forged,
+            forgotten: forgotten::rewrite(&self.forgotten, |i| rewrite_server_index(i, plan)),
         }
     }
 }
@@ -81,6 +91,9 @@ pub struct MultiPaxosConfig {
     /// (`--discard-obsolete`; see [`MpServer::ignores_forever`] and
     /// [`ClusterModel::discard_obsolete`]); `false` checks without this reduction.
     pub discard_obsolete: bool,
+    /// Executing an entry saves nothing by itself (`--volatile-applied`,
+    /// [`MpServer::volatile_applied`]), as in real runs.
+    pub volatile_applied: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<MpBug>,
 }
@@ -96,6 +109,7 @@ impl Default for MultiPaxosConfig {
             heartbeats: 0,
             log_reads: false,
             discard_obsolete: true,
+            volatile_applied: false,
             bug: None,
         }
     }
@@ -154,6 +168,7 @@ impl MultiPaxosConfig {
             // Without a client that reads, no get ever arrives: the servers then keep no read
             // state (a leader's `taken_over`), which would only tell states apart for nothing.
             log_reads: self.log_reads || readers == 0,
+            volatile_applied: self.volatile_applied,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -180,6 +195,7 @@ impl MultiPaxosConfig {
             discarded: Discarded::default(),
             partition: Partition::default(),
             forged: 0,
+            forgotten: ForgottenLogs::default(),
         };
         let byzantine = self.cluster.byzantine_server().map(|server| Byzantine {
             server,
@@ -192,6 +208,8 @@ impl MultiPaxosConfig {
             count: |h: &mut MpHistory| h.forged += 1,
         });
         let discard = self.discard_obsolete;
+        // Only a crash-restart takes executed entries back.
+        let forgets = self.volatile_applied && crashes > 0 && !crash_stop;
         let inner = ActorModel::new(self, history)
             .actors((0..n).map(|_| MpActor::Server(server.clone())))
             .actors(clients)
@@ -247,6 +265,15 @@ impl MultiPaxosConfig {
         let model = match byzantine {
             Some(b) => model.byzantine(b),
             None => model,
+        };
+        let model = if forgets {
+            model
+                .ghost_step(forget_step)
+                .sometimes("A crash takes executed entries back", |m, s| {
+                    executed_taken_back(m, s).is_some()
+                })
+        } else {
+            model
         };
         // The lecture's takeover (`ballot check multi-paxos --witness all`): a new leader
         // learns an accepted value from the Promises and proposes it again in its own ballot.
@@ -478,7 +505,44 @@ fn re_proposed(model: &MpModel, state: &MpModelState) -> Option<String> {
     None
 }
 
-/// The consensus view of a model state: replicas' executed entries, clients' commands.
+/// Keeps [`MpHistory::forgotten`] (`--volatile-applied`): when a crash-restart takes executed
+/// entries back from a replica, the ghost keeps what it had executed (the longer record, if it
+/// already had one); once the replica has executed the same entries again, the record goes. A
+/// replica that executes something else at a position of its record keeps it, and Agreement
+/// compares the two ([`View`]).
+fn forget_step(_: &MpModel, last: &MpModelState, crashed: Option<usize>, next: &mut MpModelState) {
+    let log_of = |st: &MpModelState, i: usize| match &*st.actor_states[i] {
+        MpState::Server(x) => x.durable.log.clone(),
+        MpState::Client(_) => unreachable!("actors 0..servers are servers"),
+    };
+    if let Some(kept) = forgotten::keep(
+        &next.history.forgotten,
+        crashed,
+        |i| log_of(last, i),
+        |i| log_of(next, i),
+    ) {
+        next.history.forgotten = kept;
+    }
+}
+
+/// `--volatile-applied` at work: a crash-restart took back executed entries that no later step
+/// saved, and the replica has not executed them all again ([`MpHistory::forgotten`]).
+fn executed_taken_back(model: &MpModel, state: &MpModelState) -> Option<String> {
+    let f = state.history.forgotten.first()?;
+    let now = servers(model, state).nth(f.server as usize)?;
+    Some(format!(
+        "server {} had executed {} entries and restarted with {} of them (the rest were never \
+         saved); it executes them again once it learns they are chosen",
+        f.server,
+        f.log.len(),
+        now.durable.log.len()
+    ))
+}
+
+/// The consensus view of a model state: replicas' executed entries, clients' commands. With
+/// `--volatile-applied`, what a crash took back from a replica ([`MpHistory::forgotten`]) is
+/// one more decision log, numbered after the servers, so that Agreement compares it with every
+/// replica's, its own included.
 pub struct View<'a>(pub &'a MpModel, pub &'a MpModelState);
 
 impl View<'_> {
@@ -500,16 +564,33 @@ impl ConsensusView for View<'_> {
     }
 
     fn server_count(&self) -> usize {
-        self.0.servers
+        self.0.servers + self.1.history.forgotten.len()
     }
 
     /// Empty for the Byzantine server: its state means nothing, and the properties are about
     /// the honest servers.
     fn decision_log(&self, server: usize) -> &[(Slot, ModelEntry)] {
-        if self.0.is_byzantine(server) {
+        let (owner, log) = match server.checked_sub(self.0.servers) {
+            None => (server, &self.server(server).durable.log),
+            Some(k) => {
+                let f = &self.1.history.forgotten[k];
+                (f.server as usize, &f.log)
+            }
+        };
+        if self.0.is_byzantine(owner) {
             return &[];
         }
-        self.server(server).durable.log.as_slice()
+        log.as_slice()
+    }
+
+    fn server_name(&self, server: usize) -> String {
+        match server.checked_sub(self.0.servers) {
+            None => format!("server {server}"),
+            Some(k) => format!(
+                "server {} (before a crash took entries back)",
+                self.1.history.forgotten[k].server
+            ),
+        }
     }
 
     /// A no-op (a new leader's gap filler) or a command some client issued.
@@ -528,6 +609,10 @@ impl ConsensusView for View<'_> {
     }
 
     fn reapplied(&self, server: usize) -> Option<(ClientId, RequestId)> {
+        if server >= self.0.servers {
+            // A ghost record: its replica's own state machine says what it applied twice.
+            return None;
+        }
         let dedup = self.0.cfg().bug != Some(MpBug::NoDedup);
         self.server(server)
             .durable
@@ -567,6 +652,7 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
         "Takeover re-proposes an accepted value" => re_proposed(model, state),
         "A leader on each side of a partition" => leaders_apart(model, state),
         "A read answered without the log" => read_answered_without_log(model, state),
+        "A crash takes executed entries back" => executed_taken_back(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

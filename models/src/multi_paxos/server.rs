@@ -28,6 +28,13 @@ pub struct MpServer {
     /// of being answered by the leader from its state machine after a confirmation round
     /// ([`ReadRounds`]). The model's `--log-reads`; real runs confirm.
     pub log_reads: bool,
+    /// Executing a chosen entry saves nothing by itself (`--volatile-applied`; real runs): the
+    /// executed entries ([`MpStorage::log`], [`MpStorage::executed`]) are saved with the next
+    /// save of anything else, so a crash may take some back, and the server learns and
+    /// executes them again. A chosen entry is durable already, in a majority's votes (§2.2),
+    /// which is why its execution need not be: the sync a replica spent on it protected
+    /// nothing a client could see. `false`: every execution is saved before anything is sent.
+    pub volatile_applied: bool,
     /// The mutant to run, if any.
     pub bug: Option<MpBug>,
 }
@@ -42,6 +49,22 @@ pub enum MpActor<K, V> {
 }
 
 impl MpServer {
+    /// The server of a real run (`ballot serve multi-paxos`), with `peers` every server's
+    /// address: no bound on ballots, slots or heartbeats; gets answered after a confirmation
+    /// round, not through the log; executing a chosen entry syncs nothing by itself
+    /// ([`Self::volatile_applied`]).
+    pub fn for_real_runs(peers: Vec<Id>) -> Self {
+        MpServer {
+            peers,
+            max_round: u32::MAX,
+            max_slots: Slot::MAX,
+            heartbeats: UNBOUNDED,
+            log_reads: false,
+            volatile_applied: true,
+            bug: None,
+        }
+    }
+
     fn has(&self, bug: MpBug) -> bool {
         self.bug == Some(bug)
     }
@@ -665,7 +688,8 @@ impl MpServer {
     }
 
     /// A learner learns that `entry` is chosen for `slot`, and the replica executes every entry
-    /// it can in slot order: it saves what it executed, then (if it leads) answers the clients.
+    /// it can in slot order: it saves what it executed (unless [`MpServer::volatile_applied`]),
+    /// then (if it leads) answers the clients.
     fn learn<K: Value, V: Value>(
         &self,
         s: &mut ServerState<K, V>,
@@ -697,7 +721,7 @@ impl MpServer {
                 self.execute(s, slot, entry, &mut replies);
             }
         }
-        if s.durable.executed.contains(slot) {
+        if s.durable.executed.contains(slot) && !self.volatile_applied {
             o.save(s.durable.clone());
         }
         if let Role::Leading { taken_over, .. } = &mut s.role
@@ -1121,6 +1145,14 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                     (MpMsg::Reply(_), _) => {
                         // Answers meant for clients; a server sends no requests.
                     }
+                }
+                if server.has(MpBug::ExecuteStepUnsaved)
+                    && server.volatile_applied
+                    && after.durable.log.len() > before.durable.log.len()
+                {
+                    // The mutant: a step that executed entries is taken for one that only
+                    // executed, and saves nothing (its vote or promise included).
+                    *o = without_saves(o);
                 }
                 if after != *before {
                     *state = Cow::Owned(MpState::Server(after));

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::cluster::{Partition, Partitioned};
+use crate::forgotten::{self, ForgottenLogs};
 
 /// What the model records besides the actors: the clients' operations (for linearizability) and
 /// which server led each term (ghost, for Election Safety).
@@ -31,19 +32,15 @@ pub struct RaftHistory {
     /// loss of storage) took them back, while it has not applied them again; sorted by
     /// server. The properties that read decision logs read these too, so that an entry
     /// applied and then forgotten still counts ([`forget_step`]). Empty otherwise.
-    pub forgotten: Arc<Vec<Forgotten>>,
+    pub forgotten: ForgottenLogs<AppliedLog>,
 }
 
-/// What a server had applied before a crash took some of it back ([`RaftHistory::forgotten`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct Forgotten {
-    /// The server.
-    pub server: u8,
-    /// Its applied entries before the crash, oldest first.
-    pub applied: SharedVec<(Slot, Entry<ModelKey, ModelValue>)>,
-    /// Their ghost terms ([`RaftStorage::applied_terms`]).
-    pub applied_terms: SharedVec<Applied>,
-}
+/// A server's applied entries and their ghost terms ([`RaftStorage::applied`],
+/// [`RaftStorage::applied_terms`]), as [`RaftHistory::forgotten`] keeps them.
+pub type AppliedLog = (
+    SharedVec<(Slot, Entry<ModelKey, ModelValue>)>,
+    SharedVec<Applied>,
+);
 
 impl Partitioned for RaftHistory {
     fn partition(&self) -> &Partition {
@@ -62,15 +59,6 @@ impl Rewrite<Id> for RaftHistory {
             .map(|(t, s)| (*t, rewrite_server_index(*s, plan)))
             .collect();
         leaders.sort();
-        let mut forgotten: Vec<Forgotten> = self
-            .forgotten
-            .iter()
-            .map(|f| Forgotten {
-                server: rewrite_server_index(f.server, plan),
-                ..f.clone()
-            })
-            .collect();
-        forgotten.sort();
         RaftHistory {
             clients: self.clients.rewrite(plan),
             leaders: Arc::new(leaders),
@@ -78,7 +66,7 @@ impl Rewrite<Id> for RaftHistory {
             failover_commit: self.failover_commit,
             partition: self.partition.rewrite(plan),
             forged: self.forged,
-            forgotten: Arc::new(forgotten),
+            forgotten: forgotten::rewrite(&self.forgotten, |i| rewrite_server_index(i, plan)),
         }
     }
 }
@@ -708,13 +696,12 @@ fn decision_logs<'a>(
 ) -> impl Iterator<Item = DecisionLog<'a>> + 'a {
     servers(m, s)
         .map(|(i, x)| (Who::Server(i), &x.durable.applied, &x.durable.applied_terms))
-        .chain(s.history.forgotten.iter().map(|f| {
-            (
-                Who::Forgotten(f.server as usize),
-                &f.applied,
-                &f.applied_terms,
-            )
-        }))
+        .chain(
+            s.history
+                .forgotten
+                .iter()
+                .map(|f| (Who::Forgotten(f.server as usize), &f.log.0, &f.log.1)),
+        )
 }
 
 /// **State Machine Safety** (§5.4.3, Figure 3): if a server has applied a log entry at a given
@@ -808,38 +795,13 @@ fn forget_step(
         RaftState::Server(x) => (x.durable.applied.clone(), x.durable.applied_terms.clone()),
         RaftState::Client(_) => unreachable!("actors 0..servers are servers"),
     };
-    if crashed.is_none() && next.history.forgotten.is_empty() {
-        // Nothing taken back, nothing to compare: most steps.
-        return;
-    }
-    let mut forgotten = next.history.forgotten.as_ref().clone();
-    if let Some(i) = crashed {
-        let (before, before_terms) = applied_of(last, i);
-        let (after, _) = applied_of(next, i);
-        let kept = forgotten.iter().position(|f| f.server as usize == i);
-        if before.len() > after.len()
-            && kept.is_none_or(|k| forgotten[k].applied.len() < before.len())
-        {
-            if let Some(k) = kept {
-                forgotten.remove(k);
-            }
-            forgotten.push(Forgotten {
-                server: i as u8,
-                applied: before,
-                applied_terms: before_terms,
-            });
-            forgotten.sort();
-        }
-    }
-    forgotten.retain(|f| {
-        let (now, now_terms) = applied_of(next, f.server as usize);
-        let n = f.applied.len();
-        !(now.len() >= n
-            && now.as_slice()[..n] == f.applied.as_slice()[..]
-            && now_terms.as_slice()[..n] == f.applied_terms.as_slice()[..])
-    });
-    if forgotten != *next.history.forgotten {
-        next.history.forgotten = Arc::new(forgotten);
+    if let Some(kept) = forgotten::keep(
+        &next.history.forgotten,
+        crashed,
+        |i| applied_of(last, i),
+        |i| applied_of(next, i),
+    ) {
+        next.history.forgotten = kept;
     }
 }
 
@@ -853,7 +815,7 @@ fn applied_taken_back(m: &RaftModel, s: &RaftModelState) -> Option<String> {
         "server {} had applied {} entries and restarted with {} of them applied (the rest \
          were never saved); it applies them again once it learns they are committed",
         f.server,
-        f.applied.len(),
+        f.log.0.len(),
         now.durable.applied.len()
     ))
 }
@@ -1091,14 +1053,8 @@ impl ConsensusView for View<'_> {
         };
         // What a crash took back (`--volatile-applied`), while the server has not applied it
         // again; State Machine Safety compares the two.
-        match self
-            .1
-            .history
-            .forgotten
-            .iter()
-            .find(|f| f.server as usize == server)
-        {
-            Some(f) if f.applied.len() > live.len() => f.applied.as_slice(),
+        match forgotten::of(&self.1.history.forgotten, server) {
+            Some((applied, _)) if applied.len() > live.len() => applied.as_slice(),
             _ => live,
         }
     }
