@@ -112,7 +112,8 @@ fn every_bug_turns_the_default_check_red(protocol: &str) {
         if name == "install-discards-matching-suffix" {
             // The default check takes over a minute (3.8 M states, DFS with symmetry): the
             // model test `install_snapshot_discarding_a_matching_suffix_loses_a_committed_entry`
-            // finds it with a depth bound, and suite `snapshots-heartbeats` catches it.
+            // finds it with a depth bound, and the command `snapshots-heartbeats-two-terms` of
+            // docs/raft.md catches it.
             continue;
         }
         let mut args = vec![

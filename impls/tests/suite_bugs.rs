@@ -1,5 +1,6 @@
 //! Every catalog bug is caught by its protocol's suite with no extra flags: `ballot suite
-//! <protocol> --bug NAME --fail-fast` must exit 1 with a violated property.
+//! <protocol> --bug NAME --fail-fast` must exit 1 with a violated property. The exceptions are
+//! [`NOT_IN_SUITE`], each with why.
 //!
 //! These runs take tens of minutes in all (a bug that only one configuration reaches lets the
 //! cheaper configurations before it run to the end), so the tests are ignored by the README's
@@ -7,6 +8,16 @@
 //! `cargo test --release -p ballot --test suite_bugs -- --ignored --test-threads 1 --nocapture`.
 
 use std::process::Command;
+
+/// Catalog bugs whose configuration left the suite to keep it under ten minutes, and where
+/// they are caught instead.
+const NOT_IN_SUITE: &[(&str, &str, &str)] = &[(
+    "raft",
+    "install-discards-matching-suffix",
+    "needs two terms of snapshots-heartbeats (7.6 M states, three minutes): caught by the model \
+     test install_snapshot_discarding_a_matching_suffix_loses_a_committed_entry and by the \
+     command snapshots-heartbeats-two-terms of docs/raft.md",
+)];
 
 /// Runs every catalog bug of `protocol` through its suite and returns the ones not caught,
 /// with what the suite said.
@@ -22,6 +33,13 @@ fn uncaught(protocol: &str) -> Vec<String> {
     let mut missed = Vec::new();
     for bug in bugs.as_array().expect("a list") {
         let name = bug["name"].as_str().unwrap();
+        if let Some((_, _, why)) = NOT_IN_SUITE
+            .iter()
+            .find(|(p, b, _)| *p == protocol && *b == name)
+        {
+            eprintln!("{protocol} --bug {name}: not in the suite ({why})");
+            continue;
+        }
         let started = std::time::Instant::now();
         let o = Command::new(bin)
             .args(["suite", protocol, "--bug", name, "--fail-fast", "--json"])
@@ -53,21 +71,21 @@ fn uncaught(protocol: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "tens of minutes: run by .ci/run after the test command"]
+#[ignore = "tens of minutes: run by hand (docs/checking.md)"]
 fn paxos_suite_catches_every_catalog_bug() {
     let missed = uncaught("paxos");
     assert!(missed.is_empty(), "{missed:#?}");
 }
 
 #[test]
-#[ignore = "tens of minutes: run by .ci/run after the test command"]
+#[ignore = "tens of minutes: run by hand (docs/checking.md)"]
 fn multi_paxos_suite_catches_every_catalog_bug() {
     let missed = uncaught("multi-paxos");
     assert!(missed.is_empty(), "{missed:#?}");
 }
 
 #[test]
-#[ignore = "tens of minutes: run by .ci/run after the test command"]
+#[ignore = "tens of minutes: run by hand (docs/checking.md)"]
 fn raft_suite_catches_every_catalog_bug() {
     let missed = uncaught("raft");
     assert!(missed.is_empty(), "{missed:#?}");

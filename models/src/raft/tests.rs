@@ -623,7 +623,8 @@ fn install_snapshot_discarding_a_matching_suffix_loses_a_committed_entry() {
         .spawn_dfs()
         .join();
     assert!(checker.discovery("Leader Completeness").is_some());
-    // The correct protocol in the same configuration: suite `snapshots-heartbeats`.
+    // The correct protocol in the same configuration: `snapshots-heartbeats-two-terms` in
+    // docs/raft.md (outside the suite: three minutes).
 }
 
 /// The bug of Stateright's own Raft example: a server that forgets its vote when it
