@@ -24,6 +24,16 @@ pub const BACKOFF_START: Duration = Duration::from_millis(4);
 /// The longest pause of a backoff.
 pub const BACKOFF_CAP: Duration = Duration::from_millis(128);
 
+/// What [`Client::exchange`] does with a reply to its request.
+enum Answer<T> {
+    /// The final answer: the request is done.
+    Final(T),
+    /// Send the same request again after `pause`; `why` is what a timeout would report.
+    Again { pause: Duration, why: String },
+    /// Not an answer to this kind of request: wait on.
+    Ignored,
+}
+
 /// Bounded exponential backoff with jitter, one per operation: the `k`-th pause (from 0) lasts a
 /// random time between half and all of `min(BACKOFF_CAP, BACKOFF_START * 2^k)`. A client pauses
 /// before each re-send that follows a `NotLeader` answer, except the first redirect of an
@@ -261,6 +271,29 @@ impl Client {
             req,
             op,
         };
+        self.exchange(&request, req, deadline, roam, |reply, _| match reply {
+            WireReply::Done { ret, .. } => Answer::Final(ret),
+            // Not an answer to an operation (`answers` let it through only if it names this
+            // request: a misbehaving server).
+            _ => Answer::Ignored,
+        })
+    }
+
+    /// Sends `request` (numbered `req`) until `answer` takes a reply for final, or `deadline`
+    /// passes. What every request does alike is here: a server that does not answer within
+    /// the attempt timeout, or says it is not the leader, makes the client try again, at the
+    /// leader it names or (with `roam`) the next server, after a backoff ([`Backoff`]); a
+    /// refusal ends the request. `answer` sees every other reply to this request and says
+    /// whether it is the final one, a reason to send the same request again after a pause, or
+    /// not an answer to this kind of request.
+    fn exchange<T>(
+        &mut self,
+        request: &WireRequest,
+        req: RequestId,
+        deadline: Duration,
+        roam: bool,
+        mut answer: impl FnMut(WireReply, &mut Backoff) -> Answer<T>,
+    ) -> Result<T, ClientError> {
         let start = Instant::now();
         let end = start + deadline;
         let mut attempts = 0u32;
@@ -277,10 +310,10 @@ impl Client {
                     last,
                 });
             }
-            self.send(self.target, &request)?;
+            self.send(self.target, request)?;
             attempts += 1;
             let attempt_end = (now + self.attempt_timeout).min(end);
-            loop {
+            let pause = loop {
                 let reply = match self.recv(attempt_end)? {
                     Some(reply) if !reply.answers(self.session, req) => {
                         // A duplicate or stale reply to an earlier request (of this session or,
@@ -295,9 +328,8 @@ impl Client {
                         if roam {
                             self.target = (self.target + 1) % n;
                         }
-                        break;
+                        break Duration::ZERO;
                     }
-                    Some(WireReply::Done { ret, .. }) => return Ok(ret),
                     Some(WireReply::Refused { reason, .. }) => {
                         return Err(ClientError::Refused(reason));
                     }
@@ -312,19 +344,26 @@ impl Client {
                         if roam {
                             self.target = redirect.unwrap_or((self.target + 1) % n);
                         }
-                        let pause = backoff.after_not_leader(redirect.is_some());
-                        std::thread::sleep(
-                            pause.min(end.saturating_duration_since(Instant::now())),
-                        );
-                        break;
+                        break backoff.after_not_leader(redirect.is_some());
                     }
-                    Some(WireReply::Stats(_) | WireReply::Admin { .. }) => {
-                        // Not an answer to an operation (`answers` let it through only if it
-                        // names this request: a misbehaving server).
+                    Some(WireReply::Stats(_)) => {
+                        // Stats answer no request (`answers` let them through only if they
+                        // name this one: a misbehaving server).
                         continue;
                     }
+                    Some(reply @ (WireReply::Done { .. } | WireReply::Admin { .. })) => {
+                        match answer(reply, &mut backoff) {
+                            Answer::Final(t) => return Ok(t),
+                            Answer::Again { pause, why } => {
+                                last = why;
+                                break pause;
+                            }
+                            Answer::Ignored => continue,
+                        }
+                    }
                 }
-            }
+            };
+            std::thread::sleep(pause.min(end.saturating_duration_since(Instant::now())));
         }
     }
 
@@ -345,81 +384,35 @@ impl Client {
             req,
             op,
         };
-        let start = Instant::now();
-        let end = start + deadline;
-        let mut attempts = 0u32;
-        let mut last = String::from("no answer yet");
-        let n = self.peers.len();
-        let mut backoff = Backoff::default();
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                return Err(ClientError::Timeout {
-                    waited: now - start,
-                    attempts,
-                    servers: self.servers(),
-                    last,
-                });
-            }
-            self.send(self.target, &request)?;
-            attempts += 1;
-            let attempt_end = (now + self.attempt_timeout).min(end);
-            let pause = loop {
-                let reply = match self.recv(attempt_end)? {
-                    Some(reply) if !reply.answers(self.session, req) => continue,
-                    reply => reply,
-                };
-                match reply {
-                    None => {
-                        last = format!("no reply from {}", self.peers[self.target]);
-                        self.target = (self.target + 1) % n;
-                        break Duration::ZERO;
-                    }
-                    Some(WireReply::Admin { answer, .. }) => match answer {
-                        AdminAnswer::Pending(config) => {
-                            last = format!(
-                                "the change is in the leader's log at index {}, not committed yet",
-                                config.index
-                            );
-                            break Duration::from_millis(20);
-                        }
-                        AdminAnswer::CatchingUp {
-                            matched, last: l, ..
-                        } => {
-                            last = format!(
-                                "the new server is catching up as a learner: it holds the \
-                                 leader's log up to index {matched} of {l}"
-                            );
-                            break Duration::from_millis(20);
-                        }
-                        AdminAnswer::Refused { reason, .. } if reason.retry() => {
-                            last = format!("refused for now: {}", refusal_text(reason));
-                            break backoff.after_not_leader(false);
-                        }
-                        answer => return Ok(answer),
-                    },
-                    Some(WireReply::Refused { reason, .. }) => {
-                        return Err(ClientError::Refused(reason));
-                    }
-                    Some(WireReply::NotLeader { leader, .. }) => {
-                        let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
-                        last = format!(
-                            "{} is not the leader (hint: {})",
-                            self.peers[self.target],
-                            leader.map_or("none".into(), |l| l.to_string())
-                        );
-                        let redirect = hinted.filter(|i| *i != self.target);
-                        self.target = redirect.unwrap_or((self.target + 1) % n);
-                        break backoff.after_not_leader(redirect.is_some());
-                    }
-                    Some(WireReply::Done { .. } | WireReply::Stats(_)) => {
-                        // Not an answer to an administrator's request.
-                        continue;
-                    }
-                }
+        self.exchange(&request, req, deadline, true, |reply, backoff| {
+            let WireReply::Admin { answer, .. } = reply else {
+                // Not an answer to an administrator's request.
+                return Answer::Ignored;
             };
-            std::thread::sleep(pause.min(end.saturating_duration_since(Instant::now())));
-        }
+            match answer {
+                AdminAnswer::Pending(config) => Answer::Again {
+                    pause: Duration::from_millis(20),
+                    why: format!(
+                        "the change is in the leader's log at index {}, not committed yet",
+                        config.index
+                    ),
+                },
+                AdminAnswer::CatchingUp {
+                    matched, last: l, ..
+                } => Answer::Again {
+                    pause: Duration::from_millis(20),
+                    why: format!(
+                        "the new server is catching up as a learner: it holds the leader's log \
+                         up to index {matched} of {l}"
+                    ),
+                },
+                AdminAnswer::Refused { reason, .. } if reason.retry() => Answer::Again {
+                    pause: backoff.after_not_leader(false),
+                    why: format!("refused for now: {}", refusal_text(reason)),
+                },
+                answer => Answer::Final(answer),
+            }
+        })
     }
 
     /// Adds `server` to the cluster's configuration (`add`) or removes it (`ballot admin
