@@ -112,3 +112,55 @@ pub fn of<L>(records: &ForgottenLogs<L>, server: usize) -> Option<&L> {
         .find(|f| f.server as usize == server)
         .map(|f| &f.log)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(entries: &[u8]) -> SharedVec<u8> {
+        entries.iter().copied().collect()
+    }
+
+    /// A crash that shortens a log records it; the record stays while the server's log does
+    /// not begin with it (shorter, or different where both have entries), and goes once it does.
+    #[test]
+    fn a_record_lasts_until_the_same_entries_are_applied_again() {
+        let none: ForgottenLogs<SharedVec<u8>> = ForgottenLogs::default();
+        // No crash, no record: nothing to do.
+        assert_eq!(keep(&none, None, |_| log(&[1]), |_| log(&[1, 2])), None);
+        // Server 1 crashes and comes back with one of its three entries.
+        let kept = keep(
+            &none,
+            Some(1),
+            |i| if i == 1 { log(&[1, 2, 3]) } else { log(&[]) },
+            |i| if i == 1 { log(&[1]) } else { log(&[]) },
+        )
+        .expect("a record");
+        assert_eq!(
+            *kept,
+            vec![Forgotten {
+                server: 1,
+                log: log(&[1, 2, 3])
+            }]
+        );
+        // A crash that takes nothing back records nothing.
+        assert_eq!(keep(&none, Some(0), |_| log(&[1]), |_| log(&[1])), None);
+        // Applied again in part: the record stays (unchanged, so no new value).
+        assert_eq!(keep(&kept, None, |_| log(&[1]), |_| log(&[1, 2])), None);
+        // Something else at a position of the record: it stays, for the properties to compare.
+        assert_eq!(
+            keep(&kept, None, |_| log(&[1]), |_| log(&[1, 9, 3, 4])),
+            None
+        );
+        assert_eq!(of(&kept, 1), Some(&log(&[1, 2, 3])));
+        // The same entries again: the record goes.
+        assert_eq!(
+            keep(&kept, None, |_| log(&[1, 2]), |_| log(&[1, 2, 3])).map(|k| k.len()),
+            Some(0)
+        );
+        // A second crash with less than the record keeps the longer record.
+        assert_eq!(keep(&kept, Some(1), |_| log(&[1, 2]), |_| log(&[])), None);
+        // Renumbering servers renames the record.
+        assert_eq!(rewrite(&kept, |i| i + 1)[0].server, 2);
+    }
+}
