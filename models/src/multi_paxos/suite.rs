@@ -86,6 +86,20 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 60,
     },
     SuiteEntry {
+        name: "volatile-applied-two-clients",
+        args: &[
+            "--volatile-applied",
+            "--crashes",
+            "1",
+            "--max-round",
+            "2",
+            "--log-reads",
+        ],
+        exercises: "executing saves nothing by itself, with two clients' commands competing for a slot and crash-restarts through a takeover: a restarted replica must execute only entries it learns are chosen, since a vote of its own may lose its slot to the other client's command",
+        unreachable: &[],
+        budget_secs: 60,
+    },
+    SuiteEntry {
         name: "volatile-applied",
         args: &[
             "--volatile-applied",
