@@ -16,6 +16,7 @@ fn refuse_others(m: &ModelArgs, protocol: Protocol, takes: &[&str]) -> Result<()
         ("--heartbeats", m.heartbeats.is_some()),
         ("--log-reads", m.log_reads.is_some()),
         ("--volatile-applied", m.volatile_applied.is_some()),
+        ("--batch", m.batch.is_some()),
         ("--requests", m.requests.is_some()),
         ("--retries", m.retries.is_some()),
         ("--replication", m.replication.is_some()),

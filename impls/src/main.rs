@@ -315,6 +315,13 @@ struct ModelArgs {
     /// by the step that applies it [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     volatile_applied: Option<bool>,
+    /// multi-paxos: a leader batches its proposals: the Accepts of the requests that arrive
+    /// before its propose timer fires go out together, one Accept for consecutive slots (the
+    /// checker fires the timer at any moment, so every grouping is checked). Real nodes run
+    /// this way, the timer firing after each batch of datagrams. Raft batches with --pipeline
+    /// [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    batch: Option<bool>,
     /// primary-backup: when the primary answers a write: sync (after the backup acknowledged
     /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
     #[arg(long, value_name = "KIND")]
@@ -500,6 +507,9 @@ impl ModelArgs {
                 if c.volatile_applied {
                     f.push("--volatile-applied".into());
                 }
+                if c.batch {
+                    f.push("--batch".into());
+                }
             }
             Protocol::Raft => {
                 let c = self.raft()?;
@@ -641,6 +651,11 @@ impl ModelArgs {
         }
         if self.max_slots.is_some() {
             return Err("--max-slots is a multi-paxos flag; raft is bounded by --max-log".into());
+        }
+        if self.batch.is_some() {
+            return Err(
+                "--batch is a multi-paxos flag; raft batches entries with --pipeline".into(),
+            );
         }
         let d = RaftConfig::default();
         let cfg = RaftConfig {
@@ -852,6 +867,7 @@ impl ModelArgs {
             log_reads: self.log_reads.unwrap_or(defaults.log_reads),
             discard_obsolete: self.discard_obsolete.unwrap_or(defaults.discard_obsolete),
             volatile_applied: self.volatile_applied.unwrap_or(defaults.volatile_applied),
+            batch: self.batch.unwrap_or(defaults.batch),
             bug,
         };
         cfg.validate()?;
@@ -867,6 +883,7 @@ impl ModelArgs {
             ("--heartbeats", self.heartbeats.is_some()),
             ("--log-reads", self.log_reads.is_some()),
             ("--volatile-applied", self.volatile_applied.is_some()),
+            ("--batch", self.batch.is_some()),
         ] {
             if set {
                 let owners = if matches!(
@@ -891,7 +908,7 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}{}",
+        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}{}{}",
         plural(c.servers, "server"),
         plural(c.clients, "client"),
         plural(cfg.requests, "request"),
@@ -916,7 +933,8 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
             ", executing saves nothing by itself"
         } else {
             ""
-        }
+        },
+        if cfg.batch { ", batched Accepts" } else { "" }
     ) + &byzantine::summary(c)
 }
 

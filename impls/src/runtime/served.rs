@@ -293,7 +293,9 @@ impl Served for MultiPaxos {
 
     /// A Chosen with the first half of its entries: a learner far behind is owed more entries
     /// than a datagram holds. A prefix is as true as the whole; the learner learns it and, the
-    /// sender's commit point still ahead, asks for the rest.
+    /// sender's commit point still ahead, asks for the rest. Likewise an Accept with the first
+    /// half of its proposals (a batch of long commands): the acceptor accepts those, and the
+    /// leader re-sends the others, unacknowledged, with its next heartbeat.
     fn shrink(msg: &MpMsg<String, String>) -> Option<MpMsg<String, String>> {
         match msg {
             MpMsg::Chosen {
@@ -309,6 +311,24 @@ impl Served for MultiPaxos {
                 // One entry (or none) cannot be split: too long, it is not sent.
                 None
             }
+            MpMsg::Accept {
+                ballot,
+                slot,
+                entries,
+                committed,
+                read_round,
+            } if entries.len() > 1 => Some(MpMsg::Accept {
+                ballot: *ballot,
+                slot: *slot,
+                entries: entries[..entries.len() / 2].to_vec(),
+                committed: *committed,
+                read_round: *read_round,
+            }),
+            MpMsg::Accept { .. } => {
+                // One proposal cannot be split: too long, it is not sent (the client's request
+                // was too long to propose; its retries fail the same way).
+                None
+            }
             MpMsg::Promise { .. } => {
                 // A Promise must report every vote in the prepared slots (§2.2 Phase 1b): a part
                 // of them could make the new leader propose over a chosen entry. Too long, it is
@@ -319,7 +339,6 @@ impl Served for MultiPaxos {
             MpMsg::Request(_)
             | MpMsg::Reply(_)
             | MpMsg::Prepare { .. }
-            | MpMsg::Accept { .. }
             | MpMsg::Accepted { .. }
             | MpMsg::Heartbeat { .. }
             | MpMsg::HeartbeatOk { .. }

@@ -34,6 +34,11 @@ pub enum MpBug {
     /// the commit point of the same Accept, executes earlier slots answers Accepted before its
     /// vote is saved.
     ExecuteStepUnsaved,
+    /// The leader takes an Accepted for some slots as acknowledging every slot below them too,
+    /// as if acceptors accepted in slot order (Raft's `matchIndex`); but a Multi-Paxos
+    /// acceptor may have missed an earlier Accept, so a proposal only the leader voted for
+    /// counts as chosen.
+    CumulativeAccepted,
 }
 
 /// The catalog printed by `ballot bugs multi-paxos`: each entry is exposed by
@@ -138,6 +143,15 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
                 "--log-reads",
             ],
             summary: "with --volatile-applied, a step that executes entries saves nothing, not even the vote it answers Accepted for (needs crashes)",
+        },
+    ),
+    (
+        MpBug::CumulativeAccepted,
+        BugInfo {
+            name: "cumulative-accepted",
+            breaks: "Agreement",
+            args: &["--batch", "--log-reads"],
+            summary: "the leader takes an Accepted as acknowledging every earlier slot too, though the acceptor may have missed their Accepts",
         },
     ),
 ];

@@ -93,7 +93,7 @@ impl MultiPaxosConfig {
                         to_server.push(MpMsg::Accept {
                             ballot,
                             slot,
-                            entry: entry.clone(),
+                            entries: vec![entry.clone()],
                             committed,
                             read_round: 0,
                         });
@@ -103,6 +103,7 @@ impl MultiPaxosConfig {
                     to_server.push(MpMsg::Accepted {
                         ballot,
                         slot,
+                        count: 1,
                         read_round,
                     });
                 }

@@ -151,15 +151,17 @@ pub enum MpMsg<K, V> {
         /// The acceptor's votes in the prepared slots.
         votes: Vec<Vote<K, V>>,
     },
-    /// Phase 2a, leader → acceptors: accept `entry` for `slot` in `ballot`. It also tells the
-    /// learners what is chosen (§2.3, §3): every slot below `committed` is.
+    /// Phase 2a, leader → acceptors: accept `entries[i]` for slot `slot + i` in `ballot` — one
+    /// proposal per slot (§3), several in one message when the leader batches
+    /// ([`MpServer::batch`]). It also tells the learners what is chosen (§2.3, §3): every slot
+    /// below `committed` is.
     Accept {
         /// The ballot.
         ballot: Ballot,
-        /// The slot.
+        /// The slot of `entries[0]`.
         slot: Slot,
-        /// The entry proposed.
-        entry: Entry<K, V>,
+        /// The entries proposed, for slots `slot`, `slot + 1`, …
+        entries: Vec<Entry<K, V>>,
         /// The leader's commit point: the first slot it has not executed.
         committed: Slot,
         /// The leader's latest read confirmation round ([`ReadRounds`]), echoed in the
@@ -167,12 +169,16 @@ pub enum MpMsg<K, V> {
         #[serde(default)]
         read_round: u64,
     },
-    /// Phase 2b, acceptor → leader: the acceptor accepted the proposal for `slot` in `ballot`.
+    /// Phase 2b, acceptor → leader: the acceptor accepted the proposals of an Accept in
+    /// `ballot`, for the `count` slots from `slot` on. It says nothing of other slots: an
+    /// acceptor may have missed an earlier Accept.
     Accepted {
         /// The ballot.
         ballot: Ballot,
-        /// The slot.
+        /// The first slot accepted.
         slot: Slot,
+        /// How many slots were accepted, from `slot` on (the Accept's entries).
+        count: Slot,
         /// The Accept's `read_round`: the acceptor had promised no higher ballot after that
         /// round started.
         #[serde(default)]
@@ -270,6 +276,10 @@ pub enum MpTimer {
     Heartbeat,
     /// A client's request went unanswered: retry at the next server.
     Client(ClientRetry),
+    /// A batching leader ([`MpServer::batch`]) has proposals whose Accept it has not sent. Set
+    /// while it has; a real node's fires at once, after the messages already queued (so one
+    /// Accept carries the proposals of a whole batch); in the model it fires at any moment.
+    Propose,
 }
 
 impl From<ClientRetry> for MpTimer {
@@ -283,6 +293,17 @@ impl From<ClientRetry> for MpTimer {
 pub fn election_timeout() -> Range<Duration> {
     Duration::from_millis(500)..Duration::from_millis(1000)
 }
+
+/// How long a batching leader waits before it sends the Accepts of its new proposals
+/// ([`MpTimer::Propose`]): not at all; a real node fires the timer in the batch that set it,
+/// after that batch's datagrams.
+pub fn propose_interval() -> Range<Duration> {
+    Duration::ZERO..Duration::ZERO
+}
+
+/// The most proposals a real leader puts in one Accept ([`MpServer::batch`]); more wait for the
+/// next Accept, sent at once.
+pub const ACCEPT_BATCH_MAX: usize = 64;
 
 /// How often a leader re-sends unanswered Accepts and a heartbeat, in a real run: well below
 /// the election timeout.
@@ -365,6 +386,10 @@ pub enum Role<K, V> {
         ballot: Ballot,
         /// The next free slot.
         next: Slot,
+        /// The first slot whose Accept has not been sent: a batching leader
+        /// ([`MpServer::batch`]) sends the proposals from here to `next` on its propose timer.
+        /// Always `next` without batching.
+        unsent: Slot,
         /// Proposals not yet chosen.
         in_flight: Vec<InFlight<K, V>>,
         /// Heartbeat timeouts so far in this ballot (counted only when they are bounded, in a

@@ -94,6 +94,9 @@ pub struct MultiPaxosConfig {
     /// Executing an entry saves nothing by itself (`--volatile-applied`,
     /// [`MpServer::volatile_applied`]), as in real runs.
     pub volatile_applied: bool,
+    /// A leader batches its proposals (`--batch`, [`MpServer::batch`]), as in real runs: their
+    /// Accepts wait for its propose timer, which the checker fires at any moment.
+    pub batch: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<MpBug>,
 }
@@ -110,6 +113,7 @@ impl Default for MultiPaxosConfig {
             log_reads: false,
             discard_obsolete: true,
             volatile_applied: false,
+            batch: false,
             bug: None,
         }
     }
@@ -169,6 +173,7 @@ impl MultiPaxosConfig {
             // state (a leader's `taken_over`), which would only tell states apart for nothing.
             log_reads: self.log_reads || readers == 0,
             volatile_applied: self.volatile_applied,
+            batch: self.batch,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -208,6 +213,9 @@ impl MultiPaxosConfig {
             count: |h: &mut MpHistory| h.forged += 1,
         });
         let discard = self.discard_obsolete;
+        // Two proposals to group: two commands in the log (a takeover re-proposes one at most
+        // without them).
+        let batches = self.batch && logged >= 2;
         // Only a crash-restart takes executed entries back.
         let forgets = self.volatile_applied && crashes > 0 && !crash_stop;
         let inner = ActorModel::new(self, history)
@@ -281,6 +289,11 @@ impl MultiPaxosConfig {
             model.sometimes("Takeover re-proposes an accepted value", |m, s| {
                 re_proposed(m, s).is_some()
             })
+        } else {
+            model
+        };
+        let model = if batches {
+            model.sometimes("One Accept carries several proposals", |_, s| batched(s))
         } else {
             model
         };
@@ -429,6 +442,14 @@ fn read_answered_without_log(model: &MpModel, state: &MpModelState) -> Option<St
 
 /// Reachability of a learner's catch-up: a server answered a [`MpMsg::CatchUp`] with chosen
 /// entries.
+/// Whether an Accept of several proposals is in flight (`--batch`): the leader grouped them.
+fn batched(state: &MpModelState) -> bool {
+    let several = |msg: &MpMsg<ModelKey, ModelValue>| matches!(msg, MpMsg::Accept { entries, .. } if entries.len() > 1);
+    crate::cluster::in_flight(&state.network)
+        .into_iter()
+        .any(|(env, _)| several(env.msg))
+}
+
 fn caught_up(state: &MpModelState) -> bool {
     let answer = |msg: &MpMsg<ModelKey, ModelValue>| matches!(msg, MpMsg::Chosen { entries, .. } if !entries.is_empty());
     crate::cluster::in_flight(&state.network)

@@ -35,6 +35,14 @@ pub struct MpServer {
     /// which is why its execution need not be: the sync a replica spent on it protected
     /// nothing a client could see. `false`: every execution is saved before anything is sent.
     pub volatile_applied: bool,
+    /// A leader batches its proposals (`--batch`; real runs): a request is proposed (and voted
+    /// for by the leader's own acceptor) when it arrives, but its Accept waits for the propose
+    /// timer ([`MpTimer::Propose`]), which sends one Accept with every proposal made since —
+    /// up to [`ACCEPT_BATCH_MAX`] slots. A real node fires that timer after the batch of
+    /// datagrams it is serving, so the requests of a batch share one Accept and one Accepted
+    /// per acceptor. The model fires it at any moment, so every way of grouping the proposals
+    /// is checked. `false`: one Accept per proposal, sent when it is made.
+    pub batch: bool,
     /// The mutant to run, if any.
     pub bug: Option<MpBug>,
 }
@@ -61,6 +69,7 @@ impl MpServer {
             heartbeats: UNBOUNDED,
             log_reads: false,
             volatile_applied: true,
+            batch: true,
             bug: None,
         }
     }
@@ -244,7 +253,8 @@ impl MpServer {
         };
         s.role = Role::Leading {
             ballot,
-            next,
+            next: from,
+            unsent: from,
             in_flight: Vec::new(),
             beats: 0,
             taken_over,
@@ -257,22 +267,24 @@ impl MpServer {
                 Ok(i) => reports[i].entry.clone(),
                 Err(_) => Entry::Noop,
             };
-            self.propose(me, s, slot, entry, o);
+            self.propose(me, s, entry, o);
         }
     }
 
-    /// Phase 2a (§2.2): the leader sends an accept request for `entry` in `slot`; its own
-    /// acceptor accepts without a message to itself.
+    /// Phase 2a (§2.2): the leader proposes `entry` in its next free slot and sends the
+    /// acceptors an accept request for it — at once, or, batching, on its propose timer
+    /// ([`Self::on_propose_timeout`]) with the proposals made since. Its own acceptor accepts
+    /// now, without a message to itself.
     fn propose<K: Value, V: Value>(
         &self,
         me: usize,
         s: &mut ServerState<K, V>,
-        slot: Slot,
         entry: Entry<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
         let Role::Leading {
             ballot,
+            next,
             in_flight,
             reads,
             ..
@@ -280,34 +292,87 @@ impl MpServer {
         else {
             unreachable!("only a leader proposes");
         };
-        let (ballot, read_round) = (*ballot, reads.started);
+        let (ballot, read_round, slot) = (*ballot, reads.started, *next);
+        *next += 1;
         in_flight.push(InFlight {
             slot,
             entry: entry.clone(),
             acks: ServerSet::default(),
         });
+        if !self.batch {
+            self.send_accepts(me, s, o);
+        }
+        if self.accept(s, ballot, slot, vec![entry], o) {
+            self.on_accepted(me, s, me, ballot, slot, 1, read_round, o);
+        }
+    }
+
+    /// Phase 2a, sending: an accept request to every other acceptor for each proposal not yet
+    /// sent (from `unsent` to `next`), in Accepts of up to [`ACCEPT_BATCH_MAX`] consecutive
+    /// slots (of one slot, without batching).
+    fn send_accepts<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
         let committed = s.durable.executed.first_missing();
-        for peer in self.others(me) {
-            o.send(
-                *peer,
-                MpMsg::Accept {
-                    ballot,
-                    slot,
-                    entry: entry.clone(),
-                    committed,
-                    read_round,
-                },
-            );
+        let Role::Leading {
+            ballot,
+            next,
+            unsent,
+            in_flight,
+            reads,
+            ..
+        } = &mut s.role
+        else {
+            unreachable!("only a leader proposes");
+        };
+        let first = in_flight.partition_point(|p| p.slot < *unsent);
+        let accepts = self.accepts(*ballot, committed, reads.started, &in_flight[first..]);
+        *unsent = *next;
+        for accept in accepts {
+            for peer in self.others(me) {
+                o.send(*peer, accept.clone());
+            }
         }
-        if self.accept(s, ballot, slot, entry, o) {
-            self.on_accepted(me, s, me, ballot, slot, read_round, o);
+    }
+
+    /// The Accepts that carry `proposals` (sorted by slot): one per run of consecutive slots,
+    /// of at most [`ACCEPT_BATCH_MAX`] slots — one per proposal without batching.
+    fn accepts<'a, K: Value + 'a, V: Value + 'a>(
+        &self,
+        ballot: Ballot,
+        committed: Slot,
+        read_round: u64,
+        proposals: impl IntoIterator<Item = &'a InFlight<K, V>>,
+    ) -> Vec<MpMsg<K, V>> {
+        let limit = if self.batch { ACCEPT_BATCH_MAX } else { 1 };
+        let mut accepts = Vec::new();
+        for p in proposals {
+            if let Some(MpMsg::Accept { slot, entries, .. }) = accepts.last_mut()
+                && entries.len() < limit
+                && *slot + entries.len() as Slot == p.slot
+            {
+                entries.push(p.entry.clone());
+                continue;
+            }
+            accepts.push(MpMsg::Accept {
+                ballot,
+                slot: p.slot,
+                entries: vec![p.entry.clone()],
+                committed,
+                read_round,
+            });
         }
+        accepts
     }
 
     /// Phase 2b (§2.2): "If an acceptor receives an accept request for a proposal numbered n, it
     /// accepts the proposal unless it has already responded to a prepare request having a number
-    /// greater than n." It saves before it answers; then, as a learner, it takes in the leader's
-    /// commit point. The answer echoes the leader's read round.
+    /// greater than n." It accepts every proposal of the Accept (they share the ballot) and
+    /// saves them with one save before it answers, once for all; then, as a learner, it takes
+    /// in the leader's commit point. The answer echoes the leader's read round.
     #[allow(clippy::too_many_arguments)]
     fn on_accept<K: Value, V: Value>(
         &self,
@@ -315,17 +380,20 @@ impl MpServer {
         src: Id,
         ballot: Ballot,
         slot: Slot,
-        entry: Entry<K, V>,
+        entries: Vec<Entry<K, V>>,
         committed: Slot,
         read_round: u64,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        if self.accept(s, ballot, slot, entry, o) {
+        // Slots past the last one are not: a hostile Accept may not make an acceptor overflow.
+        let count = (entries.len() as Slot).min(Slot::MAX - slot);
+        if self.accept(s, ballot, slot, entries, o) {
             o.send(
                 src,
                 MpMsg::Accepted {
                     ballot,
                     slot,
+                    count,
                     read_round,
                 },
             );
@@ -335,40 +403,47 @@ impl MpServer {
         // Otherwise promised a higher ballot (P1a): no answer.
     }
 
-    /// The acceptor's Phase 2b decision; true if it accepted (and saved) the proposal.
+    /// The acceptor's Phase 2b decision on the proposals `entries` for the slots from `first`
+    /// on; true if it accepted (and saved) them.
     fn accept<K: Value, V: Value>(
         &self,
         s: &mut ServerState<K, V>,
         ballot: Ballot,
-        slot: Slot,
-        entry: Entry<K, V>,
+        first: Slot,
+        entries: Vec<Entry<K, V>>,
         o: &mut Out<MpActor<K, V>>,
     ) -> bool {
         if s.durable.promised.is_some_and(|p| ballot < p) {
             return false;
         }
-        let vote = Vote {
-            slot,
-            ballot,
-            entry,
-        };
-        let votes = &mut s.durable.votes;
-        match votes.binary_search_by_key(&slot, |v| v.slot) {
-            Ok(i) if votes[i] == vote => {
-                // A duplicate Accept of the proposal already accepted: nothing new to save.
-                return true;
+        let mut changed = false;
+        for (slot, entry) in (first..=Slot::MAX).zip(entries) {
+            let vote = Vote {
+                slot,
+                ballot,
+                entry,
+            };
+            let votes = &mut s.durable.votes;
+            match votes.binary_search_by_key(&slot, |v| v.slot) {
+                Ok(i) if votes[i] == vote => {
+                    // A duplicate Accept of the proposal already accepted: nothing new to save.
+                    continue;
+                }
+                Ok(i) => votes.set(i, vote),
+                Err(i) => votes.insert(i, vote),
             }
-            Ok(i) => votes.set(i, vote),
-            Err(i) => votes.insert(i, vote),
+            changed = true;
         }
-        self.promise(s, ballot, o);
-        o.save(s.durable.clone());
+        if changed {
+            self.promise(s, ballot, o);
+            o.save(s.durable.clone());
+        }
         true
     }
 
-    /// The leader learns that its proposal is chosen (§2.3): a majority of acceptors accepted
-    /// it. It learns it; the other learners hear of it with its next Accept. The Accepted also
-    /// acknowledges the read round it echoes ([`Self::on_read_ack`]).
+    /// The leader learns that its proposals are chosen (§2.3): a majority of acceptors accepted
+    /// them. It learns them; the other learners hear of them with its next Accept. The Accepted
+    /// also acknowledges the read round it echoes ([`Self::on_read_ack`]).
     #[allow(clippy::too_many_arguments)]
     fn on_accepted<K: Value, V: Value>(
         &self,
@@ -377,6 +452,7 @@ impl MpServer {
         from_server: usize,
         ballot: Ballot,
         slot: Slot,
+        count: Slot,
         read_round: u64,
         o: &mut Out<MpActor<K, V>>,
     ) {
@@ -393,32 +469,51 @@ impl MpServer {
                 return;
             }
         }
-        self.count_accepted(s, from_server, slot, o);
+        self.count_accepted(s, from_server, self.acknowledged(slot, count), o);
         self.on_read_ack(me, s, from_server, read_round, o);
     }
 
-    /// The Phase 2 half of [`Self::on_accepted`]: one more acceptor accepted the proposal in
-    /// `slot`; with a majority it is chosen.
+    /// The slots an Accepted for the `count` slots from `slot` on acknowledges: those (for the
+    /// cumulative mutant, every slot below them too, as if an acceptor that accepted a slot
+    /// had accepted every earlier one).
+    fn acknowledged(&self, slot: Slot, count: Slot) -> Range<Slot> {
+        let start = if self.has(MpBug::CumulativeAccepted) {
+            0
+        } else {
+            slot
+        };
+        start..slot.saturating_add(count)
+    }
+
+    /// The Phase 2 half of [`Self::on_accepted`]: one more acceptor accepted the proposals in
+    /// `slots`; each that a majority accepted is chosen. (Slots with no proposal in flight are
+    /// chosen already: an Accepted after the quorum.)
     fn count_accepted<K: Value, V: Value>(
         &self,
         s: &mut ServerState<K, V>,
         from_server: usize,
-        slot: Slot,
+        slots: Range<Slot>,
         o: &mut Out<MpActor<K, V>>,
     ) {
         let Role::Leading { in_flight, .. } = &mut s.role else {
             unreachable!("checked by on_accepted")
         };
-        let Some(i) = in_flight.iter().position(|p| p.slot == slot) else {
-            // The slot is chosen already: an Accepted after the quorum.
-            return;
-        };
-        in_flight[i].acks.insert(from_server);
-        if in_flight[i].acks.len() < self.quorum() {
-            return;
+        let quorum = self.quorum();
+        let mut chosen = Vec::new();
+        in_flight.retain_mut(|p| {
+            if !slots.contains(&p.slot) {
+                return true;
+            }
+            p.acks.insert(from_server);
+            if p.acks.len() < quorum {
+                return true;
+            }
+            chosen.push((p.slot, p.entry.clone()));
+            false
+        });
+        for (slot, entry) in chosen {
+            self.learn(s, slot, entry, o);
         }
-        let entry = in_flight.remove(i).entry;
-        self.learn(s, slot, entry, o);
     }
 
     /// A learner hears the leader's commit point (§3, carried by Accept and heartbeats): every
@@ -800,9 +895,7 @@ impl MpServer {
                     // The model's bound on slots: the client's retry timer may try again.
                     return;
                 }
-                let slot = *next;
-                *next += 1;
-                self.propose(me, s, slot, Entry::Cmd(request.command(client)), o);
+                self.propose(me, s, Entry::Cmd(request.command(client)), o);
             }
             Role::Preparing { .. } => {
                 // About to lead: the client's retry timer sends the request again.
@@ -840,6 +933,44 @@ impl MpServer {
         }
     }
 
+    /// A batching leader's propose timer fired ([`MpServer::batch`]): it sends the Accepts of
+    /// the proposals made since it last sent any.
+    fn on_propose_timeout<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        match s.role {
+            Role::Leading { .. } => self.send_accepts(me, s, o),
+            Role::Follower | Role::Preparing { .. } => {
+                // Stepping down cancels the timer ([`Self::keep_propose_timer`]); one that fired
+                // in between finds nothing to send.
+            }
+        }
+    }
+
+    /// Whether a server in state `s` keeps its propose timer: it batches, leads, and has
+    /// proposals whose Accept it has not sent.
+    fn wants_propose_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
+        self.batch && matches!(s.role, Role::Leading { next, unsent, .. } if unsent < next)
+    }
+
+    /// After a step: sets the propose timer if the server now wants it and did not before
+    /// (`had`), cancels it if it no longer does.
+    fn keep_propose_timer<K: Value, V: Value>(
+        &self,
+        had: bool,
+        s: &ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        match (had, self.wants_propose_timer(s)) {
+            (false, true) => o.set_timer(MpTimer::Propose, propose_interval()),
+            (true, false) => o.cancel_timer(MpTimer::Propose),
+            (true, true) | (false, false) => {}
+        }
+    }
+
     /// The leader's heartbeat timer fired: it re-sends each proposal still in flight to the
     /// acceptors that have not accepted it (a lost Accept or Accepted), tells every server its
     /// commit point, and re-arms the timer (in a model, up to `heartbeats` times a ballot).
@@ -851,6 +982,7 @@ impl MpServer {
     ) {
         let Role::Leading {
             ballot,
+            unsent,
             in_flight,
             beats,
             reads,
@@ -870,20 +1002,12 @@ impl MpServer {
             *beats += 1;
         }
         let rearm = *beats < self.heartbeats;
-        for proposal in in_flight.iter() {
-            for (i, peer) in self.peers.iter().enumerate() {
-                if i != me && !proposal.acks.contains(i) {
-                    o.send(
-                        *peer,
-                        MpMsg::Accept {
-                            ballot,
-                            slot: proposal.slot,
-                            entry: proposal.entry.clone(),
-                            committed,
-                            read_round,
-                        },
-                    );
-                }
+        // The proposals sent: a batching leader's unsent ones go with its propose timer.
+        let sent = &in_flight[..in_flight.partition_point(|p| p.slot < *unsent)];
+        for (i, peer) in self.peers.iter().enumerate() {
+            let missing = sent.iter().filter(|p| i != me && !p.acks.contains(i));
+            for accept in self.accepts(ballot, committed, read_round, missing) {
+                o.send(*peer, accept);
             }
         }
         for peer in self.others(me) {
@@ -945,14 +1069,16 @@ impl MpServer {
             MpMsg::Accepted {
                 ballot,
                 slot,
+                count,
                 read_round,
             } => {
+                let slots = self.acknowledged(*slot, *count);
                 monotone
                     && !matches!(
                         &s.role,
                         Role::Leading { ballot: b, in_flight, .. }
                             if b == ballot
-                                && in_flight.iter().any(|p| p.slot == *slot && !p.acks.contains(from))
+                                && in_flight.iter().any(|p| slots.contains(&p.slot) && !p.acks.contains(from))
                     )
                     && !self.acks_a_new_round(s, from, *ballot, *read_round)
             }
@@ -1044,6 +1170,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                         s.role = Role::Leading {
                             ballot: first,
                             next: 0,
+                            unsent: 0,
                             in_flight: Vec::new(),
                             beats: 0,
                             taken_over: 0,
@@ -1092,20 +1219,21 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                         MpMsg::Accept {
                             ballot,
                             slot,
-                            entry,
+                            entries,
                             committed,
                             read_round,
                         },
                         Some(_),
-                    ) => server.on_accept(s, src, ballot, slot, entry, committed, read_round, o),
+                    ) => server.on_accept(s, src, ballot, slot, entries, committed, read_round, o),
                     (
                         MpMsg::Accepted {
                             ballot,
                             slot,
+                            count,
                             read_round,
                         },
                         Some(from),
-                    ) => server.on_accepted(me, s, from, ballot, slot, read_round, o),
+                    ) => server.on_accepted(me, s, from, ballot, slot, count, read_round, o),
                     (
                         MpMsg::Heartbeat {
                             ballot,
@@ -1146,6 +1274,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                         // Answers meant for clients; a server sends no requests.
                     }
                 }
+                server.keep_propose_timer(server.wants_propose_timer(before), s, o);
                 if server.has(MpBug::ExecuteStepUnsaved)
                     && server.volatile_applied
                     && after.durable.log.len() > before.durable.log.len()
@@ -1190,19 +1319,20 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
         o: &mut Out<Self>,
     ) {
         match (self, timer) {
-            (Self::Server(server), MpTimer::Election) => {
+            (Self::Server(server), MpTimer::Election | MpTimer::Heartbeat | MpTimer::Propose) => {
                 let me = server.index_of(id).expect("a server is among its peers");
                 let MpState::Server(s) = state.to_mut() else {
                     unreachable!("servers have server state")
                 };
-                server.on_election_timeout(me, s, o);
-            }
-            (Self::Server(server), MpTimer::Heartbeat) => {
-                let me = server.index_of(id).expect("a server is among its peers");
-                let MpState::Server(s) = state.to_mut() else {
-                    unreachable!("servers have server state")
-                };
-                server.on_heartbeat_timeout(me, s, o);
+                // The propose timer, having fired, is set no more.
+                let had = *timer != MpTimer::Propose && server.wants_propose_timer(s);
+                match timer {
+                    MpTimer::Election => server.on_election_timeout(me, s, o),
+                    MpTimer::Heartbeat => server.on_heartbeat_timeout(me, s, o),
+                    MpTimer::Propose => server.on_propose_timeout(me, s, o),
+                    MpTimer::Client(_) => unreachable!("matched above"),
+                }
+                server.keep_propose_timer(had, s, o);
             }
             (Self::Client(client), MpTimer::Client(ClientRetry)) => {
                 let MpState::Client(c) = &**state else {
@@ -1213,7 +1343,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                 }
             }
             (Self::Server(_), MpTimer::Client(_))
-            | (Self::Client(_), MpTimer::Election | MpTimer::Heartbeat) => {
+            | (Self::Client(_), MpTimer::Election | MpTimer::Heartbeat | MpTimer::Propose) => {
                 // Each role sets only its own timer.
             }
         }

@@ -42,23 +42,25 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpMsg<K, V> {
             MpMsg::Accept {
                 ballot,
                 slot,
-                entry,
+                entries,
                 committed,
                 read_round,
             } => MpMsg::Accept {
                 ballot: ballot.rewrite(plan),
                 slot: *slot,
-                entry: entry.rewrite(plan),
+                entries: entries.rewrite(plan),
                 committed: *committed,
                 read_round: *read_round,
             },
             MpMsg::Accepted {
                 ballot,
                 slot,
+                count,
                 read_round,
             } => MpMsg::Accepted {
                 ballot: ballot.rewrite(plan),
                 slot: *slot,
+                count: *count,
                 read_round: *read_round,
             },
             MpMsg::Heartbeat {
@@ -129,6 +131,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
             Role::Leading {
                 ballot,
                 next,
+                unsent,
                 in_flight,
                 beats,
                 taken_over,
@@ -136,6 +139,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
             } => Role::Leading {
                 ballot: ballot.rewrite(plan),
                 next: *next,
+                unsent: *unsent,
                 in_flight: in_flight.rewrite(plan),
                 beats: *beats,
                 taken_over: *taken_over,

@@ -185,6 +185,37 @@ fn volatile_applied_keeps_every_property_with_pinned_state_counts() {
     );
 }
 
+/// Batched Accepts ([`MpServer::batch`]): every property holds, whatever proposals the
+/// propose timer groups, with pinned state counts.
+#[test]
+fn batching_keeps_every_property_with_pinned_state_counts() {
+    let batched = |c: MultiPaxosConfig| MultiPaxosConfig {
+        batch: true,
+        log_reads: true,
+        ..c
+    };
+    let several = "One Accept carries several proposals";
+    // Two clients' puts in one ballot: their Accepts go out apart or together.
+    assert_eq!(
+        exhaustive(batched(cfg(2, 1, 1, NetworkKind::Unordered, 0, None))),
+        (437, vec!["Commit", several])
+    );
+    // One client's put then cas, one takeover, crash-restarts: a new leader's re-proposals
+    // and no-ops share Accepts with the commands that follow.
+    assert_eq!(
+        exhaustive(batched(cfg(1, 2, 2, NetworkKind::Unordered, 1, None))),
+        (
+            15_801,
+            vec![
+                "Commit",
+                "Leader change",
+                "Takeover re-proposes an accepted value",
+                several
+            ]
+        )
+    );
+}
+
 /// The property `bug` breaks, and the length of the counterexample single-threaded BFS finds.
 fn violated(c: MultiPaxosConfig) -> (&'static str, usize) {
     let checker = c
@@ -217,6 +248,10 @@ fn with_catalog_args(bug: MpBug) -> MultiPaxosConfig {
         }
         if flag == "--volatile-applied" {
             c.volatile_applied = true;
+            continue;
+        }
+        if flag == "--batch" {
+            c.batch = true;
             continue;
         }
         let value = args.next().expect("a value after the flag");
@@ -340,6 +375,14 @@ fn symmetry_reduction_visits_every_class_of_reachable_states() {
             ONE_BALLOT_CRASHES,
         ),
         (cfg(1, 2, 2, NetworkKind::Unordered, 0, None), 5_051),
+        (
+            MultiPaxosConfig {
+                batch: true,
+                log_reads: true,
+                ..cfg(2, 1, 1, NetworkKind::Unordered, 1, None)
+            },
+            848,
+        ),
     ] {
         let (all, visited, reduced) = classes_and_reduced(c);
         assert_eq!(all.0, states);
@@ -453,11 +496,20 @@ fn discarding_obsolete_messages_hides_no_behaviour() {
         ..cfg(2, 1, 2, NetworkKind::Unordered, 0, None)
     };
     assert!(checked(heartbeat_reads) > 0);
+    // Batched Accepts: an Accepted for several slots is ignored only once none of them waits
+    // for that acceptor.
+    let batched = MultiPaxosConfig {
+        batch: true,
+        heartbeats: 1,
+        ..cfg(2, 1, 2, NetworkKind::Duplicating, 0, None)
+    };
+    assert!(checked(batched) > 0);
     for bug in [
         MpBug::HeartbeatSetsPromise,
         MpBug::ForgetVotes,
         MpBug::IgnorePromisedValues,
         MpBug::ReadWithStaleAcks,
+        MpBug::CumulativeAccepted,
     ] {
         let mut c = with_catalog_args(bug);
         c.cluster.clients = 1;
