@@ -340,7 +340,7 @@ impl MpServer {
 
     /// The Accepts that carry `proposals` (sorted by slot): one per run of consecutive slots,
     /// of at most [`ACCEPT_BATCH_MAX`] slots — one per proposal without batching.
-    fn accepts<'a, K: Value + 'a, V: Value + 'a>(
+    pub(super) fn accepts<'a, K: Value + 'a, V: Value + 'a>(
         &self,
         ballot: Ballot,
         committed: Slot,

@@ -593,3 +593,42 @@ fn a_byzantine_server_breaks_agreement_among_three() {
         .map(|p| p.into_actions().len());
     assert!(steps.is_some_and(|n| n <= 2), "{steps:?}");
 }
+
+/// A batching leader's Accepts ([`MpServer::batch`]): one per run of consecutive slots, at most
+/// [`ACCEPT_BATCH_MAX`] entries each; without batching one per proposal.
+#[test]
+fn accepts_group_runs_of_consecutive_slots() {
+    let ballot = Ballot {
+        round: 1,
+        proposer: 0,
+    };
+    let proposal = |slot: Slot| InFlight::<ModelKey, ModelValue> {
+        slot,
+        entry: Entry::Noop,
+        acks: ServerSet::default(),
+    };
+    let server = |batch| MpServer {
+        batch,
+        ..MpServer::for_real_runs((0..3).map(Id::from).collect())
+    };
+    let runs = |batch, slots: &[Slot]| -> Vec<(Slot, usize)> {
+        let proposals: Vec<_> = slots.iter().map(|s| proposal(*s)).collect();
+        server(batch)
+            .accepts(ballot, 0, 0, &proposals)
+            .into_iter()
+            .map(|m| match m {
+                MpMsg::Accept { slot, entries, .. } => (slot, entries.len()),
+                other => panic!("not an Accept: {other:?}"),
+            })
+            .collect()
+    };
+    // A gap (slot 1 chosen, or acknowledged by this acceptor) starts a new Accept: the entries
+    // of one Accept are for consecutive slots.
+    assert_eq!(runs(true, &[0, 2, 3, 5]), vec![(0, 1), (2, 2), (5, 1)]);
+    assert_eq!(runs(false, &[0, 2, 3]), vec![(0, 1), (2, 1), (3, 1)]);
+    let long: Vec<Slot> = (10..10 + ACCEPT_BATCH_MAX as Slot + 3).collect();
+    assert_eq!(
+        runs(true, &long),
+        vec![(10, ACCEPT_BATCH_MAX), (10 + ACCEPT_BATCH_MAX as Slot, 3)]
+    );
+}
