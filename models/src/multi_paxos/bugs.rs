@@ -103,7 +103,7 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
         BugInfo {
             name: "heartbeat-sets-promise",
             breaks: "Agreement",
-            args: &["--heartbeats", "1", "--log-reads"],
+            args: &["--heartbeats", "1", "--max-round", "2", "--log-reads"],
             summary: "a follower takes a heartbeat's ballot as its promise, even one below the promise it made (needs heartbeats)",
         },
     ),
