@@ -197,7 +197,7 @@ fn two_phase_commit_blocks_and_stays_atomic() {
     );
     assert_eq!((c, exhaustive), (0, true));
     assert_eq!(broken, ["Termination"]);
-    assert_eq!(v["unique_states"], 5_388);
+    assert_eq!(v["unique_states"], 5_518);
     let (c, broken, exhaustive, _) = check("tpc-nocrash", &["two-phase-commit", "--crashes", "0"]);
     assert_eq!((c, broken.len(), exhaustive), (0, 0, true));
 }
