@@ -388,42 +388,28 @@ fn reads_without_a_fresh_majority_are_caught() {
 }
 
 /// With a server losing its storage once (`--wipes 1`), every always-property holds and the
-/// server rejoins; counts pinned (DFS with symmetry).
+/// server rejoins; count pinned (DFS with symmetry). Pure elections, two terms: no entry to
+/// commit. With one write (an entry committed, which elected leaders must hold) the same
+/// configuration has 1,146,928 states, about 50 s: it is the suite's `wipes` configuration, which
+/// `.ci/run` checks after the tests (`ballot suite raft`), not a test of its own.
 #[test]
 fn a_server_that_lost_its_storage_rejoins_safely() {
     let wipe = |c: &mut RaftConfig| c.wipes = 1;
-    let rejoins = "A server that lost its storage rejoins";
-    // Pure elections, two terms: no entry to commit.
     assert_eq!(
         safe(with(cfg(0, 0, 2, 1), wipe), true),
         (
             PURE_ELECTIONS_WIPE,
             vec![
                 "Leader elected",
-                rejoins,
-                "Re-election: another leader in a later term"
-            ]
-        )
-    );
-    // One write, two terms: an entry committed, elected leaders must hold it.
-    assert_eq!(
-        safe(with(cfg(1, 1, 2, 1), wipe), true),
-        (
-            ONE_WRITE_WIPE,
-            vec![
-                "Leader elected",
-                "Entry committed",
-                rejoins,
-                "Happy path: a client's request committed and answered",
+                "A server that lost its storage rejoins",
                 "Re-election: another leader in a later term"
             ]
         )
     );
 }
 
-/// Unique states of the two `--wipes 1` configurations above.
+/// Unique states of the `--wipes 1` configuration above.
 const PURE_ELECTIONS_WIPE: usize = 42_302;
-const ONE_WRITE_WIPE: usize = 1_146_928;
 
 /// The always-properties violated when single-threaded BFS stops, and the length of the
 /// (first) counterexample.

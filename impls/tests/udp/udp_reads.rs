@@ -3,7 +3,7 @@
 //! (ReadIndex, Ongaro's dissertation §6.4) and Multi-Paxos (the leader confirms its ballot with
 //! a majority); and a history of one writer and two readers running at once is linearizable.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::codec::WireRet;
 use ballot::runtime::history::{self, Recorder, RecordingClient};

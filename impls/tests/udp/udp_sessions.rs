@@ -6,7 +6,7 @@
 //! processes that got the same port within 0.1 s sent the same (address, request id) as the
 //! first, was answered the first one's cached reply, and its operation was never applied.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::codec::{self, Codec, Kind, SESSION_BIT, WireReply, WireRequest, WireRet};
 use ballot::runtime::node::{Node, Received};

@@ -4,7 +4,7 @@
 //! `--insecure`; `--key-file` makes nodes drop unauthenticated datagrams; `ballot bench` reports
 //! figures.
 
-mod udp_common;
+use crate::udp_common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

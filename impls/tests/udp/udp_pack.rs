@@ -4,7 +4,7 @@
 //! and duplicated whole. The history must be linearizable, the nodes must have sent and accepted
 //! packs, and no pack may have been rejected.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot_properties::kv::KvOp;

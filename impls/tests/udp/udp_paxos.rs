@@ -3,7 +3,7 @@
 //! clients and all nodes must report the same decided value, and the recorded client history
 //! must be linearizable for a write-once register.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::WireRet;

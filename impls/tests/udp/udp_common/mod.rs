@@ -60,7 +60,7 @@ pub fn free_base_port(n: u16) -> u16 {
     }
 }
 
-#[path = "../common/tmp.rs"]
+#[path = "../../common/tmp.rs"]
 mod tmp;
 
 /// A fresh, empty temporary directory for one test: `ballot-udp-<pid>-<name>`, kept after the

@@ -5,7 +5,7 @@
 //! journal recover the last save; and a node whose files are damaged exits non-zero with the
 //! message instead of starting with empty state.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::Codec;

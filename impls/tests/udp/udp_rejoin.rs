@@ -9,7 +9,7 @@
 //! SIGKILLed: the two others must elect a leader (the restarted node votes again) and still
 //! hold every write.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::client::Client;
 use ballot_models::raft::RaftStorage;

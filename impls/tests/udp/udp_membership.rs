@@ -7,7 +7,7 @@
 //! And the refusals: two changes at once, a stale configuration, an unknown server, the last
 //! server.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot_models::raft::{AdminAnswer, AdminOp, AdminRefusal, RaftStorage};

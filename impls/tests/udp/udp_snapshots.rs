@@ -4,7 +4,7 @@
 //! discarded by the leader's snapshots) is caught up by InstallSnapshot, sent in fragments
 //! because the state machine exceeds a datagram; a node restarts from a compacted store.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot::runtime::storage::{FILE_NAME, JOURNAL_NAME};

@@ -2,7 +2,7 @@
 //! the leader, or naming none (an election that does not end) — a client's datagrams per second
 //! stay bounded for as long as it tries.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::client::{Client, ClientError};
 use ballot::runtime::codec::{self, Codec, Kind, WireReply, WireRequest};

@@ -5,7 +5,7 @@
 //! follower restarted far behind catches up, although the entries it lacks do not fit in one
 //! datagram.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::codec;
 use ballot_models::raft::{RaftStorage, Term};

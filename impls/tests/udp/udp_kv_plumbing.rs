@@ -6,7 +6,7 @@
 //! linearizable. This exercises `kv_request`, `kv_reply`, redirects, retries and `check_kv`.
 //! It is not a replication protocol and is not served by the `ballot` command.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::client::Client;
 use ballot::runtime::codec::{Codec, WireReply, WireRet};

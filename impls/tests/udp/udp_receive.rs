@@ -3,7 +3,7 @@
 //! server-to-server messages from an address that is not a peer, tampered datagrams under a
 //! shared key, or packs of several messages that are malformed anywhere.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::codec::{Codec, Key, Kind, SESSION_BIT, VERSION, WireRequest};
 use ballot::runtime::node::{Node, Received};

@@ -5,7 +5,7 @@
 //! server restarted far behind catches up, although the entries it lacks do not fit in one
 //! datagram.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot_models::multi_paxos::MpStorage;
 use ballot_properties::kv::KvOp;

@@ -6,7 +6,7 @@
 //! leader's log winning over the majority's) fails the test. While the cut lasts, the old
 //! leader alone must acknowledge nothing.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::history::{self, Recorder, RecordingClient};
 use ballot_properties::kv::KvOp;

@@ -7,7 +7,7 @@
 //! a keyed node drops such a datagram, unauthenticated or with a wrong MAC, before it reaches the
 //! actor.
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::codec::{Codec, Key, Kind};
 use ballot::runtime::node::{Node, NodeConfig, Received};

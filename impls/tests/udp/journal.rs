@@ -3,7 +3,7 @@
 //! and a store that saved them (snapshots, journal records, new snapshots now and then) loads
 //! exactly the last one saved, from its files, in a new process's place (a new `Store`).
 
-mod udp_common;
+use crate::udp_common;
 
 use ballot::runtime::journal::Journaled;
 use ballot::runtime::storage::Store;
