@@ -417,7 +417,9 @@ impl MpServer {
             return false;
         }
         let mut changed = false;
-        for (slot, entry) in (first..=Slot::MAX).zip(entries) {
+        // Up to the last slot number but one, as `on_accept` counts them: the count of an
+        // Accepted always fits in a `Slot`, and it names exactly the slots accepted.
+        for (slot, entry) in (first..Slot::MAX).zip(entries) {
             let vote = Vote {
                 slot,
                 ballot,

@@ -644,3 +644,56 @@ fn accepts_group_runs_of_consecutive_slots() {
         vec![(10, ACCEPT_BATCH_MAX), (10 + ACCEPT_BATCH_MAX as Slot, 3)]
     );
 }
+
+/// An Accept that runs past the last slot number (only an authenticated peer could send one):
+/// the acceptor accepts the slots below `Slot::MAX`, and its Accepted counts exactly those.
+#[test]
+fn an_accept_past_the_last_slot_is_accepted_and_counted_alike() {
+    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
+        (0..3).map(Id::from).collect(),
+    ));
+    let mut o = Out::new();
+    let state = actor.on_start(Id::from(1), &None, &mut o);
+    let mut state = Cow::Owned(state);
+    let ballot = Ballot {
+        round: 1,
+        proposer: 0,
+    };
+    let mut o = Out::new();
+    actor.on_msg(
+        Id::from(1),
+        &mut state,
+        Id::from(0),
+        MpMsg::Accept {
+            ballot,
+            slot: Slot::MAX - 1,
+            entries: vec![Entry::Noop; 3],
+            committed: 0,
+            read_round: 0,
+        },
+        &mut o,
+    );
+    let saved: Vec<Slot> = o
+        .iter()
+        .filter_map(|c| match c {
+            stateright::actor::Command::Save(storage) => {
+                Some(storage.votes.iter().map(|v| v.slot).collect())
+            }
+            _ => None,
+        })
+        .next_back()
+        .expect("the vote is saved before the answer");
+    assert_eq!(saved, vec![Slot::MAX - 1]);
+    let answers: Vec<(Slot, Slot)> = o
+        .iter()
+        .filter_map(|c| match c {
+            stateright::actor::Command::Send(dst, MpMsg::Accepted { slot, count, .. })
+                if *dst == Id::from(0) =>
+            {
+                Some((*slot, *count))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers, vec![(Slot::MAX - 1, 1)]);
+}
