@@ -645,6 +645,68 @@ fn accepts_group_runs_of_consecutive_slots() {
     );
 }
 
+/// A batched Accept that repeats a slot the acceptor has already accepted in that ballot (a
+/// heartbeat re-sends every unacknowledged proposal, and the first one's Accepted may still be
+/// on its way): the acceptor still accepts and saves the slots after it before it answers for
+/// all of them. An acceptor that took the whole Accept for a duplicate would acknowledge a slot
+/// it never voted for, and the leader would count a vote that no Phase 1 can see.
+#[test]
+fn a_batch_repeating_an_accepted_slot_accepts_the_slots_after_it() {
+    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
+        (0..3).map(Id::from).collect(),
+    ));
+    let state = actor.on_start(Id::from(1), &None, &mut Out::new());
+    let mut state = Cow::Owned(state);
+    let ballot = Ballot {
+        round: 1,
+        proposer: 0,
+    };
+    let accept = |entries: Vec<Entry<ModelKey, ModelValue>>| MpMsg::Accept {
+        ballot,
+        slot: 0,
+        entries,
+        committed: 0,
+        read_round: 0,
+    };
+    actor.on_msg(
+        Id::from(1),
+        &mut state,
+        Id::from(0),
+        accept(vec![Entry::Noop]),
+        &mut Out::new(),
+    );
+    let mut o = Out::new();
+    actor.on_msg(
+        Id::from(1),
+        &mut state,
+        Id::from(0),
+        accept(vec![Entry::Noop, Entry::Noop]),
+        &mut o,
+    );
+    let commands: Vec<_> = o.iter().collect();
+    let saved = commands.iter().position(|c| {
+        matches!(c, stateright::actor::Command::Save(st)
+            if st.votes.iter().map(|v| v.slot).collect::<Vec<_>>() == [0, 1])
+    });
+    let answered = commands.iter().position(|c| {
+        matches!(
+            c,
+            stateright::actor::Command::Send(
+                _,
+                MpMsg::Accepted {
+                    slot: 0,
+                    count: 2,
+                    ..
+                }
+            )
+        )
+    });
+    assert!(
+        saved.is_some() && answered.is_some() && saved < answered,
+        "{commands:?}"
+    );
+}
+
 /// An Accept that runs past the last slot number (only an authenticated peer could send one):
 /// the acceptor accepts the slots below `Slot::MAX`, and its Accepted counts exactly those.
 #[test]
