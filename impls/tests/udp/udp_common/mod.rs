@@ -15,13 +15,8 @@ pub fn free_addrs(n: usize) -> Vec<SocketAddrV4> {
     loopback_sockets(n).1
 }
 
-/// Runs `ballot ARGS` to its end.
-pub fn ballot(args: &[&str]) -> Output {
-    Command::new(BALLOT)
-        .args(args)
-        .output()
-        .expect("run ballot")
-}
+/// Runs `ballot ARGS` to its end (the CLI tests' helper).
+pub use common::ballot;
 
 /// A finished command's standard output, trimmed.
 pub fn stdout(o: &Output) -> String {
@@ -60,8 +55,9 @@ pub fn free_base_port(n: u16) -> u16 {
     }
 }
 
-#[path = "../../common/tmp.rs"]
-mod tmp;
+#[path = "../../common/mod.rs"]
+mod common;
+use common::tmp;
 
 /// A fresh, empty temporary directory for one test: `ballot-udp-<pid>-<name>`, kept after the
 /// test and removed by a later run ([`tmp::tmp_path`]).
