@@ -439,23 +439,10 @@ impl Partitioned for Partition {
 }
 
 /// How a model splits its network ([`ClusterModel::partitions`]).
-pub struct PartitionFault<H> {
+#[derive(Clone, Copy, Debug)]
+pub struct PartitionFault {
     /// At most this many splits in a run.
     pub max: usize,
-    /// The history's partition.
-    pub get: fn(&H) -> &Partition,
-    /// The history's partition, to change.
-    pub get_mut: fn(&mut H) -> &mut Partition,
-}
-
-impl<H> Clone for PartitionFault<H> {
-    fn clone(&self) -> Self {
-        Self {
-            max: self.max,
-            get: self.get,
-            get_mut: self.get_mut,
-        }
-    }
 }
 
 /// Every split of servers `0..n` into two nonempty sides, once each (the side holding server 0
@@ -523,11 +510,14 @@ where
     /// Updates the history's ghost after every step (see [`Self::ghost_step`]).
     pub ghost_step: Option<GhostStep<A, C, H>>,
     /// The network may split the servers into two sides (see [`Self::partitions`]).
-    pub partition: Option<PartitionFault<H>>,
+    pub partition: Option<PartitionFault>,
     /// A Byzantine server (see [`Self::byzantine`]).
     pub byzantine: Option<Byzantine<A, H>>,
-    /// The history's [`Partition`], where every step records the actors' [`TimerCounts`].
-    pub counts: fn(&mut H) -> &mut Partition,
+    /// The history's [`Partition`] ([`Partitioned`]): the network's split, and the actors'
+    /// [`TimerCounts`], which every step records.
+    pub partition_get: fn(&H) -> &Partition,
+    /// The same, to change.
+    pub partition_get_mut: fn(&mut H) -> &mut Partition,
 }
 
 /// A timing assumption (see [`ClusterModel::timers_when`]): whether `timer` of actor `id` may
@@ -746,14 +736,15 @@ where
             ghost_step: None,
             byzantine: None,
             partition: None,
-            counts: H::partition_mut,
+            partition_get: H::partition,
+            partition_get_mut: H::partition_mut,
         }
     }
 
     /// Records in `state`'s history how many timers each actor holds ([`TimerCounts`]: without
     /// them the fingerprint cannot tell which actor holds a timer).
     fn count_timers(&self, mut state: ActorModelState<A, H>) -> ActorModelState<A, H> {
-        (self.counts)(&mut state.history).timers = TimerCounts::of(&state.timers_set);
+        (self.partition_get_mut)(&mut state.history).timers = TimerCounts::of(&state.timers_set);
         state
     }
 
@@ -768,33 +759,23 @@ where
     /// state, renumbered with the servers under symmetry reduction. A run may end with the
     /// network still split. See docs/checking.md ("Partitions") for what this adds to a network
     /// that can already delay or lose any message.
-    pub fn partitions(mut self, max: usize) -> Self
-    where
-        H: Partitioned,
-    {
+    pub fn partitions(mut self, max: usize) -> Self {
         if max > 0 {
             assert!(self.servers >= 2, "a partition needs two servers");
-            self.partition = Some(PartitionFault {
-                max,
-                get: H::partition,
-                get_mut: H::partition_mut,
-            });
+            self.partition = Some(PartitionFault { max });
         }
         self
     }
 
     /// The network's partition in `state` (always whole without [`Self::partitions`]).
     pub fn partition_of(&self, state: &ActorModelState<A, H>) -> Partition {
-        self.partition
-            .as_ref()
-            .map(|p| *(p.get)(&state.history))
-            .unwrap_or_default()
+        *(self.partition_get)(&state.history)
     }
 
     /// Removes from `state`'s network, and from the obsolete messages kept in its history,
     /// every message between servers on different sides of the split.
-    fn drop_across(&self, p: &PartitionFault<H>, state: &mut ActorModelState<A, H>) {
-        let cut = *(p.get)(&state.history);
+    fn drop_across(&self, state: &mut ActorModelState<A, H>) {
+        let cut = self.partition_of(state);
         if cut.sides.is_none() {
             return;
         }
@@ -1153,7 +1134,7 @@ where
         self.actor_actions(state, &mut inner);
         actions.extend(inner.into_iter().map(ClusterStep::Actor));
         if let Some(p) = &self.partition {
-            let cut = (p.get)(&state.history);
+            let cut = self.partition_of(state);
             if cut.sides.is_some() {
                 actions.push(ClusterStep::Heal);
             } else if cut.splits() < p.max {
@@ -1403,10 +1384,10 @@ where
             });
             self.discard(discard, changed, &mut next);
         }
-        if let Some(p) = &self.partition {
+        if self.partition.is_some() {
             // What the step sent across the cut is lost (and a discarded message put back by
             // `discard` across it: it would have been lost at the split).
-            self.drop_across(p, &mut next);
+            self.drop_across(&mut next);
         }
         Some(next)
     }
@@ -1506,22 +1487,22 @@ where
         last: &ActorModelState<A, H>,
         split: Option<[ServerSet; 2]>,
     ) -> Option<ActorModelState<A, H>> {
-        let p = self.partition.as_ref()?;
-        let cut = (p.get)(&last.history);
+        let p = self.partition?;
+        let cut = self.partition_of(last);
         let mut next = last.clone();
         match split {
             Some(sides) => {
                 if cut.sides.is_some() || cut.splits() >= p.max {
                     return None;
                 }
-                let partition = (p.get_mut)(&mut next.history);
+                let partition = (self.partition_get_mut)(&mut next.history);
                 partition.sides = Some(sides);
                 partition.splits += 1;
-                self.drop_across(p, &mut next);
+                self.drop_across(&mut next);
             }
             None => {
                 cut.sides?;
-                (p.get_mut)(&mut next.history).sides = None;
+                (self.partition_get_mut)(&mut next.history).sides = None;
             }
         }
         if let Some(update) = self.ghost_step {
