@@ -536,6 +536,9 @@ impl ModelArgs {
                 if c.volatile_applied {
                     f.push("--volatile-applied".into());
                 }
+                if c.parallel_write {
+                    f.push("--parallel-write".into());
+                }
                 if c.snapshots {
                     f.push("--snapshots".into());
                 }
@@ -677,6 +680,7 @@ impl ModelArgs {
             heartbeats: self.heartbeats.unwrap_or(d.heartbeats),
             pipeline: self.raft.pipeline.unwrap_or(d.pipeline),
             volatile_applied: self.volatile_applied.unwrap_or(d.volatile_applied),
+            parallel_write: self.raft.parallel_write.unwrap_or(d.parallel_write),
             bug,
         };
         if !cfg.membership
@@ -746,6 +750,12 @@ struct RaftArgs {
     /// pipeline with a window of 1024. 0: Figure 2's replication only [default: 0].
     #[arg(long, value_name = "N")]
     pipeline: Option<raft::Index>,
+    /// Raft: writing to the leader's disk in parallel (dissertation §10.2.1): a leader sends
+    /// the entries it appends before it saves them, saves them on a write timer (the checker
+    /// fires it at any moment, and a crash before it loses them), and counts its own copy only
+    /// then. Real nodes run this way [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    parallel_write: Option<bool>,
 }
 
 impl RaftArgs {
@@ -763,6 +773,7 @@ impl RaftArgs {
             (self.changes.is_some(), "--changes"),
             (self.learners.is_some(), "--learners"),
             (self.pipeline.is_some(), "--pipeline"),
+            (self.parallel_write.is_some(), "--parallel-write"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))
@@ -836,8 +847,12 @@ impl RaftArgs {
                 ", applying saves nothing by itself"
             } else {
                 ""
-            }
-        )
+            },
+        ) + if self.parallel_write.unwrap_or(d.parallel_write) {
+            ", the leader writes in parallel (§10.2.1)"
+        } else {
+            ""
+        }
     }
 }
 

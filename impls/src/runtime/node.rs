@@ -7,14 +7,19 @@
 //! without waiting what else is queued on the socket (at most [`BATCH_MAX`] datagrams, and for
 //! at most [`BATCH_MAX_DELAY`]), and the timers that are due, and runs each through the actor
 //! one step at a time, as before. The steps' timers and random choices take effect at once; their
-//! saves and messages are held. Then the batch is committed: the storage of the batch's last save
-//! (each save replaces the storage, so it contains every earlier save of the batch) is written as
-//! one journal record and made durable with one `fdatasync`, and only then are the messages of all
-//! the batch's steps sent, in order. So no message of any step leaves before that step's save is
-//! durable ("save before send" for every step), and one sync serves every step of the batch. A
-//! crash before the sync loses the whole batch — storage and messages — which is a crash before
-//! those messages arrived; a crash after it is a crash after the last step with its messages
-//! still in flight. Nothing here depends on the protocol.
+//! saves and messages are held. Then the batch is committed: the messages of the steps before the
+//! batch's first save are sent (they depend on nothing unsaved: every earlier batch is durable);
+//! the storage of the batch's last save (each save replaces the storage, so it contains every
+//! earlier save of the batch) is written as one journal record and made durable with one
+//! `fdatasync`; and only then are the messages of the other steps sent, in order. So no message
+//! of any step leaves before that step's save, and every save before it, is durable ("save
+//! before send" for every step), and one sync serves every step of the batch. A crash before the
+//! sync loses the steps from the first save on — storage and messages — which is a crash right
+//! after the steps before it; a crash after it is a crash after the last step with its messages
+//! still in flight. Nothing here depends on the protocol; Raft's leader, writing to its disk in
+//! parallel (dissertation §10.2.1), has steps that save nothing, and its write timer fires last
+//! in a batch ([`Served::fires_last`]), so that the batch's AppendEntries leave before its
+//! sync.
 //!
 //! **Packing.** When the batch's messages are sent, those to the same peer share datagrams
 //! ([`pack`]): several messages to one peer, in order, in one frame of kind `Pack`, up to the
@@ -249,6 +254,9 @@ where
     pending_save: Option<ActorStorage<S>>,
     /// The messages of the batch's steps, held until the batch's save is durable.
     outbox: Vec<(Id, ActorMsg<S>)>,
+    /// How many of `outbox`'s messages were staged before the batch's first save: they depend
+    /// on nothing unsaved and leave before the sync. `None` while the batch has saved nothing.
+    before_save: Option<usize>,
     /// The state before the batch's first step, while the batch is open (restored if the save
     /// fails, as a failed step leaves it).
     batch_base: Option<<S::Actor as Actor>::State>,
@@ -338,6 +346,7 @@ where
             started: Instant::now(),
             pending_save: None,
             outbox: Vec::new(),
+            before_save: None,
             batch_base: None,
             batch_steps: 0,
             partition,
@@ -619,7 +628,10 @@ where
         let now = Instant::now();
         for command in out {
             match command {
-                Command::Save(storage) => self.pending_save = Some(storage),
+                Command::Save(storage) => {
+                    self.before_save.get_or_insert(self.outbox.len());
+                    self.pending_save = Some(storage);
+                }
                 Command::SetTimer(timer, range) => {
                     let wait = if range.start < range.end {
                         self.rng.random_range(range)
@@ -644,10 +656,11 @@ where
         }
     }
 
-    /// Commits the open batch: writes the storage of its last save durably (one journal record,
-    /// one `fdatasync`), then sends the messages of all its steps, in order. If the save fails,
-    /// nothing of the batch is sent, the state goes back to what it was before the batch, and
-    /// the error is returned (the node stops with it).
+    /// Commits the open batch: sends the messages of the steps before its first save (they
+    /// depend on nothing unsaved), writes the storage of its last save durably (one journal
+    /// record, one `fdatasync`), then sends the messages of the other steps, in order. If the
+    /// save fails, none of those is sent, the state goes back to what it was before the batch,
+    /// and the error is returned (the node stops with it: a crash after the first steps).
     fn commit(&mut self) -> Result<(), NodeError> {
         if self.batch_steps > 0 {
             self.snapshot_if_due();
@@ -658,6 +671,9 @@ where
             self.counters.batch_steps += steps;
             self.counters.batch_max = self.counters.batch_max.max(steps);
         }
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let held = outbox.split_off(self.before_save.take().unwrap_or(outbox.len()));
+        self.send_all(outbox);
         if let Some(storage) = self.pending_save.take() {
             let started = Instant::now();
             match self.store.save(&storage) {
@@ -670,7 +686,6 @@ where
                     }
                 }
                 Err(e) => {
-                    self.outbox.clear();
                     if let Some(base) = self.batch_base.take() {
                         self.state = base;
                     }
@@ -682,7 +697,13 @@ where
             self.counters.syncs = self.store.syncs();
         }
         self.batch_base = None;
-        let outbox = std::mem::take(&mut self.outbox);
+        self.send_all(held);
+        Ok(())
+    }
+
+    /// Sends `outbox`'s messages, in order, those to one peer packed together, leaving out a
+    /// message that a later one to the same peer supersedes ([`Served::supersedes`]).
+    fn send_all(&mut self, outbox: Vec<(Id, ActorMsg<S>)>) {
         let superseded: Vec<bool> = outbox
             .iter()
             .enumerate()
@@ -703,7 +724,6 @@ where
         for (dst, group) in packer.finish() {
             self.send_group(dst, group);
         }
-        Ok(())
     }
 
     /// Log compaction: if the actor's applied entries beyond its snapshot reached
@@ -974,7 +994,7 @@ where
                 .timers
                 .iter()
                 .filter(|(_, at)| **at <= now)
-                .min_by_key(|(_, at)| **at)
+                .min_by_key(|(t, at)| (S::fires_last(t), **at))
                 .map(|(t, _)| t.clone());
             let Some(timer) = due else { break };
             self.timers.remove(&timer);

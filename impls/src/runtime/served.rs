@@ -16,7 +16,7 @@ use ballot_models::kv::{ClientReply, ClientRequest, KvMsg};
 use ballot_models::multi_paxos::{self, MpActor, MpMsg, MpServer, MpState};
 use ballot_models::paxos::{PaxosActor, PaxosMsg, PaxosServer, PaxosState};
 use ballot_models::raft::{
-    self, AdminOp, AdminRequest, RaftActor, RaftMsg, RaftServer, RaftState, RaftStorage,
+    self, AdminOp, AdminRequest, RaftActor, RaftMsg, RaftServer, RaftState, RaftStorage, RaftTimer,
 };
 use ballot_properties::kv::{KvOp, KvRet};
 use ballot_properties::linearizability::RequestId;
@@ -108,6 +108,15 @@ pub trait Served: 'static {
     ) -> Option<<Self::Actor as Actor>::State> {
         let _ = (actor, id, state, every, o);
         None
+    }
+
+    /// Whether `timer`, when due, fires after every other timer due in the batch (then in order
+    /// of their deadlines): Raft's write timer, so that the AppendEntries of the batch's steps,
+    /// which save nothing, leave before the write's sync ([`super::node`]'s group commit). The
+    /// model fires timers in any order. By default none.
+    fn fires_last(timer: &<Self::Actor as Actor>::Timer) -> bool {
+        let _ = timer;
+        false
     }
 
     /// Whether `later`, sent to the same peer after `earlier` by the steps of one batch, makes
@@ -464,6 +473,10 @@ impl Served for Raft {
     /// and read round at least theirs: a follower that gets it alone appends the same entries,
     /// commits at least as far and acknowledges at least as much (Figure 2's receiver rules
     /// 2-5; §6.4's read rounds only grow).
+    fn fires_last(timer: &RaftTimer) -> bool {
+        *timer == RaftTimer::Write
+    }
+
     fn supersedes(earlier: &RaftMsg<String, String>, later: &RaftMsg<String, String>) -> bool {
         match (earlier, later) {
             (

@@ -131,7 +131,8 @@ fn replies_go_where_the_session_was_last_heard_from() {
     };
     assert_eq!(from_peer(&mut node, peers[1], &append), Received::Delivered);
     // The election timer fires: node 0 asks for votes in term 2; server 2 grants it, and then
-    // acknowledges the new leader's no-op (index 2): both entries are committed and applied.
+    // acknowledges the new leader's no-op (index 2), which the leader has saved on its write
+    // timer: both entries are committed and applied.
     // (Timeouts are drawn in 150-300 ms; a later `now` would fire the next one too.)
     std::thread::sleep(Duration::from_millis(310));
     node.fire_due(Instant::now()).unwrap();
@@ -142,6 +143,9 @@ fn replies_go_where_the_session_was_last_heard_from() {
         incarnation: 0,
     };
     assert_eq!(from_peer(&mut node, peers[2], &vote), Received::Delivered);
+    // The new leader writes its no-op in parallel with replication (§10.2.1): its write timer
+    // is due at once.
+    node.fire_due(Instant::now()).unwrap();
     let ack = RaftMsg::AppendEntriesReply {
         term: 2,
         success: true,

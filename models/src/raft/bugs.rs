@@ -70,6 +70,10 @@ pub enum RaftBug {
     /// an applying step: the entries a follower appends from the same AppendEntries (which
     /// also carried the commit index) are acknowledged before they are saved.
     ApplyStepUnsaved,
+    /// With `--parallel-write` (dissertation §10.2.1), the leader counts the entries it has
+    /// appended but not yet saved as stored on itself: it may commit an entry that only one
+    /// follower has on disk, and a crash of the leader before its write loses it.
+    CountUnwritten,
 }
 
 /// The catalog printed by `ballot bugs raft`: each entry is exposed by
@@ -467,6 +471,25 @@ pub const BUGS: &[(RaftBug, BugInfo)] = &[
                 "bfs",
             ],
             summary: "with --volatile-applied, a step that applies entries saves nothing, so a follower acknowledges the entries it appended in that step before they are durable",
+        },
+    ),
+    (
+        RaftBug::CountUnwritten,
+        BugInfo {
+            name: "count-unwritten",
+            breaks: "Leader Completeness",
+            args: &[
+                "--parallel-write",
+                "--volatile-applied",
+                "--clients",
+                "0",
+                "--appends",
+                "--max-term",
+                "2",
+                "--max-log",
+                "1",
+            ],
+            summary: "writing to the leader's disk in parallel (§10.2.1), the leader counts itself for entries it has sent but not saved, so an entry may be committed while only one follower has it on disk",
         },
     ),
 ];

@@ -472,6 +472,13 @@ pub enum RaftTimer {
     /// messages already queued (so one AppendEntries carries the entries of a whole batch); in
     /// the model it fires at any moment.
     Replicate,
+    /// Writing to the leader's disk in parallel (dissertation §10.2.1, [`RaftServer::parallel_write`]):
+    /// the leader has appended entries that it has sent but not saved. Set while it has; when
+    /// it fires, the leader saves them and only then counts them as stored on itself. A real
+    /// node fires it at once, after every other timer due in the batch (so that the batch's
+    /// AppendEntries leave before the sync); in the model it fires at any moment, and a crash
+    /// before it loses the entries.
+    Write,
 }
 
 impl From<ClientRetry> for RaftTimer {
@@ -509,6 +516,12 @@ pub fn reconfigure_interval() -> Range<Duration> {
 /// them ([`RaftTimer::Replicate`]): not at all; a real node fires the timer in the batch that
 /// set it, after that batch's datagrams.
 pub fn replicate_interval() -> Range<Duration> {
+    Duration::ZERO..Duration::ZERO
+}
+
+/// How long a leader with unsaved entries waits before it saves them ([`RaftTimer::Write`]):
+/// not at all; a real node fires the timer in the batch that set it, last.
+pub fn write_interval() -> Range<Duration> {
     Duration::ZERO..Duration::ZERO
 }
 
@@ -943,6 +956,12 @@ pub struct ServerState<K, V> {
     /// Volatile `commitIndex`: the highest index known to be committed. After a crash it
     /// restarts at the last applied index (applied entries are committed and durable).
     pub commit_index: Index,
+    /// Writing to the leader's disk in parallel (dissertation §10.2.1,
+    /// [`RaftServer::parallel_write`]): `Some(i)` while the log holds entries after index `i`
+    /// that the server appended as leader and has not saved (its write timer is set); it counts
+    /// itself as storing only the entries up to `i`. `None`: every entry of the log was saved.
+    /// Volatile: a server restarts with what it saved.
+    pub written: Option<Index>,
     /// Ghost, for Leader Append-Only: set if, while this server was leader, a step changed its
     /// log other than by appending. Only a mutant sets it.
     pub leader_overwrote: bool,
@@ -963,6 +982,7 @@ impl<K: Debug, V: Debug> Debug for ServerState<K, V> {
             .field("durable", &self.durable)
             .field("role", &self.role)
             .field("commit_index", &self.commit_index)
+            .field("written", &self.written)
             .field("leader_overwrote", &self.leader_overwrote)
             .field("rejoined", &self.rejoined)
             .finish()

@@ -131,6 +131,11 @@ pub struct RaftConfig {
     /// server applies them again. `false`: each applied entry is saved by the step that
     /// applies it.
     pub volatile_applied: bool,
+    /// Writing to the leader's disk in parallel (`--parallel-write`, dissertation §10.2.1;
+    /// [`RaftServer::parallel_write`]): a leader sends the entries it appends before it saves
+    /// them, saves them on its write timer, and counts itself only then. `false`: it saves
+    /// them first.
+    pub parallel_write: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<RaftBug>,
 }
@@ -161,6 +166,7 @@ impl Default for RaftConfig {
             heartbeats: 0,
             pipeline: 0,
             volatile_applied: false,
+            parallel_write: false,
             bug: None,
         }
     }
@@ -271,6 +277,7 @@ impl RaftConfig {
             heartbeats: self.heartbeats,
             pipeline: self.pipeline,
             volatile_applied: self.volatile_applied,
+            parallel_write: self.parallel_write,
             log_reads: self.log_reads,
             snapshots: self.snapshots,
             appends: self.appends,
@@ -296,6 +303,7 @@ impl RaftConfig {
         let snapshots = self.snapshots;
         let membership = self.membership;
         let volatile_applied = self.volatile_applied;
+        let parallel_write = self.parallel_write;
         // Two commands in flight at once (two clients that write) can both reach a leader
         // before either commits; the commit rule is then exercised with several uncommitted
         // entries. A get is a command in the log only with `--log-reads`.
@@ -403,6 +411,14 @@ impl RaftConfig {
                 .sometimes("Membership: a removed leader steps down", |m, s| {
                     removed_leader_stepped_down(m, s).is_some()
                 })
+        } else {
+            model
+        };
+        let model = if parallel_write {
+            model.sometimes(
+                "Parallel write: a follower stores an entry before its leader",
+                |m, s| stored_before_leader(m, s).is_some(),
+            )
         } else {
             model
         };
@@ -818,6 +834,25 @@ fn applied_taken_back(m: &RaftModel, s: &RaftModelState) -> Option<String> {
         f.log.0.len(),
         now.durable.applied.len()
     ))
+}
+
+/// `--parallel-write` at work (dissertation §10.2.1): a leader has sent an entry it has not
+/// saved yet, and a follower has stored it (a follower saves before it acknowledges).
+fn stored_before_leader(m: &RaftModel, s: &RaftModelState) -> Option<String> {
+    let all: Vec<_> = servers(m, s).collect();
+    all.iter().find_map(|&(l, leader)| {
+        let w = leader.written.filter(|_| leader.is_leader())?;
+        let index = w + 1;
+        let entry = leader.durable.entry(index)?;
+        let (f, _) = all.iter().find(|&&(f, follower)| {
+            f != l
+                && follower.durable.current_term == leader.durable.current_term
+                && follower.durable.entry(index) == Some(entry)
+        })?;
+        Some(format!(
+            "server {f} stores entry {index} of leader {l}, which has saved its log only up to {w}"
+        ))
+    })
 }
 
 /// A server that led a term below `below` and crashed: still in that term, it is no longer

@@ -46,6 +46,19 @@ pub struct RaftServer {
     /// step that applies it (the model's default, `--volatile-applied` otherwise; real runs
     /// use `true`).
     pub volatile_applied: bool,
+    /// Writing to the leader's disk in parallel (dissertation §10.2.1): a leader's step that
+    /// changes its persistent state only by appending entries (and applying, with
+    /// `volatile_applied`) saves nothing; the leader sends the entries to its followers at once
+    /// and sets its write timer ([`RaftTimer::Write`], [`ServerState::written`]). When the
+    /// timer fires it saves them and only then counts them as stored on itself: an entry is
+    /// committed once a majority has it on stable storage, the leader included. A crash before
+    /// the write loses the entries on the leader, although followers may hold them, which is
+    /// safe because nobody counted the leader's copy. Votes, terms and every follower's entries
+    /// are still saved before the step's messages leave. `false`: Figure 2's order, the
+    /// leader saves its entries before it sends them (the model's default, `--parallel-write`
+    /// otherwise; real runs use `true`, and a real node sends the AppendEntries of a batch's
+    /// steps that saved nothing before it syncs the batch).
+    pub parallel_write: bool,
     /// Gets go through the log like writes (appended, committed, answered when applied) instead
     /// of being answered by the leader from its state machine after a confirmation round
     /// (ReadIndex, dissertation §6.4; [`ReadRounds`]). The model's `--log-reads`; real runs use
@@ -149,6 +162,7 @@ impl RaftServer {
             heartbeats: UNBOUNDED,
             pipeline: PIPELINE_WINDOW,
             volatile_applied: true,
+            parallel_write: true,
             log_reads: false,
             snapshots: false,
             appends: false,
@@ -676,6 +690,7 @@ impl RaftServer {
         let mut s = ServerState {
             commit_index: durable.last_applied(),
             durable,
+            written: None,
             role: Role::Follower { leader: None },
             leader_overwrote: false,
             rejoined: false,
@@ -1111,6 +1126,22 @@ impl RaftServer {
             }
         }
         self.advance_commit_index(me, s, o);
+    }
+
+    /// Writing to the leader's disk in parallel (dissertation §10.2.1,
+    /// [`Self::parallel_write`]), when the write timer fires: the step saves the log (before
+    /// any message it sends), and a leader now counts every entry of its log as stored on
+    /// itself, so that it may commit them. A server that stepped down since only saves.
+    fn on_write_done<K: Value, V: Value>(
+        &self,
+        me: usize,
+        s: &mut ServerState<K, V>,
+        o: &mut RaftOut<K, V>,
+    ) {
+        s.written = None;
+        if s.is_leader() {
+            self.advance_commit_index(me, s, o);
+        }
     }
 
     /// AppendEntries receiver (Figure 2), after the term rule:
@@ -1616,6 +1647,12 @@ impl RaftServer {
             unreachable!("only a leader commits by counting")
         };
         let last = s.durable.last_log_index();
+        // The leader's own copy counts once it is saved (§10.2.1: with a parallel write, up to
+        // `written`; the mutant counts the unsaved entries too).
+        let own = match s.written {
+            Some(i) if !self.has(RaftBug::CountUnwritten) => i.min(last),
+            Some(_) | None => last,
+        };
         // Majorities of the leader's configuration (dissertation §4.1); the leader counts
         // itself only if it is a member (§4.2.2).
         let members = self.config(&s.durable);
@@ -1627,7 +1664,13 @@ impl RaftServer {
         let stored_on = |n: Index| {
             counted
                 .iter()
-                .filter(|&i| i == me || match_index[i] >= n)
+                .filter(|&i| {
+                    if i == me {
+                        own >= n
+                    } else {
+                        match_index[i] >= n
+                    }
+                })
                 .count()
         };
         let committable = (s.commit_index + 1..=last).rev().find(|&n| {
@@ -2033,10 +2076,27 @@ impl RaftServer {
             // The mutant: a step that applied entries is taken for one that only applied.
             false
         } else {
-            saves_more_than_applied(&before.durable, &after.durable)
+            Changed::between(&before.durable, &after.durable).beyond_applied()
         };
-        if changed && !unsaved {
+        // §10.2.1: a leader's step that only appended entries leaves them to its write timer.
+        let write_later = changed
+            && self.parallel_write
+            && after.is_leader()
+            && Changed::between(&before.durable, &after.durable)
+                .appends_only(self.volatile_applied);
+        if event == Event::WriteTimeout || (changed && !unsaved && !write_later) {
             o.save(after.durable.clone());
+        }
+        if write_later && after.written.is_none() {
+            // Everything up to the log's end before this step was saved.
+            after.written = Some(before.durable.last_log_index());
+        }
+        // The write timer that fired is gone; otherwise it is set exactly while entries wait.
+        let had = event != Event::WriteTimeout && before.written.is_some();
+        match (had, after.written.is_some()) {
+            (false, true) => o.set_timer(RaftTimer::Write, write_interval()),
+            (true, false) => o.cancel_timer(RaftTimer::Write),
+            (true, true) | (false, false) => {}
         }
         // The snapshot timer that fired is gone; otherwise it is set exactly when wanted.
         let had = event != Event::SnapshotTimeout && self.wants_snapshot_timer(before);
@@ -2092,36 +2152,77 @@ impl RaftServer {
     }
 }
 
-/// Whether `after` differs from `before` in anything but the applied entries
-/// ([`RaftServer::volatile_applied`]: applying alone saves nothing). Every field is named, so
-/// that a new one is not left out.
-fn saves_more_than_applied<K: PartialEq, V: PartialEq>(
-    before: &RaftStorage<K, V>,
-    after: &RaftStorage<K, V>,
-) -> bool {
-    let RaftStorage {
-        current_term,
-        voted_for,
-        log,
-        snapshot_index,
-        snapshot_term,
-        snapshot_config,
-        // Volatile in Figure 2 (`lastApplied`, the state machine): rebuilt from the log.
-        applied: _,
-        applied_terms: _,
-        rejoin,
-        incarnation,
-        applied_base,
-    } = after;
-    *current_term != before.current_term
-        || *voted_for != before.voted_for
-        || *log != before.log
-        || *snapshot_index != before.snapshot_index
-        || *snapshot_term != before.snapshot_term
-        || *snapshot_config != before.snapshot_config
-        || *rejoin != before.rejoin
-        || *incarnation != before.incarnation
-        || *applied_base != before.applied_base
+/// How a step changed a server's persistent state: what `RaftServer::step` decides the save
+/// on. Every field of `RaftStorage` is named in [`Changed::between`], so that a new one is not
+/// left out.
+struct Changed {
+    /// The log: unchanged, only extended, or otherwise changed (truncated, compacted).
+    log: LogChange,
+    /// The applied entries (volatile in Figure 2: `lastApplied`, the state machine, rebuilt
+    /// from the log; [`RaftServer::volatile_applied`]).
+    applied: bool,
+    /// Anything else: the term, the vote, the snapshot, rejoining, the incarnation.
+    other: bool,
+}
+
+/// How a step changed the log.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LogChange {
+    Same,
+    Appended,
+    Other,
+}
+
+impl Changed {
+    fn between<K: PartialEq, V: PartialEq>(
+        before: &RaftStorage<K, V>,
+        after: &RaftStorage<K, V>,
+    ) -> Self {
+        let RaftStorage {
+            current_term,
+            voted_for,
+            log,
+            snapshot_index,
+            snapshot_term,
+            snapshot_config,
+            applied,
+            applied_terms,
+            rejoin,
+            incarnation,
+            applied_base,
+        } = after;
+        Changed {
+            log: if *log == before.log {
+                LogChange::Same
+            } else if log.len() > before.log.len() && log.starts_with(&before.log) {
+                LogChange::Appended
+            } else {
+                LogChange::Other
+            },
+            applied: *applied != before.applied || *applied_terms != before.applied_terms,
+            other: *current_term != before.current_term
+                || *voted_for != before.voted_for
+                || *snapshot_index != before.snapshot_index
+                || *snapshot_term != before.snapshot_term
+                || *snapshot_config != before.snapshot_config
+                || *rejoin != before.rejoin
+                || *incarnation != before.incarnation
+                || *applied_base != before.applied_base,
+        }
+    }
+
+    /// A change to anything but the applied entries (with `volatile_applied`, applying alone
+    /// saves nothing).
+    fn beyond_applied(&self) -> bool {
+        self.log != LogChange::Same || self.other
+    }
+
+    /// Only entries appended to the log (and applied entries, if they are volatile): a step a
+    /// leader writing in parallel (§10.2.1, [`RaftServer::parallel_write`]) leaves to its write
+    /// timer.
+    fn appends_only(&self, volatile_applied: bool) -> bool {
+        self.log == LogChange::Appended && !self.other && (volatile_applied || !self.applied)
+    }
 }
 
 /// Whether `after`'s logical log (snapshot and suffix, [`logical_log`]) extends `before`'s.
@@ -2156,6 +2257,8 @@ enum Event {
     AppendTimeout,
     /// The replicate timer fired (and is no longer set).
     ReplicateTimeout,
+    /// The write timer fired (and is no longer set): the step saves, whatever it changed.
+    WriteTimeout,
     /// The reconfigure timer for this server fired (and is no longer set).
     ReconfigureTimeout(usize),
     /// Any other message.
@@ -2363,6 +2466,14 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                     *state = Cow::Owned(RaftState::Server(after));
                 }
             }
+            (Self::Server(server), RaftState::Server(before), RaftTimer::Write) => {
+                let me = server.index_of(id).expect("a server is among its peers");
+                if let Some(after) = server.step(me, before, Event::WriteTimeout, o, |s, o| {
+                    server.on_write_done(me, s, o)
+                }) {
+                    *state = Cow::Owned(RaftState::Server(after));
+                }
+            }
             (Self::Server(server), RaftState::Server(before), RaftTimer::Reconfigure(t)) => {
                 let me = server.index_of(id).expect("a server is among its peers");
                 let t = usize::from(*t);
@@ -2397,6 +2508,7 @@ impl<K: Value, V: Value> Actor for RaftActor<K, V> {
                 | RaftTimer::Snapshot
                 | RaftTimer::Append
                 | RaftTimer::Replicate
+                | RaftTimer::Write
                 | RaftTimer::Reconfigure(_),
             )
             | (Self::Server(_), RaftState::Server(_), RaftTimer::Client(_)) => {

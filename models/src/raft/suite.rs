@@ -521,6 +521,13 @@ pub const SUITE: &[SuiteEntry] = &[
         budget_secs: 120,
     },
     SuiteEntry {
+        name: "parallel-write",
+        args: &["--pipeline", "2", "--volatile-applied", "--parallel-write"],
+        exercises: "the default configuration as real runs replicate: pipelined, applied entries volatile, and the leader writing its entries to disk in parallel with replication (dissertation §10.2.1): it sends them before it saves them, counts its own copy only once saved, and a crash before its write loses them while followers may hold them",
+        unreachable: &[],
+        budget_secs: 150,
+    },
+    SuiteEntry {
         name: "default",
         args: &[],
         exercises: "a put and a get (ReadIndex) from two clients, crash-restarts of any server (during replication, after a vote, during a confirmation round), terms up to 2: a leader crash and a new leader committing",

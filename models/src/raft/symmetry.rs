@@ -94,6 +94,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for RaftState<K, V> {
                 durable: s.durable.rewrite(plan),
                 role: s.role.rewrite(plan),
                 commit_index: s.commit_index,
+                written: s.written,
                 leader_overwrote: s.leader_overwrote,
                 rejoined: s.rejoined,
                 sm: s.sm.clone(),
