@@ -276,10 +276,13 @@ for c in $CLIENTS; do
             p99=$(json p99_ms "$dir.json")
             max=$(json max_ms "$dir.json")
             failed=$(json failed "$dir.json")
+            # Ballot's clients count the attempts that got no answer and were sent again.
+            unanswered=$(json unanswered_attempts "$dir.json")
 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
                 "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$load" "$drops" >>"$RAW"
-            printf '# run %d: %2d clients, rep %d, %-11s %8.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  failed %s  kernel drops %s  load %s\n' \
-                "$RUN" "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$drops" "$load"
+            printf '# run %d: %2d clients, rep %d, %-11s %8.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  failed %s  kernel drops %s  load %s%s\n' \
+                "$RUN" "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$drops" "$load" \
+                "$([ "${unanswered:-null}" = null ] || echo "  unanswered attempts $unanswered")"
             [ "$failed" = 0 ] || sed 's/^/#   /' "$dir.err"
             rm -rf "$dir"
         done

@@ -38,6 +38,9 @@ pub struct BenchReport {
     pub elapsed: Duration,
     /// Latencies of the answered operations, sorted.
     pub latencies: Vec<Duration>,
+    /// Attempts that got no answer within the client's attempt timeout and were sent again,
+    /// summed over the clients ([`Target::unanswered`]; `None`: the client does not count them).
+    pub unanswered: Option<u64>,
 }
 
 impl BenchReport {
@@ -127,6 +130,11 @@ pub trait Target: Send + 'static {
         op: KvOp<String, String>,
         deadline: Duration,
     ) -> Result<Self::Ret, Self::Error>;
+
+    /// How many attempts so far got no answer and were sent again, if the client counts them.
+    fn unanswered(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl Target for Client {
@@ -139,6 +147,10 @@ impl Target for Client {
         deadline: Duration,
     ) -> Result<Self::Ret, Self::Error> {
         Client::call(self, op, deadline)
+    }
+
+    fn unanswered(&self) -> Option<u64> {
+        Some(self.unanswered_attempts())
     }
 }
 
@@ -188,20 +200,22 @@ pub fn drive<T: Target>(workload: &Workload, targets: Vec<T>) -> std::io::Result
                         }
                     }
                 }
-                (lat, failed, first_error)
+                (lat, failed, first_error, target.unanswered())
             })
         })
         .collect();
     let mut latencies = Vec::new();
     let mut failed = 0;
     let mut first_error = None;
+    let mut unanswered = Some(0);
     for h in handles {
-        let (l, f, e) = h
+        let (l, f, e, u) = h
             .join()
             .map_err(|_| std::io::Error::other("a client panicked"))?;
         latencies.extend(l);
         failed += f;
         first_error = first_error.or(e);
+        unanswered = unanswered.zip(u).map(|(a, b)| a + b);
     }
     let elapsed = start.elapsed();
     latencies.sort();
@@ -211,6 +225,7 @@ pub fn drive<T: Target>(workload: &Workload, targets: Vec<T>) -> std::io::Result
             failed,
             elapsed,
             latencies,
+            unanswered,
         },
         first_error,
     })
@@ -227,6 +242,7 @@ mod tests {
             failed: 0,
             elapsed: Duration::from_secs(2),
             latencies: (1..=100).map(Duration::from_millis).collect(),
+            unanswered: Some(0),
         };
         assert_eq!(r.quantile(0.5), Some(Duration::from_millis(50)));
         assert_eq!(r.quantile(0.99), Some(Duration::from_millis(99)));

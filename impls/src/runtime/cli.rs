@@ -949,6 +949,7 @@ fn bench_print(
                 "ok": report.ok, "failed": report.failed,
                 "seconds": report.elapsed.as_secs_f64(), "ops_per_s": report.throughput(),
                 "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+                "unanswered_attempts": report.unanswered,
             })
         );
     } else {
@@ -958,12 +959,16 @@ fn bench_print(
         };
         println!(
             "{system}: {} clients x {each}: {} ok, {} failed in {:.2} s = {:.0} ops/s; \
-             latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+             latency p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms{}",
             cfg.clients,
             report.ok,
             report.failed,
             report.elapsed.as_secs_f64(),
-            report.throughput()
+            report.throughput(),
+            match report.unanswered {
+                Some(0) | None => String::new(),
+                Some(n) => format!("; {n} attempts unanswered and sent again"),
+            }
         );
     }
     if let Some(e) = first_error {

@@ -107,6 +107,9 @@ pub struct Client {
     next_req: RequestId,
     attempt_timeout: Duration,
     buf: Vec<u8>,
+    /// Attempts that ended with no answer at all ([`ATTEMPT_TIMEOUT`]): the request was then
+    /// sent again (to the next server, or the same one).
+    unanswered: u64,
 }
 
 impl Client {
@@ -140,6 +143,7 @@ impl Client {
             next_req: 1,
             attempt_timeout: ATTEMPT_TIMEOUT,
             buf: vec![0; codec::MAX_DATAGRAM + 1],
+            unanswered: 0,
         })
     }
 
@@ -153,6 +157,13 @@ impl Client {
     pub fn with_attempt_timeout(mut self, t: Duration) -> Self {
         self.attempt_timeout = t;
         self
+    }
+
+    /// How many of this client's attempts so far ended with no answer at all, each followed by
+    /// a re-send: a lost request or reply, or a server that took longer than the attempt
+    /// timeout.
+    pub fn unanswered_attempts(&self) -> u64 {
+        self.unanswered
     }
 
     /// The client's address (where the servers answer).
@@ -324,6 +335,7 @@ impl Client {
                 };
                 match reply {
                     None => {
+                        self.unanswered += 1;
                         last = format!("no reply from {}", self.peers[self.target]);
                         if roam {
                             self.target = (self.target + 1) % n;

@@ -330,6 +330,32 @@ fn bench_reports_throughput_and_latency() {
     assert!(v["p50_ms"].as_f64().unwrap() <= v["p99_ms"].as_f64().unwrap());
 }
 
+/// A bench counts the attempts its clients sent again after no answer: with an address where
+/// nothing listens first in `--peers`, client 0's first attempt goes unanswered (the client's
+/// attempt timeout, 0.5 s) before it tries the next server.
+#[test]
+fn bench_counts_the_attempts_that_got_no_answer() {
+    let dir = tmp_dir("cli-bench-unanswered");
+    let nodes = Nodes::start("paxos", 3, &dir, &[]);
+    let reach = nodes.client_args();
+    let mut args = vec!["bench", "paxos", "--clients", "1", "--ops", "3", "--json"];
+    args.extend(reach.iter().map(String::as_str));
+    let dead = free_addrs(1)[0];
+    let with_dead = format!("{dead},{}", peers_arg(&nodes.peers));
+    let at = args.iter().position(|a| *a == "--peers").unwrap() + 1;
+    let live = ballot(&args);
+    args[at] = &with_dead;
+    let o = ballot(&args);
+    for o in [&live, &o] {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    }
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["ok"], 3);
+    assert!(v["unanswered_attempts"].as_u64().unwrap() >= 1, "{v}");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&live)).unwrap();
+    assert!(v["unanswered_attempts"].is_u64(), "{v}");
+}
+
 /// `ballot bench` asks the cluster which protocol it runs: a bench of another protocol is a
 /// usage error naming both (issue 13: `bench multi-paxos` against Raft nodes reported success).
 /// `ballot client stats` shows each node's role, term and leader.
