@@ -2068,22 +2068,22 @@ impl RaftServer {
             after.leader_overwrote = true;
         }
         let unsaved = event == Event::RequestVote && self.has(RaftBug::UnsavedVote);
+        let diff = Changed::between(&before.durable, &after.durable);
         let changed = if !self.volatile_applied {
-            after.durable != before.durable
+            diff.any()
         } else if self.has(RaftBug::ApplyStepUnsaved)
             && after.durable.last_applied() > before.durable.last_applied()
         {
             // The mutant: a step that applied entries is taken for one that only applied.
             false
         } else {
-            Changed::between(&before.durable, &after.durable).beyond_applied()
+            diff.beyond_applied()
         };
         // §10.2.1: a leader's step that only appended entries leaves them to its write timer.
         let write_later = changed
             && self.parallel_write
             && after.is_leader()
-            && Changed::between(&before.durable, &after.durable)
-                .appends_only(self.volatile_applied);
+            && diff.appends_only(self.volatile_applied);
         if event == Event::WriteTimeout || (changed && !unsaved && !write_later) {
             o.save(after.durable.clone());
         }
@@ -2209,6 +2209,11 @@ impl Changed {
                 || *incarnation != before.incarnation
                 || *applied_base != before.applied_base,
         }
+    }
+
+    /// Any change: the step has something to save.
+    fn any(&self) -> bool {
+        self.beyond_applied() || self.applied
     }
 
     /// A change to anything but the applied entries (with `volatile_applied`, applying alone
