@@ -8,6 +8,10 @@
 # time, put, put, linearizable get, cas over 8 keys); tears the cluster down; and prints a table
 # with throughput and latency and the ratios Ballot / etcd per repetition (min and median).
 # The systems are interleaved, and their order rotates from one repetition to the next.
+# After each Ballot run it prints what the nodes' counters (`ballot client stats`) say of it:
+# slow batches, the longest save, datagrams dropped at each node's socket, and whether
+# leadership changed (a term or ballot that moved during the run); with --results FILE, every
+# node's counters go to FILE's name with .nodes.tsv for .tsv.
 #
 # It installs nothing: it uses the `etcd` on PATH (Debian: apt-get install etcd-server), with
 # its defaults (WAL fsync on), and target/release/ballot (cargo build --release).
@@ -222,6 +226,28 @@ rcvbuf_errors() {
         END { if (!found) print 0 }' /proc/net/snmp 2>/dev/null || echo 0
 }
 
+# node_stats FILE: each Ballot node's `ballot client stats` (one JSON object a line) into FILE.
+node_stats() {
+    # shellcheck disable=SC2086
+    "$BALLOT" client --peers "$PEERS" $AUTH stats >"$1" 2>/dev/null || true
+}
+
+# leadership FILE: each node's role and term (Raft) or promised ballot (Multi-Paxos), from
+# node_stats: the same before and after a run unless leadership changed during it.
+leadership() {
+    grep -o '"promised":[^,}]*\|"role":"[a-z]*"\|"term":[0-9]*' "$1" | sed 's/"//g' | tr '\n' ' '
+}
+
+# node_summary FILE: what the nodes' counters say of a run (from node_stats): batches longer
+# than the runtime's slow-batch bound, the longest save, and the datagrams each node's own
+# socket lost for a full buffer (summed over the nodes; counted since the nodes started).
+node_summary() {
+    awk '
+    function field(name,    m) { return match($0, "\"" name "\":[0-9]+") ? substr($0, RSTART + length(name) + 3, RLENGTH - length(name) - 3) + 0 : 0 }
+    { n++; slow += field("slow_batches"); drops += field("kernel_drops"); s = field("save_max_us"); if (s > save) save = s }
+    END { printf "%d node(s) answered: slow batches %d, longest save %.1f ms, socket drops %d", n, slow, save / 1000, drops }' "$1"
+}
+
 # json FIELD FILE: a number (or null) from `ballot bench --json`'s one-line object.
 json() {
     sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2"
@@ -262,6 +288,7 @@ for c in $CLIENTS; do
             run "$BALLOT" bench "$sys" --peers "$PEERS" $AUTH --clients 1 --ops 4 --keys "$KEYS" \
                 --timeout 30 >"$dir.warmup" 2>&1 ||
                 fail "$sys did not answer (run $RUN)" "$dir.warmup" $LOGS
+            [ "$sys" = etcd ] || node_stats "$dir.before"
             load=$(cut -d' ' -f1 /proc/loadavg)
             drops_before=$(rcvbuf_errors)
             # shellcheck disable=SC2086
@@ -269,6 +296,7 @@ for c in $CLIENTS; do
                 --duration "$DURATION" --json >"$dir.json" 2>"$dir.err" || true
             drops=$(($(rcvbuf_errors) - drops_before))
             [ -s "$dir.json" ] || fail "no result from $sys (run $RUN)" "$dir.err" $LOGS
+            [ "$sys" = etcd ] || node_stats "$dir.after"
             # shellcheck disable=SC2086
             stop $CLUSTER_PIDS
             ops=$(json ops_per_s "$dir.json")
@@ -284,6 +312,20 @@ printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
                 "$RUN" "$c" "$rep" "$sys" "$ops" "$p50" "$p99" "$max" "$failed" "$drops" "$load" \
                 "$([ "${unanswered:-null}" = null ] || echo "  unanswered attempts $unanswered")"
             [ "$failed" = 0 ] || sed 's/^/#   /' "$dir.err"
+            if [ "$sys" != etcd ]; then
+                before=$(leadership "$dir.before")
+                after=$(leadership "$dir.after")
+                if [ "$before" = "$after" ]; then
+                    changed="leadership unchanged"
+                else
+                    changed="LEADERSHIP CHANGED: before: $before; after: $after"
+                fi
+                echo "#   nodes: $(node_summary "$dir.after"); $changed"
+                if [ -n "$RESULTS" ]; then
+                    # Every node's counters after the run, with the run they belong to.
+                    sed "s/^/$RUN\t$c\t$rep\t$sys\t/" "$dir.after" >>"$WORK/nodes.tsv"
+                fi
+            fi
             rm -rf "$dir"
         done
     done
@@ -295,6 +337,12 @@ if [ -n "$RESULTS" ]; then
         printf 'clients\trep\tsystem\tops_per_s\tp50_ms\tp99_ms\tmax_ms\tfailed\tload1\tkernel_drops\n'
         cat "$RAW"
     } >"$RESULTS"
+    if [ -s "$WORK/nodes.tsv" ]; then
+        {
+            printf 'run\tclients\trep\tsystem\tstats\n'
+            cat "$WORK/nodes.tsv"
+        } >"${RESULTS%.tsv}.nodes.tsv"
+    fi
 fi
 
 echo
