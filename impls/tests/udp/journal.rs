@@ -329,3 +329,47 @@ fn unsynced_appends_skip_only_the_sync() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// A snapshot longer than several [`SNAPSHOT_PIECE`]s (written, in the background, a piece at a
+/// time with a sync after each) replaces the old one and loads exactly as saved.
+///
+/// [`SNAPSHOT_PIECE`]: ballot::runtime::storage::SNAPSHOT_PIECE
+#[test]
+fn a_snapshot_of_several_pieces_is_written_in_the_background_and_loads() {
+    use ballot::runtime::storage::SNAPSHOT_PIECE;
+    let dir = tmp_dir("journal-pieces");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store: Store<MpStorage<String, String>> = Store::open(&dir, "multi-paxos", ADDR)
+        .unwrap()
+        .with_compact_min(4096);
+    let mut value = MpStorage::default();
+    let long = "v".repeat(1000);
+    let mut largest = 0;
+    for save in 0..80u64 {
+        for k in 0..500u64 {
+            let slot = value.log.len() as u32;
+            let entry = Entry::Cmd(Command {
+                client: Id::from(2),
+                req: (save * 1000 + k) as u32,
+                op: KvOp::Put(format!("k{k}"), long.clone()),
+            });
+            value.log.push((slot, entry));
+            value.executed.insert(slot);
+        }
+        store.save(&value).unwrap();
+        largest = largest.max(std::fs::metadata(store.path()).unwrap().len());
+    }
+    assert!(
+        largest > 2 * SNAPSHOT_PIECE as u64,
+        "the largest snapshot written, {largest} bytes, is not of several pieces"
+    );
+    drop(store);
+    let loaded: Option<MpStorage<String, String>> = Store::open(&dir, "multi-paxos", ADDR)
+        .unwrap()
+        .load()
+        .unwrap();
+    assert!(
+        loaded == Some(value),
+        "the value loaded differs from the value saved"
+    );
+}
