@@ -359,6 +359,14 @@ impl<T> SharedVec<T> {
                 back: [].iter(),
             };
         }
+        if let Node::Leaf(l) = &self.inner.root {
+            // Every vector of a model: no list of leaves to build.
+            return Iter {
+                leaves: Vec::new().into_iter(),
+                front: l[start..].iter(),
+                back: [].iter(),
+            };
+        }
         let mut leaves = Vec::with_capacity((self.len() - start).div_ceil(CHUNK) + 1);
         self.inner
             .root

@@ -965,21 +965,24 @@ impl<T: Journaled> Store<T> {
                 path: next.clone(),
                 reason: e.to_string(),
             })?;
-            let bytes = encode(FORMAT, &payload);
-            let checksum: [u8; 32] = bytes[20..HEADER_LEN].try_into().unwrap_or([0; 32]);
-            let (_, snapshot_syncs) = write_synced(&next, &bytes)?;
-            let limit = (bytes.len() as u64).max(compact_min);
+            // The header, then the payload: not copied into one buffer (a Multi-Paxos storage
+            // reaches hundreds of megabytes).
+            let head = snapshot_header(FORMAT, &payload);
+            let checksum: [u8; 32] = head[20..HEADER_LEN].try_into().unwrap_or([0; 32]);
+            let (_, snapshot_syncs) = write_synced(&next, &[&head, &payload])?;
+            let snapshot_len = (head.len() + payload.len()) as u64;
+            let limit = snapshot_len.max(compact_min);
             let mut header = journal_header(generation, &checksum);
             let len = header.len() as u64;
             let allocated = (2 * preallocation(limit)).max(len);
             header.resize(allocated as usize, 0);
-            let (file, journal_syncs) = write_synced(&journal_next, &header)?;
+            let (file, journal_syncs) = write_synced(&journal_next, &[&header])?;
             File::open(&dir)
                 .and_then(|d| d.sync_all())
                 .map_err(|source| StorageError::Io { path: dir, source })?;
             Ok(Prepared {
                 checksum,
-                snapshot_len: bytes.len() as u64,
+                snapshot_len,
                 journal: JournalFile {
                     file,
                     len,
@@ -1303,10 +1306,10 @@ fn record(
 /// millions of commands).
 pub const SNAPSHOT_PIECE: usize = 4 * 1024 * 1024;
 
-/// Writes `bytes` to a new file at `path` (replacing any), `fdatasync` after every
-/// [`SNAPSHOT_PIECE`] bytes and `fsync` at the end; returns it open for writing, and the number
-/// of syncs.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(File, u64), StorageError> {
+/// Writes `parts`, one after the other, to a new file at `path` (replacing any), `fdatasync`
+/// after every [`SNAPSHOT_PIECE`] bytes of each part and `fsync` at the end; returns it open for
+/// writing, and the number of syncs.
+fn write_synced(path: &Path, parts: &[&[u8]]) -> Result<(File, u64), StorageError> {
     let io = |source| StorageError::Io {
         path: path.to_path_buf(),
         source,
@@ -1318,7 +1321,10 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(File, u64), StorageError> 
         .open(path)
         .map_err(io)?;
     let mut syncs = 1;
-    let mut pieces = bytes.chunks(SNAPSHOT_PIECE).peekable();
+    let mut pieces = parts
+        .iter()
+        .flat_map(|part| part.chunks(SNAPSHOT_PIECE))
+        .peekable();
     while let Some(piece) = pieces.next() {
         file.write_all(piece).map_err(io)?;
         if pieces.peek().is_some() {
@@ -1365,13 +1371,22 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 
 /// A snapshot file's bytes for `payload`, in format `format`.
 pub fn encode(format: u32, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+    let head = snapshot_header(format, payload);
+    let mut bytes = Vec::with_capacity(head.len() + payload.len());
+    bytes.extend_from_slice(&head);
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// The bytes a snapshot file holds before `payload` ([`HEADER_LEN`] of them), in format
+/// `format`: what [`encode`] puts first.
+fn snapshot_header(format: u32, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN);
     bytes.extend_from_slice(&MAGIC);
     bytes.extend_from_slice(&format.to_be_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_be_bytes());
     let sum = sha256(&[&bytes[8..20], payload]);
     bytes.extend_from_slice(&sum);
-    bytes.extend_from_slice(payload);
     bytes
 }
 
