@@ -125,6 +125,14 @@ impl<T> Node<T> {
         }
     }
 
+    /// The first child of this group.
+    fn first(&self) -> &Self {
+        match self {
+            Node::Group(g) => &g[0],
+            Node::Leaf(_) => unreachable!("a leaf above height 0"),
+        }
+    }
+
     /// The item at `i` of this node of height `h` (which holds it).
     fn get(&self, h: u32, i: usize) -> &T {
         match self {
@@ -270,6 +278,17 @@ pub struct Iter<'a, T> {
     back: std::slice::Iter<'a, T>,
 }
 
+impl<'a, T> Iter<'a, T> {
+    /// The items of one slice.
+    fn over(items: &'a [T]) -> Self {
+        Self {
+            leaves: Vec::new().into_iter(),
+            front: items.iter(),
+            back: [].iter(),
+        }
+    }
+}
+
 impl<'a, T> Iterator for Iter<'a, T> {
     type Item = &'a T;
 
@@ -327,6 +346,7 @@ impl<T> SharedVec<T> {
     }
 
     /// The leaves, in order.
+    #[cfg(test)]
     fn leaves(&self) -> Vec<&[T]> {
         let mut out = Vec::with_capacity(self.inner.len.div_ceil(CHUNK));
         self.inner.root.leaves(&mut out);
@@ -335,37 +355,17 @@ impl<T> SharedVec<T> {
 
     /// The items in order.
     pub fn iter(&self) -> Iter<'_, T> {
-        match &self.inner.root {
-            // Every vector of a model: one leaf, no list of leaves to build.
-            Node::Leaf(l) => Iter {
-                leaves: Vec::new().into_iter(),
-                front: l.iter(),
-                back: [].iter(),
-            },
-            Node::Group(_) => Iter {
-                leaves: self.leaves().into_iter(),
-                front: [].iter(),
-                back: [].iter(),
-            },
-        }
+        self.iter_from(0)
     }
 
     /// The items from index `start` on (none if `start` is past the end).
     pub fn iter_from(&self, start: usize) -> Iter<'_, T> {
         if start >= self.len() {
-            return Iter {
-                leaves: Vec::new().into_iter(),
-                front: [].iter(),
-                back: [].iter(),
-            };
+            return Iter::over(&[]);
         }
         if let Node::Leaf(l) = &self.inner.root {
             // Every vector of a model: no list of leaves to build.
-            return Iter {
-                leaves: Vec::new().into_iter(),
-                front: l[start..].iter(),
-                back: [].iter(),
-            };
+            return Iter::over(&l[start..]);
         }
         let mut leaves = Vec::with_capacity((self.len() - start).div_ceil(CHUNK) + 1);
         self.inner
@@ -432,11 +432,7 @@ impl<T: Clone> SharedVec<T> {
         inner.flat = OnceLock::new();
         let height = height_for(len);
         while inner.height > height {
-            let first = match &inner.root {
-                Node::Group(g) => g[0].clone(),
-                Node::Leaf(_) => unreachable!("a leaf above height 0"),
-            };
-            inner.root = first;
+            inner.root = inner.root.first().clone();
             inner.height -= 1;
         }
         if len < inner.len.min(capacity(height)) {
@@ -497,16 +493,10 @@ impl<T: PartialEq> SharedVec<T> {
         let (mut b, mut cb, hb) = (&other.inner.root, other.len(), other.inner.height);
         let h = ha.min(hb);
         for _ in h..ha {
-            a = match a {
-                Node::Group(g) => &g[0],
-                Node::Leaf(_) => unreachable!("a leaf above height 0"),
-            };
+            a = a.first();
         }
         for _ in h..hb {
-            b = match b {
-                Node::Group(g) => &g[0],
-                Node::Leaf(_) => unreachable!("a leaf above height 0"),
-            };
+            b = b.first();
         }
         ca = ca.min(capacity(h));
         cb = cb.min(capacity(h));
