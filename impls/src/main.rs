@@ -322,6 +322,12 @@ struct ModelArgs {
     /// [default: false].
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     batch: Option<bool>,
+    /// multi-paxos: log compaction: a server that executed slots discards its votes in them (on
+    /// a timer the checker fires at any moment); a Promise reports the compaction point, and a
+    /// new leader learns the compacted slots instead of proposing in them. Real nodes compact
+    /// every --snapshot-every executed slots. Raft compacts with --snapshots [default: false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    compact: Option<bool>,
     /// primary-backup: when the primary answers a write: sync (after the backup acknowledged
     /// it), async (at once), semi-sync (after the acknowledgement or a timeout) [default: sync].
     #[arg(long, value_name = "KIND")]
@@ -510,6 +516,9 @@ impl ModelArgs {
                 if c.batch {
                     f.push("--batch".into());
                 }
+                if c.compact {
+                    f.push("--compact".into());
+                }
             }
             Protocol::Raft => {
                 let c = self.raft()?;
@@ -658,6 +667,11 @@ impl ModelArgs {
         if self.batch.is_some() {
             return Err(
                 "--batch is a multi-paxos flag; raft batches entries with --pipeline".into(),
+            );
+        }
+        if self.compact.is_some() {
+            return Err(
+                "--compact is a multi-paxos flag; raft compacts its log with --snapshots".into(),
             );
         }
         let d = RaftConfig::default();
@@ -883,6 +897,7 @@ impl ModelArgs {
             discard_obsolete: self.discard_obsolete.unwrap_or(defaults.discard_obsolete),
             volatile_applied: self.volatile_applied.unwrap_or(defaults.volatile_applied),
             batch: self.batch.unwrap_or(defaults.batch),
+            compact: self.compact.unwrap_or(defaults.compact),
             bug,
         };
         cfg.validate()?;
@@ -899,6 +914,7 @@ impl ModelArgs {
             ("--log-reads", self.log_reads.is_some()),
             ("--volatile-applied", self.volatile_applied.is_some()),
             ("--batch", self.batch.is_some()),
+            ("--compact", self.compact.is_some()),
         ] {
             if set {
                 let owners = if matches!(
@@ -923,7 +939,7 @@ impl ModelArgs {
 fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
     let c = &cfg.cluster;
     format!(
-        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}{}{}",
+        "{}, {} × {} ({}), {} network{}{}, crashes {}{}, max round {}, max slots {}{}{}{}{}{}",
         plural(c.servers, "server"),
         plural(c.clients, "client"),
         plural(cfg.requests, "request"),
@@ -949,7 +965,8 @@ fn multi_paxos_summary(cfg: &MultiPaxosConfig) -> String {
         } else {
             ""
         },
-        if cfg.batch { ", batched Accepts" } else { "" }
+        if cfg.batch { ", batched Accepts" } else { "" },
+        if cfg.compact { ", log compaction" } else { "" }
     ) + &byzantine::summary(c)
 }
 

@@ -246,6 +246,18 @@ impl Debug for SmCache {
 
 /// A [`KvStateMachine`] as plain data: a snapshot's state machine state (Raft §7), which a
 /// real Raft node keeps instead of the entries that produced it and sends in InstallSnapshot.
+/// The first `count` entries a real node applied (Raft) or executed (Multi-Paxos), folded into
+/// the state machine (map and session table) that applying them produced: the snapshot's data
+/// of Raft §7 ("the state machine state"), instead of the entries themselves, which the model
+/// keeps for its properties.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AppliedBase<K, V> {
+    /// How many entries it stands for (Raft's `lastApplied` when it was folded).
+    pub count: u64,
+    /// Their state machine.
+    pub sm: Arc<SmSnapshot<K, V>>,
+}
+
 /// The map's pairs by key; the sessions' last requests and answers, least recently applied
 /// first (the order in which the session table forgets them).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

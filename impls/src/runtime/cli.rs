@@ -142,9 +142,11 @@ pub struct NodeArgs {
     /// most, read when it changed; one that does not parse is logged and changes nothing.
     #[arg(long, value_name = "PATH")]
     pub partition_file: Option<PathBuf>,
-    /// Log compaction (Raft): snapshot the state machine and discard the log and the applied
-    /// entries it covers once this many applied entries lie beyond the last snapshot, so that
-    /// the storage stays bounded; 0: never (the storage then grows with every write).
+    /// Log compaction: once this many applied entries lie beyond the last compaction, Raft
+    /// snapshots its state machine and discards the log and the applied entries it covers;
+    /// Multi-Paxos discards its votes in the executed slots and folds the executed entries into
+    /// their state machine. The storage then stays bounded; 0: never (it grows with every
+    /// write).
     #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY, value_name = "N")]
     pub snapshot_every: u64,
     /// Raft: the initial configuration, as indices into --peers (I,J,K); the other peers run
@@ -172,7 +174,7 @@ pub struct ClusterArgs {
     /// The nodes' log level.
     #[arg(long, default_value = "info")]
     pub log_level: tracing::Level,
-    /// Each node's `--snapshot-every` (Raft's log compaction; 0: never).
+    /// Each node's `--snapshot-every` (log compaction, Raft and Multi-Paxos; 0: never).
     #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY, value_name = "N")]
     pub snapshot_every: u64,
     /// Raft: only the first N nodes form the initial configuration; the others start as

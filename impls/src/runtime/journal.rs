@@ -14,7 +14,7 @@
 //! vectors; Paxos's storage, small, is written whole in each record.
 
 use ballot_models::kv::{Entry, KvStateMachine};
-use ballot_models::multi_paxos::{MpStorage, SlotSet, Vote};
+use ballot_models::multi_paxos::{Compacted, LogBase, MpStorage, SlotSet, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage, Value};
 use ballot_models::raft::{
     Applied, AppliedBase, LogEntry, RaftStorage, Rejoin, SnapshotConfig, Term,
@@ -189,14 +189,14 @@ pub struct RaftDelta<K, V> {
     applied_base: Option<BaseChange<K, V>>,
 }
 
-/// A change of [`RaftStorage::applied_base`].
+/// A change of a folded state machine ([`RaftStorage::applied_base`], [`MpStorage::log_base`]).
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, V: Serialize"))]
 #[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
 enum BaseChange<K, V> {
     /// A new base (a snapshot folded the applied entries, or one was installed).
     Set(AppliedBase<K, V>),
-    /// No base any more (not done by the actor today; for completeness of the contract).
+    /// No base any more (not done by the actors today; for completeness of the contract).
     Clear,
 }
 
@@ -264,18 +264,25 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A Multi-Paxos record: the promise and the executed slots whole, the votes (sorted by slot:
-/// a vote is replaced or inserted, usually near the end) and the log as changes.
+/// A Multi-Paxos record: the promise, the executed slots and the compaction point whole, the
+/// votes (sorted by slot: a vote is replaced or inserted, usually near the end; after a
+/// compaction, the few votes kept) and the log as changes, and the folded state machine
+/// ([`LogBase`]) whole when it changed (after a compaction: absent otherwise).
 #[derive(Serialize, Deserialize)]
 #[serde(bound(serialize = "K: Serialize, V: Serialize"))]
 #[serde(bound(deserialize = "K: DeserializeOwned, V: DeserializeOwned"))]
 pub struct MpDelta<K, V> {
     promised: Option<Ballot>,
     executed: SlotSet,
+    /// Whole, absent when 0 (as in records written before compaction existed).
+    #[serde(default, skip_serializing_if = "Compacted::is_zero")]
+    compacted: Compacted,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     votes: Option<VecDelta<Vote<K, V>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     log: Option<VecDelta<(Slot, Entry<K, V>)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log_base: Option<BaseChange<K, V>>,
 }
 
 impl<K, V> Journaled for MpStorage<K, V>
@@ -289,19 +296,34 @@ where
         let d = MpDelta {
             promised: next.promised,
             executed: next.executed,
+            compacted: next.compacted,
             votes: VecDelta::between_shared(&self.votes, &next.votes),
             log: VecDelta::between_shared(&self.log, &next.log),
+            log_base: (self.log_base != next.log_base).then(|| {
+                next.log_base
+                    .0
+                    .clone()
+                    .map_or(BaseChange::Clear, BaseChange::Set)
+            }),
         };
         let same = d.promised == self.promised
             && d.executed == self.executed
+            && d.compacted == self.compacted
             && d.votes.is_none()
-            && d.log.is_none();
+            && d.log.is_none()
+            && d.log_base.is_none();
         (!same).then_some(d)
     }
 
     fn apply(&mut self, d: Self::Delta) -> Result<(), String> {
         self.promised = d.promised;
         self.executed = d.executed;
+        self.compacted = d.compacted;
+        match d.log_base {
+            Some(BaseChange::Set(b)) => self.log_base = LogBase(Some(b)),
+            Some(BaseChange::Clear) => self.log_base = LogBase(None),
+            None => {}
+        }
         VecDelta::apply_shared(d.votes, &mut self.votes).map_err(|e| format!("votes: {e}"))?;
         VecDelta::apply_shared(d.log, &mut self.log).map_err(|e| format!("log: {e}"))
     }

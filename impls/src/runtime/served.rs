@@ -280,7 +280,8 @@ impl Served for MultiPaxos {
                     "ballot": ballot.map(|b| format!("{b:?}")),
                     "promised": s.durable.promised.map(|b| format!("{b:?}")),
                     "leader": leader,
-                    "executed": s.durable.log.len(),
+                    "executed": s.durable.executed_count(),
+                    "compacted": s.durable.compacted.0,
                 })
             }
             MpState::Client(_) => serde_json::json!({ "role": "client" }),
@@ -300,6 +301,28 @@ impl Served for MultiPaxos {
         kv_reply(session, msg)
     }
 
+    /// Log compaction ([`MpServer::compact_when`]): once the replica executed `every` slots
+    /// beyond its compaction point, its votes in the executed slots are discarded and its
+    /// executed entries folded into their state machine, so that the storage stays bounded.
+    fn snapshot(
+        actor: &MpActor<String, String>,
+        _id: Id,
+        state: &MpState<String, String>,
+        every: u64,
+        o: &mut stateright::actor::Out<MpActor<String, String>>,
+    ) -> Option<MpState<String, String>> {
+        match actor {
+            MpActor::Server(server) => server.compact_when(state, every, o),
+            MpActor::Client(_) => None,
+        }
+    }
+
+    /// A Chosen that carries a folded state machine: the learner was behind the sender's
+    /// compaction.
+    fn is_snapshot(msg: &MpMsg<String, String>) -> bool {
+        matches!(msg, MpMsg::Chosen { base, .. } if !base.is_none())
+    }
+
     /// A Chosen with the first half of its entries: a learner far behind is owed more entries
     /// than a datagram holds. A prefix is as true as the whole; the learner learns it and, the
     /// sender's commit point still ahead, asks for the rest. Likewise an Accept with the first
@@ -311,13 +334,18 @@ impl Served for MultiPaxos {
                 from,
                 entries,
                 committed,
-            } if entries.len() > 1 => Some(MpMsg::Chosen {
-                from: *from,
-                entries: entries[..entries.len() / 2].to_vec(),
-                committed: *committed,
-            }),
+                base,
+            } if entries.len() > 1 || (!base.is_none() && !entries.is_empty()) => {
+                Some(MpMsg::Chosen {
+                    from: *from,
+                    entries: entries[..entries.len() / 2].to_vec(),
+                    committed: *committed,
+                    base: base.clone(),
+                })
+            }
             MpMsg::Chosen { .. } => {
-                // One entry (or none) cannot be split: too long, it is not sent.
+                // One entry (or none), or a state machine alone, cannot be split: too long, it
+                // goes in fragments.
                 None
             }
             MpMsg::Accept {
@@ -340,9 +368,9 @@ impl Served for MultiPaxos {
             }
             MpMsg::Promise { .. } => {
                 // A Promise must report every vote in the prepared slots (§2.2 Phase 1b): a part
-                // of them could make the new leader propose over a chosen entry. Too long, it is
-                // not sent, and that Prepare fails; the candidate catches up from the leader
-                // that wins instead.
+                // of them could make the new leader propose over a chosen entry. Too long, it
+                // goes in fragments; with compaction it holds only the votes of the slots not
+                // yet compacted.
                 None
             }
             MpMsg::Request(_)

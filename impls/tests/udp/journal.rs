@@ -122,6 +122,9 @@ enum MpOp {
     /// A vote in a slot: replaces the slot's vote, or is inserted in slot order.
     Vote(u32, u32, u16),
     Decide(u16),
+    /// Log compaction: the votes of executed slots discarded, the log folded into a state
+    /// machine (a real node's `MpServer::compact_when`).
+    Compact,
 }
 
 fn mp_op() -> impl Strategy<Value = MpOp> {
@@ -129,6 +132,7 @@ fn mp_op() -> impl Strategy<Value = MpOp> {
         1 => (0..10u32, 0..3u8).prop_map(|(r, p)| MpOp::Promise(r, p)),
         4 => (0..300u32, 0..10u32, any::<u16>()).prop_map(|(s, r, v)| MpOp::Vote(s, r, v)),
         2 => any::<u16>().prop_map(MpOp::Decide),
+        1 => Just(MpOp::Compact),
     ]
 }
 
@@ -156,10 +160,15 @@ fn mp_step(s: &mut MpStorage<String, String>, op: &MpOp, n: u64) {
         }
         MpOp::Decide(v) => {
             for k in 0..(*v % 40) {
-                let slot = s.log.len() as u32;
+                let slot = s.executed_count();
                 s.log.push((slot, cmd(2, n * 100 + k as u64, *v)));
                 s.executed.insert(slot);
             }
+        }
+        MpOp::Compact => {
+            s.compact();
+            let sm = s.state_machine(true);
+            s.fold_log(&sm);
         }
     }
 }

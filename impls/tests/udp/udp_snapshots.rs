@@ -1,13 +1,18 @@
-//! Raft's log compaction over UDP (§7; `ballot node --snapshot-every N`): a 3-node cluster
-//! under thousands of writes keeps its storage files under a bound that does not grow with the
-//! writes, and its history is linearizable; a follower left far behind (the entries it lacks
-//! discarded by the leader's snapshots) is caught up by InstallSnapshot, sent in fragments
-//! because the state machine exceeds a datagram; a node restarts from a compacted store.
+//! Log compaction over UDP (`ballot node --snapshot-every N`), the same tests for Raft (§7:
+//! snapshots, InstallSnapshot) and Multi-Paxos (acceptors discard the votes of executed slots,
+//! replicas fold their executed entries into a state machine, a learner behind the compaction
+//! gets that state machine in a Chosen): a 3-node cluster under thousands of writes keeps its
+//! storage files under a bound that does not grow with the writes, and its history is
+//! linearizable; a server left far behind (what it lacks discarded by the others' compaction)
+//! is caught up with a state machine sent in fragments because it exceeds a datagram; a
+//! cluster restarts from compacted stores.
 
 use crate::udp_common;
 
 use ballot::runtime::history::{self, Recorder, RecordingClient};
+use ballot::runtime::journal::Journaled;
 use ballot::runtime::storage::{FILE_NAME, JOURNAL_NAME};
+use ballot_models::multi_paxos::MpStorage;
 use ballot_models::raft::{RaftStorage, state_machine};
 use ballot_properties::kv::{KvOp, KvRet};
 use std::collections::BTreeMap;
@@ -16,8 +21,63 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use udp_common::*;
 
+/// What these tests read of a protocol's saved storage.
+trait Compacting: Journaled + Default {
+    /// The protocol's name for `ballot node`.
+    const PROTOCOL: &'static str;
+    /// Entries applied (executed), those folded into the state machine included.
+    fn applied(&self) -> u64;
+    /// How many applied entries are folded into the saved state machine (`None`: none).
+    fn folded(&self) -> Option<u64>;
+    /// The entries kept besides the folded state machine: the applied entries after it, and
+    /// the log entries (Raft) or votes (Multi-Paxos) kept.
+    fn kept(&self) -> (usize, usize);
+    /// The key-value map the applied entries produced.
+    fn map(&self) -> BTreeMap<String, String>;
+}
+
+impl Compacting for RaftStorage<String, String> {
+    const PROTOCOL: &'static str = "raft";
+
+    fn applied(&self) -> u64 {
+        self.last_applied()
+    }
+
+    fn folded(&self) -> Option<u64> {
+        self.applied_base.as_ref().map(|b| b.count)
+    }
+
+    fn kept(&self) -> (usize, usize) {
+        (self.applied.len(), self.log.len())
+    }
+
+    fn map(&self) -> BTreeMap<String, String> {
+        state_machine(self).map.0
+    }
+}
+
+impl Compacting for MpStorage<String, String> {
+    const PROTOCOL: &'static str = "multi-paxos";
+
+    fn applied(&self) -> u64 {
+        u64::from(self.executed_count())
+    }
+
+    fn folded(&self) -> Option<u64> {
+        self.log_base.0.as_ref().map(|b| b.count)
+    }
+
+    fn kept(&self) -> (usize, usize) {
+        (self.log.len(), self.votes.len())
+    }
+
+    fn map(&self) -> BTreeMap<String, String> {
+        self.state_machine(true).map.0
+    }
+}
+
 /// Node `i`'s saved storage.
-fn storage(nodes: &Nodes, i: usize) -> RaftStorage<String, String> {
+fn storage<S: Compacting>(nodes: &Nodes, i: usize) -> S {
     saved(nodes, i)
 }
 
@@ -46,22 +106,32 @@ fn counter(nodes: &Nodes, i: usize, name: &str) -> u64 {
 }
 
 /// The key-value map node `i` has applied, from its saved storage.
-fn applied_map(nodes: &Nodes, i: usize) -> BTreeMap<String, String> {
-    state_machine(&storage(nodes, i)).map.0
+fn applied_map<S: Compacting>(nodes: &Nodes, i: usize) -> BTreeMap<String, String> {
+    storage::<S>(nodes, i).map()
+}
+
+#[test]
+fn storage_stays_bounded_under_thousands_of_writes() {
+    stays_bounded::<RaftStorage<String, String>>();
+}
+
+#[test]
+fn multi_paxos_storage_stays_bounded_under_thousands_of_writes() {
+    stays_bounded::<MpStorage<String, String>>();
 }
 
 /// With `--snapshot-every 50`, four clients write 3,200 times (and read 800 times) over eight
 /// keys. Sampled every 50 ms, no node's storage files ever exceed [`BOUND`]; without
 /// compaction the log and the applied entries alone take more (checked by
 /// `without_snapshots_the_same_writes_exceed_the_bound`). The history is linearizable.
-#[test]
-fn storage_stays_bounded_under_thousands_of_writes() {
+fn stays_bounded<S: Compacting>() {
     const CLIENTS: usize = 4;
     const OPS: usize = 1000;
     let started = Instant::now();
-    let name = "raft-snapshots-bounded";
+    let name = format!("{}-snapshots-bounded", S::PROTOCOL);
+    let name = name.as_str();
     let dir = tmp_dir(name);
-    let mut nodes = Nodes::start("raft", 3, &dir, &["--snapshot-every", "50"]);
+    let mut nodes = Nodes::start(S::PROTOCOL, 3, &dir, &["--snapshot-every", "50"]);
     let recorder = Recorder::create(&history_path(name)).unwrap();
     let max_bytes = run_writes(&mut nodes, &recorder, CLIENTS, OPS);
     let answered = check_per_key(&recorder.events())
@@ -72,13 +142,12 @@ fn storage_stays_bounded_under_thousands_of_writes() {
         nodes.logs()
     );
     for i in 0..3 {
-        let s = storage(&nodes, i);
+        let s = storage::<S>(&nodes, i);
+        let (applied, log) = s.kept();
         assert!(
-            s.applied_base.is_some() && s.applied.len() < 200 && s.log.len() < 400,
-            "node {i}: base {:?}, {} applied entries, {} log entries kept",
-            s.applied_base.as_ref().map(|b| b.count),
-            s.applied.len(),
-            s.log.len()
+            s.folded().is_some() && applied < 200 && log < 400,
+            "node {i}: base {:?}, {applied} applied entries, {log} log entries (votes) kept",
+            s.folded(),
         );
         assert!(counter(&nodes, i, "log_snapshots") >= 20, "node {i}");
     }
@@ -86,7 +155,10 @@ fn storage_stays_bounded_under_thousands_of_writes() {
         max_bytes.iter().all(|b| *b < BOUND),
         "storage bytes per node, max sampled: {max_bytes:?} (bound {BOUND})"
     );
-    eprintln!("max storage bytes per node with --snapshot-every 50: {max_bytes:?}");
+    eprintln!(
+        "{}: max storage bytes per node with --snapshot-every 50: {max_bytes:?}",
+        S::PROTOCOL
+    );
     assert!(started.elapsed() < Duration::from_secs(90));
 }
 
@@ -133,18 +205,29 @@ const BOUND: u64 = 256 * 1024;
 /// asserted above is one that a growing log would break.
 #[test]
 fn without_snapshots_the_same_writes_exceed_the_bound() {
-    let name = "raft-snapshots-off";
-    let dir = tmp_dir(name);
-    let mut nodes = Nodes::start("raft", 3, &dir, &["--snapshot-every", "0"]);
-    let recorder = Recorder::create(&history_path(name)).unwrap();
+    exceeds_uncompacted::<RaftStorage<String, String>>();
+}
+
+#[test]
+fn multi_paxos_without_compaction_the_same_writes_exceed_the_bound() {
+    exceeds_uncompacted::<MpStorage<String, String>>();
+}
+
+fn exceeds_uncompacted<S: Compacting>() {
+    let name = format!("{}-snapshots-off", S::PROTOCOL);
+    let dir = tmp_dir(&name);
+    let mut nodes = Nodes::start(S::PROTOCOL, 3, &dir, &["--snapshot-every", "0"]);
+    let recorder = Recorder::create(&history_path(&name)).unwrap();
     let max_bytes = run_writes(&mut nodes, &recorder, 4, 1000);
-    eprintln!("max storage bytes per node with --snapshot-every 0: {max_bytes:?}");
+    eprintln!(
+        "{}: max storage bytes per node with --snapshot-every 0: {max_bytes:?}",
+        S::PROTOCOL
+    );
     assert!(
         max_bytes.iter().any(|b| *b > BOUND),
         "storage bytes per node, max sampled: {max_bytes:?} (bound {BOUND})"
     );
-    let s = storage(&nodes, 0);
-    assert!(s.applied_base.is_none() && s.snapshot_index == 0);
+    assert!(storage::<S>(&nodes, 0).folded().is_none());
 }
 
 /// `clients` recording clients run `ops` operations each (four writes then a read, over eight
@@ -204,11 +287,22 @@ fn run_writes(nodes: &mut Nodes, recorder: &Arc<Recorder>, clients: usize, ops: 
 /// every acknowledged write; with the leader SIGKILLed the two others answer the last write.
 #[test]
 fn a_follower_far_behind_catches_up_by_install_snapshot() {
+    far_behind_catches_up::<RaftStorage<String, String>>();
+}
+
+/// Multi-Paxos: the leader answers the restarted server's catch-up with its folded state
+/// machine (a Chosen with a base, counted as a snapshot sent), in fragments.
+#[test]
+fn multi_paxos_a_server_behind_the_compaction_catches_up_from_a_state_machine() {
+    far_behind_catches_up::<MpStorage<String, String>>();
+}
+
+fn far_behind_catches_up<S: Compacting>() {
     const KEYS: usize = 120;
     const WRITES: usize = 400;
     let started = Instant::now();
-    let dir = tmp_dir("raft-install-snapshot");
-    let mut nodes = Nodes::start("raft", 3, &dir, &["--snapshot-every", "50"]);
+    let dir = tmp_dir(&format!("{}-install-snapshot", S::PROTOCOL));
+    let mut nodes = Nodes::start(S::PROTOCOL, 3, &dir, &["--snapshot-every", "50"]);
     let mut client = nodes.client();
     let deadline = Duration::from_secs(10);
     client
@@ -217,7 +311,7 @@ fn a_follower_far_behind_catches_up_by_install_snapshot() {
     let leader = find_leader(&nodes).expect("a leader answers after a write");
     let behind = (leader + 1) % 3;
     nodes.kill(behind);
-    let before = storage(&nodes, behind).last_applied();
+    let before = storage::<S>(&nodes, behind).applied();
     let mut expected = BTreeMap::from([("x".to_string(), "0".to_string())]);
     for j in 1..=WRITES {
         let (key, value) = (format!("k{}", j % KEYS), format!("{j:0>1000}"));
@@ -226,29 +320,45 @@ fn a_follower_far_behind_catches_up_by_install_snapshot() {
             .unwrap_or_else(|e| panic!("write {j}: {e}\n{}", nodes.logs()));
         expected.insert(key, value);
     }
-    let l = storage(&nodes, leader);
+    let l = storage::<S>(&nodes, leader);
+    let folded = l.folded().unwrap_or(0);
     assert!(
-        l.snapshot_index > before + 1,
-        "the leader's snapshot ({}) covers entries the follower lacks (it applied {before})",
-        l.snapshot_index
+        folded > before + 1,
+        "the leader's snapshot ({folded}) covers entries the follower lacks (it applied {before})"
     );
-    let target = l.last_applied();
+    let target = l.applied();
     nodes.restart(behind);
     let end = Instant::now() + Duration::from_secs(20);
-    while storage(&nodes, behind).last_applied() < target && Instant::now() < end {
+    while storage::<S>(&nodes, behind).applied() < target && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let f = storage(&nodes, behind);
+    let f = storage::<S>(&nodes, behind);
     assert!(
-        f.last_applied() >= target,
+        f.applied() >= target,
         "follower {behind} applied {} of {target}\n{}",
-        f.last_applied(),
+        f.applied(),
         nodes.logs()
     );
-    assert_eq!(
-        applied_map(&nodes, behind),
-        expected,
-        "the follower's state machine"
+    // Applying saves nothing by itself (`volatile_applied`, both protocols): what the follower
+    // applied last is saved with its next vote or append, which one more write brings.
+    client
+        .call(KvOp::Put("sync".into(), "1".into()), deadline)
+        .unwrap_or_else(|e| panic!("write after the catch-up: {e}\n{}", nodes.logs()));
+    let holds_all =
+        |map: &BTreeMap<String, String>| expected.iter().all(|(k, v)| map.get(k) == Some(v));
+    let end = Instant::now() + Duration::from_secs(5);
+    while !holds_all(&applied_map::<S>(&nodes, behind)) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let map = applied_map::<S>(&nodes, behind);
+    let differ: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| map.get(*k) != Some(*v))
+        .map(|(k, v)| (k, &v[v.len() - 4..], map.get(k).map(|v| &v[v.len() - 4..])))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the follower's state machine differs at (key, last digits expected, held) {differ:?}"
     );
     let (sent, received) = (
         counter(&nodes, leader, "install_snapshots_out"),
@@ -280,10 +390,19 @@ fn a_follower_far_behind_catches_up_by_install_snapshot() {
 /// key's last value and takes more writes.
 #[test]
 fn a_cluster_restarts_from_compacted_stores() {
+    restarts_compacted::<RaftStorage<String, String>>();
+}
+
+#[test]
+fn multi_paxos_restarts_from_compacted_stores() {
+    restarts_compacted::<MpStorage<String, String>>();
+}
+
+fn restarts_compacted<S: Compacting>() {
     const KEYS: usize = 10;
     let started = Instant::now();
-    let dir = tmp_dir("raft-compacted-restart");
-    let mut nodes = Nodes::start("raft", 3, &dir, &["--snapshot-every", "20"]);
+    let dir = tmp_dir(&format!("{}-compacted-restart", S::PROTOCOL));
+    let mut nodes = Nodes::start(S::PROTOCOL, 3, &dir, &["--snapshot-every", "20"]);
     let mut client = nodes.client();
     let deadline = Duration::from_secs(10);
     let mut expected = BTreeMap::new();
@@ -299,10 +418,10 @@ fn a_cluster_restarts_from_compacted_stores() {
     }
     let mut compacted = 0;
     for i in 0..3 {
-        let s = storage(&nodes, i);
-        if s.applied_base.is_some() {
+        let s = storage::<S>(&nodes, i);
+        if let Some(folded) = s.folded() {
             compacted += 1;
-            assert!(s.snapshot_index >= 20 && s.log.len() < 300, "node {i}");
+            assert!(folded >= 20 && s.kept().1 < 300, "node {i}");
         }
     }
     assert!(compacted >= 2, "a majority saved a compacted store");
@@ -324,19 +443,23 @@ fn a_cluster_restarts_from_compacted_stores() {
         .call(KvOp::Put("after".into(), "restart".into()), deadline)
         .unwrap_or_else(|e| panic!("write after the restart: {e}\n{}", nodes.logs()));
     assert_eq!(format!("{got:?}"), "Kv(PutOk)");
-    // Applying alone saves nothing (`RaftServer::volatile_applied`): one more write makes each
-    // node save the entry it applied with the next one it appends.
-    let got = fresh
-        .call(KvOp::Put("after-2".into(), "saved".into()), deadline)
-        .unwrap_or_else(|e| panic!("second write after the restart: {e}\n{}", nodes.logs()));
-    assert_eq!(format!("{got:?}"), "Kv(PutOk)");
+    // Applying alone saves nothing (`volatile_applied`, both protocols): what a node applied is
+    // saved with the next thing it saves for another reason (a Raft follower's next append; a
+    // Multi-Paxos acceptor's next vote, whose save precedes the entries that same Accept's
+    // commit point lets it execute). More writes, one every 100 ms, until each node saved it.
     // The restarted nodes went on applying on top of their compacted state.
     for i in 0..3 {
         let end = Instant::now() + Duration::from_secs(5);
-        while !applied_map(&nodes, i).contains_key("after") && Instant::now() < end {
+        let mut k = 0;
+        while !applied_map::<S>(&nodes, i).contains_key("after") && Instant::now() < end {
+            k += 1;
+            let got = fresh
+                .call(KvOp::Put(format!("after-{k}"), "saved".into()), deadline)
+                .unwrap_or_else(|e| panic!("write {k} after the restart: {e}\n{}", nodes.logs()));
+            assert_eq!(format!("{got:?}"), "Kv(PutOk)");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let map = applied_map(&nodes, i);
+        let map = applied_map::<S>(&nodes, i);
         assert_eq!(
             map.get("after").map(String::as_str),
             Some("restart"),
@@ -346,5 +469,76 @@ fn a_cluster_restarts_from_compacted_stores() {
             assert_eq!(map.get(key), Some(value), "node {i}, {key}");
         }
     }
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// Multi-Paxos: a server is SIGKILLed while 200 writes commit at `--snapshot-every 20` (the
+/// two others compact ten times), restarted, and at once the leader is SIGKILLed. Of the two
+/// left, one executed 190 slots fewer, which the other compacted: whichever takes over, the
+/// new leader answers every key's last value. If the one behind wins, its Phase 1 meets the
+/// other's compaction point and it learns the compacted slots (from the other's folded state
+/// machine) before it serves a read; if the other wins, the one behind catches up from it.
+#[test]
+fn multi_paxos_a_leader_change_with_a_server_behind_the_compaction_loses_nothing() {
+    const KEYS: usize = 10;
+    const WRITES: usize = 200;
+    let started = Instant::now();
+    let dir = tmp_dir("multi-paxos-takeover-behind-compaction");
+    let mut nodes = Nodes::start("multi-paxos", 3, &dir, &["--snapshot-every", "20"]);
+    let mut client = nodes.client();
+    let deadline = Duration::from_secs(10);
+    client
+        .call(KvOp::Put("x".into(), "0".into()), deadline)
+        .unwrap_or_else(|e| panic!("first write: {e}\n{}", nodes.logs()));
+    let leader = find_leader(&nodes).expect("a leader answers after a write");
+    let behind = (leader + 1) % 3;
+    let ahead = (leader + 2) % 3;
+    nodes.kill(behind);
+    let mut expected = BTreeMap::from([("x".to_string(), "0".to_string())]);
+    for j in 1..=WRITES {
+        let (key, value) = (format!("k{}", j % KEYS), format!("v{j}"));
+        client
+            .call(KvOp::Put(key.clone(), value.clone()), deadline)
+            .unwrap_or_else(|e| panic!("write {j}: {e}\n{}", nodes.logs()));
+        expected.insert(key, value);
+    }
+    let compacted = storage::<MpStorage<String, String>>(&nodes, ahead)
+        .compacted
+        .0;
+    let lacks = storage::<MpStorage<String, String>>(&nodes, behind).executed_count();
+    assert!(
+        compacted > lacks + 100,
+        "server {ahead} compacted up to slot {compacted}; server {behind} executed {lacks}"
+    );
+    nodes.restart(behind);
+    nodes.kill(leader);
+    let mut fresh = nodes.client();
+    for (key, value) in &expected {
+        let got = fresh
+            .call(KvOp::Get(key.clone()), Duration::from_secs(15))
+            .unwrap_or_else(|e| panic!("read {key} after the takeover: {e}\n{}", nodes.logs()));
+        assert_eq!(
+            got,
+            ballot::runtime::codec::WireRet::Kv(KvRet::GetOk(Some(value.clone()))),
+            "{key}"
+        );
+    }
+    let role = |i: usize| {
+        nodes
+            .client()
+            .stats(i, Duration::from_secs(2))
+            .map(|s| s["state"]["role"].to_string())
+            .unwrap_or_default()
+    };
+    eprintln!(
+        "after the takeover: the server that was behind the compaction is {}, the other {}",
+        role(behind),
+        role(ahead)
+    );
+    // Either way the server behind got the other's folded state machine.
+    assert!(
+        counter(&nodes, behind, "install_snapshots_in") >= 1,
+        "server {behind} received no state machine"
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
 }

@@ -39,6 +39,10 @@ pub enum MpBug {
     /// acceptor may have missed an earlier Accept, so a proposal only the leader voted for
     /// counts as chosen.
     CumulativeAccepted,
+    /// With log compaction, an acceptor's Promise does not say that it discarded its votes in
+    /// the slots it executed: the new leader takes those slots for free (or for an older
+    /// ballot's value reported by another acceptor) and proposes in them again.
+    CompactionUnreported,
 }
 
 /// The catalog printed by `ballot bugs multi-paxos`: each entry is exposed by
@@ -152,6 +156,22 @@ pub const BUGS: &[(MpBug, BugInfo)] = &[
             breaks: "Agreement",
             args: &["--batch", "--log-reads"],
             summary: "the leader takes an Accepted as acknowledging every earlier slot too, though the acceptor may have missed their Accepts",
+        },
+    ),
+    (
+        MpBug::CompactionUnreported,
+        BugInfo {
+            name: "compaction-unreported",
+            breaks: "Agreement",
+            args: &[
+                "--compact",
+                "--clients",
+                "2",
+                "--max-round",
+                "2",
+                "--log-reads",
+            ],
+            summary: "with --compact, a Promise omits the acceptor's compaction point: a new leader proposes again in slots that are chosen",
         },
     ),
 ];

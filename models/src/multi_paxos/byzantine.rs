@@ -74,6 +74,7 @@ impl MultiPaxosConfig {
             to_server.push(MpMsg::Promise {
                 ballot,
                 votes: Vec::new(),
+                compacted: Compacted(0),
             });
             for slot in 0..slots {
                 for &voted in &ballots {
@@ -85,6 +86,7 @@ impl MultiPaxosConfig {
                                 ballot: voted,
                                 entry: entry.clone(),
                             }],
+                            compacted: Compacted(0),
                         });
                     }
                 }
@@ -125,12 +127,14 @@ impl MultiPaxosConfig {
                     from,
                     entries: Vec::new(),
                     committed,
+                    base: LogBase::none(),
                 });
                 for entry in &entries {
                     to_server.push(MpMsg::Chosen {
                         from,
                         entries: vec![entry.clone()],
                         committed,
+                        base: LogBase::none(),
                     });
                 }
             }

@@ -45,6 +45,7 @@ use crate::cluster::{
     BugInfo, ClusterConfig, ClusterModel, Discarded, ServerRole, ServerSet, lossy,
     rewrite_server_index, without_saves,
 };
+pub use crate::kv::AppliedBase;
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
     KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, WaitingRead, logged_ops,
@@ -61,6 +62,7 @@ use stateright::{Rewrite, RewritePlan};
 use std::borrow::Cow;
 use std::fmt::Debug;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +125,75 @@ impl SlotSet {
     pub fn first_missing(self) -> Slot {
         self.base
     }
+
+    /// Every slot below `end`, and no other.
+    pub fn below(end: Slot) -> Self {
+        SlotSet {
+            base: end,
+            window: 0,
+        }
+    }
+}
+
+/// A compaction point (`--compact`; real runs): every slot below it is chosen, executed by the
+/// replica that reports it, and its votes there are discarded ([`MpStorage::compacted`],
+/// [`MpMsg::Promise`]'s `compacted`). 0: nothing compacted.
+///
+/// It hashes nothing when 0: a model without compaction hashes its states and messages exactly
+/// as before the field existed (Stateright orders a state's next actions by the hashes of the
+/// messages in flight, and saved traces replay by action index).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Compacted(pub Slot);
+
+impl Compacted {
+    /// Whether nothing is compacted (then not serialized).
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::hash::Hash for Compacted {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if self.0 != 0 {
+            self.0.hash(state);
+        }
+    }
+}
+
+/// A real replica's executed entries folded into their state machine ([`AppliedBase`]), so that
+/// its storage does not grow with every entry ever executed; `None` in the model, whose
+/// properties read every executed entry ([`MpStorage::log`]). Hashes nothing when `None`, as
+/// [`Compacted`] when 0.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LogBase<K, V>(pub Option<AppliedBase<K, V>>);
+
+impl<K, V> LogBase<K, V> {
+    /// Nothing folded (what a missing field reads as).
+    pub fn none() -> Self {
+        LogBase(None)
+    }
+
+    /// Whether nothing is folded (then not serialized).
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// How many executed entries are folded.
+    pub fn count(&self) -> Slot {
+        self.0.as_ref().map_or(0, |b| {
+            Slot::try_from(b.count).expect("a base folds at most as many entries as slots")
+        })
+    }
+}
+
+impl<K: std::hash::Hash, V: std::hash::Hash> std::hash::Hash for LogBase<K, V> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if let Some(base) = &self.0 {
+            base.hash(state);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,12 +215,17 @@ pub enum MpMsg<K, V> {
         from: Slot,
     },
     /// Phase 1b, acceptor → would-be leader: a promise not to accept proposals numbered below
-    /// `ballot`, with every proposal the acceptor accepted in slots from `from` on.
+    /// `ballot`, with every proposal the acceptor accepted in slots from `from` on — except
+    /// in the slots below `compacted`, whose votes it discarded (log compaction, not in the
+    /// paper): those are chosen, and the leader must learn them, not propose in them.
     Promise {
         /// The ballot promised.
         ballot: Ballot,
-        /// The acceptor's votes in the prepared slots.
+        /// The acceptor's votes in the prepared slots (from `compacted` on, if that is later).
         votes: Vec<Vote<K, V>>,
+        /// The acceptor's compaction point ([`MpStorage::compacted`]).
+        #[serde(default, skip_serializing_if = "Compacted::is_zero")]
+        compacted: Compacted,
     },
     /// Phase 2a, leader → acceptors: accept `entries[i]` for slot `slot + i` in `ballot` — one
     /// proposal per slot (§3), several in one message when the leader batches
@@ -215,7 +291,9 @@ pub enum MpMsg<K, V> {
         from: Slot,
     },
     /// Answer to [`MpMsg::CatchUp`]: the entries the sender executed from slot `from` on, in
-    /// slot order (each is chosen: a replica executes chosen entries only).
+    /// slot order (each is chosen: a replica executes chosen entries only). A real replica that
+    /// folded the slots the learner lacks into its state machine sends that first (`base`):
+    /// the learner's state machine then starts from it, and `from` is the slot after it.
     Chosen {
         /// The slot of `entries[0]`.
         from: Slot,
@@ -224,6 +302,10 @@ pub enum MpMsg<K, V> {
         /// The sender's commit point: slots below it are chosen, and the sender knows them (a
         /// real run may send fewer entries than that to fit a datagram; the learner asks again).
         committed: Slot,
+        /// The state machine of the slots below `from` (real runs; `None` in the model and
+        /// whenever the learner's slots are not folded at the sender).
+        #[serde(default = "LogBase::none", skip_serializing_if = "LogBase::is_none")]
+        base: LogBase<K, V>,
     },
 }
 
@@ -280,6 +362,10 @@ pub enum MpTimer {
     /// while it has; a real node's fires at once, after the messages already queued (so one
     /// Accept carries the proposals of a whole batch); in the model it fires at any moment.
     Propose,
+    /// `--compact`: a server that executed slots beyond its compaction point may discard its
+    /// votes there ([`MpStorage::compacted`]); set while it has. Real nodes compact by count
+    /// instead ([`MpServer::compact_when`]).
+    Compact,
 }
 
 impl From<ClientRetry> for MpTimer {
@@ -305,6 +391,12 @@ pub fn propose_interval() -> Range<Duration> {
 /// next Accept, sent at once.
 pub const ACCEPT_BATCH_MAX: usize = 64;
 
+/// How long a server with executed slots beyond its compaction point waits before it compacts
+/// (the model ignores durations; real nodes compact by count, [`MpServer::compact_when`]).
+pub fn compact_interval() -> Range<Duration> {
+    Duration::from_millis(1000)..Duration::from_millis(2000)
+}
+
 /// How often a leader re-sends unanswered Accepts and a heartbeat, in a real run: well below
 /// the election timeout.
 pub fn heartbeat_interval() -> Range<Duration> {
@@ -327,8 +419,19 @@ pub struct MpStorage<K, V> {
     /// Replica: the decision events, oldest first — `(i, entry)` when the state machine executed
     /// `entry` as its `i`-th entry. The state machine is this log replayed.
     pub log: SharedVec<(Slot, Entry<K, V>)>,
-    /// Replica: the Paxos slots executed (`0..log.len()` for a correct replica).
+    /// Replica: the Paxos slots executed (`0..log.len()` for a correct replica, after those
+    /// folded into `log_base`).
     pub executed: SlotSet,
+    /// Acceptor: its votes in the slots below this are discarded (log compaction, `--compact`;
+    /// real runs): each of those slots is chosen, and this replica executed it. The votes of a
+    /// chosen slot matter only to a Phase 1 that might re-propose in it; a Promise reports this
+    /// point instead, and the new leader learns those slots rather than proposing in them.
+    #[serde(default, skip_serializing_if = "Compacted::is_zero")]
+    pub compacted: Compacted,
+    /// Replica (real runs): the first entries of the log, folded into their state machine; the
+    /// log holds the entries executed after them.
+    #[serde(default = "LogBase::none", skip_serializing_if = "LogBase::is_none")]
+    pub log_base: LogBase<K, V>,
 }
 
 impl<K, V> Default for MpStorage<K, V> {
@@ -338,19 +441,70 @@ impl<K, V> Default for MpStorage<K, V> {
             votes: SharedVec::new(),
             log: SharedVec::new(),
             executed: SlotSet::default(),
+            compacted: Compacted(0),
+            log_base: LogBase(None),
         }
     }
 }
 
 impl<K: Value, V: Value> MpStorage<K, V> {
-    /// The state machine after executing the log (with or without request deduplication).
+    /// The state machine after executing the log (with or without request deduplication), from
+    /// the folded entries' state machine if there are any.
     pub fn state_machine(&self, dedup: bool) -> KvStateMachine<K, V> {
-        let mut sm = KvStateMachine::default();
+        let mut sm = self
+            .log_base
+            .0
+            .as_ref()
+            .map_or_else(KvStateMachine::default, |b| {
+                KvStateMachine::from_snapshot(&b.sm)
+            });
         for (_, entry) in self.log.iter() {
             sm.apply(entry, dedup);
         }
         sm
     }
+
+    /// How many entries the replica executed: those folded into `log_base` and those of `log`.
+    pub fn executed_count(&self) -> Slot {
+        self.log_base.count() + self.log.len() as Slot
+    }
+
+    /// Log compaction (not in the paper): the acceptor discards its votes in the slots the
+    /// replica executed, which are chosen, and [`Self::compacted`] moves up to the first slot
+    /// not executed.
+    pub fn compact(&mut self)
+    where
+        K: Clone,
+        V: Clone,
+    {
+        let upto = self.executed.first_missing();
+        if upto <= self.compacted.0 {
+            return;
+        }
+        self.votes = votes_from(&self.votes, upto).cloned().collect();
+        self.compacted = Compacted(upto);
+    }
+
+    /// Folds every executed entry into `sm`, their state machine (a real node, with
+    /// [`Self::compact`]: the log is then emptied and its storage stays bounded);
+    /// [`Self::executed_count`] is unchanged.
+    pub fn fold_log(&mut self, sm: &KvStateMachine<K, V>) {
+        self.log_base = LogBase(Some(AppliedBase {
+            count: u64::from(self.executed_count()),
+            sm: Arc::new(sm.to_snapshot()),
+        }));
+        self.log = SharedVec::new();
+    }
+}
+
+/// The votes an acceptor reports for the slots from `from` on.
+fn votes_from<K, V>(
+    votes: &SharedVec<Vote<K, V>>,
+    from: Slot,
+) -> impl Iterator<Item = &Vote<K, V>> {
+    // Sorted by slot: the first vote at or after `from`, and all after it.
+    let (Ok(start) | Err(start)) = votes.binary_search_by_key(&from, |v| v.slot);
+    votes.iter_from(start)
 }
 
 /// A proposal the leader sent in Phase 2 and is collecting Accepted for.
@@ -379,6 +533,8 @@ pub enum Role<K, V> {
         promises: ServerSet,
         /// Per slot, the highest-numbered vote reported so far, sorted by slot.
         reports: Vec<Vote<K, V>>,
+        /// The highest compaction point reported so far: the slots below it are chosen.
+        compacted: Compacted,
     },
     /// Phase 1 done: the leader proposes in slots from `next` on, one Phase 2 per command.
     Leading {
@@ -405,6 +561,10 @@ pub enum Role<K, V> {
         /// Reads waiting to be answered without a slot, and the confirmation rounds they
         /// wait for.
         reads: ReadRounds<K>,
+        /// The highest compaction point its Phase 1 reported, while this replica has not
+        /// executed up to it: the slots below it are chosen, and the leader learns them by
+        /// catch-up (asked again on its heartbeat). 0 once executed.
+        behind: Compacted,
     },
 }
 
@@ -446,6 +606,9 @@ impl<K: Debug, V: Debug> Debug for ServerState<K, V> {
 }
 
 /// The state of a server or a client.
+// As for Raft's: the checker keeps each actor's state behind an `Arc`, so a client's state taking
+// a server's size costs little; boxing the server's would cost an allocation at every step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MpState<K, V> {
     /// A server's state.

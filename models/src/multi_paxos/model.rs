@@ -97,6 +97,9 @@ pub struct MultiPaxosConfig {
     /// A leader batches its proposals (`--batch`, [`MpServer::batch`]), as in real runs: their
     /// Accepts wait for its propose timer, which the checker fires at any moment.
     pub batch: bool,
+    /// Log compaction (`--compact`, [`MpServer::compact`]): servers discard their votes in the
+    /// slots they executed, on a timer the checker fires at any moment.
+    pub compact: bool,
     /// The mutant to run, if any (`--bug`).
     pub bug: Option<MpBug>,
 }
@@ -114,6 +117,7 @@ impl Default for MultiPaxosConfig {
             discard_obsolete: true,
             volatile_applied: false,
             batch: false,
+            compact: false,
             bug: None,
         }
     }
@@ -174,6 +178,7 @@ impl MultiPaxosConfig {
             log_reads: self.log_reads || readers == 0,
             volatile_applied: self.volatile_applied,
             batch: self.batch,
+            compact: self.compact,
             bug: self.bug,
         };
         let clients: Vec<_> = (0..self.cluster.clients)
@@ -216,6 +221,8 @@ impl MultiPaxosConfig {
         // Two proposals to group: two commands in the log (a takeover re-proposes one at most
         // without them).
         let batches = self.batch && logged >= 2;
+        // A takeover can meet a compacted slot only after a command was executed.
+        let compaction = self.compact && takeover;
         // Only a crash-restart takes executed entries back.
         let forgets = self.volatile_applied && crashes > 0 && !crash_stop;
         let inner = ActorModel::new(self, history)
@@ -294,6 +301,13 @@ impl MultiPaxosConfig {
         };
         let model = if batches {
             model.sometimes("One Accept carries several proposals", |_, s| batched(s))
+        } else {
+            model
+        };
+        let model = if compaction {
+            model.sometimes("A takeover meets compacted slots", |m, s| {
+                behind_compaction(m, s).is_some()
+            })
         } else {
             model
         };
@@ -448,6 +462,20 @@ fn batched(state: &MpModelState) -> bool {
     crate::cluster::in_flight(&state.network)
         .into_iter()
         .any(|(env, _)| several(env.msg))
+}
+
+/// A leader whose Phase 1 found slots compacted that it has not executed (it proposes after
+/// them and learns them by catch-up), in words.
+fn behind_compaction(model: &MpModel, state: &MpModelState) -> Option<String> {
+    servers(model, state).enumerate().find_map(|(i, s)| match &s.role {
+        Role::Leading { ballot, behind, .. } if behind.0 > 0 => Some(format!(
+            "server {i} leads {ballot:?}, and a Promise said that the slots below {} are chosen \
+             and compacted; it has executed {} of them",
+            behind.0,
+            s.durable.executed.first_missing()
+        )),
+        Role::Leading { .. } | Role::Preparing { .. } | Role::Follower => None,
+    })
 }
 
 fn caught_up(state: &MpModelState) -> bool {
@@ -674,6 +702,7 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
         "A leader on each side of a partition" => leaders_apart(model, state),
         "A read answered without the log" => read_answered_without_log(model, state),
         "A crash takes executed entries back" => executed_taken_back(model, state),
+        "A takeover meets compacted slots" => behind_compaction(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

@@ -43,6 +43,12 @@ pub struct MpServer {
     /// per acceptor. The model fires it at any moment, so every way of grouping the proposals
     /// is checked. `false`: one Accept per proposal, sent when it is made.
     pub batch: bool,
+    /// Log compaction on a timer (`--compact`; not in the paper, which keeps every vote): a
+    /// server that executed slots beyond its compaction point discards its votes in them
+    /// ([`MpStorage::compacted`]); the checker fires the timer at any moment. Real nodes
+    /// compact by count instead ([`Self::compact_when`], `ballot node --snapshot-every`), and
+    /// fold the executed entries into their state machine too.
+    pub compact: bool,
     /// The mutant to run, if any.
     pub bug: Option<MpBug>,
 }
@@ -70,6 +76,7 @@ impl MpServer {
             log_reads: false,
             volatile_applied: true,
             batch: true,
+            compact: false,
             bug: None,
         }
     }
@@ -169,6 +176,7 @@ impl MpServer {
             from,
             promises: ServerSet::default(),
             reports: Vec::new(),
+            compacted: Compacted(0),
         };
         for peer in self.others(me) {
             o.send(*peer, MpMsg::Prepare { ballot, from });
@@ -176,8 +184,10 @@ impl MpServer {
         if round < self.max_round {
             o.set_timer(MpTimer::Election, election_timeout());
         }
+        // Its own compaction point is at or below `from`, the first slot it has not executed.
         let own = votes_from(&s.durable.votes, from).cloned().collect();
-        self.on_promise(me, s, me, ballot, own, o);
+        let compacted = s.durable.compacted;
+        self.on_promise(me, s, me, ballot, own, compacted, o);
     }
 
     /// Phase 1b (§2.2): "If an acceptor receives a prepare request with number n greater than
@@ -198,13 +208,34 @@ impl MpServer {
         }
         self.promise(s, ballot, o);
         o.save(s.durable.clone());
+        let compacted = if self.has(MpBug::CompactionUnreported) {
+            // The mutant reports the votes it kept as if they were all it ever cast.
+            Compacted(0)
+        } else {
+            s.durable.compacted
+        };
         let votes = votes_from(&s.durable.votes, from).cloned().collect();
-        o.send(src, MpMsg::Promise { ballot, votes });
+        o.send(
+            src,
+            MpMsg::Promise {
+                ballot,
+                votes,
+                compacted,
+            },
+        );
     }
 
     /// Phase 2a for a new leader (§3): with promises from a majority, re-propose in every
     /// reported slot the value of the highest-numbered proposal, fill the gaps below the highest
     /// reported slot with no-ops, then serve new commands from the slot after.
+    ///
+    /// With log compaction (not in the paper), a Promise may say that the slots below its
+    /// compaction point are chosen and their votes discarded. The leader proposes in none of
+    /// them: a vote another acceptor reports there may be an older ballot's, not the chosen
+    /// value, whose only voter in this majority may be the one that compacted. It learns them
+    /// instead, asking the acceptor that compacted them (catch-up), and proposes from the
+    /// highest compaction point on.
+    #[allow(clippy::too_many_arguments)]
     fn on_promise<K: Value, V: Value>(
         &self,
         me: usize,
@@ -212,13 +243,16 @@ impl MpServer {
         from_server: usize,
         ballot: Ballot,
         votes: Vec<Vote<K, V>>,
+        compacted: Compacted,
         o: &mut Out<MpActor<K, V>>,
     ) {
+        let executed = s.durable.executed.first_missing();
         let Role::Preparing {
             ballot: preparing,
             from,
             promises,
             reports,
+            compacted: highest,
         } = &mut s.role
         else {
             // Not preparing (leading already, or gave up): a late Promise.
@@ -229,6 +263,13 @@ impl MpServer {
             return;
         }
         promises.insert(from_server);
+        if compacted > *highest {
+            *highest = compacted;
+        }
+        if compacted.0 > executed {
+            // Chosen slots this server has not executed, and whose votes are gone there.
+            o.send(self.peers[from_server], MpMsg::CatchUp { from: executed });
+        }
         if !self.has(MpBug::IgnorePromisedValues) {
             for v in votes {
                 match reports.binary_search_by_key(&v.slot, |r| r.slot) {
@@ -241,9 +282,14 @@ impl MpServer {
         if promises.len() < self.quorum() {
             return;
         }
-        let from = *from;
-        let reports = std::mem::take(reports);
-        let next = reports.last().map_or(from, |r| r.slot + 1).max(from);
+        // The first slot to propose in: below it, every slot is executed here or compacted by
+        // an acceptor (chosen, to be learned).
+        let start = (*from).max(highest.0);
+        let reports: Vec<_> = std::mem::take(reports)
+            .into_iter()
+            .filter(|r| r.slot >= start)
+            .collect();
+        let next = reports.last().map_or(start, |r| r.slot + 1).max(start);
         // Kept only while it matters (reads served by the leader, slots re-proposed and not yet
         // executed), so that states differ by it only then.
         let taken_over = if self.log_reads || next <= s.durable.executed.first_missing() {
@@ -253,16 +299,17 @@ impl MpServer {
         };
         s.role = Role::Leading {
             ballot,
-            next: from,
-            unsent: from,
+            next: start,
+            unsent: start,
             in_flight: Vec::new(),
             beats: 0,
             taken_over,
             reads: ReadRounds::new(self.peers.len()),
+            behind: Compacted(if start > executed { start } else { 0 }),
         };
         o.cancel_timer(MpTimer::Election);
         self.start_heartbeats(o);
-        for slot in from..next {
+        for slot in start..next {
             let entry = match reports.binary_search_by_key(&slot, |r| r.slot) {
                 Ok(i) => reports[i].entry.clone(),
                 Err(_) => Entry::Noop,
@@ -420,6 +467,14 @@ impl MpServer {
         // Up to the last slot number but one, as `on_accept` counts them: the count of an
         // Accepted always fits in a `Slot`, and it names exactly the slots accepted.
         for (slot, entry) in (first..Slot::MAX).zip(entries) {
+            if slot < s.durable.compacted.0 {
+                // Compacted: the slot is chosen and executed here, and its vote discarded. The
+                // proposal is the chosen entry (a leader that proposes in a chosen slot proposes
+                // its value, §2.2's P2c, which compaction keeps: a Phase 1 that meets a
+                // compacted slot does not propose in it), so the acceptor counts as having
+                // accepted it, without a vote to save.
+                continue;
+            }
             let vote = Vote {
                 slot,
                 ballot,
@@ -744,14 +799,21 @@ impl MpServer {
             return;
         }
         assert_eq!(
-            s.durable.log.len() as Slot,
+            s.durable.executed_count(),
             committed,
             "a replica executes slots in order, one log entry each"
         );
+        // Slots folded into the state machine (a real run's) go as that state machine.
+        let folded = s.durable.log_base.count();
+        let (from, base) = if from < folded {
+            (folded, s.durable.log_base.clone())
+        } else {
+            (from, LogBase(None))
+        };
         let entries = s
             .durable
             .log
-            .iter_from(from as usize)
+            .iter_from((from - folded) as usize)
             .map(|(_, entry)| entry.clone())
             .collect();
         o.send(
@@ -760,12 +822,16 @@ impl MpServer {
                 from,
                 entries,
                 committed,
+                base,
             },
         );
     }
 
     /// A learner receives chosen entries (§2.3): it learns each, and asks again if the sender's
     /// commit point is still ahead of it (a real run's answer may be cut to fit a datagram).
+    /// A state machine sent with them (`base`, real runs) stands for every slot below `from`:
+    /// a learner that has not executed them all starts from it.
+    #[allow(clippy::too_many_arguments)]
     fn on_chosen<K: Value, V: Value>(
         &self,
         s: &mut ServerState<K, V>,
@@ -773,8 +839,18 @@ impl MpServer {
         from: Slot,
         entries: Vec<Entry<K, V>>,
         committed: Slot,
+        base: LogBase<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
+        if !base.is_none() {
+            if base.count() != from {
+                // A base that does not end where the entries begin: not a well-behaved sender's.
+                return;
+            }
+            if from > s.durable.executed.first_missing() {
+                self.install_base(s, base, o);
+            }
+        }
         for (slot, entry) in (from..).zip(entries) {
             self.learn(s, slot, entry, o);
         }
@@ -782,6 +858,28 @@ impl MpServer {
         if first < committed {
             o.send(src, MpMsg::CatchUp { from: first });
         }
+    }
+
+    /// A learner far behind (a real run's) takes a sender's folded state machine for every slot
+    /// below its end: its log restarts from it, and its votes in those slots, chosen and now
+    /// executed, are compacted. Saved: the compaction point it may report must not come back
+    /// lower after a crash than the votes it discarded.
+    fn install_base<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        base: LogBase<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        let end = base.count();
+        let d = &mut s.durable;
+        d.log_base = base;
+        d.log = SharedVec::new();
+        d.executed = SlotSet::below(end);
+        d.compact();
+        s.pending.retain(|(slot, _)| *slot >= end);
+        s.sm = SmCache::default();
+        o.save(s.durable.clone());
+        self.caught_up(s);
     }
 
     /// A learner learns that `entry` is chosen for `slot`, and the replica executes every entry
@@ -821,14 +919,27 @@ impl MpServer {
         if s.durable.executed.contains(slot) && !self.volatile_applied {
             o.save(s.durable.clone());
         }
-        if let Role::Leading { taken_over, .. } = &mut s.role
-            && s.durable.executed.first_missing() >= *taken_over
-        {
-            // The takeover's slots are executed: no read waits on them any more.
-            *taken_over = 0;
-        }
+        self.caught_up(s);
         for (client, reply) in replies {
             o.send(client, MpMsg::Reply(reply));
+        }
+    }
+
+    /// A leader whose replica executed further forgets the marks it no longer needs: the end of
+    /// its takeover (no read waits on those slots any more) and the compaction point it was
+    /// behind.
+    fn caught_up<K, V>(&self, s: &mut ServerState<K, V>) {
+        let executed = s.durable.executed.first_missing();
+        if let Role::Leading {
+            taken_over, behind, ..
+        } = &mut s.role
+        {
+            if executed >= *taken_over {
+                *taken_over = 0;
+            }
+            if executed >= behind.0 {
+                *behind = Compacted(0);
+            }
         }
     }
 
@@ -848,7 +959,7 @@ impl MpServer {
         if let (Role::Leading { .. }, Entry::Cmd(cmd), Some(ret)) = (&s.role, &entry, ret) {
             replies.push((cmd.client, ClientReply::Done { req: cmd.req, ret }));
         }
-        let position = s.durable.log.len() as Slot;
+        let position = s.durable.executed_count();
         s.durable.log.push((position, entry));
         s.durable.executed.insert(slot);
     }
@@ -988,6 +1099,7 @@ impl MpServer {
             in_flight,
             beats,
             reads,
+            behind,
             ..
         } = &mut s.role
         else {
@@ -999,7 +1111,7 @@ impl MpServer {
         // flight, whose messages may have been lost.
         reads.start_if_waiting(me, true);
         let read_round = reads.started;
-        let (ballot, committed) = (*ballot, s.durable.executed.first_missing());
+        let (ballot, committed, behind) = (*ballot, s.durable.executed.first_missing(), *behind);
         if self.heartbeats != UNBOUNDED {
             *beats += 1;
         }
@@ -1022,9 +1134,74 @@ impl MpServer {
                 },
             );
         }
+        if behind.0 > committed {
+            // Still missing chosen slots its Phase 1 found compacted: ask again, anyone.
+            for peer in self.others(me) {
+                o.send(*peer, MpMsg::CatchUp { from: committed });
+            }
+        }
         if rearm {
             o.set_timer(MpTimer::Heartbeat, heartbeat_interval());
         }
+    }
+
+    /// The compaction timer fired (`--compact`): compact, and save.
+    fn on_compact_timeout<K: Value, V: Value>(
+        &self,
+        s: &mut ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        s.durable.compact();
+        o.save(s.durable.clone());
+    }
+
+    /// Whether a server in state `s` keeps its compaction timer: it compacts on a timer and
+    /// executed slots beyond its compaction point.
+    fn wants_compact_timer<K, V>(&self, s: &ServerState<K, V>) -> bool {
+        self.compact && s.durable.executed.first_missing() > s.durable.compacted.0
+    }
+
+    /// After a step: sets the compaction timer if the server now wants it and did not before
+    /// (`had`), cancels it if it no longer does.
+    fn keep_compact_timer<K: Value, V: Value>(
+        &self,
+        had: bool,
+        s: &ServerState<K, V>,
+        o: &mut Out<MpActor<K, V>>,
+    ) {
+        match (had, self.wants_compact_timer(s)) {
+            (false, true) => o.set_timer(MpTimer::Compact, compact_interval()),
+            (true, false) => o.cancel_timer(MpTimer::Compact),
+            (true, true) | (false, false) => {}
+        }
+    }
+
+    /// Log compaction in a real run, once the replica executed `every` slots beyond its
+    /// compaction point (never if `every` is 0): the model's step ([`MpStorage::compact`]), then the
+    /// executed entries folded into their state machine ([`MpStorage::log_base`]), so that the
+    /// storage keeps a state machine, the votes of the slots not yet executed and fewer than
+    /// `every` entries. The new state, saved through `o`, or `None` if it is not due (or
+    /// `state` is not a server's).
+    pub fn compact_when<K: Value, V: Value>(
+        &self,
+        state: &MpState<K, V>,
+        every: u64,
+        o: &mut Out<MpActor<K, V>>,
+    ) -> Option<MpState<K, V>> {
+        let MpState::Server(before) = state else {
+            return None;
+        };
+        let executed = u64::from(before.durable.executed.first_missing());
+        if every == 0 || executed < u64::from(before.durable.compacted.0).saturating_add(every) {
+            return None;
+        }
+        let mut s = before.clone();
+        let dedup = self.dedup();
+        let ServerState { durable, sm, .. } = &mut s;
+        durable.compact();
+        durable.fold_log(sm.get_or(|| durable.state_machine(dedup)));
+        o.save(s.durable.clone());
+        Some(MpState::Server(s))
     }
 }
 
@@ -1120,16 +1297,6 @@ impl MpServer {
     }
 }
 
-/// The votes an acceptor reports for the slots from `from` on.
-fn votes_from<K, V>(
-    votes: &SharedVec<Vote<K, V>>,
-    from: Slot,
-) -> impl Iterator<Item = &Vote<K, V>> {
-    // Sorted by slot: the first vote at or after `from`, and all after it.
-    let (Ok(start) | Err(start)) = votes.binary_search_by_key(&from, |v| v.slot);
-    votes.iter_from(start)
-}
-
 impl<K: Value, V: Value> Actor for MpActor<K, V> {
     type Msg = MpMsg<K, V>;
     type State = MpState<K, V>;
@@ -1177,6 +1344,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                             beats: 0,
                             taken_over: 0,
                             reads: ReadRounds::new(server.peers.len()),
+                            behind: Compacted(0),
                         };
                         server.start_heartbeats(o);
                         return MpState::Server(s);
@@ -1185,6 +1353,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                 if s.durable.promised.map_or(0, |b| b.round) < server.max_round {
                     o.set_timer(MpTimer::Election, election_timeout());
                 }
+                server.keep_compact_timer(false, &s, o);
                 MpState::Server(s)
             }
             Self::Client(client) => MpState::Client(client.on_start(o)),
@@ -1214,9 +1383,14 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                     (MpMsg::Prepare { ballot, from }, Some(_)) => {
                         server.on_prepare(s, src, ballot, from, o)
                     }
-                    (MpMsg::Promise { ballot, votes }, Some(from)) => {
-                        server.on_promise(me, s, from, ballot, votes, o)
-                    }
+                    (
+                        MpMsg::Promise {
+                            ballot,
+                            votes,
+                            compacted,
+                        },
+                        Some(from),
+                    ) => server.on_promise(me, s, from, ballot, votes, compacted, o),
                     (
                         MpMsg::Accept {
                             ballot,
@@ -1253,9 +1427,10 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                             from,
                             entries,
                             committed,
+                            base,
                         },
                         Some(_),
-                    ) => server.on_chosen(s, src, from, entries, committed, o),
+                    ) => server.on_chosen(s, src, from, entries, committed, base, o),
                     (MpMsg::Request(_), Some(_)) => {
                         // Servers send no requests: a request from a peer is not a client's.
                     }
@@ -1277,6 +1452,7 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                     }
                 }
                 server.keep_propose_timer(server.wants_propose_timer(before), s, o);
+                server.keep_compact_timer(server.wants_compact_timer(before), s, o);
                 if server.has(MpBug::ExecuteStepUnsaved)
                     && server.volatile_applied
                     && after.durable.log.len() > before.durable.log.len()
@@ -1321,20 +1497,26 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
         o: &mut Out<Self>,
     ) {
         match (self, timer) {
-            (Self::Server(server), MpTimer::Election | MpTimer::Heartbeat | MpTimer::Propose) => {
+            (
+                Self::Server(server),
+                MpTimer::Election | MpTimer::Heartbeat | MpTimer::Propose | MpTimer::Compact,
+            ) => {
                 let me = server.index_of(id).expect("a server is among its peers");
                 let MpState::Server(s) = state.to_mut() else {
                     unreachable!("servers have server state")
                 };
                 // The propose timer, having fired, is set no more.
                 let had = *timer != MpTimer::Propose && server.wants_propose_timer(s);
+                let had_compact = *timer != MpTimer::Compact && server.wants_compact_timer(s);
                 match timer {
                     MpTimer::Election => server.on_election_timeout(me, s, o),
                     MpTimer::Heartbeat => server.on_heartbeat_timeout(me, s, o),
                     MpTimer::Propose => server.on_propose_timeout(me, s, o),
+                    MpTimer::Compact => server.on_compact_timeout(s, o),
                     MpTimer::Client(_) => unreachable!("matched above"),
                 }
                 server.keep_propose_timer(had, s, o);
+                server.keep_compact_timer(had_compact, s, o);
             }
             (Self::Client(client), MpTimer::Client(ClientRetry)) => {
                 let MpState::Client(c) = &**state else {
@@ -1345,7 +1527,10 @@ impl<K: Value, V: Value> Actor for MpActor<K, V> {
                 }
             }
             (Self::Server(_), MpTimer::Client(_))
-            | (Self::Client(_), MpTimer::Election | MpTimer::Heartbeat | MpTimer::Propose) => {
+            | (
+                Self::Client(_),
+                MpTimer::Election | MpTimer::Heartbeat | MpTimer::Propose | MpTimer::Compact,
+            ) => {
                 // Each role sets only its own timer.
             }
         }

@@ -35,9 +35,14 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpMsg<K, V> {
                 ballot: ballot.rewrite(plan),
                 from: *from,
             },
-            MpMsg::Promise { ballot, votes } => MpMsg::Promise {
+            MpMsg::Promise {
+                ballot,
+                votes,
+                compacted,
+            } => MpMsg::Promise {
                 ballot: ballot.rewrite(plan),
                 votes: votes.rewrite(plan),
+                compacted: *compacted,
             },
             MpMsg::Accept {
                 ballot,
@@ -81,10 +86,13 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpMsg<K, V> {
                 from,
                 entries,
                 committed,
+                base,
             } => MpMsg::Chosen {
                 from: *from,
                 entries: entries.rewrite(plan),
                 committed: *committed,
+                // A state machine names clients only (always `None` in the model).
+                base: base.clone(),
             },
         }
     }
@@ -99,6 +107,9 @@ impl<K: Clone, V: Clone> Rewrite<Id> for MpStorage<K, V> {
             // (`cluster::server_symmetry`): the log is shared, not copied.
             log: self.log.clone(),
             executed: self.executed,
+            compacted: self.compacted,
+            // A state machine names clients only (always `None` in the model).
+            log_base: self.log_base.clone(),
         }
     }
 }
@@ -122,11 +133,13 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
                 from,
                 promises,
                 reports,
+                compacted,
             } => Role::Preparing {
                 ballot: ballot.rewrite(plan),
                 from: *from,
                 promises: promises.rewrite(plan),
                 reports: reports.rewrite(plan),
+                compacted: *compacted,
             },
             Role::Leading {
                 ballot,
@@ -136,6 +149,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
                 beats,
                 taken_over,
                 reads,
+                behind,
             } => Role::Leading {
                 ballot: ballot.rewrite(plan),
                 next: *next,
@@ -144,6 +158,7 @@ impl<K: Clone, V: Clone> Rewrite<Id> for Role<K, V> {
                 beats: *beats,
                 taken_over: *taken_over,
                 reads: reads.rewrite(plan),
+                behind: *behind,
             },
         }
     }

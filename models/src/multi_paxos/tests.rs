@@ -216,6 +216,38 @@ fn batching_keeps_every_property_with_pinned_state_counts() {
     );
 }
 
+/// Log compaction (`--compact`): acceptors discard their votes in executed slots, on a timer
+/// the checker fires at any moment; a Phase 1 that meets compacted slots learns them instead
+/// of proposing in them.
+#[test]
+fn compaction_keeps_every_property_with_pinned_state_counts() {
+    let compacting = |c: MultiPaxosConfig| MultiPaxosConfig { compact: true, ..c };
+    let meets = "A takeover meets compacted slots";
+    let takeover = "Takeover re-proposes an accepted value";
+    // A put then a cas through the log, one takeover, crash-restarts: what a server compacted
+    // comes back from its storage.
+    assert_eq!(
+        exhaustive(compacting(MultiPaxosConfig {
+            log_reads: true,
+            ..cfg(1, 2, 2, NetworkKind::Unordered, 1, None)
+        })),
+        (170_797, vec!["Commit", "Leader change", takeover, meets])
+    );
+    // As real nodes run: two clients, batched Accepts, executing saves nothing, reads answered
+    // after a confirmation round.
+    assert_eq!(
+        exhaustive(compacting(MultiPaxosConfig {
+            batch: true,
+            volatile_applied: true,
+            ..cfg(2, 1, 2, NetworkKind::Unordered, 0, None)
+        })),
+        (
+            136_663,
+            vec!["Commit", "A read answered without the log", takeover, meets]
+        )
+    );
+}
+
 /// The property `bug` breaks, and the length of the counterexample single-threaded BFS finds.
 fn violated(c: MultiPaxosConfig) -> (&'static str, usize) {
     let checker = c
@@ -252,6 +284,10 @@ fn with_catalog_args(bug: MpBug) -> MultiPaxosConfig {
         }
         if flag == "--batch" {
             c.batch = true;
+            continue;
+        }
+        if flag == "--compact" {
+            c.compact = true;
             continue;
         }
         let value = args.next().expect("a value after the flag");
@@ -395,6 +431,15 @@ fn symmetry_reduction_visits_every_class_of_reachable_states() {
             },
             18_436,
         ),
+        // Compaction: a takeover that meets compacted slots learns them by catch-up.
+        (
+            MultiPaxosConfig {
+                compact: true,
+                log_reads: true,
+                ..cfg(1, 2, 2, NetworkKind::Unordered, 0, None)
+            },
+            50_555,
+        ),
     ] {
         let (all, visited, reduced) = classes_and_reduced(c);
         assert_eq!(all.0, states);
@@ -522,11 +567,19 @@ fn discarding_obsolete_messages_hides_no_behaviour() {
         MpBug::IgnorePromisedValues,
         MpBug::ReadWithStaleAcks,
         MpBug::CumulativeAccepted,
+        MpBug::CompactionUnreported,
     ] {
         let mut c = with_catalog_args(bug);
         c.cluster.clients = 1;
         checked(c);
     }
+    // Compaction: an acceptor that compacted a slot still answers an Accept in it.
+    let compacting = MultiPaxosConfig {
+        compact: true,
+        heartbeats: 1,
+        ..cfg(1, 2, 2, NetworkKind::Unordered, 1, None)
+    };
+    assert!(checked(compacting) > 0);
 }
 
 #[test]

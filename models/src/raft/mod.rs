@@ -46,10 +46,11 @@ use crate::cluster::{
     BugInfo, ClusterConfig, ClusterModel, Discarded, NetworkKind, ServerRole, ServerSet, UNBOUNDED,
     Wipes, lossy, rewrite_server_index,
 };
+pub use crate::kv::AppliedBase;
 use crate::kv::{
     ClientReply, ClientRequest, ClientRetry, Entry, KvClient, KvClientState, KvHistory, KvMsg,
-    KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, SmSnapshot, WaitingRead, client_ops,
-    logged_ops, read_answer, read_answered, record_reply, record_request,
+    KvStateMachine, ModelKey, ModelValue, ReadRounds, SmCache, WaitingRead, client_ops, logged_ops,
+    read_answer, read_answered, record_reply, record_request,
 };
 use crate::paxos::Value;
 use crate::shared_vec::SharedVec;
@@ -677,17 +678,6 @@ impl std::hash::Hash for SnapshotConfig {
 /// `Default`).
 fn no_base<K, V>() -> Option<AppliedBase<K, V>> {
     None
-}
-
-/// The first `count` applied entries of a real node, folded into the state machine (map and
-/// session table) that applying them produced: the snapshot's data of §7 ("the state machine
-/// state"), instead of the entries themselves, which the model keeps for its properties.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AppliedBase<K, V> {
-    /// How many applied entries it stands for (`lastApplied` when it was folded).
-    pub count: Index,
-    /// Their state machine.
-    pub sm: Arc<SmSnapshot<K, V>>,
 }
 
 impl<K, V> RaftStorage<K, V> {
