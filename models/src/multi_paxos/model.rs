@@ -221,8 +221,9 @@ impl MultiPaxosConfig {
         // Two proposals to group: two commands in the log (a takeover re-proposes one at most
         // without them).
         let batches = self.batch && logged >= 2;
+        let compacts = self.compact;
         // A takeover can meet a compacted slot only after a command was executed.
-        let compaction = self.compact && takeover;
+        let compaction = compacts && takeover;
         // Only a crash-restart takes executed entries back.
         let forgets = self.volatile_applied && crashes > 0 && !crash_stop;
         let inner = ActorModel::new(self, history)
@@ -304,8 +305,18 @@ impl MultiPaxosConfig {
         } else {
             model
         };
+        // What compaction may discard: the votes of slots the replica executed, which are
+        // chosen. A server that discards the vote of a slot it has not executed cannot give
+        // that slot to a leader that asks for it (a stall the safety properties do not see).
+        let model = if compacts {
+            model.always("Compaction only of executed slots", |m, s| {
+                compacted_unexecuted(m, s).is_none()
+            })
+        } else {
+            model
+        };
         let model = if compaction {
-            model.sometimes("A takeover meets compacted slots", |m, s| {
+            model.sometimes("A takeover learns compacted slots", |m, s| {
                 behind_compaction(m, s).is_some()
             })
         } else {
@@ -465,16 +476,43 @@ fn batched(state: &MpModelState) -> bool {
 }
 
 /// A leader whose Phase 1 found slots compacted that it has not executed (it proposes after
-/// them and learns them by catch-up), in words.
+/// them and learns them by catch-up), with chosen entries on their way to it, in words.
 fn behind_compaction(model: &MpModel, state: &MpModelState) -> Option<String> {
-    servers(model, state).enumerate().find_map(|(i, s)| match &s.role {
-        Role::Leading { ballot, behind, .. } if behind.0 > 0 => Some(format!(
-            "server {i} leads {ballot:?}, and a Promise said that the slots below {} are chosen \
-             and compacted; it has executed {} of them",
-            behind.0,
-            s.durable.executed.first_missing()
-        )),
-        Role::Leading { .. } | Role::Preparing { .. } | Role::Follower => None,
+    let servers: Vec<_> = servers(model, state).collect();
+    crate::cluster::in_flight(&state.network)
+        .into_iter()
+        .find_map(|(env, _)| {
+            let MpMsg::Chosen { from, entries, .. } = env.msg else {
+                return None;
+            };
+            let i = usize::from(env.dst);
+            let s = servers.get(i)?;
+            match &s.role {
+                Role::Leading { ballot, behind, .. } if behind.0 > 0 && !entries.is_empty() => {
+                    Some(format!(
+                        "server {i} leads {ballot:?}; a Promise said that the slots below {} are \
+                         chosen and compacted, it has executed the slots below {}, and server {} \
+                         sends it the chosen entries from slot {from} on",
+                        behind.0,
+                        s.durable.executed.first_missing(),
+                        usize::from(env.src)
+                    ))
+                }
+                Role::Leading { .. } | Role::Preparing { .. } | Role::Follower => None,
+            }
+        })
+}
+
+/// A server whose compaction point is beyond the slots it executed, in words.
+fn compacted_unexecuted(model: &MpModel, state: &MpModelState) -> Option<String> {
+    servers(model, state).enumerate().find_map(|(i, s)| {
+        let executed = s.durable.executed.first_missing();
+        (s.durable.compacted.0 > executed).then(|| {
+            format!(
+                "server {i} discarded its votes below slot {} but executed only the slots below {executed}",
+                s.durable.compacted.0
+            )
+        })
     })
 }
 
@@ -702,7 +740,8 @@ pub fn explain(model: &MpModel, state: &MpModelState, property: &str) -> Option<
         "A leader on each side of a partition" => leaders_apart(model, state),
         "A read answered without the log" => read_answered_without_log(model, state),
         "A crash takes executed entries back" => executed_taken_back(model, state),
-        "A takeover meets compacted slots" => behind_compaction(model, state),
+        "A takeover learns compacted slots" => behind_compaction(model, state),
+        "Compaction only of executed slots" => compacted_unexecuted(model, state),
         _ => props::violations(&View(model, state))
             .into_iter()
             .find(|v| v.property == property)

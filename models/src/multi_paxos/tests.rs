@@ -222,7 +222,7 @@ fn batching_keeps_every_property_with_pinned_state_counts() {
 #[test]
 fn compaction_keeps_every_property_with_pinned_state_counts() {
     let compacting = |c: MultiPaxosConfig| MultiPaxosConfig { compact: true, ..c };
-    let meets = "A takeover meets compacted slots";
+    let meets = "A takeover learns compacted slots";
     let takeover = "Takeover re-proposes an accepted value";
     // A put then a cas through the log, one takeover, crash-restarts: what a server compacted
     // comes back from its storage.
