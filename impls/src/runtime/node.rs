@@ -262,6 +262,8 @@ where
     batch_base: Option<<S::Actor as Actor>::State>,
     /// Steps run in the open batch.
     batch_steps: u64,
+    /// How long the current batch's save took (0: it saved nothing), for the slow-batch log.
+    batch_save_us: u64,
     /// The peers this node is cut off from, read from `--partition-file`.
     partition: Option<PartitionFile>,
     /// `--snapshot-every`.
@@ -349,6 +351,7 @@ where
             before_save: None,
             batch_base: None,
             batch_steps: 0,
+            batch_save_us: 0,
             partition,
             snapshot_every: cfg.snapshot_every,
             reassembler: Reassembler::default(),
@@ -682,6 +685,7 @@ where
                         self.counters.saves += 1;
                         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                         self.counters.save_max_us = self.counters.save_max_us.max(took);
+                        self.batch_save_us = took;
                         tracing::debug!(bytes, took_us = took, ?storage, "saved");
                     }
                 }
@@ -949,6 +953,7 @@ where
     /// message sent: the longest in `batch_max_us`, and one over [`SLOW_BATCH`] counted and
     /// logged (a client waited that long for anything this node does for it).
     fn note_batch_time(&mut self, started: Instant, steps: u64) {
+        let save_us = std::mem::take(&mut self.batch_save_us);
         if steps == 0 {
             return;
         }
@@ -960,6 +965,7 @@ where
             tracing::warn!(
                 took_ms = took.as_secs_f64() * 1e3,
                 steps,
+                save_us,
                 save_max_us = self.counters.save_max_us,
                 "a batch took longer than {} ms",
                 SLOW_BATCH.as_millis()

@@ -842,9 +842,10 @@ impl MpServer {
         base: LogBase<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        if !base.is_none() {
-            if base.count() != from {
-                // A base that does not end where the entries begin: not a well-behaved sender's.
+        if let Some(b) = &base.0 {
+            if b.count != u64::from(from) {
+                // A base that does not end where the entries begin: not a well-behaved sender's
+                // (compared as sent, so that no count read from a datagram can overflow a slot).
                 return;
             }
             if from > s.durable.executed.first_missing() {

@@ -760,6 +760,80 @@ fn a_batch_repeating_an_accepted_slot_accepts_the_slots_after_it() {
     );
 }
 
+/// A real learner behind a peer's compaction gets the peer's folded state machine in a Chosen
+/// (`base`): it starts its replica from it where the entries begin, discards its own votes
+/// below that point and saves before anything else; a base that does not end where the
+/// entries begin (a count no slot can hold, here) is ignored, without a panic.
+#[test]
+fn a_chosen_state_machine_is_installed_only_where_its_entries_begin() {
+    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
+        (0..3).map(Id::from).collect(),
+    ));
+    let state = actor.on_start(Id::from(1), &None, &mut Out::new());
+    let mut state = Cow::Owned(state);
+    let ballot = Ballot {
+        round: 1,
+        proposer: 0,
+    };
+    actor.on_msg(
+        Id::from(1),
+        &mut state,
+        Id::from(0),
+        MpMsg::Accept {
+            ballot,
+            slot: 0,
+            entries: vec![Entry::Noop; 5],
+            committed: 0,
+            read_round: 0,
+        },
+        &mut Out::new(),
+    );
+    let chosen = |count: u64, from: Slot| MpMsg::Chosen {
+        from,
+        entries: vec![Entry::Noop],
+        committed: from + 1,
+        base: LogBase(Some(AppliedBase {
+            count,
+            sm: std::sync::Arc::new(crate::kv::SmSnapshot::default()),
+        })),
+    };
+    let before = state.clone().into_owned();
+    let mut o = Out::new();
+    actor.on_msg(
+        Id::from(1),
+        &mut state,
+        Id::from(2),
+        chosen(u64::MAX, 3),
+        &mut o,
+    );
+    assert!(
+        *state == before && o.is_empty(),
+        "a mismatched base changed the state"
+    );
+    let mut o = Out::new();
+    actor.on_msg(Id::from(1), &mut state, Id::from(2), chosen(3, 3), &mut o);
+    let MpState::Server(s) = &*state else {
+        unreachable!("a server's state")
+    };
+    assert_eq!(s.durable.log_base.count(), 3);
+    assert_eq!(
+        s.durable.executed_count(),
+        4,
+        "the entry after the base is executed"
+    );
+    assert_eq!(s.durable.compacted, Compacted(3));
+    assert_eq!(
+        s.durable.votes.iter().map(|v| v.slot).collect::<Vec<_>>(),
+        [3, 4],
+        "the votes below the base are discarded"
+    );
+    assert!(
+        matches!(o.iter().next(), Some(stateright::actor::Command::Save(d)) if d.compacted == Compacted(3)),
+        "the compaction is saved first: {:?}",
+        o.iter().collect::<Vec<_>>()
+    );
+}
+
 /// An Accept that runs past the last slot number (only an authenticated peer could send one):
 /// the acceptor accepts the slots below `Slot::MAX`, and its Accepted counts exactly those.
 #[test]
