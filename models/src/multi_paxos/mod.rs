@@ -25,6 +25,11 @@
 //! Acceptors save their promise and their accepted proposals before they answer, and replicas
 //! save what they executed, so a crashed server recovers safely from its [`MpStorage`].
 //!
+//! Not in the paper, which keeps every vote: **log compaction** (`--compact`; real runs every
+//! `--snapshot-every` executed slots, as Raft's snapshots, §7). A server discards its votes in
+//! the slots it executed ([`MpStorage::compacted`]); a Promise reports that point, and a new
+//! leader learns the slots below it instead of proposing in them ([`MpMsg::Promise`]).
+//!
 //! A replica's *decision event* (what [`ConsensusView::decision_log`] shows) is its state
 //! machine executing an entry: the `i`-th entry it executes is its decision for slot `i`. A
 //! correct replica executes Paxos slot `i` as its `i`-th entry, so Agreement over these events is
