@@ -698,6 +698,24 @@ fn accepts_group_runs_of_consecutive_slots() {
     );
 }
 
+/// Server 1 of a real run's three, freshly started (it promised ballot 1 of server 0, which
+/// leads), its state, and that ballot.
+fn real_server_1() -> (
+    MpActor<ModelKey, ModelValue>,
+    Cow<'static, MpState<ModelKey, ModelValue>>,
+    Ballot,
+) {
+    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
+        (0..3).map(Id::from).collect(),
+    ));
+    let state = actor.on_start(Id::from(1), &None, &mut Out::new());
+    let ballot = Ballot {
+        round: 1,
+        proposer: 0,
+    };
+    (actor, Cow::Owned(state), ballot)
+}
+
 /// A batched Accept that repeats a slot the acceptor has already accepted in that ballot (a
 /// heartbeat re-sends every unacknowledged proposal, and the first one's Accepted may still be
 /// on its way): the acceptor still accepts and saves the slots after it before it answers for
@@ -705,15 +723,7 @@ fn accepts_group_runs_of_consecutive_slots() {
 /// it never voted for, and the leader would count a vote that no Phase 1 can see.
 #[test]
 fn a_batch_repeating_an_accepted_slot_accepts_the_slots_after_it() {
-    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
-        (0..3).map(Id::from).collect(),
-    ));
-    let state = actor.on_start(Id::from(1), &None, &mut Out::new());
-    let mut state = Cow::Owned(state);
-    let ballot = Ballot {
-        round: 1,
-        proposer: 0,
-    };
+    let (actor, mut state, ballot) = real_server_1();
     let accept = |entries: Vec<Entry<ModelKey, ModelValue>>| MpMsg::Accept {
         ballot,
         slot: 0,
@@ -766,15 +776,7 @@ fn a_batch_repeating_an_accepted_slot_accepts_the_slots_after_it() {
 /// entries begin (a count no slot can hold, here) is ignored, without a panic.
 #[test]
 fn a_chosen_state_machine_is_installed_only_where_its_entries_begin() {
-    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
-        (0..3).map(Id::from).collect(),
-    ));
-    let state = actor.on_start(Id::from(1), &None, &mut Out::new());
-    let mut state = Cow::Owned(state);
-    let ballot = Ballot {
-        round: 1,
-        proposer: 0,
-    };
+    let (actor, mut state, ballot) = real_server_1();
     actor.on_msg(
         Id::from(1),
         &mut state,
@@ -838,16 +840,7 @@ fn a_chosen_state_machine_is_installed_only_where_its_entries_begin() {
 /// the acceptor accepts the slots below `Slot::MAX`, and its Accepted counts exactly those.
 #[test]
 fn an_accept_past_the_last_slot_is_accepted_and_counted_alike() {
-    let actor = MpActor::<ModelKey, ModelValue>::Server(MpServer::for_real_runs(
-        (0..3).map(Id::from).collect(),
-    ));
-    let mut o = Out::new();
-    let state = actor.on_start(Id::from(1), &None, &mut o);
-    let mut state = Cow::Owned(state);
-    let ballot = Ballot {
-        round: 1,
-        proposer: 0,
-    };
+    let (actor, mut state, ballot) = real_server_1();
     let mut o = Out::new();
     actor.on_msg(
         Id::from(1),
