@@ -1078,11 +1078,13 @@ impl MpServer {
         s: &ServerState<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        match (had, self.wants_propose_timer(s)) {
-            (false, true) => o.set_timer(MpTimer::Propose, propose_interval()),
-            (true, false) => o.cancel_timer(MpTimer::Propose),
-            (true, true) | (false, false) => {}
-        }
+        keep_timer(
+            had,
+            self.wants_propose_timer(s),
+            MpTimer::Propose,
+            propose_interval(),
+            o,
+        );
     }
 
     /// The leader's heartbeat timer fired: it re-sends each proposal still in flight to the
@@ -1170,11 +1172,13 @@ impl MpServer {
         s: &ServerState<K, V>,
         o: &mut Out<MpActor<K, V>>,
     ) {
-        match (had, self.wants_compact_timer(s)) {
-            (false, true) => o.set_timer(MpTimer::Compact, compact_interval()),
-            (true, false) => o.cancel_timer(MpTimer::Compact),
-            (true, true) | (false, false) => {}
-        }
+        keep_timer(
+            had,
+            self.wants_compact_timer(s),
+            MpTimer::Compact,
+            compact_interval(),
+            o,
+        );
     }
 
     /// Log compaction in a real run, once the replica executed `every` slots beyond its
@@ -1295,6 +1299,22 @@ impl MpServer {
             }
             Role::Leading { .. } | Role::Follower | Role::Preparing { .. } => false,
         }
+    }
+}
+
+/// Sets `timer` if a server now `wants` it and did not before (`had`), cancels it if it no
+/// longer does: the propose and compaction timers, kept from one step to the next.
+fn keep_timer<K: Value, V: Value>(
+    had: bool,
+    wants: bool,
+    timer: MpTimer,
+    interval: Range<Duration>,
+    o: &mut Out<MpActor<K, V>>,
+) {
+    match (had, wants) {
+        (false, true) => o.set_timer(timer, interval),
+        (true, false) => o.cancel_timer(timer),
+        (true, true) | (false, false) => {}
     }
 }
 
