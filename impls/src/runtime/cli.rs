@@ -856,7 +856,10 @@ pub fn bench(protocol: &str, args: BenchArgs) -> ExitCode {
         deadline,
     };
     let targets = (0..cfg.clients)
-        .map(|c| Client::new(cfg.peers.clone(), cfg.codec.clone()).map(|cl| cl.with_first(c)))
+        .map(|c| {
+            Client::new(cfg.peers.clone(), cfg.codec.clone())
+                .and_then(|cl| bench::BallotTarget::new(cl.with_first(c)))
+        })
         .collect::<std::io::Result<Vec<_>>>();
     match targets.and_then(|t| bench::drive(&workload(&cfg, until), t)) {
         Ok(o) => bench_print(protocol, &cfg, until, args.json, &o.report, o.first_error),

@@ -34,6 +34,49 @@ enum Answer<T> {
     Ignored,
 }
 
+/// The answer to an operation: its result; any other reply to it is not one.
+fn op_answer(reply: WireReply, _: &mut Backoff) -> Answer<WireRet> {
+    match reply {
+        WireReply::Done { ret, .. } => Answer::Final(ret),
+        // Not an answer to an operation (`answers` let it through only if it names this
+        // request: a misbehaving server).
+        WireReply::Admin { .. }
+        | WireReply::NotLeader { .. }
+        | WireReply::Refused { .. }
+        | WireReply::Stats(_) => Answer::Ignored,
+    }
+}
+
+/// One request in flight: what [`Client::exchange`] waits for, without the waiting, so that a
+/// blocking call and an event loop ([`Client::start`]) follow the same rules.
+struct Exchange {
+    request: WireRequest,
+    req: RequestId,
+    roam: bool,
+    start: Instant,
+    end: Instant,
+    /// Attempts sent.
+    attempts: u32,
+    /// What a timeout reports.
+    last: String,
+    backoff: Backoff,
+    /// When the attempt in flight has waited long enough (or, `paused`, the pause before the
+    /// next attempt is over).
+    wake: Instant,
+    paused: bool,
+}
+
+/// An operation in flight on a client driven by an event loop ([`Client::start`]).
+pub struct Operation(Exchange);
+
+impl Operation {
+    /// When [`Client::advance`] must be called even if no reply comes: the attempt timeout, the
+    /// end of a pause, or the deadline.
+    pub fn wake(&self) -> Instant {
+        self.0.wake
+    }
+}
+
 /// Bounded exponential backoff with jitter, one per operation: the `k`-th pause (from 0) lasts a
 /// random time between half and all of `min(BACKOFF_CAP, BACKOFF_START * 2^k)`. A client pauses
 /// before each re-send that follows a `NotLeader` answer, except the first redirect of an
@@ -204,12 +247,23 @@ impl Client {
         &mut self,
         until: Instant,
     ) -> Result<Option<(SocketAddrV4, WireReply)>, ClientError> {
+        self.receive(Some(until))
+    }
+
+    /// Receives one valid reply from a configured server: before `until`, or (`None`, the
+    /// socket non-blocking: [`Self::set_nonblocking`]) one already there.
+    fn receive(
+        &mut self,
+        until: Option<Instant>,
+    ) -> Result<Option<(SocketAddrV4, WireReply)>, ClientError> {
         loop {
-            let wait = until.saturating_duration_since(Instant::now());
-            if wait.is_zero() {
-                return Ok(None);
+            if let Some(until) = until {
+                let wait = until.saturating_duration_since(Instant::now());
+                if wait.is_zero() {
+                    return Ok(None);
+                }
+                self.socket.set_read_timeout(Some(wait))?;
             }
-            self.socket.set_read_timeout(Some(wait))?;
             let (n, src) = match self.socket.recv_from(&mut self.buf) {
                 Ok(x) => x,
                 Err(e)
@@ -275,108 +329,198 @@ impl Client {
         deadline: Duration,
         roam: bool,
     ) -> Result<WireRet, ClientError> {
+        let (request, req) = self.op_request(op);
+        self.exchange(request, req, deadline, roam, op_answer)
+    }
+
+    /// The request of `op`, under the next request id.
+    fn op_request(&mut self, op: KvOp<String, String>) -> (WireRequest, RequestId) {
         let req = self.next_req;
         self.next_req += 1;
-        let request = WireRequest::Op {
-            session: self.session,
-            req,
-            op,
-        };
-        self.exchange(&request, req, deadline, roam, |reply, _| match reply {
-            WireReply::Done { ret, .. } => Answer::Final(ret),
-            // Not an answer to an operation (`answers` let it through only if it names this
-            // request: a misbehaving server).
-            _ => Answer::Ignored,
-        })
+        let session = self.session;
+        (WireRequest::Op { session, req, op }, req)
     }
 
     /// Sends `request` (numbered `req`) until `answer` takes a reply for final, or `deadline`
-    /// passes. What every request does alike is here: a server that does not answer within
-    /// the attempt timeout, or says it is not the leader, makes the client try again, at the
-    /// leader it names or (with `roam`) the next server, after a backoff ([`Backoff`]); a
-    /// refusal ends the request. `answer` sees every other reply to this request and says
-    /// whether it is the final one, a reason to send the same request again after a pause, or
-    /// not an answer to this kind of request.
+    /// passes, waiting on the socket ([`Exchange`] says when to send what).
     fn exchange<T>(
         &mut self,
-        request: &WireRequest,
+        request: WireRequest,
         req: RequestId,
         deadline: Duration,
         roam: bool,
         mut answer: impl FnMut(WireReply, &mut Backoff) -> Answer<T>,
     ) -> Result<T, ClientError> {
-        let start = Instant::now();
-        let end = start + deadline;
-        let mut attempts = 0u32;
-        let mut last = String::from("no answer yet");
-        let n = self.peers.len();
-        let mut backoff = Backoff::default();
+        let mut x = self.begin(request, req, deadline, roam)?;
         loop {
-            let now = Instant::now();
-            if now >= end {
-                return Err(ClientError::Timeout {
-                    waited: now - start,
-                    attempts,
-                    servers: self.servers(),
-                    last,
-                });
-            }
-            self.send(self.target, request)?;
-            attempts += 1;
-            let attempt_end = (now + self.attempt_timeout).min(end);
-            let pause = loop {
-                let reply = match self.recv(attempt_end)? {
-                    Some(reply) if !reply.answers(self.session, req) => {
-                        // A duplicate or stale reply to an earlier request (of this session or,
-                        // on a reused port, of another), or stats.
-                        continue;
-                    }
-                    reply => reply,
-                };
-                match reply {
-                    None => {
-                        self.unanswered += 1;
-                        last = format!("no reply from {}", self.peers[self.target]);
-                        if roam {
-                            self.target = (self.target + 1) % n;
-                        }
-                        break Duration::ZERO;
-                    }
-                    Some(WireReply::Refused { reason, .. }) => {
-                        return Err(ClientError::Refused(reason));
-                    }
-                    Some(WireReply::NotLeader { leader, .. }) => {
-                        let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
-                        last = format!(
-                            "{} is not the leader (hint: {})",
-                            self.peers[self.target],
-                            leader.map_or("none".into(), |l| l.to_string())
-                        );
-                        let redirect = hinted.filter(|i| roam && *i != self.target);
-                        if roam {
-                            self.target = redirect.unwrap_or((self.target + 1) % n);
-                        }
-                        break backoff.after_not_leader(redirect.is_some());
-                    }
-                    Some(WireReply::Stats(_)) => {
-                        // Stats answer no request (`answers` let them through only if they
-                        // name this one: a misbehaving server).
-                        continue;
-                    }
-                    Some(reply @ (WireReply::Done { .. } | WireReply::Admin { .. })) => {
-                        match answer(reply, &mut backoff) {
-                            Answer::Final(t) => return Ok(t),
-                            Answer::Again { pause, why } => {
-                                last = why;
-                                break pause;
-                            }
-                            Answer::Ignored => continue,
-                        }
+            match self.recv(x.wake)? {
+                Some(reply) => {
+                    if let Some(t) = self.on_reply(&mut x, reply, &mut answer)? {
+                        return Ok(t);
                     }
                 }
-            };
-            std::thread::sleep(pause.min(end.saturating_duration_since(Instant::now())));
+                None => self.on_time(&mut x)?,
+            }
         }
+    }
+
+    /// Starts an exchange: its first attempt.
+    fn begin(
+        &mut self,
+        request: WireRequest,
+        req: RequestId,
+        deadline: Duration,
+        roam: bool,
+    ) -> Result<Exchange, ClientError> {
+        let start = Instant::now();
+        let mut x = Exchange {
+            request,
+            req,
+            roam,
+            start,
+            end: start + deadline,
+            attempts: 0,
+            last: String::from("no answer yet"),
+            backoff: Backoff::default(),
+            wake: start,
+            paused: true,
+        };
+        self.attempt(&mut x)?;
+        Ok(x)
+    }
+
+    /// Sends the next attempt of `x` to the current target, or ends `x` with a timeout if its
+    /// deadline has passed.
+    fn attempt(&mut self, x: &mut Exchange) -> Result<(), ClientError> {
+        let now = Instant::now();
+        if now >= x.end {
+            return Err(ClientError::Timeout {
+                waited: now - x.start,
+                attempts: x.attempts,
+                servers: self.servers(),
+                last: x.last.clone(),
+            });
+        }
+        self.send(self.target, &x.request)?;
+        x.attempts += 1;
+        x.wake = (now + self.attempt_timeout).min(x.end);
+        x.paused = false;
+        Ok(())
+    }
+
+    /// The next attempt of `x` after `pause` (at once if zero).
+    fn again(&mut self, x: &mut Exchange, pause: Duration) -> Result<(), ClientError> {
+        if pause.is_zero() {
+            return self.attempt(x);
+        }
+        x.wake = (Instant::now() + pause).min(x.end);
+        x.paused = true;
+        Ok(())
+    }
+
+    /// A reply while `x` is in flight: `Some` if it is the final answer, `None` to wait on.
+    /// What every request does alike is here: a server that says it is not the leader makes
+    /// the client try again, at the leader it names or (with `roam`) the next server, after a
+    /// backoff ([`Backoff`]); a refusal ends the request. `answer` sees every other reply to
+    /// this request and says whether it is the final one, a reason to send the same request
+    /// again after a pause, or not an answer to this kind of request. During a pause only a
+    /// final answer or a refusal counts: a redirect or "again" then repeats the one that
+    /// started the pause (a duplicate datagram, or an earlier attempt's late answer).
+    fn on_reply<T>(
+        &mut self,
+        x: &mut Exchange,
+        reply: WireReply,
+        answer: &mut impl FnMut(WireReply, &mut Backoff) -> Answer<T>,
+    ) -> Result<Option<T>, ClientError> {
+        if !reply.answers(self.session, x.req) {
+            // A duplicate or stale reply to an earlier request (of this session or, on a
+            // reused port, of another), or stats.
+            return Ok(None);
+        }
+        match reply {
+            WireReply::Refused { reason, .. } => Err(ClientError::Refused(reason)),
+            WireReply::NotLeader { .. } if x.paused => Ok(None),
+            WireReply::NotLeader { leader, .. } => {
+                let n = self.peers.len();
+                let hinted = leader.and_then(|l| self.peers.iter().position(|p| *p == l));
+                x.last = format!(
+                    "{} is not the leader (hint: {})",
+                    self.peers[self.target],
+                    leader.map_or("none".into(), |l| l.to_string())
+                );
+                let redirect = hinted.filter(|i| x.roam && *i != self.target);
+                if x.roam {
+                    self.target = redirect.unwrap_or((self.target + 1) % n);
+                }
+                let pause = x.backoff.after_not_leader(redirect.is_some());
+                self.again(x, pause).map(|()| None)
+            }
+            // Stats answer no request (`answers` let them through only if they name this one:
+            // a misbehaving server).
+            WireReply::Stats(_) => Ok(None),
+            reply @ (WireReply::Done { .. } | WireReply::Admin { .. }) => {
+                match answer(reply, &mut x.backoff) {
+                    Answer::Final(t) => Ok(Some(t)),
+                    Answer::Again { .. } if x.paused => Ok(None),
+                    Answer::Again { pause, why } => {
+                        x.last = why;
+                        self.again(x, pause).map(|()| None)
+                    }
+                    Answer::Ignored => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// `x`'s wake time passed (if it has not, nothing happens): the attempt in flight got no
+    /// answer within the attempt timeout, so the client tries again (with `roam`, at the next
+    /// server) at once; or the pause is over, so it sends the next attempt.
+    fn on_time(&mut self, x: &mut Exchange) -> Result<(), ClientError> {
+        if Instant::now() < x.wake {
+            return Ok(());
+        }
+        if !x.paused {
+            self.unanswered += 1;
+            x.last = format!("no reply from {}", self.peers[self.target]);
+            if x.roam {
+                self.target = (self.target + 1) % self.peers.len();
+            }
+        }
+        self.attempt(x)
+    }
+
+    /// Makes the socket non-blocking, for [`Self::start`] and [`Self::advance`] (an event
+    /// loop's client: `ballot bench`); the blocking calls must not be used after.
+    pub fn set_nonblocking(&self) -> std::io::Result<()> {
+        self.socket.set_nonblocking(true)
+    }
+
+    /// The socket's descriptor, to poll for replies.
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.socket)
+    }
+
+    /// Starts `op` as [`Self::call`] would, without waiting: sends its first attempt. Drive it
+    /// with [`Self::advance`] when the socket is readable or the operation's
+    /// [`Operation::wake`] time has come.
+    pub fn start(
+        &mut self,
+        op: KvOp<String, String>,
+        deadline: Duration,
+    ) -> Result<Operation, ClientError> {
+        let (request, req) = self.op_request(op);
+        self.begin(request, req, deadline, true).map(Operation)
+    }
+
+    /// Takes every reply waiting on the (non-blocking) socket, then acts on the time: the
+    /// answer (`Some`), or `None` while `op` is still in flight.
+    pub fn advance(&mut self, op: &mut Operation) -> Result<Option<WireRet>, ClientError> {
+        while let Some((_, reply)) = self.receive(None)? {
+            if let Some(ret) = self.on_reply(&mut op.0, reply, &mut op_answer)? {
+                return Ok(Some(ret));
+            }
+        }
+        self.on_time(&mut op.0).map(|()| None)
     }
 
     /// Sends an administrator's request (`ballot admin`; Raft) until the leader answers it for
@@ -396,7 +540,7 @@ impl Client {
             req,
             op,
         };
-        self.exchange(&request, req, deadline, true, |reply, backoff| {
+        self.exchange(request, req, deadline, true, |reply, backoff| {
             let WireReply::Admin { answer, .. } = reply else {
                 // Not an answer to an administrator's request.
                 return Answer::Ignored;

@@ -22,11 +22,11 @@
 //! etcd has no such session: a retried put or cas may take effect twice. The benchmark does not
 //! check the answers, and in a quiet run there are no retries (the run prints the failures).
 
-use super::bench::Target;
 use ballot_properties::kv::{KvOp, KvRet};
 use serde::Deserialize;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, SocketAddrV4, TcpStream};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -221,10 +221,35 @@ pub fn parse_reply(
 }
 
 /// A client of an etcd cluster: one keep-alive connection at a time, to one of `endpoints`.
+/// One operation at a time, either waited for ([`Self::call`]) or driven by an event loop
+/// ([`Self::start`], [`Self::advance`]: `ballot bench`), by the same rules.
 pub struct EtcdClient {
     endpoints: Vec<SocketAddrV4>,
     target: usize,
-    conn: Option<BufReader<TcpStream>>,
+    conn: Option<Conn>,
+    op: Option<InFlight>,
+}
+
+/// A connection (non-blocking) and the bytes of the awaited reply received so far.
+struct Conn {
+    stream: TcpStream,
+    received: Vec<u8>,
+    /// The server closed its side.
+    closed: bool,
+}
+
+/// The operation in flight.
+struct InFlight {
+    op: KvOp<String, String>,
+    path: &'static str,
+    body: String,
+    start: Instant,
+    until: Instant,
+    /// Requests sent.
+    attempts: u32,
+    /// When the next attempt is due (after a retry's pause, or at the start); `None` while an
+    /// attempt awaits its reply.
+    send_at: Option<Instant>,
 }
 
 impl EtcdClient {
@@ -236,6 +261,7 @@ impl EtcdClient {
             endpoints,
             target: 0,
             conn: None,
+            op: None,
         }
     }
 
@@ -252,48 +278,122 @@ impl EtcdClient {
         op: &KvOp<String, String>,
         deadline: Duration,
     ) -> Result<KvRet<String>, EtcdError> {
-        let start = Instant::now();
-        let until = start + deadline;
-        let (path, body) = request(op);
-        let mut attempts = 0;
+        self.start(op.clone(), deadline);
         loop {
-            attempts += 1;
-            let result = self
-                .exchange(path, &body, until)
-                .and_then(|(status, reply)| parse_reply(op, status, &reply));
-            match result {
-                Ok(ret) => return Ok(ret),
-                Err(e) => {
-                    if matches!(e, EtcdError::Io(_) | EtcdError::Malformed(_)) {
-                        // The stream is broken or its position unknown.
-                        self.conn = None;
-                    }
-                    if !e.is_retriable() {
-                        return Err(e);
-                    }
-                    if Instant::now() + RETRY_PAUSE >= until {
-                        return Err(EtcdError::Timeout {
-                            waited: start.elapsed(),
-                            attempts,
-                            last: e.to_string(),
-                        });
-                    }
-                    self.conn = None;
-                    self.target = (self.target + 1) % self.endpoints.len();
-                    std::thread::sleep(RETRY_PAUSE);
-                }
+            if let Some(result) = self.advance() {
+                return result;
             }
+            let wake = self.wake().expect("an operation is in flight");
+            super::bench::wait(&[self.fd()], wake)?;
         }
     }
 
-    /// Sends one request and reads its reply: the status and the body.
-    fn exchange(
-        &mut self,
-        path: &str,
-        body: &str,
-        until: Instant,
-    ) -> Result<(u16, Vec<u8>), EtcdError> {
-        let remaining = until
+    /// Starts `op` without waiting (its first request goes out at the first
+    /// [`Self::advance`]). Replaces an operation still in flight.
+    pub fn start(&mut self, op: KvOp<String, String>, deadline: Duration) {
+        let (path, body) = request(&op);
+        let start = Instant::now();
+        if self.op.is_some() {
+            // The reply the abandoned operation awaits would be taken for the new one's.
+            self.conn = None;
+        }
+        self.op = Some(InFlight {
+            op,
+            path,
+            body,
+            start,
+            until: start + deadline,
+            attempts: 0,
+            send_at: Some(start),
+        });
+    }
+
+    /// When [`Self::advance`] must be called even if the connection stays quiet: a retry's
+    /// pause is over, or the deadline; `None` if no operation is in flight.
+    pub fn wake(&self) -> Option<Instant> {
+        self.op.as_ref().map(|f| f.send_at.unwrap_or(f.until))
+    }
+
+    /// The connection's descriptor while an operation awaits its reply on it.
+    pub fn fd(&self) -> Option<std::os::fd::RawFd> {
+        match (&self.op, &self.conn) {
+            (Some(InFlight { send_at: None, .. }), Some(c)) => Some(c.stream.as_raw_fd()),
+            _ => None,
+        }
+    }
+
+    /// Makes what progress it can without waiting: sends the request when it is due, takes
+    /// what the connection has received, retries a retriable failure after [`RETRY_PAUSE`] on
+    /// a new connection to the next endpoint. The operation's answer or final error, or `None`
+    /// while it is in flight (or none is).
+    pub fn advance(&mut self) -> Option<Result<KvRet<String>, EtcdError>> {
+        let (send_at, until) = self.op.as_ref().map(|f| (f.send_at, f.until))?;
+        let now = Instant::now();
+        let outcome = match send_at {
+            Some(at) if now < at => return None,
+            Some(_) => match self.send() {
+                Ok(()) => return None,
+                Err(e) => Err(e),
+            },
+            None => match self.receive() {
+                Ok(Some((status, body))) => {
+                    let f = self.op.as_ref().expect("an operation is in flight");
+                    parse_reply(&f.op, status, &body)
+                }
+                Ok(None) if now < until => return None,
+                Ok(None) => Err(EtcdError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no reply before the deadline",
+                ))),
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
+            Ok(ret) => {
+                self.op = None;
+                Some(Ok(ret))
+            }
+            Err(e) => self.failed(e),
+        }
+    }
+
+    /// An attempt failed with `e`: the end of the operation, or (a retriable failure before the
+    /// deadline) a pause, then a new connection to the next endpoint.
+    fn failed(&mut self, e: EtcdError) -> Option<Result<KvRet<String>, EtcdError>> {
+        if matches!(e, EtcdError::Io(_) | EtcdError::Malformed(_)) {
+            // The stream is broken or its position unknown.
+            self.conn = None;
+        }
+        let f = self.op.as_mut().expect("an operation is in flight");
+        if !e.is_retriable() {
+            self.op = None;
+            return Some(Err(e));
+        }
+        let now = Instant::now();
+        if now + RETRY_PAUSE >= f.until {
+            let timeout = EtcdError::Timeout {
+                waited: now - f.start,
+                attempts: f.attempts,
+                last: e.to_string(),
+            };
+            self.op = None;
+            return Some(Err(timeout));
+        }
+        self.conn = None;
+        self.target = (self.target + 1) % self.endpoints.len();
+        f.send_at = Some(now + RETRY_PAUSE);
+        None
+    }
+
+    /// Sends the operation's request, on the connection or a new one. The request is small
+    /// and the connection carries one at a time, so it fits the socket's buffer: a write that
+    /// would block fails (and is retried) like a broken connection.
+    fn send(&mut self) -> Result<(), EtcdError> {
+        let f = self.op.as_mut().expect("an operation is in flight");
+        f.attempts += 1;
+        f.send_at = None;
+        let remaining = f
+            .until
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
@@ -308,35 +408,93 @@ impl EtcdClient {
             None => {
                 let stream = TcpStream::connect_timeout(&SocketAddr::V4(endpoint), remaining)?;
                 stream.set_nodelay(true)?;
-                self.conn.insert(BufReader::new(stream))
+                stream.set_nonblocking(true)?;
+                self.conn.insert(Conn {
+                    stream,
+                    received: Vec::new(),
+                    closed: false,
+                })
             }
         };
-        conn.get_ref().set_read_timeout(Some(remaining))?;
-        conn.get_ref().set_write_timeout(Some(remaining))?;
+        conn.received.clear();
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
+            "POST {} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{}",
+            f.path,
+            f.body.len(),
+            f.body
         );
-        conn.get_mut().write_all(request.as_bytes())?;
-        let reply = read_reply(conn)?;
-        if !reply.keep_alive {
-            self.conn = None;
+        (&conn.stream).write_all(request.as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads what the connection has received and returns the reply (status and body) once it
+    /// is whole, `None` before.
+    fn receive(&mut self) -> Result<Option<(u16, Vec<u8>)>, EtcdError> {
+        let conn = self.conn.as_mut().ok_or_else(|| {
+            EtcdError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "no connection",
+            ))
+        })?;
+        let mut chunk = [0; 16 * 1024];
+        while !conn.closed {
+            match (&conn.stream).read(&mut chunk) {
+                Ok(0) => conn.closed = true,
+                Ok(n) => conn.received.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        Ok((reply.status, reply.body))
+        let mut r = Received {
+            data: &conn.received,
+            eof: conn.closed,
+        };
+        match read_reply(&mut r) {
+            Ok(reply) => {
+                if !reply.keep_alive {
+                    self.conn = None;
+                }
+                Ok(Some((reply.status, reply.body)))
+            }
+            Err(EtcdError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
-impl Target for EtcdClient {
-    type Ret = KvRet<String>;
-    type Error = EtcdError;
+/// The bytes of a reply received so far, read as a stream that either ends there (`eof`: the
+/// server closed the connection) or would block (more may come): [`read_reply`] reads a whole
+/// reply from it, or fails with `WouldBlock` if it is not whole yet.
+struct Received<'a> {
+    data: &'a [u8],
+    eof: bool,
+}
 
-    fn call(
-        &mut self,
-        op: KvOp<String, String>,
-        deadline: Duration,
-    ) -> Result<KvRet<String>, EtcdError> {
-        EtcdClient::call(self, &op, deadline)
+impl Read for Received<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Received<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.data.is_empty() && !self.eof {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        Ok(self.data)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.data = &self.data[n..];
     }
 }
 
@@ -517,7 +675,7 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::io::Cursor;
+    use std::io::{BufReader, Cursor};
     use std::net::{Ipv4Addr, TcpListener};
     use std::sync::mpsc;
 
@@ -696,9 +854,58 @@ mod tests {
         assert!(matches!(read(&long), Err(EtcdError::Malformed(_))));
     }
 
+    #[test]
+    fn a_reply_is_taken_only_once_it_is_whole() {
+        let read = |data: &[u8], eof: bool| read_reply(&mut Received { data, eof });
+        let replies = [
+            ok(r#"{"header":{}}"#),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\n\r\n"
+                .to_string(),
+        ];
+        for reply in replies {
+            let bytes = reply.as_bytes();
+            for cut in 0..bytes.len() {
+                let got = read(&bytes[..cut], false);
+                assert!(
+                    matches!(&got, Err(EtcdError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock),
+                    "{cut}: {got:?}"
+                );
+                // The same bytes, then the end of the connection: a cut reply.
+                let got = read(&bytes[..cut], true);
+                assert!(matches!(got, Err(EtcdError::Io(_))), "{cut}: {got:?}");
+            }
+            assert_eq!(read(bytes, false).unwrap().status, 200);
+        }
+        // Without a length the body runs to the end of the connection: whole only at its end.
+        let reply = b"HTTP/1.1 200 OK\r\n\r\n{}";
+        let open = read(reply, false);
+        assert!(matches!(open, Err(EtcdError::Io(_))), "{open:?}");
+        let closed = read(reply, true).unwrap();
+        assert_eq!((&closed.body[..], closed.keep_alive), (&b"{}"[..], false));
+    }
+
+    /// A reply that arrives in pieces, apart in time, is read across several wake-ups of the
+    /// non-blocking connection.
+    #[test]
+    fn a_reply_in_pieces_is_put_together() {
+        let reply = ok(r#"{"header":{},"kvs":[{"key":"azA=","value":"djE="}]}"#);
+        let (addr, _rx) = fake_in_pieces(vec![reply], 3);
+        let mut c = EtcdClient::new(vec![addr]);
+        let got = c.call(&KvOp::Get("k0".to_string()), Duration::from_secs(5));
+        assert_eq!(got.unwrap(), KvRet::GetOk(Some("v1".into())));
+    }
+
     /// A fake etcd member on 127.0.0.1 that answers `replies` in order, one per request read,
     /// on as many connections as the client opens; it reports each request's path and body.
     fn fake(replies: Vec<String>) -> (SocketAddrV4, mpsc::Receiver<(usize, String, String)>) {
+        fake_in_pieces(replies, 1)
+    }
+
+    /// [`fake`], writing each reply in `pieces` parts 20 ms apart.
+    fn fake_in_pieces(
+        replies: Vec<String>,
+        pieces: usize,
+    ) -> (SocketAddrV4, mpsc::Receiver<(usize, String, String)>) {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
             unreachable!("bound to an IPv4 address")
@@ -736,7 +943,16 @@ mod tests {
                     if reply.is_empty() {
                         break; // hang up without an answer
                     }
-                    r.get_mut().write_all(reply.as_bytes()).unwrap();
+                    for (i, piece) in reply
+                        .as_bytes()
+                        .chunks(reply.len() / pieces + 1)
+                        .enumerate()
+                    {
+                        if i > 0 {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        r.get_mut().write_all(piece).unwrap();
+                    }
                 }
                 if replies.peek().is_none() {
                     return;
