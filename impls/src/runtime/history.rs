@@ -207,7 +207,11 @@ pub struct Checked {
 /// Checks `events` against `spec` ([`linearizable`]): each client has one request in flight at
 /// a time (a second invocation, or an answer to a request not in flight, is an error naming the
 /// line); an operation that timed out stays in flight for good, and may or may not have taken
-/// effect.
+/// effect. Each key's operations are checked apart, from `spec`'s initial state: every
+/// operation touches one key, and a history is linearizable if and only if each object's
+/// subhistory is (locality: Herlihy and Wing, 1990, §3.1). The search then remembers the
+/// configurations of one key's operations in flight, not of all clients' at once (whose number
+/// grows exponentially with the clients).
 fn check<S, F, G>(events: &[Event], spec: S, op: F, ret: G) -> Result<Checked, String>
 where
     S: stateright::semantics::SequentialSpec + Clone + std::hash::Hash + Eq,
@@ -216,6 +220,7 @@ where
     G: Fn(&WireRet) -> Result<S::Ret, String>,
 {
     let mut ops: Vec<Operation<S::Op, S::Ret>> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
     let mut in_flight: std::collections::HashMap<ClientId, (RequestId, usize)> =
         std::collections::HashMap::new();
     let mut counts = Checked::default();
@@ -232,6 +237,9 @@ where
                     ));
                 }
                 in_flight.insert(*client, (*req, ops.len()));
+                keys.push(match o {
+                    KvOp::Put(key, _) | KvOp::Get(key) | KvOp::Cas { key, .. } => key,
+                });
                 ops.push(Operation {
                     invoked: line,
                     answered: None,
@@ -260,14 +268,23 @@ where
             Event::Timeout { .. } => counts.timed_out += 1,
         }
     }
-    if linearizable(&spec, &ops) {
-        Ok(counts)
-    } else {
-        Err(format!(
-            "the history of {} operations ({} answered, {} timed out) is NOT linearizable",
-            counts.invoked, counts.answered, counts.timed_out
-        ))
+    let mut by_key = std::collections::BTreeMap::<&str, Vec<_>>::new();
+    for (key, o) in keys.into_iter().zip(ops) {
+        by_key.entry(key).or_default().push(o);
     }
+    for (key, ops) in &by_key {
+        if !linearizable(&spec, ops) {
+            return Err(format!(
+                "the history of {} operations ({} answered, {} timed out) is NOT linearizable: \
+                 its {} operations on key {key:?} are not",
+                counts.invoked,
+                counts.answered,
+                counts.timed_out,
+                ops.len()
+            ));
+        }
+    }
+    Ok(counts)
 }
 
 /// Checks a key-value history against [`KvSpec`] (Multi-Paxos, Raft).
@@ -343,6 +360,97 @@ mod tests {
             ok(1, 1, KvRet::GetOk(None)),
         ];
         assert!(check_kv(&lost).unwrap_err().contains("NOT linearizable"));
+    }
+
+    /// A linearizable history of `clients` clients, each running `per_client` operations one
+    /// at a time over `keys` keys, their operations overlapping: each takes effect at a random
+    /// moment between its invocation and its answer (a fixed seed).
+    fn overlapping(clients: u64, per_client: u32, keys: u32) -> Vec<Event> {
+        use ballot_properties::kv::KvSpec;
+        use stateright::semantics::SequentialSpec;
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut spec = KvSpec::<String, String>::default();
+        // Per client: operations invoked so far, and the one in flight (and its answer, once
+        // it has taken effect).
+        type InFlight = Option<(KvOp<String, String>, Option<KvRet<String>>)>;
+        let mut state: Vec<(u32, InFlight)> = (0..clients).map(|_| (0, None)).collect();
+        let mut events = Vec::new();
+        while state.iter().any(|(n, f)| *n < per_client || f.is_some()) {
+            let c = next(clients);
+            let (n, flight) = &mut state[c as usize];
+            match flight.take() {
+                None if *n < per_client => {
+                    *n += 1;
+                    let key = format!("k{}", next(u64::from(keys)));
+                    let op = match next(3) {
+                        0 => KvOp::Put(key, format!("c{c}-{n}")),
+                        1 => KvOp::Get(key),
+                        _ => KvOp::Cas {
+                            key,
+                            from: format!("c{}-{}", next(clients), next(u64::from(*n))),
+                            to: format!("c{c}-{n}"),
+                        },
+                    };
+                    events.push(inv(c as ClientId, RequestId::from(*n), op.clone()));
+                    *flight = Some((op, None));
+                }
+                None => {}
+                Some((op, None)) => {
+                    let ret = spec.invoke(&op);
+                    *flight = Some((op, Some(ret)));
+                }
+                Some((_, Some(ret))) => events.push(ok(c as ClientId, RequestId::from(*n), ret)),
+            }
+        }
+        events
+    }
+
+    /// Each key is checked apart: 32 clients at once (a whole-history search would remember
+    /// subsets of 32 operations in flight) are checked in moments, and a wrong answer is found
+    /// and named by its key.
+    #[test]
+    fn many_clients_are_checked_key_by_key() {
+        let events = overlapping(32, 60, 8);
+        let started = std::time::Instant::now();
+        let checked = check_kv(&events).unwrap();
+        assert_eq!((checked.invoked, checked.answered), (32 * 60, 32 * 60));
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+        let mut wrong = events.clone();
+        let last_get = wrong
+            .iter()
+            .rposition(|e| {
+                matches!(
+                    e,
+                    Event::Invoke {
+                        op: KvOp::Get(_),
+                        ..
+                    }
+                )
+            })
+            .expect("the history has gets");
+        let Event::Invoke {
+            client,
+            req,
+            op: KvOp::Get(key),
+            ..
+        } = wrong[last_get].clone()
+        else {
+            unreachable!("found as an invocation of a get")
+        };
+        let answer = wrong
+            .iter_mut()
+            .skip(last_get)
+            .find(|e| matches!(e, Event::Ok { client: c, req: r, .. } if (*c, *r) == (client, req)))
+            .expect("every operation is answered");
+        *answer = ok(client, req, KvRet::GetOk(Some("never written".into())));
+        let e = check_kv(&wrong).unwrap_err();
+        assert!(e.contains(&format!("on key {key:?}")), "{e}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use ballot_models::kv::{Entry, KvStateMachine};
 use ballot_models::multi_paxos::{Compacted, LogBase, MpStorage, SlotSet, Vote};
 use ballot_models::paxos::{Ballot, PaxosStorage, Value};
 use ballot_models::raft::{
-    Applied, AppliedBase, LogEntry, RaftStorage, Rejoin, SnapshotConfig, Term,
+    Applied, AppliedBase, LogEntry, RaftLog, RaftStorage, Rejoin, SnapshotConfig, Term,
 };
 use ballot_models::shared_vec::SharedVec;
 use ballot_properties::Slot;
@@ -103,16 +103,16 @@ impl<T: Clone + PartialEq> VecDelta<T> {
         })
     }
 
-    /// [`Self::apply`] to a [`SharedVec`].
-    pub fn apply_shared(delta: Option<Self>, v: &mut SharedVec<T>) -> Result<(), String> {
+    /// [`Self::apply`] to a [`SharedVec`] (or Raft's log, which wraps one).
+    pub fn apply_shared(delta: Option<Self>, v: &mut impl Shared<T>) -> Result<(), String> {
         let Some(d) = delta else {
             return Ok(());
         };
-        if d.keep > v.len() {
+        if d.keep > v.items() {
             return Err(format!(
                 "the record keeps {} items of a vector of {}",
                 d.keep,
-                v.len()
+                v.items()
             ));
         }
         v.truncate(d.keep);
@@ -120,6 +120,45 @@ impl<T: Clone + PartialEq> VecDelta<T> {
             v.push(item);
         }
         Ok(())
+    }
+}
+
+/// A vector that [`VecDelta::apply_shared`] cuts and extends: a [`SharedVec`], or Raft's log
+/// ([`RaftLog`], which keeps where its configuration entries are as it changes).
+pub trait Shared<T> {
+    /// The number of items.
+    fn items(&self) -> usize;
+    /// Keeps the first `len` items.
+    fn truncate(&mut self, len: usize);
+    /// Appends `item`.
+    fn push(&mut self, item: T);
+}
+
+impl<T: Clone> Shared<T> for SharedVec<T> {
+    fn items(&self) -> usize {
+        SharedVec::len(self)
+    }
+
+    fn truncate(&mut self, len: usize) {
+        SharedVec::truncate(self, len)
+    }
+
+    fn push(&mut self, item: T) {
+        SharedVec::push(self, item)
+    }
+}
+
+impl<K: Clone, V: Clone> Shared<LogEntry<K, V>> for RaftLog<K, V> {
+    fn items(&self) -> usize {
+        self.entries().len()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        RaftLog::truncate(self, len)
+    }
+
+    fn push(&mut self, item: LogEntry<K, V>) {
+        RaftLog::push(self, item)
     }
 }
 

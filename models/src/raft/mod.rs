@@ -585,6 +585,147 @@ impl Rejoin {
     }
 }
 
+/// `log[]` (Figure 2): the entries after the snapshot, and where among them the configuration
+/// entries are (dissertation §4.1: a server uses the latest one as soon as it is in its log, so
+/// every step asks for it). The positions are kept as entries are appended and removed, so that
+/// the latest configuration is found without reading the log: a real node's log holds up to
+/// `--snapshot-every` entries or more, and a scan of it at every step was most of a leader's
+/// CPU. Reads go to the entries ([`Deref`](std::ops::Deref) to [`SharedVec`]); it compares,
+/// orders, hashes, prints and serializes as its entries alone (the positions follow from them),
+/// so states and files are those of a plain vector of entries.
+#[derive(Clone)]
+pub struct RaftLog<K, V> {
+    entries: SharedVec<LogEntry<K, V>>,
+    /// The positions in `entries` of its configuration entries, in order.
+    configs: Vec<usize>,
+}
+
+impl<K, V> RaftLog<K, V> {
+    /// The entries.
+    pub fn entries(&self) -> &SharedVec<LogEntry<K, V>> {
+        &self.entries
+    }
+
+    /// The position (in the log, from 0) and members of the latest configuration entry.
+    pub fn latest_config(&self) -> Option<(usize, ServerSet)> {
+        let &at = self.configs.last()?;
+        match self.entries.get(at).map(|e| &e.entry) {
+            Some(Entry::Config(members)) => Some((at, *members)),
+            Some(Entry::Noop | Entry::Cmd(_)) | None => {
+                unreachable!("position {at} is kept as a configuration entry's")
+            }
+        }
+    }
+
+    /// How many configuration entries the log holds.
+    pub fn config_entries(&self) -> usize {
+        self.configs.len()
+    }
+}
+
+impl<K: Clone, V: Clone> RaftLog<K, V> {
+    /// Appends `e`.
+    pub fn push(&mut self, e: LogEntry<K, V>) {
+        if matches!(e.entry, Entry::Config(_)) {
+            self.configs.push(self.entries.len());
+        }
+        self.entries.push(e);
+    }
+
+    /// Keeps the first `len` entries (all of them if there are fewer).
+    pub fn truncate(&mut self, len: usize) {
+        while self.configs.last().is_some_and(|&at| at >= len) {
+            self.configs.pop();
+        }
+        self.entries.truncate(len);
+    }
+}
+
+impl<K, V> From<SharedVec<LogEntry<K, V>>> for RaftLog<K, V> {
+    fn from(entries: SharedVec<LogEntry<K, V>>) -> Self {
+        let configs = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.entry, Entry::Config(_)))
+            .map(|(at, _)| at)
+            .collect();
+        Self { entries, configs }
+    }
+}
+
+impl<K, V> From<Vec<LogEntry<K, V>>> for RaftLog<K, V> {
+    fn from(entries: Vec<LogEntry<K, V>>) -> Self {
+        SharedVec::from(entries).into()
+    }
+}
+
+impl<K, V> FromIterator<LogEntry<K, V>> for RaftLog<K, V> {
+    fn from_iter<I: IntoIterator<Item = LogEntry<K, V>>>(iter: I) -> Self {
+        iter.into_iter().collect::<SharedVec<_>>().into()
+    }
+}
+
+impl<K, V> Default for RaftLog<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: SharedVec::default(),
+            configs: Vec::new(),
+        }
+    }
+}
+
+impl<K, V> std::ops::Deref for RaftLog<K, V> {
+    type Target = SharedVec<LogEntry<K, V>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.entries
+    }
+}
+
+impl<K: PartialEq, V: PartialEq> PartialEq for RaftLog<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl<K: Eq, V: Eq> Eq for RaftLog<K, V> {}
+
+impl<K: PartialOrd, V: PartialOrd> PartialOrd for RaftLog<K, V> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.entries.partial_cmp(&other.entries)
+    }
+}
+
+impl<K: Ord, V: Ord> Ord for RaftLog<K, V> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.entries.cmp(&other.entries)
+    }
+}
+
+impl<K: std::hash::Hash, V: std::hash::Hash> std::hash::Hash for RaftLog<K, V> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.entries.hash(state);
+    }
+}
+
+impl<K: Debug, V: Debug> Debug for RaftLog<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.entries.fmt(f)
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for RaftLog<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.entries.serialize(s)
+    }
+}
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for RaftLog<K, V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SharedVec::deserialize(d).map(Self::from)
+    }
+}
+
 /// Persistent state (Figure 2), saved before any message that depends on it is sent, and what a
 /// crashed server recovers. Besides the paper's three fields, the server keeps its applied
 /// entries durably (its state machine is rebuilt from them), so that a recovered server does not
@@ -600,7 +741,7 @@ pub struct RaftStorage<K, V> {
     /// is `log[i - snapshot_index - 1]`. Read it through [`Self::term_at`], [`Self::entry`],
     /// [`Self::last_log_index`] and the like, which answer for the logical log (snapshot and
     /// suffix, §7).
-    pub log: SharedVec<LogEntry<K, V>>,
+    pub log: RaftLog<K, V>,
     /// The snapshot's `lastIncludedIndex` (§7, Figure 13): the log's entries up to it are
     /// discarded; 0 without a snapshot. The snapshot's state machine and session table are those
     /// of the first `snapshot_index` entries of `applied` (the model keeps every applied entry
@@ -687,7 +828,7 @@ impl<K, V> RaftStorage<K, V> {
         RaftStorage {
             current_term: 0,
             voted_for: None,
-            log: SharedVec::default(),
+            log: RaftLog::default(),
             snapshot_index: 0,
             snapshot_term: 0,
             snapshot_config: SnapshotConfig(None),
@@ -756,24 +897,15 @@ impl<K, V> RaftStorage<K, V> {
     /// as it is appended, committed or not) and its index; if the log holds none, the
     /// snapshot's configuration (§7, [`Self::snapshot_config`]); `None` if neither has one.
     pub fn latest_config(&self) -> Option<(Index, ServerSet)> {
-        let last = self.last_log_index();
         self.log
-            .iter()
-            .rev()
-            .enumerate()
-            .find_map(|(k, e)| match e.entry {
-                Entry::Config(members) => Some((last - k as Index, members)),
-                Entry::Noop | Entry::Cmd(_) => None,
-            })
+            .latest_config()
+            .map(|(at, members)| (self.snapshot_index + 1 + at as Index, members))
             .or(self.snapshot_config.0)
     }
 
     /// How many configuration entries the log holds.
     pub fn config_entries(&self) -> usize {
-        self.log
-            .iter()
-            .filter(|e| matches!(e.entry, Entry::Config(_)))
-            .count()
+        self.log.config_entries()
     }
 
     /// Entry `index` of the log, if the log holds it (not discarded by the snapshot, not

@@ -1367,12 +1367,12 @@ impl RaftServer {
         let d = &mut s.durable;
         let matching = d.term_at(last_included_index) == Some(last_included_term)
             && !self.has(RaftBug::InstallDiscardsMatchingSuffix);
-        let kept: SharedVec<LogEntry<K, V>> = if matching {
+        let kept: RaftLog<K, V> = if matching {
             // 7: the entries following the snapshot's last one are retained.
             d.entries_after(last_included_index).into()
         } else {
             // 8: the entire log is discarded.
-            SharedVec::default()
+            RaftLog::default()
         };
         d.log = kept;
         d.snapshot_index = last_included_index;
@@ -1772,11 +1772,18 @@ impl RaftServer {
             return;
         }
         let cmd = request.command(client);
-        let known = s.durable.log.iter().any(
+        // An entry of this client's with this request or a later one is in the log. Of the
+        // applied entries (and the snapshot's, §7) the session table knows: every command is
+        // applied with deduplication, so a client's session holds the highest of its requests
+        // applied. Only the entries not applied yet are read, not the whole log at each request.
+        let unapplied = s
+            .durable
+            .last_applied()
+            .saturating_sub(s.durable.snapshot_index);
+        let known = s.durable.log.iter_from(unapplied as usize).any(
             |e| matches!(&e.entry, Entry::Cmd(c) if c.client == cmd.client && c.req >= cmd.req),
-        ) || (s.durable.snapshot_index > 0
-            // The snapshot's commands are in the session table only (§7).
-            && (s.sm.get(&s.durable).sessions.get(&client)).is_some_and(|(r, _)| *r >= req));
+        ) || (s.sm.get(&s.durable).sessions.get(&client))
+            .is_some_and(|(r, _)| *r >= req);
         if known || s.durable.last_log_index() >= self.max_log {
             // Already in the log (answered when applied), or an older request; or the model's
             // log bound is reached.

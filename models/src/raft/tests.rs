@@ -332,6 +332,54 @@ fn the_configuration_is_the_latest_entry_of_the_log() {
     assert_eq!(server.config(&d), ServerSet::first(3));
 }
 
+/// The latest configuration entry, by reading the whole log backwards (what
+/// [`RaftLog`] answers without reading it).
+fn latest_config_by_scan(d: &RaftStorage<ModelKey, ModelValue>) -> Option<(Index, ServerSet)> {
+    (d.snapshot_index + 1..=d.last_log_index())
+        .rev()
+        .find_map(|i| match d.entry(i).map(|e| &e.entry) {
+            Some(Entry::Config(members)) => Some((i, *members)),
+            Some(Entry::Noop | Entry::Cmd(_)) | None => None,
+        })
+        .or(d.snapshot_config.0)
+}
+
+proptest::proptest! {
+    /// [`RaftLog`] keeps where its configuration entries are through appends, deletions of a
+    /// suffix and compactions, and a log read back from its serialized form (a real node's
+    /// file) finds them too: always what a scan of the log finds.
+    #[test]
+    fn the_latest_configuration_is_kept_as_the_log_changes(
+        steps in proptest::collection::vec((0u8..4, 0usize..8), 1..60)
+    ) {
+        let mut d: RaftStorage<ModelKey, ModelValue> = RaftStorage::default();
+        for (kind, n) in steps {
+            let len = d.log.len();
+            match kind {
+                0 => d.log.push(LogEntry { term: 1, entry: Entry::Noop }),
+                1 => d.log.push(LogEntry {
+                    term: 1,
+                    entry: Entry::Config(ServerSet::first(n % 4 + 1)),
+                }),
+                2 => d.truncate_after(d.snapshot_index + (n % (len + 1)) as Index),
+                _ if len > 0 => {
+                    let index = d.snapshot_index + 1 + (n % len) as Index;
+                    // `compact` reads the discarded entries' terms only, not `applied`.
+                    d.compact(index);
+                }
+                _ => {}
+            }
+            proptest::prop_assert_eq!(d.latest_config(), latest_config_by_scan(&d));
+            let configs = d.log.iter().filter(|e| matches!(e.entry, Entry::Config(_))).count();
+            proptest::prop_assert_eq!(d.config_entries(), configs);
+            let read: RaftLog<ModelKey, ModelValue> =
+                serde_json::from_str(&serde_json::to_string(&d.log).unwrap()).unwrap();
+            proptest::prop_assert_eq!(read.latest_config(), d.log.latest_config());
+            proptest::prop_assert_eq!(&read, &d.log);
+        }
+    }
+}
+
 /// The 2015 correction left out (Ongaro, raft-dev, "bug in single-server membership changes"):
 /// in a cluster of four, the leader of term 1 removes a server without committing anything of
 /// its term, the leader of term 2 removes another, and the two configurations' majorities are
