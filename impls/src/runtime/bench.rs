@@ -332,6 +332,7 @@ pub fn drive<T: Target>(workload: &Workload, targets: Vec<T>) -> std::io::Result
     }
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(clients.len());
     let mut owner: Vec<usize> = Vec::with_capacity(clients.len());
+    let mut ready = vec![false; clients.len()];
     loop {
         fds.clear();
         owner.clear();
@@ -353,7 +354,7 @@ pub fn drive<T: Target>(workload: &Workload, targets: Vec<T>) -> std::io::Result
         let Some(until) = until else { break };
         poll(&mut fds, until)?;
         let now = Instant::now();
-        let mut ready = vec![false; clients.len()];
+        ready.fill(false);
         for (p, &c) in fds.iter().zip(&owner) {
             ready[c] = p.revents != 0;
         }

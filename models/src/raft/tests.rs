@@ -240,6 +240,18 @@ fn parallel_write_keeps_every_property_with_pinned_state_counts() {
     assert_eq!(states, 145_445);
 }
 
+/// A client that re-sends its request to the next server (`--retries`): every property holds,
+/// with a pinned count (BFS). The count also guards the leader's test for a request it already
+/// has (`on_client_request`: the unapplied entries and the session table): a leader that missed
+/// one would append it again, which deduplication at apply keeps safe but which adds states
+/// (214,017 instead of 42,721 for one such slip tried by hand).
+#[test]
+fn retries_keep_every_property_with_a_pinned_state_count() {
+    let (states, witnessed) = safe(with(cfg(1, 1, 2, 2), |c| c.retries = 1), false);
+    assert!(witnessed.contains(&"Happy path: a client's request committed and answered"));
+    assert_eq!(states, 42_721);
+}
+
 /// `--appends` (the TLA+ spec's `ClientRequest`: leaders append no-ops of their term on their
 /// own, no clients): every property holds, with pinned counts for one entry per log through
 /// two terms, and two entries (BFS).
